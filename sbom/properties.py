@@ -1,0 +1,46 @@
+"""Property names sovscan writes into its documents, in one place (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+#: Prefix of the BOM-level verdict properties: ``sovscan:verdict:<tier>`` = PASS | FAIL | …
+VERDICT_PREFIX = "sovscan:verdict:"
+
+
+class PropertyName(StrEnum):
+    """sovscan's own property names (namespace ``sovscan:``)."""
+
+    # On components.
+    KIND = "sovscan:kind"
+    """The sovscan component kind (model, adapter, dataset, tokenizer, code, library, file)."""
+    LAYER = "sovscan:layer"
+    """The policy layer the component belongs to (weights, tokenizer, code, …)."""
+    RELATION = "sovscan:relation"
+    """How another component of the scan relates to this one (finetune, contains, …), per kind."""
+    ORIGIN_COUNTRY = "sovscan:origin:country"
+    ORIGIN_ORGANIZATION = "sovscan:origin:organization"
+    ORIGIN_CONFIDENCE = "sovscan:origin:confidence"
+    ORIGIN_BASIS = "sovscan:origin:basis"
+    ORIGIN_STEWARD = "sovscan:origin:steward"
+    FILE_SIZE = "sovscan:file:size"
+    FILE_FORMAT = "sovscan:file:format"
+    FILE_LFS_POINTER = "sovscan:file:lfs-pointer"
+    # On the BOM (metadata.properties).
+    POLICY = "sovscan:policy"
+    JURISDICTION = "sovscan:jurisdiction"
+    ISSUE = "sovscan:issue"
+    """One per ScanIssue: ``[severity] location: problem`` (what could not be read)."""
+
+
+class CdxPropertyName(StrEnum):
+    """Names reused from the official CycloneDX property taxonomy (``cdx:``), for modelCard."""
+
+    MODEL_LANGUAGE = "cdx:ai-ml:model:language"
+    PARAMETER_COUNT = "cdx:ai-ml:model:parameter:count"
+    QUANTIZATION = "cdx:ai-ml:model:hyperparameter:quantization"
+
+
+def verdict_property(tier: str) -> str:
+    """The BOM-level property name that carries the verdict of ``tier`` (e.g. ``sovereign``)."""
+    return f"{VERDICT_PREFIX}{tier}"

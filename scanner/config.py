@@ -1,0 +1,49 @@
+"""ScanConfig: everything a scan needs to know, decided once by the CLI."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scanner.errors import UsageError
+
+
+def default_cache_dir() -> Path:
+    """``$SOVSCAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/sovscan``, else ``~/.cache/sovscan``."""
+    explicit = os.environ.get("SOVSCAN_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "sovscan"
+
+
+def source_date_epoch() -> datetime | None:
+    """The ``SOURCE_DATE_EPOCH`` timestamp (reproducible builds), or None when unset."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return datetime.fromtimestamp(int(raw.strip()), tz=UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a Unix timestamp") from exc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanConfig:
+    """How to scan: fixed before the pipeline starts, never changed by it."""
+
+    offline: bool = False
+    """Nothing may touch the network."""
+    use_cache: bool = True
+    """Use the persistent caches (file hashes, later Hub responses)."""
+    cache_dir: Path
+    jobs: int
+    name: str | None = None
+    """The scanned model's name from ``--name`` (identity is never taken from lineage hints)."""
+    progress: bool = True
+    """Show progress bars on stderr when it is a terminal."""
+    hub_endpoint: str | None = None
+    index_url: str | None = None

@@ -1,0 +1,1 @@
+"""Header-only readers for model file formats: they read metadata, never tensors."""

@@ -1,0 +1,223 @@
+"""The plain, immutable data every stage reads and adds to (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ComponentKind(StrEnum):
+    """What a component is."""
+
+    MODEL = "model"
+    ADAPTER = "adapter"
+    DATASET = "dataset"
+    TOKENIZER = "tokenizer"
+    CODE = "code"
+    LIBRARY = "library"
+    FILE = "file"
+
+
+class RelationKind(StrEnum):
+    """How one component stands to another (``src`` is the derived or containing side)."""
+
+    FINETUNE = "finetune"
+    ADAPTER = "adapter"
+    QUANTIZED = "quantized"
+    MERGE = "merge"
+    TRAINED_ON = "trained-on"
+    TOKENIZER_FROM = "tokenizer-from"
+    REMOTE_CODE_FROM = "remote-code-from"
+    DEPENDS_ON = "depends-on"
+    CONTAINS = "contains"
+
+
+#: Relations through which weights are inherited: the weights lineage.
+LINEAGE_RELATIONS = frozenset(
+    {RelationKind.FINETUNE, RelationKind.ADAPTER, RelationKind.QUANTIZED, RelationKind.MERGE}
+)
+
+
+class Layer(StrEnum):
+    """The layers a policy can count (DESIGN.md §4)."""
+
+    WEIGHTS = "weights"
+    TOKENIZER = "tokenizer"
+    CODE = "code"
+    DATASETS = "datasets"
+    PYTHON = "python"
+    FILES = "files"
+
+
+class Confidence(StrEnum):
+    """How far a fact can be trusted."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class StewardKind(StrEnum):
+    """Who stands behind a component."""
+
+    ORGANIZATION = "organization"
+    COMMUNITY = "community"
+    INDIVIDUAL = "individual"
+    UNKNOWN = "unknown"
+
+
+class OriginBasis(StrEnum):
+    """How an origin was established."""
+
+    CURATED = "curated"
+    METADATA = "metadata"
+    EMAIL_DOMAIN = "email-domain"
+    URL = "url"
+    LICENSE = "license"
+    INHERITED = "inherited"
+    OVERRIDE = "override"
+
+
+class Severity(StrEnum):
+    """Severity of a finding or scan issue."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    """One observed fact and where it was seen."""
+
+    location: str
+    """POSIX path relative to the target root, or a URL."""
+    field: str
+    """The field that held the value, e.g. ``base_model`` or ``general.base_model.0.name``."""
+    value: str
+    """The value as read (stringified)."""
+    method: str
+    """How it was read: ``model-card``, ``config``, ``safetensors-header``, ``gguf-metadata``, …"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Origin:
+    """The organisation and country a component comes from, and why we think so."""
+
+    organization: str | None
+    steward: StewardKind
+    country: str | None
+    """ISO 3166-1 alpha-2, or None when the steward has no single country or it is unknown."""
+    basis: OriginBasis
+    confidence: Confidence
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hash:
+    """A content digest; ``alg`` uses CycloneDX spelling (``SHA-256``)."""
+
+    alg: str
+    value: str
+    """Lowercase hex."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelCardFacts:
+    """What the CycloneDX ``modelCard`` of a model component says."""
+
+    task: str | None = None
+    architecture_family: str | None = None
+    architecture: str | None = None
+    dataset_refs: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    parameter_count: int | None = None
+    quantization: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Component:
+    """Anything in the inventory: a model, an ancestor, a dataset, a file, a library."""
+
+    ref: str
+    """Deterministic bom-ref; unique within a ScanResult."""
+    kind: ComponentKind
+    name: str
+    group: str | None = None
+    """Namespace: the Hub organisation or user, when known."""
+    version: str | None = None
+    """Revision (a commit sha once resolved) or package version."""
+    purl: str | None = None
+    description: str | None = None
+    licenses: tuple[str, ...] = ()
+    """Licence ids or names as declared (e.g. ``apache-2.0``, ``llama3``, ``other``)."""
+    hashes: tuple[Hash, ...] = ()
+    size: int | None = None
+    path: str | None = None
+    """For files: POSIX path relative to the target root."""
+    layer: Layer | None = None
+    origin: Origin | None = None
+    evidence: tuple[Evidence, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
+    """Extra ``sovscan:`` facts as (name, value), e.g. ``("sovscan:file:format", "gguf")``."""
+    model_card: ModelCardFacts | None = None
+    external_urls: tuple[tuple[str, str], ...] = ()
+    """(CycloneDX externalReference type, url), e.g. ``("distribution", "https://…")``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Relation:
+    """A directed edge: ``src`` (derived / containing) → ``dst`` (base / contained)."""
+
+    src: str
+    dst: str
+    kind: RelationKind
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """A policy or analysis result about one component."""
+
+    rule_id: str
+    severity: Severity
+    component_ref: str
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanIssue:
+    """Something that could not be read or resolved; the scan went on without it."""
+
+    location: str
+    """The file (relative to the target root) or URL."""
+    problem: str
+    severity: Severity = Severity.MEDIUM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanResult:
+    """Everything a scan found, ready for policy evaluation and export."""
+
+    subjects: tuple[str, ...]
+    """Refs of the scanned models (one per target)."""
+    components: tuple[Component, ...]
+    relations: tuple[Relation, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    issues: tuple[ScanIssue, ...] = ()
+    properties: tuple[tuple[str, str], ...] = field(default=())
+    """BOM-level ``sovscan:`` properties."""
+
+    def component(self, ref: str) -> Component:
+        """The component with this ref; ``KeyError`` if there is none."""
+        for comp in self.components:
+            if comp.ref == ref:
+                return comp
+        raise KeyError(ref)
+
+    def relations_from(self, ref: str) -> tuple[Relation, ...]:
+        """Relations whose source is ``ref``, in order."""
+        return tuple(rel for rel in self.relations if rel.src == ref)

@@ -1,0 +1,194 @@
+"""Read what a model folder's metadata files say, header-only, one reader per file kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from scanner.errors import MalformedFileError
+from scanner.formats.download_metadata import (
+    DownloadMetadata,
+    download_metadata_target,
+    read_download_metadata,
+)
+from scanner.formats.gguf import GgufMetadata, read_gguf_metadata
+from scanner.formats.hf_config import (
+    AdapterConfig,
+    GenerationConfig,
+    ModelConfig,
+    ModelIndex,
+    SafetensorsIndex,
+    SentenceTransformersConfig,
+    SentenceTransformersModules,
+    TokenizerConfig,
+    read_adapter_config,
+    read_generation_config,
+    read_model_config,
+    read_model_index,
+    read_safetensors_index,
+    read_sentence_transformers_config,
+    read_sentence_transformers_modules,
+    read_tokenizer_config,
+)
+from scanner.formats.lfs_pointer import LfsPointer, read_lfs_pointer
+from scanner.formats.model_card import ModelCardMetadata, read_model_card
+from scanner.formats.onnx import OnnxMetadata, read_onnx_metadata
+from scanner.formats.safetensors import SafetensorsHeader, read_safetensors_header
+from scanner.model import ScanIssue, Severity
+from scanner.sources.walk import FileEntry, WalkResult
+
+#: Files no bigger than this are checked for being Git LFS pointers.
+LFS_POINTER_MAX_SIZE = 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FolderFacts:
+    """Everything the metadata files of one folder declare, keyed by relative path."""
+
+    card: ModelCardMetadata | None = None
+    configs: tuple[tuple[PurePosixPath, ModelConfig], ...] = ()
+    adapter: AdapterConfig | None = None
+    tokenizer: TokenizerConfig | None = None
+    generation: GenerationConfig | None = None
+    model_index: ModelIndex | None = None
+    st_modules: SentenceTransformersModules | None = None
+    st_config: SentenceTransformersConfig | None = None
+    safetensors_indexes: tuple[tuple[PurePosixPath, SafetensorsIndex], ...] = ()
+    safetensors: tuple[tuple[PurePosixPath, SafetensorsHeader], ...] = ()
+    gguf: tuple[tuple[PurePosixPath, GgufMetadata], ...] = ()
+    onnx: tuple[tuple[PurePosixPath, OnnxMetadata], ...] = ()
+    lfs_pointers: tuple[tuple[PurePosixPath, LfsPointer], ...] = ()
+    downloads: tuple[tuple[PurePosixPath, DownloadMetadata], ...] = ()
+    """huggingface_hub download metadata, keyed by the downloaded file's path."""
+    python_files: tuple[PurePosixPath, ...] = ()
+    issues: tuple[ScanIssue, ...] = ()
+
+    def config(self) -> ModelConfig | None:
+        """The top-level ``config.json``, if any."""
+        for path, cfg in self.configs:
+            if path == PurePosixPath("config.json"):
+                return cfg
+        return None
+
+
+@dataclass
+class _Collector:
+    """Mutable gathering state, frozen into FolderFacts at the end."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    lists: dict[str, list[tuple[PurePosixPath, Any]]] = field(default_factory=dict)
+    python_files: list[PurePosixPath] = field(default_factory=list)
+    issues: list[ScanIssue] = field(default_factory=list)
+
+    def add(self, key: str, rel: PurePosixPath, value: Any) -> None:
+        self.lists.setdefault(key, []).append((rel, value))
+
+    def problems(self, rel: PurePosixPath, problems: tuple[str, ...]) -> None:
+        for problem in problems:
+            self.issues.append(ScanIssue(location=rel.as_posix(), problem=problem))
+
+
+#: Readers of single files at the folder's top level: file name → (FolderFacts field, reader).
+_TOP_LEVEL_READERS: dict[str, tuple[str, Callable[..., Any]]] = {
+    "README.md": ("card", read_model_card),
+    "adapter_config.json": ("adapter", read_adapter_config),
+    "tokenizer_config.json": ("tokenizer", read_tokenizer_config),
+    "generation_config.json": ("generation", read_generation_config),
+    "model_index.json": ("model_index", read_model_index),
+    "modules.json": ("st_modules", read_sentence_transformers_modules),
+    "config_sentence_transformers.json": ("st_config", read_sentence_transformers_config),
+}
+
+#: Readers by suffix, anywhere in the tree: suffix → (FolderFacts field, reader).
+_SUFFIX_READERS: dict[str, tuple[str, Callable[..., Any]]] = {
+    ".safetensors": ("safetensors", read_safetensors_header),
+    ".gguf": ("gguf", read_gguf_metadata),
+    ".onnx": ("onnx", read_onnx_metadata),
+}
+
+
+def read_folder_facts(walk: WalkResult) -> FolderFacts:
+    """Run the matching reader over each file; a file that cannot be read becomes an issue."""
+    state = _Collector()
+    for entry in walk.files:
+        _read_entry(entry, state)
+    for entry in walk.hf_metadata:
+        _read_download_metadata(entry, state)
+    facts: dict[str, Any] = dict(state.values)
+    for key, items in state.lists.items():
+        facts[key] = tuple(sorted(items, key=lambda item: item[0].as_posix()))
+    facts["python_files"] = tuple(state.python_files)
+    facts["issues"] = tuple(state.issues)
+    return FolderFacts(**facts)
+
+
+def _read_entry(entry: FileEntry, state: _Collector) -> None:
+    rel = entry.relpath
+    name = rel.name
+    if entry.size <= LFS_POINTER_MAX_SIZE:
+        pointer = _guarded(entry, read_lfs_pointer, state)
+        if pointer is not None:
+            state.add("lfs_pointers", rel, pointer)
+            return
+    if rel.suffix == ".py":
+        state.python_files.append(rel)
+    top_level = len(rel.parts) == 1
+    if top_level and name in _TOP_LEVEL_READERS:
+        key, reader = _TOP_LEVEL_READERS[name]
+        _store_single(key, entry, reader, state)
+    elif name == "config.json":
+        _store_listed("configs", entry, read_model_config, state)
+    elif name.endswith((".safetensors.index.json", ".bin.index.json")):
+        _store_listed("safetensors_indexes", entry, read_safetensors_index, state)
+    elif rel.suffix in _SUFFIX_READERS:
+        key, reader = _SUFFIX_READERS[rel.suffix]
+        _store_listed(key, entry, reader, state)
+
+
+def _store_single(
+    key: str, entry: FileEntry, reader: Callable[..., Any], state: _Collector
+) -> None:
+    value = _guarded(entry, reader, state)
+    if value is not None:
+        state.values[key] = value
+        state.problems(entry.relpath, getattr(value, "problems", ()))
+
+
+def _store_listed(
+    key: str, entry: FileEntry, reader: Callable[..., Any], state: _Collector
+) -> None:
+    value = _guarded(entry, reader, state)
+    if value is not None:
+        state.add(key, entry.relpath, value)
+        state.problems(entry.relpath, getattr(value, "problems", ()))
+
+
+def _read_download_metadata(entry: FileEntry, state: _Collector) -> None:
+    if entry.relpath.suffix != ".metadata":
+        return
+    value = _guarded(entry, read_download_metadata, state)
+    if value is not None:
+        state.add("downloads", download_metadata_target(entry.relpath), value)
+
+
+def _guarded(entry: FileEntry, reader: Callable[..., Any], state: _Collector) -> Any:
+    """Call a reader; malformed content and I/O errors become issues naming the file."""
+    try:
+        return reader(entry.path)
+    except MalformedFileError as exc:
+        state.issues.append(
+            ScanIssue(
+                location=entry.relpath.as_posix(), problem=exc.problem, severity=Severity.HIGH
+            )
+        )
+    except OSError as exc:
+        state.issues.append(
+            ScanIssue(
+                location=entry.relpath.as_posix(),
+                problem=f"cannot read: {exc.strerror or exc}",
+                severity=Severity.HIGH,
+            )
+        )
+    return None

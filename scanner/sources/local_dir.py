@@ -1,0 +1,86 @@
+"""Scan a local model folder (or a single model file) into an inventory."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+
+from scanner.config import ScanConfig
+from scanner.hash_cache import HashCache
+from scanner.hashing import HashRequest, hash_files
+from scanner.model import ScanIssue, Severity
+from scanner.sources.folder_facts import FolderFacts, read_folder_facts
+from scanner.sources.identity import identify
+from scanner.sources.inventory import DEFAULT_HUB, FileDigest, Inventory, build_inventory
+from scanner.sources.walk import FileEntry, walk_target
+
+
+def scan_local(
+    target: Path, config: ScanConfig, cache: HashCache | None, display: str | None = None
+) -> Inventory:
+    """Walk, read headers, hash every byte once, and build the folder's inventory.
+
+    Evidence locations are relative to the folder; issue locations are prefixed with
+    ``display`` (the target as the user typed it) so that they can be found from there.
+    """
+    walk = walk_target(target)
+    facts = read_folder_facts(walk)
+    identity, identity_issues = identify(target, config.name, facts.downloads)
+    digests, hash_issues = _hash(walk.files, facts, config, cache)
+    inventory = build_inventory(
+        identity,
+        facts,
+        [(entry.relpath, entry.size) for entry in walk.files],
+        digests,
+        hub=config.hub_endpoint or DEFAULT_HUB,
+    )
+    issues = (*walk.issues, *facts.issues, *identity_issues, *hash_issues, *inventory.issues)
+    prefix = PurePosixPath(display if display is not None else target.as_posix())
+    if target.is_file():
+        prefix = prefix.parent
+    located = {replace(i, location=_locate(prefix, i.location)) for i in issues}
+    return Inventory(
+        subject_ref=inventory.subject_ref,
+        components=inventory.components,
+        relations=inventory.relations,
+        issues=tuple(sorted(located, key=lambda i: (i.location, i.problem))),
+    )
+
+
+def _locate(prefix: PurePosixPath, location: str) -> str:
+    if location in {"", "."}:
+        return prefix.as_posix()
+    return (prefix / location).as_posix()
+
+
+def _hash(
+    files: tuple[FileEntry, ...],
+    facts: FolderFacts,
+    config: ScanConfig,
+    cache: HashCache | None,
+) -> tuple[dict[PurePosixPath, FileDigest], list[ScanIssue]]:
+    """Hash every file except LFS pointers (whose real content hash the pointer carries)."""
+    pointers = {rel for rel, _ in facts.lfs_pointers}
+    wanted = [entry for entry in files if entry.relpath not in pointers]
+    outcomes = hash_files(
+        [HashRequest(path=entry.path, size=entry.size) for entry in wanted],
+        jobs=config.jobs,
+        cache=cache,
+        progress=config.progress,
+    )
+    digests: dict[PurePosixPath, FileDigest] = {}
+    issues: list[ScanIssue] = []
+    for entry in wanted:
+        outcome = outcomes.get(entry.path)
+        if outcome is None or outcome.sha256 is None:
+            reason = outcome.error if outcome is not None else "not hashed"
+            issues.append(
+                ScanIssue(
+                    location=entry.relpath.as_posix(),
+                    problem=f"cannot hash: {reason}",
+                    severity=Severity.HIGH,
+                )
+            )
+            continue
+        digests[entry.relpath] = FileDigest(sha256=outcome.sha256, from_cache=outcome.from_cache)
+    return digests, issues

@@ -1,0 +1,868 @@
+"""CycloneDX export: the real content of the JSON and XML documents, validity, determinism."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cyclonedx.schema import OutputFormat, SchemaVersion
+from cyclonedx.validation import make_schemabased_validator
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scanner
+from sbom.cyclonedx import BomOptions, render_cyclonedx
+from scanner.errors import InvalidOutputError, UsageError
+from scanner.model import (
+    Component,
+    ComponentKind,
+    Confidence,
+    Evidence,
+    Hash,
+    Layer,
+    ModelCardFacts,
+    Origin,
+    OriginBasis,
+    Relation,
+    RelationKind,
+    ScanIssue,
+    ScanResult,
+    Severity,
+    StewardKind,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+SHA = "0123456789abcdef0123456789abcdef01234567"
+WHEN = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+FIXED = BomOptions(timestamp=WHEN, reproducible=True)
+
+SUBJECT = f"pkg:huggingface/acme/sov-merge@{SHA}"
+FINETUNE = "pkg:huggingface/acme/llama-ft"
+ADAPTER = "pkg:huggingface/hobbyist/llama-lora"
+BASE = "pkg:huggingface/meta-llama/Meta-Llama-3-8B"
+DATASET = "dataset:tatsu-lab/alpaca"
+TOKENIZER = "tokenizer:acme/sov-tokenizer"
+CODE = "code:acme/custom-code"
+TORCH = "pkg:pypi/torch@2.3.0"
+WEIGHTS = "file:model.safetensors"
+CONFIG = "file:config.json"
+WEIGHTS_SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+CONFIG_SHA = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
+
+META = Origin(
+    organization="Meta Platforms, Inc.",
+    steward=StewardKind.ORGANIZATION,
+    country="US",
+    basis=OriginBasis.CURATED,
+    confidence=Confidence.HIGH,
+    evidence=(Evidence(location="origins.yaml", field="meta-llama", value="US", method="curated"),),
+)
+ACME = Origin(
+    organization="ACME AO",
+    steward=StewardKind.ORGANIZATION,
+    country="RU",
+    basis=OriginBasis.EMAIL_DOMAIN,
+    confidence=Confidence.MEDIUM,
+)
+
+
+def _model(ref: str, name: str, group: str, **extra: Any) -> Component:
+    purl = ref if ref.startswith("pkg:") else None
+    return Component(ref=ref, kind=ComponentKind.MODEL, name=name, group=group, purl=purl, **extra)
+
+
+def scan_result() -> ScanResult:
+    """A merge of a fine-tune and an adapter of one base, with data, tokenizer, code, files."""
+    components = (
+        _model(
+            SUBJECT,
+            "sov-merge",
+            "acme",
+            version=SHA,
+            licenses=("apache-2.0", "llama3", "other"),
+            layer=Layer.WEIGHTS,
+            origin=ACME,
+            description="A merged model\x00 with a stray NUL",
+            evidence=(
+                Evidence(
+                    location="README.md",
+                    field="base_model",
+                    value="acme/llama-ft",
+                    method="model-card",
+                ),
+                Evidence(
+                    location="README.md",
+                    field="base_model",
+                    value="acme/llama-ft",
+                    method="model-card",
+                ),
+                Evidence(
+                    location="config.json", field="model_type", value="llama", method="config"
+                ),
+            ),
+            model_card=ModelCardFacts(
+                task="text-generation",
+                architecture_family="llama",
+                architecture="LlamaForCausalLM",
+                dataset_refs=(DATASET,),
+                languages=("ru", "en"),
+                parameter_count=8_030_261_248,
+                quantization="bf16",
+            ),
+            external_urls=(("website", "https://huggingface.co/acme/sov-merge"),),
+        ),
+        _model(FINETUNE, "llama-ft", "acme", origin=ACME, licenses=("llama3",)),
+        replace(
+            _model(ADAPTER, "llama-lora", "hobbyist", licenses=("mit",)),
+            kind=ComponentKind.ADAPTER,
+        ),
+        _model(BASE, "Meta-Llama-3-8B", "meta-llama", origin=META, licenses=("llama3",)),
+        Component(
+            ref=DATASET,
+            kind=ComponentKind.DATASET,
+            name="alpaca",
+            group="tatsu-lab",
+            layer=Layer.DATASETS,
+            external_urls=(("distribution", "https://huggingface.co/datasets/tatsu-lab/alpaca"),),
+        ),
+        Component(ref=TOKENIZER, kind=ComponentKind.TOKENIZER, name="sov-tokenizer", group="acme"),
+        Component(
+            ref=CODE,
+            kind=ComponentKind.CODE,
+            name="custom-code",
+            group="acme",
+            layer=Layer.CODE,
+            evidence=(
+                Evidence(
+                    location="config.json",
+                    field="auto_map.AutoModel",
+                    value="acme/custom-code--modeling.Model",
+                    method="config",
+                ),
+            ),
+        ),
+        Component(
+            ref=TORCH,
+            kind=ComponentKind.LIBRARY,
+            name="torch",
+            version="2.3.0",
+            purl=TORCH,
+            licenses=("BSD-3-Clause",),
+            layer=Layer.PYTHON,
+        ),
+        Component(
+            ref=WEIGHTS,
+            kind=ComponentKind.FILE,
+            name="model.safetensors",
+            path="model.safetensors",
+            size=16_060_556_376,
+            hashes=(Hash(alg="SHA-256", value=WEIGHTS_SHA),),
+            layer=Layer.FILES,
+            properties=(("sovscan:file:format", "safetensors"), ("sovscan:file:lfs-pointer", "no")),
+        ),
+        Component(
+            ref=CONFIG,
+            kind=ComponentKind.FILE,
+            name="config.json",
+            path="config.json",
+            size=654,
+            hashes=(Hash(alg="SHA-256", value=CONFIG_SHA),),
+        ),
+    )
+    relations = (
+        Relation(src=SUBJECT, dst=FINETUNE, kind=RelationKind.MERGE),
+        Relation(src=SUBJECT, dst=ADAPTER, kind=RelationKind.MERGE),
+        Relation(src=SUBJECT, dst=DATASET, kind=RelationKind.TRAINED_ON),
+        Relation(src=SUBJECT, dst=TOKENIZER, kind=RelationKind.TOKENIZER_FROM),
+        Relation(src=SUBJECT, dst=CODE, kind=RelationKind.REMOTE_CODE_FROM),
+        Relation(src=SUBJECT, dst=TORCH, kind=RelationKind.DEPENDS_ON),
+        Relation(src=SUBJECT, dst=WEIGHTS, kind=RelationKind.CONTAINS),
+        Relation(src=SUBJECT, dst=CONFIG, kind=RelationKind.CONTAINS),
+        Relation(src=FINETUNE, dst=BASE, kind=RelationKind.FINETUNE),
+        Relation(src=ADAPTER, dst=BASE, kind=RelationKind.ADAPTER),
+    )
+    return ScanResult(
+        subjects=(SUBJECT,),
+        components=components,
+        relations=relations,
+        issues=(
+            ScanIssue(location="tokenizer.json", problem="not valid JSON: line 1"),
+            ScanIssue(location="escape", problem="symlink points outside", severity=Severity.HIGH),
+        ),
+        properties=(
+            ("sovscan:verdict:sovereign", "FAIL"),
+            ("sovscan:policy", "sovereign"),
+            ("sovscan:jurisdiction", "RU"),
+        ),
+    )
+
+
+@cache
+def rendered(fmt: str, spec_version: str = "1.6") -> str:
+    options = replace(FIXED, spec_version=spec_version)
+    return render_cyclonedx(scan_result(), fmt, options)  # type: ignore[arg-type]
+
+
+def bom() -> dict[str, Any]:
+    return json.loads(rendered("json"))
+
+
+def top(doc: dict[str, Any], ref: str) -> dict[str, Any]:
+    (found,) = [c for c in doc["components"] if c["bom-ref"] == ref]
+    return found
+
+
+def props(component: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(p["name"], p["value"]) for p in component.get("properties", [])]
+
+
+# --- metadata ------------------------------------------------------------------------------
+
+
+def test_single_subject_is_metadata_component_with_model_card() -> None:
+    doc = bom()
+    subject = doc["metadata"]["component"]
+    assert subject["type"] == "machine-learning-model"
+    assert subject["bom-ref"] == SUBJECT
+    assert subject["purl"] == SUBJECT
+    assert subject["description"] == "A merged model with a stray NUL"
+    assert SUBJECT not in {c["bom-ref"] for c in doc["components"]}
+    assert subject["modelCard"] == {
+        "bom-ref": f"{SUBJECT}#model-card",
+        "modelParameters": {
+            "task": "text-generation",
+            "architectureFamily": "llama",
+            "modelArchitecture": "LlamaForCausalLM",
+            "datasets": [{"ref": DATASET}],
+        },
+        "properties": [
+            {"name": "cdx:ai-ml:model:hyperparameter:quantization", "value": "bf16"},
+            {"name": "cdx:ai-ml:model:language", "value": "en"},
+            {"name": "cdx:ai-ml:model:language", "value": "ru"},
+            {"name": "cdx:ai-ml:model:parameter:count", "value": "8030261248"},
+        ],
+    }
+
+
+def test_metadata_tool_timestamp_issues_and_sorted_bom_properties() -> None:
+    metadata = bom()["metadata"]
+    assert metadata["tools"] == {
+        "components": [{"type": "application", "name": "sovscan", "version": scanner.__version__}]
+    }
+    assert metadata["timestamp"] == "2024-05-01T12:00:00+00:00"
+    assert props(metadata) == [
+        ("sovscan:issue", "[high] escape: symlink points outside"),
+        ("sovscan:issue", "[medium] tokenizer.json: not valid JSON: line 1"),
+        ("sovscan:jurisdiction", "RU"),
+        ("sovscan:policy", "sovereign"),
+        ("sovscan:verdict:sovereign", "FAIL"),
+    ]
+
+
+def test_licences_go_through_the_factory() -> None:
+    licences = bom()["metadata"]["component"]["licenses"]
+    assert licences == [
+        {"license": {"id": "Apache-2.0"}},
+        {"license": {"name": "llama3"}},
+        {"license": {"name": "other"}},
+    ]
+    assert top(bom(), ADAPTER)["licenses"] == [{"license": {"id": "MIT"}}]
+
+
+def test_a_single_spdx_expression_stays_an_expression() -> None:
+    result = scan_result()
+    torch = replace(result.component(TORCH), licenses=("MIT OR Apache-2.0",))
+    changed = replace(
+        result, components=tuple(torch if c.ref == TORCH else c for c in result.components)
+    )
+    doc = json.loads(render_cyclonedx(changed, "json", FIXED))
+    assert top(doc, TORCH)["licenses"] == [{"expression": "MIT OR Apache-2.0"}]
+
+
+# --- lineage -------------------------------------------------------------------------------
+
+
+def test_merge_lists_both_parents_as_ancestor_copies() -> None:
+    pedigree = bom()["metadata"]["component"]["pedigree"]
+    assert pedigree["notes"] == "base_model_relation=merge"
+    ancestors = {a["bom-ref"]: a for a in pedigree["ancestors"]}
+    assert set(ancestors) == {f"{SUBJECT}#ancestor:{FINETUNE}", f"{SUBJECT}#ancestor:{ADAPTER}"}
+    finetune_copy = ancestors[f"{SUBJECT}#ancestor:{FINETUNE}"]
+    assert finetune_copy["purl"] == FINETUNE
+    assert finetune_copy["supplier"] == {"name": "ACME AO", "address": {"country": "RU"}}
+    assert props(finetune_copy) == [("sovscan:kind", "model"), ("sovscan:relation", "merge")]
+    assert props(ancestors[f"{SUBJECT}#ancestor:{ADAPTER}"])[0] == ("sovscan:kind", "adapter")
+
+
+def test_finetune_and_adapter_have_the_base_as_ancestor() -> None:
+    doc = bom()
+    finetune, adapter = top(doc, FINETUNE), top(doc, ADAPTER)
+    assert finetune["pedigree"]["notes"] == "base_model_relation=finetune"
+    assert adapter["pedigree"]["notes"] == "base_model_relation=adapter"
+    assert [a["bom-ref"] for a in finetune["pedigree"]["ancestors"]] == [
+        f"{FINETUNE}#ancestor:{BASE}"
+    ]
+    base_copy = adapter["pedigree"]["ancestors"][0]
+    assert base_copy["bom-ref"] == f"{ADAPTER}#ancestor:{BASE}"
+    assert base_copy["supplier"]["address"]["country"] == "US"
+    assert adapter["type"] == "machine-learning-model"
+    assert ("sovscan:kind", "adapter") in props(adapter)
+
+
+def test_base_is_top_level_with_supplier_and_origin_properties() -> None:
+    base = top(bom(), BASE)
+    assert base["type"] == "machine-learning-model"
+    assert base["supplier"] == {"name": "Meta Platforms, Inc.", "address": {"country": "US"}}
+    assert props(base) == [
+        ("sovscan:kind", "model"),
+        ("sovscan:origin:basis", "curated"),
+        ("sovscan:origin:confidence", "high"),
+        ("sovscan:origin:country", "US"),
+        ("sovscan:origin:organization", "Meta Platforms, Inc."),
+        ("sovscan:origin:steward", "organization"),
+        ("sovscan:relation", "adapter"),
+        ("sovscan:relation", "finetune"),
+    ]
+    assert base["evidence"] == {
+        "occurrences": [
+            {
+                "bom-ref": f"{BASE}#evidence:0",
+                "location": "origins.yaml",
+                "additionalContext": "meta-llama=US (curated)",
+            }
+        ]
+    }
+
+
+def test_several_lineage_kinds_to_one_base_are_noted_together() -> None:
+    result = scan_result()
+    extra = Relation(src=FINETUNE, dst=BASE, kind=RelationKind.QUANTIZED)
+    doc = json.loads(
+        render_cyclonedx(replace(result, relations=(*result.relations, extra)), "json", FIXED)
+    )
+    pedigree = top(doc, FINETUNE)["pedigree"]
+    assert pedigree["notes"] == "base_model_relation=finetune; base_model_relation=quantized"
+    (copy,) = pedigree["ancestors"]
+    assert props(copy)[1:] == [("sovscan:relation", "finetune"), ("sovscan:relation", "quantized")]
+
+
+# --- dependencies --------------------------------------------------------------------------
+
+
+def test_dependencies_carry_runtime_needs_only() -> None:
+    edges = {d["ref"]: d.get("dependsOn", []) for d in bom()["dependencies"]}
+    assert edges[SUBJECT] == sorted([CODE, CONFIG, WEIGHTS, TOKENIZER, TORCH])
+    assert edges[ADAPTER] == [BASE]
+    assert edges[FINETUNE] == []
+    assert edges[BASE] == []
+    everything = {
+        SUBJECT,
+        FINETUNE,
+        ADAPTER,
+        BASE,
+        DATASET,
+        TOKENIZER,
+        CODE,
+        TORCH,
+        WEIGHTS,
+        CONFIG,
+    }
+    assert set(edges) == everything
+    assert {c["bom-ref"] for c in bom()["components"]} == everything - {SUBJECT}
+    assert [d["ref"] for d in bom()["dependencies"]] == sorted(edges)
+
+
+def test_relation_properties_name_how_components_are_used() -> None:
+    doc = bom()
+    assert ("sovscan:relation", "trained-on") in props(top(doc, DATASET))
+    assert ("sovscan:relation", "tokenizer-from") in props(top(doc, TOKENIZER))
+    assert ("sovscan:relation", "remote-code-from") in props(top(doc, CODE))
+    assert ("sovscan:relation", "depends-on") in props(top(doc, TORCH))
+    assert ("sovscan:relation", "contains") in props(top(doc, WEIGHTS))
+
+
+# --- component kinds -----------------------------------------------------------------------
+
+
+def test_files_carry_path_hash_size_and_their_properties() -> None:
+    weights = top(bom(), WEIGHTS)
+    assert weights["type"] == "file"
+    assert weights["name"] == "model.safetensors"
+    assert weights["hashes"] == [{"alg": "SHA-256", "content": WEIGHTS_SHA}]
+    assert props(weights) == [
+        ("sovscan:file:format", "safetensors"),
+        ("sovscan:file:lfs-pointer", "no"),
+        ("sovscan:file:size", "16060556376"),
+        ("sovscan:kind", "file"),
+        ("sovscan:layer", "files"),
+        ("sovscan:relation", "contains"),
+    ]
+
+
+def test_dataset_tokenizer_code_and_library_types() -> None:
+    doc = bom()
+    dataset = top(doc, DATASET)
+    assert dataset["type"] == "data"
+    assert "purl" not in dataset
+    assert dataset["data"] == [
+        {
+            "type": "dataset",
+            "name": "alpaca",
+            "contents": {"url": "https://huggingface.co/datasets/tatsu-lab/alpaca"},
+        }
+    ]
+    assert dataset["externalReferences"] == [
+        {"type": "distribution", "url": "https://huggingface.co/datasets/tatsu-lab/alpaca"}
+    ]
+    tokenizer = top(doc, TOKENIZER)
+    assert tokenizer["type"] == "data"
+    assert tokenizer["data"] == [{"type": "configuration", "name": "sov-tokenizer"}]
+    code = top(doc, CODE)
+    assert code["type"] == "library"
+    assert ("sovscan:kind", "code") in props(code)
+    assert code["evidence"]["occurrences"] == [
+        {
+            "bom-ref": f"{CODE}#evidence:0",
+            "location": "config.json",
+            "additionalContext": "auto_map.AutoModel=acme/custom-code--modeling.Model (config)",
+        }
+    ]
+    torch = top(doc, TORCH)
+    assert (torch["type"], torch["purl"], torch["version"]) == ("library", TORCH, "2.3.0")
+    assert "modelCard" not in torch
+    assert "data" not in torch
+
+
+def test_subject_evidence_is_deduplicated_and_sorted() -> None:
+    occurrences = bom()["metadata"]["component"]["evidence"]["occurrences"]
+    assert occurrences == [
+        {
+            "bom-ref": f"{SUBJECT}#evidence:0",
+            "location": "README.md",
+            "additionalContext": "base_model=acme/llama-ft (model-card)",
+        },
+        {
+            "bom-ref": f"{SUBJECT}#evidence:1",
+            "location": "config.json",
+            "additionalContext": "model_type=llama (config)",
+        },
+    ]
+
+
+def test_supplier_of_the_subject_and_model_card_of_a_base_without_facts() -> None:
+    doc = bom()
+    assert doc["metadata"]["component"]["supplier"] == {
+        "name": "ACME AO",
+        "address": {"country": "RU"},
+    }
+    assert top(doc, BASE)["modelCard"] == {"bom-ref": f"{BASE}#model-card"}
+
+
+def test_several_subjects_hang_under_a_synthesised_root() -> None:
+    result = replace(scan_result(), subjects=(SUBJECT, BASE))
+    doc = json.loads(render_cyclonedx(result, "json", FIXED))
+    root = doc["metadata"]["component"]
+    assert (root["type"], root["name"], root["bom-ref"]) == ("application", "sovscan scan", "scan")
+    subject = top(doc, SUBJECT)
+    assert subject["modelCard"]["modelParameters"]["task"] == "text-generation"
+    assert top(doc, BASE)["modelCard"] == {"bom-ref": f"{BASE}#model-card"}
+    edges = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    assert edges["scan"] == sorted([SUBJECT, BASE])
+
+
+# --- XML -----------------------------------------------------------------------------------
+
+NS = "{http://cyclonedx.org/schema/bom/1.6}"
+
+
+def xml_component(root: ET.Element, ref: str) -> ET.Element:
+    for element in root.iter(f"{NS}component"):
+        if element.get("bom-ref") == ref:
+            return element
+    raise AssertionError(ref)
+
+
+def test_xml_carries_model_card_and_data_in_schema_order() -> None:
+    root = ET.fromstring(rendered("xml"))  # noqa: S314 - our own output
+    subject = root.find(f"{NS}metadata/{NS}component")
+    assert subject is not None
+    assert subject.get("bom-ref") == SUBJECT
+    children = [child.tag.removeprefix(NS) for child in subject]
+    assert children[-3:] == ["properties", "evidence", "modelCard"]
+    card = subject.find(f"{NS}modelCard")
+    assert card is not None
+    assert card.get("bom-ref") == f"{SUBJECT}#model-card"
+    assert card.findtext(f"{NS}modelParameters/{NS}task") == "text-generation"
+    assert card.findtext(f"{NS}modelParameters/{NS}modelArchitecture") == "LlamaForCausalLM"
+    assert [r.text for r in card.iterfind(f"{NS}modelParameters/{NS}datasets/{NS}ref")] == [DATASET]
+    assert [(p.get("name"), p.text) for p in card.iterfind(f"{NS}properties/{NS}property")][
+        1:3
+    ] == [("cdx:ai-ml:model:language", "en"), ("cdx:ai-ml:model:language", "ru")]
+    dataset = xml_component(root, DATASET)
+    assert dataset.findtext(f"{NS}data/{NS}type") == "dataset"
+    assert dataset.findtext(f"{NS}data/{NS}contents/{NS}url") == (
+        "https://huggingface.co/datasets/tatsu-lab/alpaca"
+    )
+    assert [child.tag.removeprefix(NS) for child in dataset][-1] == "data"
+    country = xml_component(root, BASE).findtext(f"{NS}supplier/{NS}address/{NS}country")
+    assert country == "US"
+
+
+def test_xml_and_json_name_the_same_refs_and_serial() -> None:
+    root = ET.fromstring(rendered("xml"))  # noqa: S314 - our own output
+    xml_refs = sorted(e.get("bom-ref", "") for e in root.iter() if e.get("bom-ref"))
+    doc = bom()
+    json_refs: list[str] = []
+    stack: list[Any] = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "bom-ref" in node:
+                json_refs.append(node["bom-ref"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    assert xml_refs == sorted(json_refs)
+    assert root.get("serialNumber") == doc["serialNumber"]
+
+
+# --- validity and determinism --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec_version", ["1.5", "1.6", "1.7"])
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_every_version_and_format_validates(fmt: str, spec_version: str) -> None:
+    text = rendered(fmt, spec_version)
+    output_format = OutputFormat.JSON if fmt == "json" else OutputFormat.XML
+    validator = make_schemabased_validator(output_format, SchemaVersion.from_version(spec_version))
+    assert validator.validate_str(text) is None
+    assert f"{SUBJECT}#model-card" in text
+    assert "configuration" in text
+    if fmt == "json":
+        assert json.loads(text)["specVersion"] == spec_version
+    else:
+        assert f"http://cyclonedx.org/schema/bom/{spec_version}" in text
+
+
+def test_reproducible_output_is_byte_identical() -> None:
+    for fmt in ("json", "xml"):
+        first = render_cyclonedx(scan_result(), fmt, FIXED)
+        second = render_cyclonedx(scan_result(), fmt, FIXED)
+        assert first == second
+    serial = bom()["serialNumber"]
+    assert serial.startswith("urn:uuid:")
+    assert serial[len("urn:uuid:") :][14] == "5"  # a uuid5
+
+
+def test_serial_follows_content_timestamp_and_randomness() -> None:
+    base_serial = bom()["serialNumber"]
+    result = scan_result()
+    other = replace(result, properties=(*result.properties, ("sovscan:note", "x")))
+    assert json.loads(render_cyclonedx(other, "json", FIXED))["serialNumber"] != base_serial
+    later = replace(FIXED, timestamp=datetime(2025, 1, 1, tzinfo=UTC))
+    assert json.loads(render_cyclonedx(result, "json", later))["serialNumber"] != base_serial
+    random_a = json.loads(render_cyclonedx(result, "json", BomOptions(timestamp=WHEN)))
+    random_b = json.loads(render_cyclonedx(result, "json", BomOptions(timestamp=WHEN)))
+    assert random_a["serialNumber"] != random_b["serialNumber"]
+    assert random_a["metadata"]["timestamp"] == "2024-05-01T12:00:00+00:00"
+
+
+def test_without_a_timestamp_the_clock_is_used() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    doc = json.loads(render_cyclonedx(scan_result(), "json", BomOptions()))
+    stamp = datetime.fromisoformat(doc["metadata"]["timestamp"])
+    assert before <= stamp <= datetime.now(UTC)
+
+
+# --- broken input never becomes output -----------------------------------------------------
+
+
+def _broken(result: ScanResult, *expected: str) -> None:
+    for fmt in ("json", "xml"):
+        with pytest.raises(InvalidOutputError) as caught:
+            render_cyclonedx(result, fmt, FIXED)
+        joined = "\n".join(caught.value.problems)
+        for text in expected:
+            assert text in joined
+        assert caught.value.exit_code == 70
+
+
+def test_duplicate_component_refs_are_refused() -> None:
+    result = scan_result()
+    twin = replace(result.component(CONFIG), name="other.json")
+    _broken(replace(result, components=(*result.components, twin)), f"{CONFIG!r} is used more")
+
+
+def test_a_relation_to_an_unknown_ref_is_refused() -> None:
+    result = scan_result()
+    dangling = Relation(src=SUBJECT, dst="file:missing.bin", kind=RelationKind.CONTAINS)
+    _broken(replace(result, relations=(*result.relations, dangling)), "'file:missing.bin'")
+
+
+def test_non_canonical_purls_are_refused() -> None:
+    result = scan_result()
+    for purl in ("pkg:pypi/torch nightly@2.3.0", "pkg:PyPI/Torch@2.3.0", "not a purl"):
+        torch = replace(result.component(TORCH), purl=purl)
+        components = tuple(torch if c.ref == TORCH else c for c in result.components)
+        _broken(replace(result, components=components), repr(purl))
+
+
+def test_a_model_card_naming_an_unknown_dataset_is_refused() -> None:
+    result = scan_result()
+    facts = ModelCardFacts(dataset_refs=("dataset:nobody/nothing",))
+    subject = replace(result.component(SUBJECT), model_card=facts)
+    components = tuple(subject if c.ref == SUBJECT else c for c in result.components)
+    _broken(replace(result, components=components), "'dataset:nobody/nothing'")
+
+
+def test_uppercase_and_short_hashes_are_refused() -> None:
+    result = scan_result()
+    weights = replace(
+        result.component(WEIGHTS),
+        hashes=(Hash(alg="SHA-256", value=WEIGHTS_SHA.upper()), Hash(alg="SHA-1", value="ab")),
+    )
+    components = tuple(weights if c.ref == WEIGHTS else c for c in result.components)
+    _broken(replace(result, components=components), "lowercase hex")
+
+
+def test_unknown_hash_algorithm_and_reference_type_are_refused() -> None:
+    result = scan_result()
+    weights = replace(
+        result.component(WEIGHTS),
+        hashes=(Hash(alg="CRC32", value="abcd1234"),),
+        external_urls=(("homepage", "https://example.org/"),),
+    )
+    components = tuple(weights if c.ref == WEIGHTS else c for c in result.components)
+    _broken(replace(result, components=components), "'CRC32'", "'homepage'")
+
+
+def test_a_subject_that_is_not_a_component_is_refused() -> None:
+    _broken(replace(scan_result(), subjects=("pkg:huggingface/nobody/nothing",)), "subject")
+
+
+def test_unsupported_versions_and_formats_are_usage_errors() -> None:
+    with pytest.raises(UsageError, match=r"1\.4"):
+        render_cyclonedx(scan_result(), "json", BomOptions(spec_version="1.4"))
+    with pytest.raises(UsageError, match="yaml"):
+        render_cyclonedx(scan_result(), "yaml", FIXED)  # type: ignore[arg-type]
+
+
+# --- hostile text --------------------------------------------------------------------------
+
+
+def test_hostile_strings_and_urls_still_give_valid_documents() -> None:
+    result = scan_result()
+    dataset = replace(
+        result.component(DATASET),
+        name="alp\x1baca\x7f",
+        description="line\nbreak\x0bvertical tab",
+        external_urls=(
+            ("distribution", "https://huggingface.co/datasets/tatsu-lab/ал пака"),
+            ("website", "https://example.org/%zz"),
+            ("vcs", "https://example.org/a#b#c"),
+            ("documentation", "javascript:alert(1)\n"),
+        ),
+        properties=(("sovscan:note", "\x00\ufffe"),),
+    )
+    components = tuple(dataset if c.ref == DATASET else c for c in result.components)
+    changed = replace(result, components=components)
+    for fmt in ("json", "xml"):
+        assert render_cyclonedx(changed, fmt, FIXED)
+    doc = json.loads(render_cyclonedx(changed, "json", FIXED))
+    data = top(doc, DATASET)
+    encoded = "https://huggingface.co/datasets/tatsu-lab/%D0%B0%D0%BB%20%D0%BF%D0%B0%D0%BA%D0%B0"
+    assert data["externalReferences"] == [{"type": "distribution", "url": encoded}]
+    assert data["data"][0]["contents"] == {"url": encoded}
+    assert data["name"] == "alpaca\x7f"
+    assert ("sovscan:note", "") in props(data)
+
+
+# --- size and start-up ---------------------------------------------------------------------
+
+
+def test_many_files_validate_in_slices() -> None:
+    """More components and dependencies than one validation slice, each with a URL."""
+    subject = Component(ref=SUBJECT, kind=ComponentKind.MODEL, name="m", purl=SUBJECT)
+    files = tuple(
+        Component(
+            ref=f"file:shard-{index:03d}.bin",
+            kind=ComponentKind.FILE,
+            name=f"shard-{index:03d}.bin",
+            path=f"shard-{index:03d}.bin",
+            size=index,
+            hashes=(Hash(alg="SHA-256", value=f"{index:064x}"),),
+            external_urls=(("distribution", f"https://example.org/shard-{index:03d}.bin"),),
+        )
+        for index in range(150)
+    )
+    result = ScanResult(
+        subjects=(SUBJECT,),
+        components=(subject, *files),
+        relations=tuple(
+            Relation(src=SUBJECT, dst=f.ref, kind=RelationKind.CONTAINS) for f in files
+        ),
+    )
+    doc = json.loads(render_cyclonedx(result, "json", FIXED))
+    assert len(doc["components"]) == 150
+    assert doc["components"][149]["hashes"][0]["content"] == f"{149:064x}"
+    edges = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    assert edges[SUBJECT] == [f.ref for f in files]
+
+
+def test_importing_the_exporter_does_not_import_cyclonedx() -> None:
+    code = (
+        "import sys, sbom.cyclonedx\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cyclonedx', 'jsonschema')))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert run.stdout.strip() == "[]"
+
+
+def test_output_does_not_depend_on_hash_seeds() -> None:
+    """Set iteration order changes with PYTHONHASHSEED; the bytes must not."""
+    code = (
+        "import hashlib\n"
+        "from sbom.cyclonedx import render_cyclonedx\n"
+        "from tests.unit.sbom.test_cyclonedx import FIXED, scan_result\n"
+        "for fmt in ('json', 'xml'):\n"
+        "    text = render_cyclonedx(scan_result(), fmt, FIXED)\n"
+        "    print(hashlib.sha256(text.encode()).hexdigest())\n"
+    )
+    digests = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    assert digests[0] == digests[1]
+    expected = "\n".join(
+        hashlib.sha256(rendered(fmt).encode()).hexdigest() for fmt in ("json", "xml")
+    )
+    assert digests[0].strip() == expected
+
+
+def test_sliced_schema_check_reports_errors_where_the_whole_would() -> None:
+    from sbom.cyclonedx import _json_schema_problems
+
+    components: list[dict[str, Any]] = [
+        {"type": "file", "name": f"f{index}", "bom-ref": f"f{index}"} for index in range(150)
+    ]
+    components[100]["type"] = "weights"
+    components[3]["externalReferences"] = [{"type": "website", "url": "https://ok.test/"}]
+    components[140]["externalReferences"] = [
+        {"type": "website", "url": "https://bad.test/a b"},
+        {"type": "no-such-type", "url": "https://ok.test/"},
+    ]
+    dependencies: list[dict[str, Any]] = [{"ref": f"f{index}"} for index in range(150)]
+    dependencies[120]["dependsOn"] = "f1"
+    doc = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "metadata": {"timestamp": "yesterday"},
+        "components": components,
+        "dependencies": dependencies,
+    }
+    problems = _json_schema_problems(doc, "1.6")
+    assert "url 'https://bad.test/a b' is not a valid absolute URI" in problems
+    joined = "\n".join(problems)
+    assert "schema: components/100/type: 'weights' is not one of" in joined
+    assert "'no-such-type' is not one of" in joined
+    assert "schema: dependencies/120/dependsOn: 'f1' is not of type 'array'" in joined
+    assert "schema: metadata/timestamp: 'yesterday' is not a 'date-time'" in joined
+    assert len(problems) == 5
+    assert components[3]["externalReferences"][0]["url"] == "https://ok.test/"  # input untouched
+
+
+def test_hostile_file_names_in_refs_are_cleaned_everywhere() -> None:
+    result = scan_result()
+    hostile = replace(result.component(CONFIG), ref="file:con\x01fig.json", path="con\x01fig.json")
+    components = tuple(hostile if c.ref == CONFIG else c for c in result.components)
+    relations = tuple(
+        replace(r, dst=hostile.ref) if r.dst == CONFIG else r for r in result.relations
+    )
+    changed = replace(result, components=components, relations=relations)
+    for fmt in ("json", "xml"):
+        assert "file:config.json" in render_cyclonedx(changed, fmt, FIXED)
+    doc = json.loads(render_cyclonedx(changed, "json", FIXED))
+    assert top(doc, CONFIG)["name"] == "config.json"
+    edges = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    assert CONFIG in edges[SUBJECT]
+
+
+def test_refs_that_only_differ_in_hostile_characters_collide() -> None:
+    result = scan_result()
+    twin = replace(result.component(CONFIG), ref="file:config.json\x00")
+    _broken(replace(result, components=(*result.components, twin)), f"{CONFIG!r} is used more")
+
+
+def test_an_empty_ref_is_refused() -> None:
+    result = scan_result()
+    nameless = Component(ref="", kind=ComponentKind.FILE, name="x")
+    _broken(replace(result, components=(*result.components, nameless)), "empty ref")
+
+
+_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    name=_TEXT,
+    description=_TEXT,
+    licences=st.lists(_TEXT, max_size=4),
+    url=_TEXT,
+    url_type=st.sampled_from(["distribution", "website", "vcs", "model-card"]),
+    prop=st.tuples(_TEXT, _TEXT),
+    evidence=st.tuples(_TEXT, _TEXT, _TEXT, _TEXT),
+    task=_TEXT,
+)
+def test_fuzzed_text_always_renders_valid_documents(
+    name: str,
+    description: str,
+    licences: list[str],
+    url: str,
+    url_type: str,
+    prop: tuple[str, str],
+    evidence: tuple[str, str, str, str],
+    task: str,
+) -> None:
+    location, field, value, method = evidence
+    subject = Component(
+        ref=SUBJECT,
+        kind=ComponentKind.MODEL,
+        name=name,
+        description=description,
+        licenses=tuple(licences),
+        external_urls=((url_type, url), ("website", "https://" + url)),
+        properties=(prop,),
+        evidence=(Evidence(location=location, field=field, value=value, method=method),),
+        model_card=ModelCardFacts(task=task, architecture=name, languages=(task,)),
+        origin=replace(ACME, organization=name or None),
+    )
+    dataset = Component(
+        ref=DATASET, kind=ComponentKind.DATASET, name=name, external_urls=(("distribution", url),)
+    )
+    result = ScanResult(
+        subjects=(SUBJECT,),
+        components=(subject, dataset),
+        relations=(Relation(src=SUBJECT, dst=DATASET, kind=RelationKind.TRAINED_ON),),
+        properties=(prop,),
+    )
+    for fmt in ("json", "xml"):
+        text = render_cyclonedx(result, fmt, FIXED)
+        assert SUBJECT in text
