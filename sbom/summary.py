@@ -59,7 +59,7 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
     card = subject.model_card
     if card and (card.architecture or card.task):
         parts = [p for p in (card.architecture, card.architecture_family, card.task) if p]
-        lines.append(f"Model     {' · '.join(parts)}")
+        lines.append(f"Arch      {' · '.join(parts)}")
     lineage = [r for r in relations if r.kind in LINEAGE_RELATIONS]
     lines.append("Lineage" if lineage else "Lineage   none declared")
     lines += _lineage_tree(result, ref, by_ref, depth=1, seen={ref})

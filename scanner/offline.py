@@ -10,8 +10,11 @@ from typing import Any
 from scanner.errors import UpstreamError
 
 
-class NetworkBlockedError(UpstreamError):
-    """Something tried to reach the network in offline mode."""
+class NetworkBlockedError(UpstreamError, ConnectionRefusedError):
+    """Something tried to reach the network in offline mode.
+
+    Also a ConnectionRefusedError, so that networking code cleans up as for a refused connection.
+    """
 
 
 @contextmanager

@@ -80,6 +80,8 @@ _RELATION_NAMES = {
     "merge": RelationKind.MERGE,
 }
 _QUANTIZED_TAGS = frozenset({"gguf", "gptq", "awq", "exl2", "bnb", "4-bit", "8-bit", "mlx"})
+#: Repo-name endings that re-uploaders use for quantized copies (``…-GGUF``, ``…-AWQ``, …).
+_QUANTIZED_NAME = re.compile(r"[-_.](gguf|gptq|awq|exl2|mlx|bnb-4bit|4bit|8bit|int4|int8)$", re.I)
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
@@ -380,7 +382,7 @@ def _add_lineage(builder: _Builder, subject_ref: str, facts: FolderFacts) -> Non
     declared = _card_bases(builder, facts)
     explicit = _explicit_relation(builder, facts)
     adapter_base = _adapter_base(builder, facts)
-    inferred = _inferred_relation(facts, len(declared))
+    inferred = _inferred_relation(facts, len(declared), builder.identity.name)
     for ref, evidence in declared:
         if explicit is not None:
             kind = explicit
@@ -489,8 +491,11 @@ def _adapter_base(builder: _Builder, facts: FolderFacts) -> tuple[str, Evidence]
     return ref, evidence
 
 
-def _inferred_relation(facts: FolderFacts, base_count: int) -> RelationKind:
-    """The Hub's own inference when the card does not say: adapter, merge, quantized, finetune."""
+def _inferred_relation(facts: FolderFacts, base_count: int, name: str) -> RelationKind:
+    """The Hub's own inference when the card does not say: adapter, merge, quantized, finetune.
+
+    ``name`` is the model's own name: re-uploaders mark quantized copies in it (``…-GGUF``).
+    """
     if facts.adapter is not None:
         return RelationKind.ADAPTER
     if base_count > 1:
@@ -499,6 +504,7 @@ def _inferred_relation(facts: FolderFacts, base_count: int) -> RelationKind:
     tags = {tag.lower() for tag in (facts.card.tags if facts.card else ())}
     if (
         (config is not None and config.quantization is not None)
+        or _QUANTIZED_NAME.search(name)
         or facts.gguf
         or tags & _QUANTIZED_TAGS
     ):
@@ -720,8 +726,10 @@ def _code_references(facts: FolderFacts) -> list[tuple[str, str, str]]:
             found.append(
                 ("model_index.json", "_class_name", f"{index.custom_pipeline_module}.Pipeline")
             )
+        # A custom component's class lives in <component>/<library>.py: the reference is
+        # written relative to that subfolder's (virtual) config.
         found += [
-            (f"{c.name}/model_index.json", c.name, f"{c.library}.{c.class_name}")
+            (f"{c.name}/model_index.json", f"model_index.{c.name}", f"{c.library}.{c.class_name}")
             for c in index.components
             if c.is_custom_code and c.library and c.class_name
         ]
@@ -740,6 +748,7 @@ def _add_code(
     """Remote code: auto_map references (possibly to other repos) and ``*.py`` files."""
     label = builder.identity.label
     referenced: set[PurePosixPath] = set()
+    missing: dict[PurePosixPath, list[str]] = {}
     for location, field_name, value in _code_references(facts):
         evidence = Evidence(location=location, field=field_name, value=value, method="auto-map")
         try:
@@ -771,11 +780,14 @@ def _add_code(
         ref = _local_code(builder, label, local, file_refs, evidence)
         builder.relate(subject_ref, ref, RelationKind.DEPENDS_ON, evidence)
         if local not in file_refs:
-            builder.issue(
-                location,
-                f"{field_name} needs {local.as_posix()}, which is not in the folder",
-                Severity.MEDIUM,
-            )
+            missing.setdefault(local, []).append(f"{location}:{field_name}")
+    for module, needed_by in missing.items():
+        builder.issue(
+            needed_by[0].split(":")[0] if len(needed_by) == 1 else ".",
+            f"{module.as_posix()} is not in the folder but {', '.join(needed_by)} "
+            f"need{'s' if len(needed_by) == 1 else ''} it (remote code that cannot be checked)",
+            Severity.MEDIUM,
+        )
     for path in facts.python_files:
         if path not in referenced:
             evidence = Evidence(

@@ -337,7 +337,18 @@ def test_corpus_chatglm_remote_code(corpus: Path, tmp_path: Path) -> None:
     assert {"configuration_chatglm.py", "modeling_chatglm.py"} <= code
     result = scan(str(corpus / "models/THUDM__chatglm-6b"))
     # The corpus holds no .py files: the missing remote code is reported, not ignored.
-    assert "needs modeling_chatglm.py, which is not in the folder" in result.output
+    assert (
+        "modeling_chatglm.py is not in the folder but config.json:auto_map.AutoModel, "
+        "config.json:auto_map.AutoModelForSeq2SeqLM need it" in result.output
+    )
+
+
+def test_corpus_quantized_reupload_named_gguf(corpus: Path, tmp_path: Path) -> None:
+    # The card declares the base but not the relation; the repo name says it is a GGUF copy.
+    bom = scan_bom(corpus / "models/Qwen__Qwen2.5-1.5B-Instruct-GGUF", tmp_path)
+    subject = bom["metadata"]["component"]
+    assert set(ancestors(subject)) == {"pkg:huggingface/Qwen/Qwen2.5-1.5B-Instruct"}
+    assert "base_model_relation=quantized" in subject["pedigree"]["notes"]
 
 
 def test_corpus_gguf_files_metadata(corpus: Path, tmp_path: Path) -> None:
