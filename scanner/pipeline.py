@@ -9,6 +9,7 @@ from dataclasses import replace
 from scanner.config import ScanConfig
 from scanner.hash_cache import HashCache
 from scanner.model import Component, Relation, ScanIssue, ScanResult
+from scanner.sources.builder import merge_evidence
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
 from scanner.targets import Target, TargetKind, require_supported
@@ -53,7 +54,7 @@ def merge(inventories: Sequence[Inventory]) -> ScanResult:
             components[comp.ref] = (
                 comp
                 if seen is None
-                else replace(seen, evidence=tuple(dict.fromkeys((*seen.evidence, *comp.evidence))))
+                else replace(seen, evidence=merge_evidence(seen.evidence, comp.evidence))
             )
         for rel in inventory.relations:
             relations.setdefault((rel.src, rel.dst, rel.kind), rel)

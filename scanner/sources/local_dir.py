@@ -9,9 +9,10 @@ from scanner.config import ScanConfig
 from scanner.hash_cache import HashCache
 from scanner.hashing import HashRequest, hash_files
 from scanner.model import ScanIssue, Severity
+from scanner.sources.builder import DEFAULT_HUB
 from scanner.sources.folder_facts import FolderFacts, read_folder_facts
 from scanner.sources.identity import identify
-from scanner.sources.inventory import DEFAULT_HUB, FileDigest, Inventory, build_inventory
+from scanner.sources.inventory import FileDigest, Inventory, build_inventory
 from scanner.sources.walk import FileEntry, walk_target
 
 
