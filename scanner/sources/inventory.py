@@ -128,15 +128,6 @@ def _subject(identity: ModelIdentity, facts: FolderFacts) -> Component:
     purl = identity.purl
     kind = ComponentKind.ADAPTER if facts.adapter is not None else ComponentKind.MODEL
     licenses, license_evidence = _licenses(facts)
-    properties: list[tuple[str, str]] = []
-    card = facts.card
-    if card is not None:
-        if card.library_name:
-            properties.append(("sovscan:model:library", card.library_name))
-        if card.new_version:
-            properties.append(("sovscan:model:new-version", card.new_version))
-        if card.license_link:
-            properties.append(("sovscan:model:license-link", card.license_link))
     external: list[tuple[str, str]] = []
     if identity.hub_id is not None:
         external.append(("website", f"{DEFAULT_HUB}/{identity.hub_id.repo_id}"))
@@ -150,9 +141,37 @@ def _subject(identity: ModelIdentity, facts: FolderFacts) -> Component:
         licenses=licenses,
         layer=Layer.WEIGHTS,
         evidence=(*identity.evidence, *license_evidence),
-        properties=tuple(properties),
+        properties=_subject_properties(facts),
         external_urls=tuple(external),
     )
+
+
+def _subject_properties(facts: FolderFacts) -> tuple[tuple[str, str], ...]:
+    """Declared facts about the model that have no CycloneDX field of their own."""
+    card, config, adapter = facts.card, facts.config(), facts.adapter
+    candidates: list[tuple[str, str | None]] = [
+        ("sovscan:model:library", card.library_name if card else None),
+        ("sovscan:model:new-version", card.new_version if card else None),
+        ("sovscan:model:license-link", card.license_link if card else None),
+        ("sovscan:adapter:peft-type", adapter.peft_type if adapter else None),
+        ("sovscan:adapter:task-type", adapter.task_type if adapter else None),
+        ("sovscan:model:torch-dtype", config.torch_dtype if config else None),
+        (
+            "sovscan:model:transformers-version",
+            (config.transformers_version if config else None)
+            or (facts.generation.transformers_version if facts.generation else None),
+        ),
+        (
+            "sovscan:model:diffusers-version",
+            facts.model_index.diffusers_version if facts.model_index else None,
+        ),
+    ]
+    if facts.st_config is not None:
+        candidates += [
+            (f"sovscan:sentence-transformers:saved-with:{lib.replace('_', '-')}", version)
+            for lib, version in facts.st_config.versions
+        ]
+    return tuple((name, value) for name, value in candidates if value)
 
 
 def _licenses(facts: FolderFacts) -> tuple[tuple[str, ...], tuple[Evidence, ...]]:

@@ -65,6 +65,7 @@ def test_lora_example_lists_foreign_base_datasets_and_hashes(tmp_path: Path) -> 
     assert subject["type"] == "machine-learning-model"
     assert subject["name"] == "ru-chat-lora"
     assert props(subject)["sovscan:kind"] == ["adapter"]
+    assert props(subject)["sovscan:adapter:peft-type"] == ["LORA"]
     base = "pkg:huggingface/meta-llama/Meta-Llama-3-8B-Instruct"
     assert set(ancestors(subject)) == {base}
     assert "base_model_relation=adapter" in subject["pedigree"]["notes"]
@@ -193,6 +194,11 @@ def test_minilm_real_folder(minilm_dir: Path, tmp_path: Path) -> None:
     assert weights["hashes"] == [{"alg": "SHA-256", "content": MINILM_SHA256}]
     assert props(weights)["sovscan:file:hash-source"] == ["read"]
     assert subject["modelCard"]["modelParameters"]["modelArchitecture"] == "BertModel"
+    subject_props = props(subject)
+    assert subject_props["sovscan:model:transformers-version"] == ["4.8.2"]
+    assert subject_props["sovscan:sentence-transformers:saved-with:sentence-transformers"] == [
+        "2.0.0"
+    ]
 
 
 def test_rescan_takes_hashes_from_cache(minilm_dir: Path, tmp_path: Path) -> None:
