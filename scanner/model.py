@@ -78,6 +78,15 @@ class OriginBasis(StrEnum):
     OVERRIDE = "override"
 
 
+class Verdict(StrEnum):
+    """A policy tier's outcome. The tool fails closed: missing evidence is UNKNOWN, never PASS."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    UNKNOWN = "UNKNOWN"
+    NOT_APPLICABLE = "NOT-APPLICABLE"
+
+
 class Severity(StrEnum):
     """Severity of a finding or scan issue."""
 
@@ -113,6 +122,10 @@ class Origin:
     basis: OriginBasis
     confidence: Confidence
     evidence: tuple[Evidence, ...] = ()
+    parent: str | None = None
+    """Ultimate parent organisation, where different."""
+    note: str | None = None
+    """E.g. a community project's fiscal sponsor, or a re-uploader that is not the origin."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,6 +172,10 @@ class Component:
     """For files: POSIX path relative to the target root."""
     layer: Layer | None = None
     origin: Origin | None = None
+    """Who made it; None until attributed. An unknown origin is an Origin with country None."""
+    origin_hints: tuple[Origin, ...] = ()
+    """Weaker signals about where its *lineage* comes from (e.g. a ``llama3`` licence shows a
+    Meta ancestor); never its own origin, but a policy may count a foreign hint against it."""
     evidence: tuple[Evidence, ...] = ()
     properties: tuple[tuple[str, str], ...] = ()
     """Extra ``sovscan:`` facts as (name, value), e.g. ``("sovscan:file:format", "gguf")``."""
@@ -182,10 +199,25 @@ class Finding:
     """A policy or analysis result about one component."""
 
     rule_id: str
+    """Stable id, e.g. ``SOV001``; also the SARIF ruleId."""
     severity: Severity
     component_ref: str
     message: str
     evidence: tuple[Evidence, ...] = ()
+    layer: Layer | None = None
+    tier: str | None = None
+    """The policy tier (profile name) whose evaluation produced it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TierVerdict:
+    """One policy tier's verdict with the reasons a compliance engineer can check."""
+
+    tier: str
+    """Profile name: ``sovereign``, ``national``, ``trusted``, ``adversary`` or a custom one."""
+    verdict: Verdict
+    reasons: tuple[str, ...] = ()
+    """Why, one sentence each; for UNKNOWN, what evidence is missing."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,6 +242,11 @@ class ScanResult:
     issues: tuple[ScanIssue, ...] = ()
     properties: tuple[tuple[str, str], ...] = field(default=())
     """BOM-level ``sovscan:`` properties."""
+    jurisdiction: str | None = None
+    """ISO 3166-1 alpha-2 of the jurisdiction the tiers were evaluated for."""
+    verdicts: tuple[TierVerdict, ...] = ()
+    policy: str | None = None
+    """The tier chosen with ``--policy`` (decides the exit code), or None: report only."""
 
     def component(self, ref: str) -> Component:
         """The component with this ref; ``KeyError`` if there is none."""
