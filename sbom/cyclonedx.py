@@ -1,12 +1,17 @@
 """CycloneDX ML-BOM (JSON or XML; spec 1.5, 1.6, 1.7) of a ScanResult, validated before return.
 
 One pass, one place per step: build a ``Bom`` with cyclonedx-python-lib → serialise it → add what
-the library lacks (``sbom.model_card``) → validate against the official schema → check what the
-schema cannot (``sbom.integrity``). Output that fails any step raises ``InvalidOutputError`` and is
-never returned. cyclonedx is imported inside functions: ``sovscan --help`` must not pay for it.
+the library lacks (``sbom.model_card``; for 1.6+ the policy and its verdicts as
+``definitions.standards`` + ``declarations``, ``sbom.declarations``) → validate against the
+official schema → check what the schema cannot (``sbom.integrity``). Output that fails any step
+raises ``InvalidOutputError`` and is never returned. cyclonedx is imported inside functions:
+``sovscan --help`` must not pay for it.
 
-Layout (DESIGN.md §5): BOM-level facts (policy, jurisdiction, verdicts, one ``sovscan:issue``
-per unreadable file or upstream) are ``metadata.properties``. One subject is
+Layout (DESIGN.md §5): BOM-level facts (``sovscan:policy``, ``sovscan:jurisdiction``,
+``sovscan:verdict:<tier>``, one ``sovscan:issue`` per unreadable file or upstream) are
+``metadata.properties``, in every spec version. An attributed component has ``supplier`` (name,
+``address.country`` when known) and ``sovscan:origin:*`` properties, one ``sovscan:origin:hint``
+per lineage hint. One subject is
 ``metadata.component``; several are top-level components under a synthesised ``application``
 "sovscan scan" (bom-ref ``scan``) that depends on each. Lineage (finetune, adapter, quantized,
 merge) becomes ``pedigree.ancestors`` (copies with bom-refs ``<child>#ancestor:<base>``); runtime
@@ -23,7 +28,7 @@ import sys
 import uuid
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import scanner
+from sbom.declarations import COMPLIANCE_SPEC_VERSIONS, build_compliance, compliance_xml
 from sbom.integrity import check_integrity, is_absolute_uri
 from sbom.model_card import (
     ComponentExtras,
@@ -40,7 +46,8 @@ from sbom.model_card import (
     model_card_json,
     xml_safe,
 )
-from sbom.properties import PropertyName
+from sbom.properties import PropertyName, origin_hint_value, verdict_property
+from sbom.sarif import NO_RULES, RuleDescription
 from scanner.errors import InvalidOutputError, UsageError
 from scanner.model import (
     LINEAGE_RELATIONS,
@@ -134,8 +141,19 @@ class BomOptions:
     tool_version: str = scanner.__version__
 
 
-def render_cyclonedx(result: ScanResult, fmt: Literal["json", "xml"], options: BomOptions) -> str:
-    """The validated CycloneDX text of ``result``; ``InvalidOutputError`` if any check fails."""
+def render_cyclonedx(
+    result: ScanResult,
+    fmt: Literal["json", "xml"],
+    options: BomOptions,
+    rules: Mapping[str, RuleDescription] = NO_RULES,
+    *,
+    tier_rules: Mapping[str, Collection[str]] | None = None,
+) -> str:
+    """The validated CycloneDX text of ``result``; ``InvalidOutputError`` if any check fails.
+
+    ``rules`` describes the findings' rules in ``definitions.standards`` (1.6+); ``tier_rules``
+    names the rules each tier applies (see ``sbom.declarations``).
+    """
     if options.spec_version not in SPEC_VERSIONS:
         raise UsageError(
             f"CycloneDX {options.spec_version} is not supported; use one of "
@@ -149,14 +167,28 @@ def render_cyclonedx(result: ScanResult, fmt: Literal["json", "xml"], options: B
     if builder.problems:
         raise InvalidOutputError(label, builder.problems)
     version = _schema_version(options.spec_version)
-    json_text, doc = inject_json(_library_output(bom, "json", version, label), builder.extras)
+    compliance = None
+    if options.spec_version in COMPLIANCE_SPEC_VERSIONS:
+        compliance = build_compliance(
+            builder.result,
+            rules,
+            created=builder.timestamp.isoformat(),
+            tool_version=options.tool_version,
+            tier_rules=tier_rules,
+        )
+    json_text, doc = inject_json(
+        _library_output(bom, "json", version, label),
+        builder.extras,
+        compliance.json_parts() if compliance else None,
+    )
     problems = check_integrity(doc)
     if fmt == "json":
         text = json_text
         problems.extend(_json_schema_problems(doc, options.spec_version))
     else:
         raw_xml = _library_output(bom, "xml", version, label)
-        text = inject_xml(raw_xml, builder.extras, options.spec_version)
+        top_level = compliance_xml(compliance) if compliance else []
+        text = inject_xml(raw_xml, builder.extras, options.spec_version, top_level)
         problems.extend(_xml_schema_problems(text, options.spec_version))
     if problems:
         raise InvalidOutputError(label, problems)
@@ -446,6 +478,7 @@ def _with_xml_safe_refs(result: ScanResult) -> ScanResult:
     refs = {ref for c in result.components for ref in (c.ref, *_dataset_refs(c))}
     refs.update(ref for r in result.relations for ref in (r.src, r.dst))
     refs.update(result.subjects)
+    refs.update(finding.component_ref for finding in result.findings)
     if all(xml_safe(ref) == ref for ref in refs):
         return result
 
@@ -461,6 +494,9 @@ def _with_xml_safe_refs(result: ScanResult) -> ScanResult:
         components=tuple(map(clean, result.components)),
         relations=tuple(
             replace(r, src=xml_safe(r.src), dst=xml_safe(r.dst)) for r in result.relations
+        ),
+        findings=tuple(
+            replace(f, component_ref=xml_safe(f.component_ref)) for f in result.findings
         ),
     )
 
@@ -500,12 +536,19 @@ def _uri_or_none(url: str | None) -> str | None:
 
 
 def _bom_properties(result: ScanResult) -> list[tuple[str, str]]:
-    """``metadata.properties``: the result's own, plus one ``sovscan:issue`` per scan issue."""
-    issues = [
+    """``metadata.properties``: the result's own; the jurisdiction, the chosen policy and one
+    ``sovscan:verdict:<tier>`` per tier; one ``sovscan:issue`` per scan issue."""
+    pairs = list(result.properties)
+    if result.jurisdiction:
+        pairs.append((PropertyName.JURISDICTION.value, result.jurisdiction))
+    if result.policy:
+        pairs.append((PropertyName.POLICY.value, result.policy))
+    pairs.extend((verdict_property(v.tier), v.verdict.value) for v in result.verdicts)
+    pairs.extend(
         (PropertyName.ISSUE.value, f"[{issue.severity}] {issue.location}: {issue.problem}")
         for issue in result.issues
-    ]
-    return [*result.properties, *issues]
+    )
+    return pairs
 
 
 def _component_properties(
@@ -528,6 +571,13 @@ def _component_properties(
             pairs.append((PropertyName.ORIGIN_COUNTRY.value, origin.country))
         if origin.organization:
             pairs.append((PropertyName.ORIGIN_ORGANIZATION.value, origin.organization))
+        if origin.parent:
+            pairs.append((PropertyName.ORIGIN_PARENT.value, origin.parent))
+        if origin.note:
+            pairs.append((PropertyName.ORIGIN_NOTE.value, origin.note))
+    pairs.extend(
+        (PropertyName.ORIGIN_HINT.value, origin_hint_value(hint)) for hint in component.origin_hints
+    )
     return pairs
 
 

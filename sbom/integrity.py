@@ -1,5 +1,9 @@
 """Checks the CycloneDX schema cannot make: unique bom-refs, resolvable refs, canonical purls.
 
+Refs that must resolve: dependencies (to top-level components), modelCard datasets (to data
+components) and the compliance parts: a claim's target (a top-level component) and evidence, an
+attestation's assessor, a map entry's requirement and (counter-)claims, a requirement's parent.
+
 ``check_integrity`` runs on the final JSON document (for XML output, on the JSON rendering of the
 same BOM: both come from one ``Bom`` and one set of injected parts, so their refs are the same).
 """
@@ -61,6 +65,7 @@ def check_integrity(doc: dict[str, Any]) -> list[str]:
         *_dangling_dataset_refs(doc),
         *_bad_purls(doc),
         *_bad_hashes(doc),
+        *_dangling_declaration_refs(doc),
     ]
 
 
@@ -183,3 +188,52 @@ def _bad_hashes(doc: dict[str, Any]) -> list[str]:
                     f"{content!r}"
                 )
     return problems
+
+
+def _dangling_declaration_refs(doc: dict[str, Any]) -> list[str]:
+    """Refs inside ``declarations`` and ``definitions`` that name nothing of the right kind."""
+    declarations = doc.get("declarations", {})
+    standards = doc.get("definitions", {}).get("standards", [])
+    requirements = [r for s in standards for r in s.get("requirements", [])]
+    known = {
+        "component": {c["bom-ref"] for c in _top_level_components(doc) if "bom-ref" in c},
+        "requirement": _refs(requirements),
+        "claim": _refs(declarations.get("claims", [])),
+        "evidence": _refs(declarations.get("evidence", [])),
+        "assessor": _refs(declarations.get("assessors", [])),
+    }
+    wanted: list[tuple[str, str, Any]] = [
+        (f"requirement {requirement.get('bom-ref')!r}", "requirement", requirement["parent"])
+        for requirement in requirements
+        if "parent" in requirement
+    ]
+    for claim in declarations.get("claims", []):
+        where = f"claim {claim.get('bom-ref')!r}"
+        if "target" in claim:
+            wanted.append((where, "component", claim["target"]))
+        wanted.extend(
+            (where, "evidence", ref)
+            for key in ("evidence", "counterEvidence")
+            for ref in claim.get(key, [])
+        )
+    for number, attestation in enumerate(declarations.get("attestations", [])):
+        where = f"attestation {number}"
+        if "assessor" in attestation:
+            wanted.append((where, "assessor", attestation["assessor"]))
+        for entry in attestation.get("map", []):
+            if "requirement" in entry:
+                wanted.append((where, "requirement", entry["requirement"]))
+            wanted.extend(
+                (where, "claim", ref)
+                for key in ("claims", "counterClaims")
+                for ref in entry.get(key, [])
+            )
+    return [
+        f"{where} names {ref!r}, which is no {kind}"
+        for where, kind, ref in wanted
+        if not str(ref).startswith(_BOM_LINK_PREFIX) and ref not in known[kind]
+    ]
+
+
+def _refs(items: list[Any]) -> set[str]:
+    return {item["bom-ref"] for item in items if isinstance(item, dict) and "bom-ref" in item}

@@ -7,6 +7,8 @@ exporter serialises the BOM first and this module adds both to the text, keyed b
   sorted like the library sorts its own, so the output is deterministic.
 - XML: parse → insert elements where the XSD's ``xs:sequence`` wants them (``modelCard`` after
   ``evidence``/``releaseNotes``, then ``data``; before ``cryptoProperties``/``tags``) → indent.
+- Top-level parts the library lacks (``declarations``, ``definitions``: ``sbom.declarations``)
+  are appended to the document the same way, after what the library wrote.
 
 Both renderings are built from the same JSON-shaped payloads, so they say the same thing.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,8 @@ from scanner.model import ModelCardFacts
 _AFTER_MODEL_CARD = frozenset({"data", "cryptoProperties", "tags"})
 #: Component children that must come after ``data``.
 _AFTER_DATA = frozenset({"cryptoProperties", "tags"})
+#: ``<bom>`` children that must come after ``declarations`` and ``definitions`` (1.7 XSD).
+_AFTER_DEFINITIONS = frozenset({"citations"})
 #: Top-level keys first, in this order; the rest follow as the library wrote them.
 _TOP_LEVEL_ORDER = (
     "$schema",
@@ -98,8 +102,14 @@ def data_json(data_type: str, name: str, url: str | None) -> dict[str, Any]:
     return entry
 
 
-def inject_json(text: str, extras: Mapping[str, ComponentExtras]) -> tuple[str, dict[str, Any]]:
-    """The library's JSON ``text`` with ``extras`` added; returns the new text and its dict."""
+def inject_json(
+    text: str,
+    extras: Mapping[str, ComponentExtras],
+    top_level: Mapping[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The library's JSON ``text`` with ``extras`` (per component) and ``top_level`` (keys the
+    library cannot write, e.g. ``declarations``; appended in order) added; the text and its dict.
+    """
     doc: dict[str, Any] = json.loads(text)
     for component in _json_components(doc):
         extra = extras.get(component.get("bom-ref", ""))
@@ -114,6 +124,7 @@ def inject_json(text: str, extras: Mapping[str, ComponentExtras]) -> tuple[str, 
         component.update(ordered)
     head = {key: doc[key] for key in _TOP_LEVEL_ORDER if key in doc}
     doc = head | {key: value for key, value in doc.items() if key not in head}
+    doc.update(top_level or {})
     return json.dumps(doc, indent=2) + "\n", doc
 
 
@@ -127,8 +138,15 @@ def _json_components(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def inject_xml(text: str, extras: Mapping[str, ComponentExtras], spec_version: str) -> str:
-    """The library's (unindented) XML ``text`` with ``extras`` added, indented by two spaces."""
+def inject_xml(
+    text: str,
+    extras: Mapping[str, ComponentExtras],
+    spec_version: str,
+    top_level: Sequence[ET.Element] = (),
+) -> str:
+    """The library's (unindented) XML ``text`` with ``extras`` (per component) and ``top_level``
+    (unqualified ``<bom>`` children in XSD order, e.g. declarations) added, indented by two
+    spaces."""
     ns = f"http://cyclonedx.org/schema/bom/{spec_version}"
     # Our own serialiser's output, never a scanned file: the stdlib parser is safe here.
     root = ET.fromstring(text)  # noqa: S314
@@ -145,6 +163,9 @@ def inject_xml(text: str, extras: Mapping[str, ComponentExtras], spec_version: s
         for entry in extra.data:
             # Each lands after the data inserted before it: ``data`` is not in _AFTER_DATA.
             element.insert(_insert_position(element, _AFTER_DATA), _data_xml(entry))
+    for child in top_level:
+        # Each lands after the one before it (the same reasoning as for ``data``).
+        root.insert(_insert_position(root, _AFTER_DEFINITIONS), child)
     root.attrib = {"xmlns": ns, **root.attrib}
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")

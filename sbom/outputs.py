@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from enum import StrEnum
 from pathlib import Path
 
 from sbom.cyclonedx import BomOptions, render_cyclonedx
+from sbom.markdown import render_markdown
+from sbom.sarif import NO_RULES, RuleDescription, render_sarif
+from sbom.summary import render_summary
 from scanner.errors import UsageError
 from scanner.model import ScanResult
 
@@ -15,6 +19,8 @@ class OutputFormat(StrEnum):
 
     CYCLONEDX_JSON = "cyclonedx-json"
     CYCLONEDX_XML = "cyclonedx-xml"
+    SARIF = "sarif"
+    MARKDOWN = "markdown"
     SUMMARY = "summary"
 
 
@@ -24,11 +30,14 @@ SUFFIX_FORMATS: dict[str, OutputFormat] = {
     ".cdx.xml": OutputFormat.CYCLONEDX_XML,
     ".bom.json": OutputFormat.CYCLONEDX_JSON,
     ".bom.xml": OutputFormat.CYCLONEDX_XML,
+    ".sarif": OutputFormat.SARIF,
+    ".sarif.json": OutputFormat.SARIF,
+    ".md": OutputFormat.MARKDOWN,
     ".txt": OutputFormat.SUMMARY,
 }
 
 #: Formats named in the output contract that this version cannot write yet.
-PLANNED_SUFFIXES = {".spdx.json": "SPDX", ".sarif": "SARIF", ".md": "Markdown"}
+PLANNED_SUFFIXES = {".spdx.json": "SPDX"}
 
 
 def format_for_path(path: str, fallback: OutputFormat | None) -> OutputFormat:
@@ -47,12 +56,26 @@ def format_for_path(path: str, fallback: OutputFormat | None) -> OutputFormat:
     return OutputFormat.CYCLONEDX_JSON
 
 
-def render(result: ScanResult, fmt: OutputFormat, options: BomOptions) -> str:
-    """The document text; CycloneDX is schema-validated before it is returned."""
-    if fmt is OutputFormat.CYCLONEDX_JSON:
-        return render_cyclonedx(result, "json", options)
-    if fmt is OutputFormat.CYCLONEDX_XML:
-        return render_cyclonedx(result, "xml", options)
-    from sbom.summary import render_summary
+def render(
+    result: ScanResult,
+    fmt: OutputFormat,
+    options: BomOptions,
+    rules: Mapping[str, RuleDescription] = NO_RULES,
+    *,
+    tier_rules: Mapping[str, Collection[str]] | None = None,
+) -> str:
+    """The document text; CycloneDX is schema-validated before it is returned.
 
+    ``rules`` is the policy's rule table (``scanner.policy.evaluate.RULES``): it describes the
+    findings' rules in SARIF, Markdown and the CycloneDX standards; ``tier_rules`` names the rules
+    each tier applies, for the CycloneDX standards (see ``sbom.declarations``).
+    """
+    if fmt is OutputFormat.CYCLONEDX_JSON:
+        return render_cyclonedx(result, "json", options, rules, tier_rules=tier_rules)
+    if fmt is OutputFormat.CYCLONEDX_XML:
+        return render_cyclonedx(result, "xml", options, rules, tier_rules=tier_rules)
+    if fmt is OutputFormat.SARIF:
+        return render_sarif(result, rules)
+    if fmt is OutputFormat.MARKDOWN:
+        return render_markdown(result, rules)
     return render_summary(result)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from scanner.model import Origin
+
 #: Prefix of the BOM-level verdict properties: ``sovscan:verdict:<tier>`` = PASS | FAIL | …
 VERDICT_PREFIX = "sovscan:verdict:"
 
@@ -23,6 +25,13 @@ class PropertyName(StrEnum):
     ORIGIN_CONFIDENCE = "sovscan:origin:confidence"
     ORIGIN_BASIS = "sovscan:origin:basis"
     ORIGIN_STEWARD = "sovscan:origin:steward"
+    ORIGIN_PARENT = "sovscan:origin:parent"
+    """The ultimate parent organisation, where it differs from the organisation."""
+    ORIGIN_NOTE = "sovscan:origin:note"
+    """E.g. a community project's fiscal sponsor, or a re-uploader that is not the origin."""
+    ORIGIN_HINT = "sovscan:origin:hint"
+    """A weaker signal about the component's lineage, never its own origin, one per hint:
+    ``<basis> <value seen> → <organisation> (<country>), <confidence> confidence``."""
     FILE_SIZE = "sovscan:file:size"
     FILE_FORMAT = "sovscan:file:format"
     FILE_LFS_POINTER = "sovscan:file:lfs-pointer"
@@ -44,3 +53,12 @@ class CdxPropertyName(StrEnum):
 def verdict_property(tier: str) -> str:
     """The BOM-level property name that carries the verdict of ``tier`` (e.g. ``sovereign``)."""
     return f"{VERDICT_PREFIX}{tier}"
+
+
+def origin_hint_value(hint: Origin) -> str:
+    """The ``sovscan:origin:hint`` value of one hint, e.g.
+    ``license llama3 → Meta Platforms, Inc. (US), medium confidence``."""
+    who = hint.organization or "unknown organisation"
+    where = hint.country or "no country"
+    seen = f" {hint.evidence[0].value}" if hint.evidence else ""
+    return f"{hint.basis}{seen} → {who} ({where}), {hint.confidence} confidence"

@@ -1,18 +1,42 @@
-"""The short human summary printed when no ``-o`` is given."""
+"""The short human summary printed when no ``-o`` is given.
+
+Per scanned model: its origin, the lineage tree with each node's organisation and country, the
+tokenizer, remote code and datasets with theirs, the files; then the verdict of every tier (the
+first reason; ``(chosen)`` marks the ``--policy`` tier), the findings per tier, and the issues.
+Text read from scanned files is stripped of control characters: a model card must not be able
+to drive the terminal.
+"""
 
 from __future__ import annotations
+
+import re
+from collections import Counter
 
 from scanner.model import (
     LINEAGE_RELATIONS,
     Component,
     ComponentKind,
+    Origin,
     RelationKind,
     ScanResult,
+    StewardKind,
 )
 
 #: Issues listed in full before the rest are counted.
 MAX_ISSUES_SHOWN = 20
 MAX_DATASETS_SHOWN = 12
+MAX_CODE_SHOWN = 12
+
+#: C0 and C1 controls, DEL, and the line/paragraph separators: never printed as they are.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+#: Who stands behind a component whose organisation is not known, by steward kind.
+_NAMELESS = {
+    StewardKind.ORGANIZATION: "unknown organisation",
+    StewardKind.COMMUNITY: "community project",
+    StewardKind.INDIVIDUAL: "an individual",
+    StewardKind.UNKNOWN: "origin unknown",
+}
 
 
 def human_size(size: int) -> str:
@@ -25,21 +49,47 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def _label(comp: Component) -> str:
+def plain(text: str) -> str:
+    """``text`` on one line without control characters (each run becomes one space)."""
+    return _CONTROLS.sub(" ", text).strip()
+
+
+def component_label(comp: Component) -> str:
+    """``group/name@revision`` (revision cut to 12), the way people name Hub repos."""
     name = f"{comp.group}/{comp.name}" if comp.group else comp.name
-    return f"{name}@{comp.version[:12]}" if comp.version else name
+    return plain(f"{name}@{comp.version[:12]}" if comp.version else name)
+
+
+def origin_label(origin: Origin | None) -> str:
+    """``Meta Platforms, Inc. (US)``; a community has no single country; None: not attributed."""
+    if origin is None:
+        return "origin not attributed"
+    who = origin.organization or _NAMELESS[origin.steward]
+    if origin.country:
+        where = origin.country
+    elif origin.steward is StewardKind.COMMUNITY:
+        where = "no single country"
+    else:
+        where = "country unknown"
+    return plain(f"{who} ({where})")
 
 
 def render_summary(result: ScanResult) -> str:
-    """Model, lineage, tokenizer, code, datasets, files and issues, one block per subject."""
+    """Models with their lineage and origins, verdicts, findings and issues."""
     lines: list[str] = []
     for subject_ref in result.subjects:
         lines += _subject_block(result, subject_ref)
         lines.append("")
+    if result.verdicts:
+        lines += _verdict_block(result)
+        lines.append("")
+    if result.findings:
+        lines.append(_findings_line(result))
+        lines.append("")
     if result.issues:
         lines.append(f"Issues ({len(result.issues)}): the scan went on without these")
         lines += [
-            f"  [{issue.severity}] {issue.location}: {issue.problem}"
+            f"  [{issue.severity}] {plain(issue.location)}: {plain(issue.problem)}"
             for issue in result.issues[:MAX_ISSUES_SHOWN]
         ]
         if len(result.issues) > MAX_ISSUES_SHOWN:
@@ -53,44 +103,47 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
     subject = result.component(ref)
     by_ref = {c.ref: c for c in result.components}
     relations = result.relations_from(ref)
-    lines = [f"Model     {_label(subject)}  ({subject.kind})"]
+    lines = [f"Model     {component_label(subject)}  ({subject.kind})"]
+    lines.append(f"Origin    {origin_label(subject.origin)}")
+    lines += [f"  hint: {_hint(hint)}" for hint in subject.origin_hints]
     if subject.licenses:
-        lines.append(f"License   {', '.join(subject.licenses)}")
+        lines.append(f"License   {plain(', '.join(subject.licenses))}")
     card = subject.model_card
     if card and (card.architecture or card.task):
         parts = [p for p in (card.architecture, card.architecture_family, card.task) if p]
-        lines.append(f"Arch      {' · '.join(parts)}")
+        lines.append(f"Arch      {plain(' · '.join(parts))}")
     lineage = [r for r in relations if r.kind in LINEAGE_RELATIONS]
     lines.append("Lineage" if lineage else "Lineage   none declared")
     lines += _lineage_tree(result, ref, by_ref, depth=1, seen={ref})
     tokenizer_sources = [
-        r
+        by_ref[r.dst]
         for tok in relations
         if by_ref[tok.dst].kind is ComponentKind.TOKENIZER
         for r in result.relations_from(tok.dst)
         if r.kind is RelationKind.TOKENIZER_FROM
     ]
-    if tokenizer_sources:
-        lines.append(
-            "Tokenizer from " + ", ".join(_label(by_ref[r.dst]) for r in tokenizer_sources)
-        )
+    lines += [
+        f"Tokenizer from {component_label(source)} — {origin_label(source.origin)}"
+        for source in tokenizer_sources
+    ]
     code = [by_ref[r.dst] for r in relations if by_ref[r.dst].kind is ComponentKind.CODE]
     if code:
         lines.append(f"Code      {len(code)} module(s) run with trust_remote_code:")
         lines += [
-            f"  - {c.group + '/' if c.group else ''}{c.name}"
+            f"  - {component_label(c)}"
             + ("  (from another repo)" if c.purl else "")
-            for c in code
+            + f" — {origin_label(c.origin)}"
+            for c in code[:MAX_CODE_SHOWN]
         ]
+        lines += _more(len(code), MAX_CODE_SHOWN)
     datasets = [by_ref[r.dst] for r in relations if r.kind is RelationKind.TRAINED_ON]
     if datasets:
-        shown = ", ".join(_label(d) for d in datasets[:MAX_DATASETS_SHOWN])
-        more = (
-            f" … +{len(datasets) - MAX_DATASETS_SHOWN}"
-            if len(datasets) > MAX_DATASETS_SHOWN
-            else ""
-        )
-        lines.append(f"Datasets  {len(datasets)}: {shown}{more}")
+        lines.append(f"Datasets  {len(datasets)}:")
+        lines += [
+            f"  - {component_label(d)} — {origin_label(d.origin)}"
+            for d in datasets[:MAX_DATASETS_SHOWN]
+        ]
+        lines += _more(len(datasets), MAX_DATASETS_SHOWN)
     files = [by_ref[r.dst] for r in relations if r.kind is RelationKind.CONTAINS]
     total = sum(f.size or 0 for f in files)
     pointers = sum(1 for f in files if ("sovscan:file:lfs-pointer", "true") in f.properties)
@@ -105,6 +158,15 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
     return lines
 
 
+def _more(count: int, shown: int) -> list[str]:
+    return [f"  … and {count - shown} more (see the BOM)"] if count > shown else []
+
+
+def _hint(hint: Origin) -> str:
+    seen = f" {hint.evidence[0].value}" if hint.evidence else ""
+    return plain(f"{hint.basis}{seen} → {origin_label(hint)}")
+
+
 def _lineage_tree(
     result: ScanResult, ref: str, by_ref: dict[str, Component], depth: int, seen: set[str]
 ) -> list[str]:
@@ -113,11 +175,35 @@ def _lineage_tree(
         if rel.kind not in LINEAGE_RELATIONS:
             continue
         base = by_ref[rel.dst]
-        sources = sorted({e.location for e in rel.evidence})
+        sources = plain(", ".join(sorted({e.location for e in rel.evidence})))
         unresolved = "  (unresolved)" if ("sovscan:unresolved", "true") in base.properties else ""
+        where = f"  [{sources}]" if sources else ""
         lines.append(
-            f"{'  ' * depth}└─ {rel.kind}: {_label(base)}{unresolved}  [{', '.join(sources)}]"
+            f"{'  ' * depth}└─ {rel.kind}: {component_label(base)}{unresolved}"
+            f" — {origin_label(base.origin)}{where}"
         )
         if rel.dst not in seen:
             lines += _lineage_tree(result, rel.dst, by_ref, depth + 1, seen | {rel.dst})
     return lines
+
+
+def _verdict_block(result: ScanResult) -> list[str]:
+    scope = f" for {plain(result.jurisdiction)}" if result.jurisdiction else ""
+    lines = [f"Verdicts{scope}"]
+    for verdict in result.verdicts:
+        chosen = " (chosen)" if verdict.tier == result.policy else ""
+        first = (
+            plain(verdict.reasons[0]).removeprefix(f"{verdict.verdict}: ")
+            if verdict.reasons
+            else ""
+        )
+        reason = f" — {first}" if first else ""
+        more = f" (+{len(verdict.reasons) - 1} more)" if len(verdict.reasons) > 1 else ""
+        lines.append(f"  {plain(verdict.tier)}{chosen}: {verdict.verdict}{reason}{more}")
+    return lines
+
+
+def _findings_line(result: ScanResult) -> str:
+    per_tier = Counter(finding.tier or "no tier" for finding in result.findings)
+    counts = ", ".join(f"{plain(tier)} {count}" for tier, count in per_tier.items())
+    return f"Findings  {len(result.findings)} ({counts}); -o report.md or x.sarif lists them"

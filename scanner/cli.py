@@ -13,13 +13,14 @@ from typing import NoReturn
 import click
 
 from scanner import __version__
-from scanner.config import ScanConfig, default_cache_dir, source_date_epoch
+from scanner.config import ScanConfig, country_code, default_cache_dir, source_date_epoch
 from scanner.errors import ScannerError, UsageError
 from scanner.hashing import default_jobs
+from scanner.model import ScanResult
 
 EXIT_INTERNAL = 70
 
-_FORMATS = ("cyclonedx-json", "cyclonedx-xml", "summary")
+_FORMATS = ("cyclonedx-json", "cyclonedx-xml", "sarif", "markdown", "summary")
 _SPEC_VERSIONS = ("1.5", "1.6", "1.7")
 
 _EPILOG = """\b
@@ -28,12 +29,15 @@ Targets:
 \b
 Output (-o is repeatable; the format follows the suffix, else --format):
   x.cdx.json / x.cdx.xml    CycloneDX ML-BOM (JSON is the default)
+  x.sarif                   SARIF 2.1.0 (GitHub code scanning)
+  report.md                 Markdown report: lineage with origins, verdicts, findings
   x.txt                     the human summary
   -                         standard output, in --format
   no -o                     the human summary on standard output
 \b
 Exit codes:
-  0  scan done (no policy asked for)     2  usage error or unreadable target
+  0  no --policy, or the policy passes   1  the --policy tier FAILs (outputs written)
+  2  usage error or unreadable target    3  the --policy verdict is UNKNOWN
   4  network failure, nothing to report  70 internal error (please report it)
 \b
 Environment: SOURCE_DATE_EPOCH fixes the BOM timestamp and makes the serial number
@@ -84,6 +88,42 @@ def cli() -> None:
     envvar="HF_ENDPOINT",
     help="Hugging Face Hub URL used in links [env: HF_ENDPOINT].",
 )
+@click.option(
+    "--policy",
+    metavar="TIER|FILE",
+    help="Tier that decides the exit code: sovereign, national, trusted, adversary, or a "
+    "profile file. Without it every tier is reported and the exit code reflects errors only.",
+)
+@click.option(
+    "--jurisdiction",
+    default="RU",
+    show_default=True,
+    metavar="XX",
+    help="ISO 3166-1 alpha-2 country the tiers are evaluated for.",
+)
+@click.option(
+    "--deny",
+    metavar="XX,YY",
+    help="Countries for the adversary screen [default: CN,RU,IR,KP,CU,VE].",
+)
+@click.option(
+    "--origins",
+    "origins_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Your own origin entries, layered over the built-in knowledge base.",
+)
+@click.option(
+    "--attestation",
+    "attestation_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Claims no file shows (developers' citizenship, training location, …), YAML or JSON.",
+)
+@click.option(
+    "--trusted-registry",
+    "registry_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Approved components (purl + sha256) for the trusted tier.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def scan(
@@ -97,10 +137,16 @@ def scan(
     cache_dir: Path | None,
     jobs: int | None,
     hub_endpoint: str | None,
+    policy: str | None,
+    jurisdiction: str,
+    deny: str | None,
+    origins_file: Path | None,
+    attestation_file: Path | None,
+    registry_file: Path | None,
     quiet: bool,
     debug: bool,
 ) -> None:
-    """Scan model folders or files into a provenance inventory and CycloneDX ML-BOM."""
+    """Scan model folders or files: lineage, origins, policy verdicts and a CycloneDX ML-BOM."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
     try:
         config = ScanConfig(
@@ -111,8 +157,14 @@ def scan(
             name=name,
             progress=not quiet,
             hub_endpoint=hub_endpoint,
+            jurisdiction=country_code(jurisdiction, "--jurisdiction"),
+            policy=policy,
+            deny=_deny_list(deny),
+            origins_file=origins_file,
+            attestation_file=attestation_file,
+            registry_file=registry_file,
         )
-        _scan(config, targets, outputs, fmt, spec_version)
+        sys.exit(_scan(config, targets, outputs, fmt, spec_version))
     except ScannerError as exc:
         _fail(exc.diagnostics(), exc.exit_code)
     except Exception as exc:
@@ -125,18 +177,27 @@ def scan(
         )
 
 
+def _deny_list(raw: str | None) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    codes = [country_code(part, "--deny") for part in raw.split(",") if part.strip()]
+    return tuple(dict.fromkeys(codes))
+
+
 def _scan(
     config: ScanConfig,
     raw_targets: tuple[str, ...],
     outputs: tuple[str, ...],
     fmt: str | None,
     spec_version: str,
-) -> None:
+) -> int:
+    """Run the scan, write every output, and return the exit code the chosen policy implies."""
     # Heavy modules (cyclonedx, and huggingface_hub later) load only once a scan really runs.
     from sbom.cyclonedx import BomOptions
     from sbom.outputs import OutputFormat, format_for_path, render
     from scanner.offline import network_blocked
     from scanner.pipeline import run
+    from scanner.policy.evaluate import RULES
     from scanner.targets import parse_target
 
     targets = [parse_target(raw) for raw in dict.fromkeys(raw_targets)]
@@ -154,9 +215,66 @@ def _scan(
     with network_blocked() if config.offline else nullcontext():
         result = run(config, targets)
         # Render everything first: a document that fails validation is never written.
-        documents = [(path, render(result, out_fmt, options)) for path, out_fmt in plan]
+        documents = [(path, render(result, out_fmt, options, RULES)) for path, out_fmt in plan]
     for path, text in documents:
         _write(path, text)
+    return exit_code(result)
+
+
+#: Exit codes of a chosen policy's verdict (DESIGN.md §5).
+VERDICT_EXIT_CODES = {"PASS": 0, "NOT-APPLICABLE": 0, "FAIL": 1, "UNKNOWN": 3}
+
+
+def exit_code(result: ScanResult) -> int:
+    """0 without a chosen policy; else what its verdict means: FAIL 1, UNKNOWN 3, PASS 0."""
+    if result.policy is None:
+        return 0
+    for verdict in result.verdicts:
+        if verdict.tier == result.policy:
+            return VERDICT_EXIT_CODES[verdict.verdict]
+    return VERDICT_EXIT_CODES["UNKNOWN"]  # fail closed: a chosen tier that was not evaluated
+
+
+@cli.group()
+def origins() -> None:
+    """Explore the knowledge base: which organisation and country an id maps to, and why."""
+
+
+_origins_file_option = click.option(
+    "--origins",
+    "origins_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Your own origin entries, layered over the built-in knowledge base.",
+)
+
+
+@origins.command("show")
+@click.argument("identifier", metavar="ID")
+@_origins_file_option
+def origins_show(identifier: str, origins_file: Path | None) -> None:
+    """Explain ID: a Hub namespace, PyPI package, GitHub org, domain, e-mail or licence."""
+    from scanner.assess import knowledge_base
+    from scanner.origins.explain import explain
+
+    try:
+        click.echo(explain(knowledge_base(origins_file), identifier).rstrip("\n"))
+    except ScannerError as exc:
+        _fail(exc.diagnostics(), exc.exit_code)
+
+
+@origins.command("list")
+@click.option("--country", metavar="XX", help="Only entries of this country.")
+@_origins_file_option
+def origins_list(country: str | None, origins_file: Path | None) -> None:
+    """List the knowledge base's entries (organisation, country, confidence)."""
+    from scanner.assess import knowledge_base
+    from scanner.origins.explain import list_entries
+
+    try:
+        code = country_code(country, "--country") if country else None
+        click.echo(list_entries(knowledge_base(origins_file), code, None).rstrip("\n"))
+    except ScannerError as exc:
+        _fail(exc.diagnostics(), exc.exit_code)
 
 
 def _write(path: str, text: str) -> None:

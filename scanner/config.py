@@ -47,3 +47,23 @@ class ScanConfig:
     """Show progress bars on stderr when it is a terminal."""
     hub_endpoint: str | None = None
     index_url: str | None = None
+    jurisdiction: str = "RU"
+    """ISO 3166-1 alpha-2 the tiers are evaluated for."""
+    policy: str | None = None
+    """``--policy``: a built-in tier name or a profile file; decides the exit code."""
+    deny: tuple[str, ...] | None = None
+    """``--deny``: the adversary screen's country list (None: the profile's default)."""
+    origins_file: Path | None = None
+    attestation_file: Path | None = None
+    registry_file: Path | None = None
+
+
+_ALPHA2 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def country_code(value: str, what: str) -> str:
+    """Normalise an ISO 3166-1 alpha-2 code (``ru`` → ``RU``) or raise UsageError."""
+    code = value.strip().upper()
+    if len(code) != 2 or not set(code) <= _ALPHA2:
+        raise UsageError(f"{what}: {value!r} is not an ISO 3166-1 alpha-2 country code")
+    return code

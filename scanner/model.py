@@ -81,7 +81,7 @@ class OriginBasis(StrEnum):
 class Verdict(StrEnum):
     """A policy tier's outcome. The tool fails closed: missing evidence is UNKNOWN, never PASS."""
 
-    PASS = "PASS"
+    PASS = "PASS"  # noqa: S105  (a verdict, not a password)
     FAIL = "FAIL"
     UNKNOWN = "UNKNOWN"
     NOT_APPLICABLE = "NOT-APPLICABLE"
@@ -109,6 +109,8 @@ class Evidence:
     """The value as read (stringified)."""
     method: str
     """How it was read: ``model-card``, ``config``, ``safetensors-header``, ``gguf-metadata``, …"""
+    line: int | None = None
+    """1-based line in ``location`` where the field stands, when known (model card keys)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -247,6 +249,8 @@ class ScanResult:
     verdicts: tuple[TierVerdict, ...] = ()
     policy: str | None = None
     """The tier chosen with ``--policy`` (decides the exit code), or None: report only."""
+    roots: tuple[tuple[str, str], ...] = ()
+    """(subject ref, its target as the user gave it): evidence locations are relative to it."""
 
     def component(self, ref: str) -> Component:
         """The component with this ref; ``KeyError`` if there is none."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path, PurePosixPath
 
+from scanner.assess import Assessor
 from scanner.config import ScanConfig
 from scanner.hash_cache import HashCache
 from scanner.model import Component, Relation, ScanIssue, ScanResult
-from scanner.sources.builder import merge_evidence
+from scanner.sources.builder import merge_components
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
 from scanner.targets import Target, TargetKind, require_supported
@@ -19,13 +21,24 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
     """Scan every target; one bad file never stops the scan, it becomes a ScanIssue."""
     for target in targets:
         require_supported(target)
+    assessor = Assessor.from_config(config)
     with _hash_cache(config) as cache:
-        inventories = [
-            scan_local(target.path, config, cache, target.raw)
+        scanned = [
+            (
+                _root_display(target.raw, target.path),
+                scan_local(target.path, config, cache, target.raw),
+            )
             for target in targets
             if target.kind is TargetKind.LOCAL and target.path is not None
         ]
-    return merge(inventories)
+    result = merge([inventory for _, inventory in scanned])
+    roots = tuple(dict.fromkeys((inv.subject_ref, raw) for raw, inv in scanned))
+    return assessor.assess(replace(result, roots=roots))
+
+
+def _root_display(raw: str, path: Path) -> str:
+    """The folder evidence locations are relative to, as the user typed it."""
+    return PurePosixPath(raw).parent.as_posix() if path.is_file() else raw
 
 
 @contextmanager
@@ -51,11 +64,7 @@ def merge(inventories: Sequence[Inventory]) -> ScanResult:
             subjects.append(inventory.subject_ref)
         for comp in inventory.components:
             seen = components.get(comp.ref)
-            components[comp.ref] = (
-                comp
-                if seen is None
-                else replace(seen, evidence=merge_evidence(seen.evidence, comp.evidence))
-            )
+            components[comp.ref] = comp if seen is None else merge_components(seen, comp)
         for rel in inventory.relations:
             relations.setdefault((rel.src, rel.dst, rel.kind), rel)
         issues.update(dict.fromkeys(inventory.issues))

@@ -98,6 +98,32 @@ class InventoryBuilder:
         )
 
 
+def merge_components(first: Component, second: Component) -> Component:
+    """One component from two sightings of the same ref (e.g. an ancestor named by one target
+    and scanned as another): every fact of both, the scanned one's identity first."""
+    primary, other = (second, first) if _richness(second) > _richness(first) else (first, second)
+    return replace(
+        primary,
+        version=primary.version or other.version,
+        purl=primary.purl or other.purl,
+        licenses=tuple(dict.fromkeys((*primary.licenses, *other.licenses))),
+        hashes=tuple(dict.fromkeys((*primary.hashes, *other.hashes))),
+        evidence=merge_evidence(primary.evidence, other.evidence),
+        properties=tuple(dict.fromkeys((*primary.properties, *other.properties))),
+        model_card=primary.model_card or other.model_card,
+        external_urls=tuple(dict.fromkeys((*primary.external_urls, *other.external_urls))),
+    )
+
+
+def _richness(component: Component) -> int:
+    """How much a sighting knows: a scanned model (with a model card) beats a mere reference."""
+    return (
+        (component.model_card is not None) * 4
+        + bool(component.licenses) * 2
+        + bool(component.hashes)
+    )
+
+
 def merge_evidence(first: Iterable[Evidence], second: Iterable[Evidence]) -> tuple[Evidence, ...]:
     """Both evidence lists, first occurrence kept, order preserved."""
     return tuple(dict.fromkeys((*first, *second)))

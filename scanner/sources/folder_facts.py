@@ -36,7 +36,7 @@ from scanner.formats.lfs_pointer import LfsPointer, read_lfs_pointer
 from scanner.formats.model_card import ModelCardMetadata, read_model_card
 from scanner.formats.onnx import OnnxMetadata, read_onnx_metadata
 from scanner.formats.safetensors import SafetensorsHeader, read_safetensors_header
-from scanner.model import ScanIssue, Severity
+from scanner.model import Evidence, ScanIssue, Severity
 from scanner.sources.walk import FileEntry, WalkResult
 
 #: Files no bigger than this are checked for being Git LFS pointers.
@@ -64,6 +64,17 @@ class FolderFacts:
     """huggingface_hub download metadata, keyed by the downloaded file's path."""
     python_files: tuple[PurePosixPath, ...] = ()
     issues: tuple[ScanIssue, ...] = ()
+
+    def card_evidence(self, field: str, value: str) -> Evidence:
+        """Evidence for a model-card field, with the README.md line it stands on."""
+        lines = dict(self.card.field_lines) if self.card is not None else {}
+        return Evidence(
+            location="README.md",
+            field=field,
+            value=value,
+            method="model-card",
+            line=lines.get(field),
+        )
 
     def config(self) -> ModelConfig | None:
         """The top-level ``config.json``, if any."""

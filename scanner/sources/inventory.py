@@ -179,9 +179,7 @@ def _licenses(facts: FolderFacts) -> tuple[tuple[str, ...], tuple[Evidence, ...]
     if card is not None and card.license:
         value = card.license_name if card.license == "other" and card.license_name else card.license
         field_name = "license_name" if value != card.license else "license"
-        return (value,), (
-            Evidence(location="README.md", field=field_name, value=value, method="model-card"),
-        )
+        return (value,), (facts.card_evidence(field_name, value),)
     for path, gguf in facts.gguf:
         if gguf.license:
             return (gguf.license,), (
@@ -341,7 +339,7 @@ def _add_datasets(
         declared += [
             (
                 value,
-                Evidence(location="README.md", field="datasets", value=value, method="model-card"),
+                facts.card_evidence("datasets", value),
             )
             for value in facts.card.datasets
         ]

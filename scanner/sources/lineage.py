@@ -62,9 +62,7 @@ def _card_bases(builder: InventoryBuilder, facts: FolderFacts) -> list[tuple[str
         return []
     found = []
     for value in card.base_models:
-        evidence = Evidence(
-            location="README.md", field="base_model", value=value, method="model-card"
-        )
+        evidence = facts.card_evidence("base_model", value)
         found.append((builder.model_ref(value, evidence, "README.md"), evidence))
     return found
 

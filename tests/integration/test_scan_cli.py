@@ -387,10 +387,10 @@ def test_missing_target_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_unsupported_output_is_refused_before_scanning(tmp_path: Path) -> None:
-    result = scan(str(EXAMPLES / "ru-chat-lora"), "-o", str(tmp_path / "x.sarif"))
+    result = scan(str(EXAMPLES / "ru-chat-lora"), "-o", str(tmp_path / "x.spdx.json"))
     assert result.exit_code == 2
-    assert "SARIF output is not available" in result.stderr
-    assert not (tmp_path / "x.sarif").exists()
+    assert "SPDX output is not available" in result.stderr
+    assert not (tmp_path / "x.spdx.json").exists()
 
 
 def test_help_does_not_import_heavy_libraries() -> None:

@@ -343,6 +343,72 @@ def test_base_is_top_level_with_supplier_and_origin_properties() -> None:
     }
 
 
+def _with_origin(ref: str, origin: Origin | None, hints: tuple[Origin, ...] = ()) -> ScanResult:
+    result = scan_result()
+    changed = replace(result.component(ref), origin=origin, origin_hints=hints)
+    return replace(
+        result, components=tuple(changed if c.ref == ref else c for c in result.components)
+    )
+
+
+def test_supplier_follows_what_the_origin_knows() -> None:
+    community = Origin(
+        organization="vLLM project",
+        steward=StewardKind.COMMUNITY,
+        country=None,
+        basis=OriginBasis.CURATED,
+        confidence=Confidence.HIGH,
+        parent="LF AI & Data Foundation",
+        note="community project; fiscal sponsor LF AI & Data",
+    )
+    doc = json.loads(render_cyclonedx(_with_origin(TORCH, community), "json", FIXED))
+    torch = top(doc, TORCH)
+    assert torch["supplier"] == {"name": "vLLM project"}  # no single country: no address
+    assert [p for p in props(torch) if p[0].startswith("sovscan:origin:")] == [
+        ("sovscan:origin:basis", "curated"),
+        ("sovscan:origin:confidence", "high"),
+        ("sovscan:origin:note", "community project; fiscal sponsor LF AI & Data"),
+        ("sovscan:origin:organization", "vLLM project"),
+        ("sovscan:origin:parent", "LF AI & Data Foundation"),
+        ("sovscan:origin:steward", "community"),
+    ]
+    country_only = replace(ACME, organization=None)
+    doc = json.loads(render_cyclonedx(_with_origin(TORCH, country_only), "json", FIXED))
+    assert top(doc, TORCH)["supplier"] == {"address": {"country": "RU"}}
+    unknown = Origin(
+        organization=None,
+        steward=StewardKind.UNKNOWN,
+        country=None,
+        basis=OriginBasis.METADATA,
+        confidence=Confidence.LOW,
+    )
+    doc = json.loads(render_cyclonedx(_with_origin(TORCH, unknown), "json", FIXED))
+    assert "supplier" not in top(doc, TORCH)
+    assert ("sovscan:origin:steward", "unknown") in props(top(doc, TORCH))
+    assert not any(p[0] == "sovscan:origin:country" for p in props(top(doc, TORCH)))
+
+
+def test_origin_hints_become_hint_properties_never_the_supplier() -> None:
+    hint = Origin(
+        organization="Meta Platforms, Inc.",
+        steward=StewardKind.ORGANIZATION,
+        country="US",
+        basis=OriginBasis.LICENSE,
+        confidence=Confidence.MEDIUM,
+        evidence=(Evidence(location="README.md", field="license", value="llama3", method="mc"),),
+    )
+    nameless = replace(hint, organization=None, country=None, evidence=())
+    result = _with_origin(ADAPTER, None, (hint, nameless))
+    for fmt in ("json", "xml"):
+        assert "license llama3 " in render_cyclonedx(result, fmt, FIXED)
+    adapter = top(json.loads(render_cyclonedx(result, "json", FIXED)), ADAPTER)
+    assert "supplier" not in adapter
+    assert [p for p in props(adapter) if p[0] == "sovscan:origin:hint"] == [
+        ("sovscan:origin:hint", "license llama3 → Meta Platforms, Inc. (US), medium confidence"),
+        ("sovscan:origin:hint", "license → unknown organisation (no country), medium confidence"),
+    ]
+
+
 def test_several_lineage_kinds_to_one_base_are_noted_together() -> None:
     result = scan_result()
     extra = Relation(src=FINETUNE, dst=BASE, kind=RelationKind.QUANTIZED)

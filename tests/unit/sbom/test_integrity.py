@@ -179,3 +179,68 @@ def test_an_empty_document_is_sound() -> None:
 )
 def test_absolute_uris(text: str, expected: bool) -> None:
     assert is_absolute_uri(text) is expected
+
+
+def with_declarations() -> dict[str, Any]:
+    doc = good()
+    doc["definitions"] = {
+        "standards": [
+            {
+                "bom-ref": "std",
+                "requirements": [
+                    {"bom-ref": "req"},
+                    {"bom-ref": "req:1", "parent": "req"},
+                ],
+            }
+        ]
+    }
+    doc["declarations"] = {
+        "assessors": [{"bom-ref": "me"}],
+        "attestations": [
+            {
+                "assessor": "me",
+                "map": [
+                    {"requirement": "req", "counterClaims": ["c1"]},
+                    {"requirement": "req:1", "claims": ["c2"]},
+                ],
+            }
+        ],
+        "claims": [
+            {"bom-ref": "c1", "target": "b", "evidence": ["e1"]},
+            {"bom-ref": "c2", "target": "m", "counterEvidence": ["e1"]},
+        ],
+        "evidence": [{"bom-ref": "e1"}],
+    }
+    return doc
+
+
+def test_sound_declarations_have_no_problems() -> None:
+    assert check_integrity(with_declarations()) == []
+
+
+def test_declaration_refs_must_name_things_of_the_right_kind() -> None:
+    doc = with_declarations()
+    doc["definitions"]["standards"][0]["requirements"][1]["parent"] = "c1"
+    declarations = doc["declarations"]
+    declarations["claims"][0]["target"] = "m#ancestor:b"  # a pedigree copy: no component
+    declarations["claims"][1]["counterEvidence"] = ["e2"]
+    attestation = declarations["attestations"][0]
+    attestation["assessor"] = "nobody"
+    attestation["map"][0]["requirement"] = "std"  # the standard, not a requirement
+    attestation["map"][1]["claims"] = ["e1", "urn:cdx:3e671687-395b-41f5-a30f-a58921a69b79/1#c"]
+    assert check_integrity(doc) == [
+        "requirement 'req:1' names 'c1', which is no requirement",
+        "claim 'c1' names 'm#ancestor:b', which is no component",
+        "claim 'c2' names 'e2', which is no evidence",
+        "attestation 0 names 'nobody', which is no assessor",
+        "attestation 0 names 'std', which is no requirement",
+        "attestation 0 names 'e1', which is no claim",
+    ]
+
+
+def test_declaration_refs_count_as_bom_refs_for_uniqueness() -> None:
+    doc = with_declarations()
+    doc["declarations"]["evidence"][0]["bom-ref"] = "b"
+    doc["declarations"]["claims"][0]["evidence"] = ["b"]
+    doc["declarations"]["claims"][1]["counterEvidence"] = ["b"]
+    assert check_integrity(doc) == ["bom-ref 'b' is used 2 times"]

@@ -1,0 +1,1 @@
+"""Who made each component: the knowledge base, inference rules and user overrides."""

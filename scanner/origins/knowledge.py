@@ -1,0 +1,507 @@
+"""The origins knowledge base: curated organisation → country facts, each with its source."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final, TypeVar
+
+import yaml
+from packaging.utils import canonicalize_name
+
+from scanner.errors import ScannerError, UsageError
+from scanner.model import Confidence
+
+#: Evidence location of built-in entries: they live in the package, not in a scanned target.
+BUILTIN_LOCATION: Final = "sovscan:origins/data/origins.yaml"
+#: Largest ``--origins`` file read, in bytes (the built-in one is about 300 KB).
+MAX_FILE_BYTES: Final = 8 * 1024 * 1024
+#: Most entries (and, separately, TLD signals) one file may hold.
+MAX_ENTRIES: Final = 100_000
+#: Longest id: Hub namespaces stop at 96 characters, domain names at 253.
+MAX_ID_LENGTH: Final = 256
+#: Longest free-text field (organisation, note, source, …).
+MAX_TEXT_LENGTH: Final = 4096
+#: Longest string ``match`` looks up; anything longer is no id at all.
+MAX_QUERY_LENGTH: Final = 512
+#: Most labels a domain may have (DNS allows 127).
+MAX_DOMAIN_LABELS: Final = 127
+
+#: ``verified`` values of built-in entries (see the data file's header).
+VERIFIED_VALUES: Final = frozenset({"this-session", "background-knowledge"})
+
+_COUNTRY = re.compile(r"[A-Z]{2}", re.ASCII)
+_TLD = re.compile(r"[a-z0-9-]{1,63}", re.ASCII)
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class EntryKind(StrEnum):
+    """What an entry's ``id`` names."""
+
+    HF_NAMESPACE = "hf-namespace"
+    PYPI_PACKAGE = "pypi-package"
+    GITHUB_ORG = "github-org"
+    EMAIL_DOMAIN = "email-domain"
+    LICENCE = "licence"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OriginEntry:
+    """One curated fact: who stands behind an id, in which country, and the source."""
+
+    id: str
+    """Hub namespace, PyPI name, GitHub org, email/URL domain or licence id, as written."""
+    kind: EntryKind
+    organisation: str
+    """Steward or publisher; for re-uploaders the uploader, not the weights' author."""
+    country: str | None = None
+    """ISO 3166-1 alpha-2 of the controlling jurisdiction, or None (no single country)."""
+    parent: str | None = None
+    """Ultimate parent organisation, where different."""
+    origin_country: str | None = None
+    """Where the organisation originated if control has since moved."""
+    coordinator_country: str | None = None
+    """Where a community project is coordinated from (a note, not an origin)."""
+    community: bool = False
+    fiscal_sponsor: str | None = None
+    fiscal_sponsor_country: str | None = None
+    individual: bool = False
+    reported_origin: str | None = None
+    """An individual's reported country: a weak hint, never a citizenship fact."""
+    consumer_mail: bool = False
+    """An email domain anyone can get a mailbox on: never an organisation."""
+    url_domain: bool = False
+    """A hosting domain: where code lives, not who wrote it."""
+    reuploader: bool = False
+    """A Hub namespace that converts or re-hosts others' weights: follow the lineage instead."""
+    note: str | None = None
+    source: str
+    confidence: Confidence
+    verified: str | None = None
+    """``this-session`` or ``background-knowledge`` for built-in entries."""
+    as_of: str | None = None
+    """When the fact was last believed current (``YYYY`` or ``YYYY-MM``)."""
+    user: bool = False
+    """True for entries from the user's ``--origins`` file."""
+    defined_in: str = BUILTIN_LOCATION
+    """The file the entry comes from."""
+
+    @property
+    def key(self) -> str:
+        """The normalised id look-ups compare against."""
+        return normalise_id(self.kind, self.id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TldSignal:
+    """What a top-level domain says about a country (``None``: used generically, no signal)."""
+
+    tld: str
+    country: str | None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryMatch:
+    """An entry found for a look-up, and how closely it matched."""
+
+    entry: OriginEntry
+    matched: str
+    """The id that matched: for domains, possibly a parent of the one asked for."""
+    exact: bool
+    """False for a case-insensitive Hub-namespace match or a parent-domain match."""
+
+
+def normalise_id(kind: EntryKind, ident: str) -> str:
+    """The key ``ident`` is compared by for ``kind``, as the registry itself compares names.
+
+    PyPI names are PEP 503-normalised; domains, GitHub orgs and licence ids compare without
+    case. Hub namespaces are case-sensitive on the Hub; this key is only their fallback.
+    """
+    text = ident.strip()
+    if kind is EntryKind.PYPI_PACKAGE:
+        return str(canonicalize_name(text))
+    if kind is EntryKind.EMAIL_DOMAIN:
+        return text.lower().rstrip(".")
+    return text.casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    """An immutable set of entries with look-ups by (kind, id).
+
+    Of entries with the same kind and normalised id, the later one wins (that is how the
+    user's entries override built-in ones); the same holds for TLD signals.
+    """
+
+    entries: tuple[OriginEntry, ...] = ()
+    """Every entry, built-in first, in file order."""
+    tld_signals: tuple[TldSignal, ...] = ()
+    _by_key: Mapping[tuple[EntryKind, str], OriginEntry] = field(
+        init=False, repr=False, compare=False
+    )
+    _exact: Mapping[str, OriginEntry] = field(init=False, repr=False, compare=False)
+    _tlds: Mapping[str, TldSignal] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_key: dict[tuple[EntryKind, str], OriginEntry] = {}
+        for entry in self.entries:
+            by_key.pop((entry.kind, entry.key), None)  # the winner moves to the end
+            by_key[(entry.kind, entry.key)] = entry
+        tlds = {signal.tld: signal for signal in self.tld_signals}
+        exact = {e.id.strip(): e for e in by_key.values() if e.kind is EntryKind.HF_NAMESPACE}
+        # Frozen: the indexes are derived once here and never change.
+        object.__setattr__(self, "entries", tuple(by_key.values()))
+        object.__setattr__(self, "tld_signals", tuple(tlds.values()))
+        object.__setattr__(self, "_by_key", MappingProxyType(by_key))
+        object.__setattr__(self, "_exact", MappingProxyType(exact))
+        object.__setattr__(self, "_tlds", MappingProxyType(tlds))
+
+    def __iter__(self) -> Iterator[OriginEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def of_kind(self, kind: EntryKind) -> tuple[OriginEntry, ...]:
+        """The entries of one kind."""
+        return tuple(e for e in self.entries if e.kind is kind)
+
+    def lookup(self, kind: EntryKind, ident: str) -> OriginEntry | None:
+        """The entry for ``ident``, or None; see ``match``."""
+        found = self.match(kind, ident)
+        return found.entry if found else None
+
+    def match(self, kind: EntryKind, ident: str) -> EntryMatch | None:
+        """The entry for ``ident`` and how it matched, or None.
+
+        Hub namespaces match exactly first, then case-insensitively; a domain with no entry
+        falls back to its parent domains (``mail.yandex-team.ru`` → ``yandex-team.ru``).
+        """
+        text = ident.strip()
+        if not text or len(text) > MAX_QUERY_LENGTH:
+            return None
+        if kind is EntryKind.EMAIL_DOMAIN:
+            return self._match_domain(text)
+        if kind is EntryKind.HF_NAMESPACE:
+            exact = self._exact.get(text)
+            if exact is not None:
+                return EntryMatch(entry=exact, matched=text, exact=True)
+        entry = self._by_key.get((kind, normalise_id(kind, text)))
+        if entry is None:
+            return None
+        # Only Hub namespaces are case-sensitive; other registries compare the normalised form.
+        exact_match = kind is not EntryKind.HF_NAMESPACE or entry.id.strip() == text
+        return EntryMatch(entry=entry, matched=entry.id, exact=exact_match)
+
+    def _match_domain(self, domain: str) -> EntryMatch | None:
+        labels = normalise_id(EntryKind.EMAIL_DOMAIN, domain).split(".")
+        if len(labels) > MAX_DOMAIN_LABELS:
+            return None
+        # Stop before the bare TLD: ``ru`` alone is a ccTLD hint, not an entry.
+        for start in range(len(labels) - 1):
+            candidate = ".".join(labels[start:])
+            entry = self._by_key.get((EntryKind.EMAIL_DOMAIN, candidate))
+            if entry is not None:
+                return EntryMatch(entry=entry, matched=candidate, exact=start == 0)
+        return None
+
+    def tld_signal(self, tld: str) -> TldSignal | None:
+        """The curated signal for a top-level domain (without the dot), if any."""
+        return self._tlds.get(tld.strip().lower().lstrip("."))
+
+    def with_entries(
+        self, entries: Iterable[OriginEntry], tld_signals: Iterable[TldSignal] = ()
+    ) -> KnowledgeBase:
+        """A new knowledge base with ``entries`` layered over these (they win on equal ids)."""
+        return KnowledgeBase((*self.entries, *entries), (*self.tld_signals, *tld_signals))
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+class _InvalidDocument(Exception):
+    """A problem in an origins document; the loader adds the file name."""
+
+
+_ENTRY_FIELDS = frozenset(
+    {
+        "id",
+        "kind",
+        "organisation",
+        "country",
+        "parent",
+        "origin_country",
+        "coordinator_country",
+        "community",
+        "fiscal_sponsor",
+        "fiscal_sponsor_country",
+        "individual",
+        "reported_origin",
+        "consumer_mail",
+        "url_domain",
+        "reuploader",
+        "note",
+        "source",
+        "confidence",
+        "verified",
+        "as_of",
+    }
+)
+_DOCUMENT_KEYS = frozenset({"meta", "entries", "tld_signals"})
+
+
+def _parse_document(
+    data: object, *, user: bool, defined_in: str
+) -> tuple[list[OriginEntry], list[TldSignal]]:
+    """Validate a parsed origins document: ``{entries: [...], tld_signals: [...]}``.
+
+    A user document may also be a bare list of entries. Raises ``_InvalidDocument`` naming the
+    entry (1-based position and id) and what is wrong with it.
+    """
+    if isinstance(data, list) and user:
+        raw_entries: object = data
+        raw_tlds: object = []
+    elif isinstance(data, dict):
+        unknown = sorted(str(key)[:40] for key in data if key not in _DOCUMENT_KEYS)
+        if unknown:
+            raise _InvalidDocument(
+                f"unknown top-level key(s) {', '.join(unknown)}; expected entries, tld_signals"
+            )
+        raw_entries = data.get("entries", [])
+        raw_tlds = data.get("tld_signals", [])
+    else:
+        raise _InvalidDocument("expected a mapping with an 'entries' list (or a list of entries)")
+    if not isinstance(raw_entries, list) or not isinstance(raw_tlds, list):
+        raise _InvalidDocument("'entries' and 'tld_signals' must be lists")
+    if len(raw_entries) > MAX_ENTRIES or len(raw_tlds) > MAX_ENTRIES:
+        raise _InvalidDocument(f"more than {MAX_ENTRIES} entries")
+    entries: list[OriginEntry] = []
+    seen: dict[tuple[EntryKind, str], int] = {}
+    for index, raw in enumerate(raw_entries, start=1):
+        entry = _parse_entry(raw, index, user=user, defined_in=defined_in)
+        earlier = seen.setdefault((entry.kind, entry.key), index)
+        if earlier != index:
+            raise _InvalidDocument(
+                f"entry {index} ({entry.kind} {entry.id!r}) repeats entry {earlier}"
+            )
+        entries.append(entry)
+    tlds = [_parse_tld(raw, index) for index, raw in enumerate(raw_tlds, start=1)]
+    return entries, tlds
+
+
+def _parse_entry(raw: object, index: int, *, user: bool, defined_in: str) -> OriginEntry:
+    if not isinstance(raw, dict):
+        raise _InvalidDocument(f"entry {index}: expected a mapping of fields")
+    ident = raw.get("id")
+    label = f"entry {index} ({ident!r})" if isinstance(ident, str) else f"entry {index}"
+    try:
+        return _entry_from_fields(raw, user=user, defined_in=defined_in)
+    except _InvalidDocument as exc:
+        raise _InvalidDocument(f"{label}: {exc}") from None
+
+
+def _entry_from_fields(raw: dict[object, object], *, user: bool, defined_in: str) -> OriginEntry:
+    unknown = sorted(str(key)[:40] for key in raw if key not in _ENTRY_FIELDS)
+    if unknown:
+        raise _InvalidDocument(f"unknown field(s) {', '.join(unknown)}")
+    source = _text(raw, "source", MAX_TEXT_LENGTH)
+    if source is None:
+        if not user:
+            raise _InvalidDocument("has no source")
+        source = f"user origins file {defined_in}"
+    verified = _text(raw, "verified", MAX_TEXT_LENGTH)
+    if not user and verified not in VERIFIED_VALUES:
+        raise _InvalidDocument(f"verified must be one of {', '.join(sorted(VERIFIED_VALUES))}")
+    as_of = _as_of(raw)
+    if not user and as_of is None:
+        raise _InvalidDocument("has no as_of date")
+    entry = OriginEntry(
+        id=_required_text(raw, "id", MAX_ID_LENGTH),
+        kind=_enum(raw, "kind", EntryKind),
+        organisation=_required_text(raw, "organisation", MAX_TEXT_LENGTH),
+        country=_country(raw, "country"),
+        parent=_text(raw, "parent", MAX_TEXT_LENGTH),
+        origin_country=_country(raw, "origin_country"),
+        coordinator_country=_country(raw, "coordinator_country"),
+        community=_flag(raw, "community"),
+        fiscal_sponsor=_text(raw, "fiscal_sponsor", MAX_TEXT_LENGTH),
+        fiscal_sponsor_country=_country(raw, "fiscal_sponsor_country"),
+        individual=_flag(raw, "individual"),
+        reported_origin=_country(raw, "reported_origin"),
+        consumer_mail=_flag(raw, "consumer_mail"),
+        url_domain=_flag(raw, "url_domain"),
+        reuploader=_flag(raw, "reuploader"),
+        note=_text(raw, "note", MAX_TEXT_LENGTH),
+        source=source,
+        confidence=_enum(raw, "confidence", Confidence),
+        verified=verified,
+        as_of=as_of,
+        user=user,
+        defined_in=defined_in,
+    )
+    _check_consistency(entry)
+    return entry
+
+
+def _check_consistency(entry: OriginEntry) -> None:
+    if entry.community and entry.individual:
+        raise _InvalidDocument("cannot be both community and individual")
+    if (entry.consumer_mail or entry.url_domain) and entry.kind is not EntryKind.EMAIL_DOMAIN:
+        raise _InvalidDocument("consumer_mail and url_domain apply to email-domain entries only")
+    if entry.reuploader and entry.kind is not EntryKind.HF_NAMESPACE:
+        raise _InvalidDocument("reuploader applies to hf-namespace entries only")
+    if any(ch.isspace() for ch in entry.id.strip()) and entry.kind is not EntryKind.LICENCE:
+        raise _InvalidDocument("id contains whitespace")
+
+
+def _required_text(raw: dict[object, object], name: str, limit: int) -> str:
+    value = _text(raw, name, limit)
+    if value is None:
+        raise _InvalidDocument(f"{name} is missing")
+    return value
+
+
+def _text(raw: dict[object, object], name: str, limit: int) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _InvalidDocument(f"{name} must be a string, not {type(value).__name__}")
+    value = value.strip()
+    if len(value) > limit:
+        raise _InvalidDocument(f"{name} is longer than {limit} characters")
+    return value or None
+
+
+def _enum(raw: dict[object, object], name: str, enum: type[_E]) -> _E:
+    value = raw.get(name)
+    member = next((m for m in enum if isinstance(value, str) and m.value == value), None)
+    if member is None:
+        allowed = ", ".join(m.value for m in enum)
+        raise _InvalidDocument(f"{name} {value!r} is not one of {allowed}")
+    return member
+
+
+def _flag(raw: dict[object, object], name: str) -> bool:
+    value = raw.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise _InvalidDocument(f"{name} must be true or false, not {value!r}")
+    return value
+
+
+def _country(raw: dict[object, object], name: str) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if value is False:  # YAML 1.1 reads an unquoted NO (Norway) as false
+        raise _InvalidDocument(f"{name} is false: quote country codes ('NO' reads as false)")
+    if not isinstance(value, str) or _COUNTRY.fullmatch(value) is None:
+        raise _InvalidDocument(
+            f"{name} {value!r} is not an upper-case ISO 3166-1 alpha-2 code (or null)"
+        )
+    return value
+
+
+def _as_of(raw: dict[object, object]) -> str | None:
+    value = raw.get("as_of")
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise _InvalidDocument(f"as_of {value!r} is not a date")
+    if isinstance(value, datetime.date | int):  # YAML reads 2026-08-01 and 2026 natively
+        return str(value.isoformat() if isinstance(value, datetime.date) else value)
+    if isinstance(value, str) and 0 < len(value.strip()) <= 32:
+        return value.strip()
+    raise _InvalidDocument(f"as_of {value!r} is not a date such as 2026-08")
+
+
+def _parse_tld(raw: object, index: int) -> TldSignal:
+    if not isinstance(raw, dict) or not isinstance(raw.get("tld"), str):
+        raise _InvalidDocument(f"tld_signals entry {index}: expected a mapping with a tld")
+    tld = str(raw["tld"]).strip().lower().lstrip(".")
+    if _TLD.fullmatch(tld) is None:
+        raise _InvalidDocument(f"tld_signals entry {index}: {tld!r} is not a top-level domain")
+    unknown = sorted(str(key)[:40] for key in raw if key not in {"tld", "country", "note"})
+    if unknown:
+        raise _InvalidDocument(f"tld_signals entry {index}: unknown field(s) {', '.join(unknown)}")
+    try:
+        country = _country(raw, "country")
+        note = _text(raw, "note", MAX_TEXT_LENGTH)
+    except _InvalidDocument as exc:
+        raise _InvalidDocument(f"tld_signals entry {index} ({tld!r}): {exc}") from None
+    return TldSignal(tld=tld, country=country, note=note)
+
+
+def _load_shipped_yaml(text: str) -> object:
+    """Parse the shipped data file with libyaml's safe loader when available.
+
+    CSafeLoader builds the same plain objects as ``yaml.safe_load`` (no tags, no code) but
+    parses the 6,000-line knowledge base in ~0.1 s instead of ~0.8 s. User files still go
+    through ``yaml.safe_load``.
+    """
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506  (a safe loader, on our own data)
+
+
+@functools.cache
+def load_builtin() -> KnowledgeBase:
+    """The knowledge base shipped with sovscan (read once, then cached).
+
+    Raises:
+        ScannerError: the shipped data file is invalid (a bug in sovscan).
+    """
+    text = (
+        resources.files("scanner.origins")
+        .joinpath("data")
+        .joinpath("origins.yaml")
+        .read_text(encoding="utf-8")
+    )
+    try:
+        entries, tlds = _parse_document(
+            _load_shipped_yaml(text), user=False, defined_in=BUILTIN_LOCATION
+        )
+    except (_InvalidDocument, yaml.YAMLError) as exc:
+        raise ScannerError(f"internal error: the built-in origins data is invalid: {exc}") from exc
+    return KnowledgeBase(tuple(entries), tuple(tlds))
+
+
+def load_overlay(base: KnowledgeBase, path: Path | str) -> KnowledgeBase:
+    """``base`` with the entries of the user's ``--origins`` file layered over it.
+
+    The file has the built-in format (YAML; JSON when it ends in ``.json``). Its entries win
+    over built-in ones with the same kind and id and are marked ``user=True``.
+
+    Raises:
+        UsageError: the file cannot be read, is not YAML/JSON, is over ``MAX_FILE_BYTES``, or
+            an entry is malformed (the message names the file and the entry).
+    """
+    file = Path(path)
+    try:
+        with file.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read origins file {file}: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise UsageError(f"origins file {file} is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8-sig")
+        data = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError, OverflowError) as exc:
+        what = "JSON" if file.suffix.lower() == ".json" else "YAML"
+        raise UsageError(f"origins file {file} is not valid {what}: {exc}") from exc
+    try:
+        entries, tlds = _parse_document(data, user=True, defined_in=str(file))
+    except _InvalidDocument as exc:
+        raise UsageError(f"origins file {file}: {exc}") from exc
+    return base.with_entries(entries, tlds)

@@ -1,0 +1,1 @@
+"""Policy tiers: profiles as data, licence and registry tables, attestations and verdicts."""

@@ -1,0 +1,189 @@
+"""Origins and policy tiers end to end: verdicts, exit codes and what the outputs say."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import EXAMPLES, REPO
+from tests.integration.test_scan_cli import components, props, scan
+
+RU_ATTESTATION = """\
+claims:
+  - claim: developers_citizenship
+    value: RU
+    attested_by: Example Org compliance office
+  - claim: training_location
+    value: RU
+    attested_by: Example Org compliance office
+  - claim: data_collected_in
+    value: RU
+    attested_by: Example Org compliance office
+"""
+
+EXAMPLE_ORG = """\
+entries:
+  - id: example-org
+    kind: hf-namespace
+    organisation: Example Org LLC
+    country: RU
+    confidence: high
+    source: our own registry extract
+"""
+
+
+def run(target: Path | str, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    out = tmp_path / "bom.cdx.json"
+    result = scan(str(target), "-o", str(out), *extra)
+    assert result.exit_code in {0, 1, 3}, result.output + result.stderr
+    return result.exit_code, json.loads(out.read_text())
+
+
+def verdicts(bom: dict[str, Any]) -> dict[str, str]:
+    prefix = "sovscan:verdict:"
+    return {
+        p["name"].removeprefix(prefix): p["value"]
+        for p in bom["metadata"]["properties"]
+        if p["name"].startswith(prefix)
+    }
+
+
+def bom_property(bom: dict[str, Any], name: str) -> list[str]:
+    return [p["value"] for p in bom["metadata"]["properties"] if p["name"] == name]
+
+
+def test_russian_lora_on_llama_fails_sovereign_with_exit_1(tmp_path: Path) -> None:
+    code, bom = run(EXAMPLES / "ru-chat-lora", tmp_path, "--policy", "sovereign")
+    assert code == 1
+    assert verdicts(bom)["sovereign"] == "FAIL"
+    assert verdicts(bom)["national"] == "FAIL"  # llama3: foreign-controlled terms
+    assert bom_property(bom, "sovscan:policy") == ["sovereign"]
+    assert bom_property(bom, "sovscan:jurisdiction") == ["RU"]
+    base = components(bom)["pkg:huggingface/meta-llama/Meta-Llama-3-8B-Instruct"]
+    assert base["supplier"] == {"name": "Meta Platforms, Inc.", "address": {"country": "US"}}
+    assert props(base)["sovscan:origin:country"] == ["US"]
+    assert props(base)["sovscan:origin:basis"] == ["curated"]
+
+
+def test_without_policy_every_tier_is_reported_and_exit_is_0(tmp_path: Path) -> None:
+    code, bom = run(EXAMPLES / "ru-chat-lora", tmp_path)
+    assert code == 0
+    assert set(verdicts(bom)) == {"sovereign", "national", "trusted", "adversary"}
+    assert bom_property(bom, "sovscan:policy") == []
+
+
+def test_all_domestic_chain_needs_attestation_to_pass(tmp_path: Path) -> None:
+    origins = tmp_path / "origins.yaml"
+    origins.write_text(EXAMPLE_ORG)
+    attestation = tmp_path / "attestation.yaml"
+    attestation.write_text(RU_ATTESTATION)
+    common = ("--name", "example-org/ru-legal-8b", "--origins", str(origins))
+    code, bom = run(EXAMPLES / "ru-legal-8b", tmp_path, *common, "--policy", "sovereign")
+    assert (code, verdicts(bom)["sovereign"]) == (3, "UNKNOWN")  # no attestation yet
+    code, bom = run(
+        EXAMPLES / "ru-legal-8b",
+        tmp_path,
+        *common,
+        "--attestation",
+        str(attestation),
+        "--policy",
+        "sovereign",
+    )
+    assert (code, verdicts(bom)["sovereign"]) == (0, "PASS")
+    subject = bom["metadata"]["component"]
+    assert subject["supplier"]["address"]["country"] == "RU"
+    assert props(subject)["sovscan:origin:basis"] == ["override"]
+    yandex = components(bom)["pkg:huggingface/yandex/YandexGPT-5-Lite-8B-pretrain"]
+    assert yandex["supplier"]["address"]["country"] == "RU"
+    # The adversary screen (CN, RU, IR, KP, CU, VE) fails the same model.
+    assert verdicts(bom)["adversary"] == "FAIL"
+
+
+def test_unknown_subject_is_never_sovereign(tmp_path: Path) -> None:
+    code, bom = run(EXAMPLES / "ru-legal-8b", tmp_path, "--policy", "sovereign")
+    assert (code, verdicts(bom)["sovereign"]) == (3, "UNKNOWN")
+
+
+def test_qwen_based_finetune_passes_national_fails_sovereign(tmp_path: Path) -> None:
+    # A T-pro-style model: a Russian organisation's Apache-2.0 fine-tune of an Apache-2.0 Qwen
+    # base. The base folder is scanned too, so its licence is known.
+    derived = tmp_path / "t-tech__T-pro-it-1.0"
+    derived.mkdir()
+    (derived / "README.md").write_text(
+        "---\nbase_model: Qwen/Qwen2.5-32B-Instruct\nlicense: apache-2.0\n---\n# T-pro\n"
+    )
+    base = tmp_path / "Qwen__Qwen2.5-32B-Instruct"
+    base.mkdir()
+    (base / "README.md").write_text("---\nlicense: apache-2.0\n---\n# Qwen2.5\n")
+    out = tmp_path / "bom.cdx.json"
+    result = scan(str(derived), str(base), "-o", str(out), "--policy", "national")
+    assert result.exit_code == 0, result.output
+    bom = json.loads(out.read_text())
+    assert verdicts(bom)["national"] == "PASS"
+    assert verdicts(bom)["sovereign"] == "FAIL"
+    qwen = components(bom)["pkg:huggingface/Qwen/Qwen2.5-32B-Instruct"]
+    assert qwen["supplier"]["address"]["country"] == "CN"
+
+
+def test_corpus_lora_on_yandexgpt_has_no_foreign_component(corpus: Path, tmp_path: Path) -> None:
+    folder = corpus / "models/DMalakhov1__YandexGPT-5-Lite-8B-instruct-lora"
+    code, bom = run(folder, tmp_path, "--policy", "sovereign")
+    yandex = components(bom)["pkg:huggingface/yandex/YandexGPT-5-Lite-8B-instruct"]
+    assert yandex["supplier"]["address"]["country"] == "RU"
+    # The lineage is domestic; what is missing is who the uploader is and the attestation.
+    assert (code, verdicts(bom)["sovereign"]) == (3, "UNKNOWN")
+    report = tmp_path / "report.md"
+    scan(str(folder), "-o", str(report))
+    assert "SOV001" not in report.read_text()
+
+
+def test_corpus_saiga_on_llama3_fails_sovereign(corpus: Path, tmp_path: Path) -> None:
+    code, bom = run(
+        corpus / "models/IlyaGusev__saiga_llama3_8b_gguf", tmp_path, "--policy", "sovereign"
+    )
+    assert (code, verdicts(bom)["sovereign"]) == (1, "FAIL")
+    subject = bom["metadata"]["component"]
+    hints = props(subject).get("sovscan:origin:hint", [])
+    assert any("Meta" in hint and "US" in hint for hint in hints)
+
+
+def test_sarif_and_markdown_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)  # SARIF paths are relative to where the scan runs (the repo root)
+    sarif, report = tmp_path / "x.sarif", tmp_path / "report.md"
+    result = scan(
+        "examples/ru-chat-lora", "-o", str(sarif), "-o", str(report), "--policy", "sovereign"
+    )
+    assert result.exit_code == 1
+    log = json.loads(sarif.read_text())
+    assert log["version"] == "2.1.0"
+    run_ = log["runs"][0]
+    rule_ids = {rule["id"] for rule in run_["tool"]["driver"]["rules"]}
+    assert "SOV001" in rule_ids
+    located = [
+        r["locations"][0]["physicalLocation"] for r in run_["results"] if r["ruleId"] == "SOV001"
+    ]
+    # The foreign base is declared on the model card's base_model line (line 2).
+    assert {
+        "artifactLocation": {"uri": "examples/ru-chat-lora/README.md"},
+        "region": {"startLine": 2},
+    } in located
+    text = report.read_text()
+    assert "Meta Platforms, Inc." in text
+    assert "FAIL" in text
+
+
+def test_bad_policy_file_is_a_usage_error(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("name: mine\nlayers: [weights, nonsense]\n")
+    result = scan(str(EXAMPLES / "ru-chat-lora"), "--policy", str(policy))
+    assert result.exit_code == 2
+    assert "policy.yaml" in result.stderr
+
+
+def test_bad_jurisdiction_is_a_usage_error() -> None:
+    result = scan(str(EXAMPLES / "ru-chat-lora"), "--jurisdiction", "Russia")
+    assert result.exit_code == 2
+    assert "--jurisdiction" in result.stderr
