@@ -21,16 +21,14 @@ _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?", re.ASCII)
 _MODULE_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*", re.ASCII)
 _CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 
-_HUB_HOSTS = frozenset({"huggingface.co", "www.huggingface.co", "hf.co"})
-#: First path segments of huggingface.co URLs that are site pages or other repo types, not a
-#: model's namespace.
-_NON_MODEL_PATHS = frozenset(
+HUB_HOSTS = frozenset({"huggingface.co", "www.huggingface.co", "hf.co"})
+#: First path segments of huggingface.co URLs that are site pages, not a namespace.
+HUB_SITE_PAGES = frozenset(
     {
         "api",
         "blog",
         "chat",
         "collections",
-        "datasets",
         "docs",
         "join",
         "learn",
@@ -41,10 +39,12 @@ _NON_MODEL_PATHS = frozenset(
         "posts",
         "pricing",
         "settings",
-        "spaces",
         "tasks",
     }
 )
+#: First path segments that introduce a non-model repo (``/datasets/ORG/NAME``).
+HUB_REPO_TYPES = frozenset({"datasets", "spaces"})
+_NON_MODEL_PATHS = HUB_SITE_PAGES | HUB_REPO_TYPES
 _CODE_REPO_SEPARATOR = "--"
 
 
@@ -104,7 +104,7 @@ def _parse_hub_url(value: str) -> HubId | None:
         return None
     if (
         parts.scheme not in {"http", "https"}
-        or parts.hostname not in _HUB_HOSTS
+        or parts.hostname not in HUB_HOSTS
         or port is not None
         or parts.username is not None
     ):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from scanner.formats.hub_id import parse_hub_id
 from scanner.model import Origin, OriginBasis
 from scanner.origins.inference import (
@@ -27,27 +29,8 @@ QUERY_LOCATION = "(query)"
 #: Widest organisation shown in the ``origins list`` table.
 MAX_ORGANISATION_WIDTH = 48
 _NO_COUNTRY = ("none", "-", "null")
-_FIELD_ORDER = (
-    "organisation",
-    "country",
-    "parent",
-    "origin_country",
-    "coordinator_country",
-    "community",
-    "fiscal_sponsor",
-    "fiscal_sponsor_country",
-    "individual",
-    "reported_origin",
-    "consumer_mail",
-    "url_domain",
-    "reuploader",
-    "note",
-    "source",
-    "confidence",
-    "verified",
-    "as_of",
-    "defined_in",
-)
+#: Entry fields shown by ``origins show``, in the data model's order (id and kind head the block).
+_FIELD_ORDER = tuple(f.name for f in fields(OriginEntry) if f.name not in {"id", "kind", "user"})
 _BASIS_FOR_KIND = {
     EntryKind.HF_NAMESPACE: OriginBasis.CURATED,
     EntryKind.PYPI_PACKAGE: OriginBasis.CURATED,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
+from scanner.formats.hub_id import HUB_HOSTS, HUB_REPO_TYPES, HUB_SITE_PAGES
 from scanner.model import Confidence, Evidence, Origin, OriginBasis, StewardKind
 from scanner.origins.knowledge import EntryKind, EntryMatch, KnowledgeBase, OriginEntry
 
@@ -31,28 +32,6 @@ _ANGLE_ADDRESS = re.compile(r"<([^<>]{1,512})>")
 _SCP_URL = re.compile(r"[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):/?(.*)", re.ASCII)
 _URL_SCHEMES = frozenset({"http", "https", "git", "ssh", "git+https", "git+ssh", "git+http"})
 _GITHUB_HOSTS = frozenset({"github.com", "raw.githubusercontent.com", "codeload.github.com"})
-_HUB_HOSTS = frozenset({"huggingface.co", "hf.co"})
-#: First path segments of huggingface.co that are site pages, not a namespace.
-_HUB_SITE_PAGES = frozenset(
-    {
-        "api",
-        "blog",
-        "chat",
-        "collections",
-        "docs",
-        "join",
-        "learn",
-        "login",
-        "models",
-        "organizations",
-        "papers",
-        "posts",
-        "pricing",
-        "settings",
-        "tasks",
-    }
-)
-_HUB_REPO_TYPES = frozenset({"datasets", "spaces"})
 #: Words that say what legal form a company has, not who it is.
 _LEGAL_FORMS = frozenset(
     {
@@ -421,10 +400,10 @@ def _forge_owner(host: str, segments: list[str]) -> tuple[EntryKind, str] | None
         return EntryKind.GITHUB_ORG, segments[0]
     if host.endswith(".github.io") and host.count(".") == 2:
         return EntryKind.GITHUB_ORG, host.removesuffix(".github.io")
-    if host in _HUB_HOSTS and segments:
-        if segments[0] in _HUB_REPO_TYPES:
+    if host in HUB_HOSTS and segments:
+        if segments[0] in HUB_REPO_TYPES:
             return (EntryKind.HF_NAMESPACE, segments[1]) if len(segments) > 2 else None
-        if segments[0] not in _HUB_SITE_PAGES:
+        if segments[0] not in HUB_SITE_PAGES:
             return EntryKind.HF_NAMESPACE, segments[0]
         return None
     if host == "pypi.org" and len(segments) >= 2 and segments[0] in {"project", "simple"}:

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from scanner.cli import cli
 from tests.conftest import EXAMPLES, REPO
 from tests.integration.test_scan_cli import components, props, scan
 
@@ -187,3 +189,69 @@ def test_bad_jurisdiction_is_a_usage_error() -> None:
     result = scan(str(EXAMPLES / "ru-chat-lora"), "--jurisdiction", "Russia")
     assert result.exit_code == 2
     assert "--jurisdiction" in result.stderr
+
+
+def test_deny_list_can_be_changed(tmp_path: Path) -> None:
+    _, bom = run(EXAMPLES / "ru-chat-lora", tmp_path, "--deny", "us")
+    assert verdicts(bom)["adversary"] == "FAIL"  # the Llama base is Meta's (US)
+
+
+def test_origins_show_explains_an_entry() -> None:
+    result = CliRunner().invoke(cli, ["origins", "show", "yandex"])
+    assert result.exit_code == 0
+    assert "hf-namespace yandex" in result.output
+    assert "country:                RU" in result.output
+    assert "source:" in result.output
+
+
+def test_origins_show_consumer_mail_is_no_organisation() -> None:
+    result = CliRunner().invoke(cli, ["origins", "show", "someone@gmail.com"])
+    assert result.exit_code == 0
+    assert "consumer" in result.output.lower()
+
+
+def test_origins_list_by_country_with_user_overlay(tmp_path: Path) -> None:
+    origins = tmp_path / "origins.yaml"
+    origins.write_text(EXAMPLE_ORG)
+    result = CliRunner().invoke(
+        cli, ["origins", "list", "--country", "ru", "--origins", str(origins)]
+    )
+    assert result.exit_code == 0
+    rows = result.output.splitlines()[1:]
+    assert rows
+    assert all(" RU " in row for row in rows)
+    assert any("example-org" in row and "Example Org LLC" in row for row in rows)
+
+
+def test_malformed_origins_file_is_a_usage_error(tmp_path: Path) -> None:
+    origins = tmp_path / "origins.yaml"
+    origins.write_text("entries:\n  - id: x\n    kind: hf-namespace\n    country: Russia\n")
+    result = scan(str(EXAMPLES / "ru-chat-lora"), "--origins", str(origins))
+    assert result.exit_code == 2
+    assert "origins.yaml" in result.stderr
+
+
+def test_trusted_tier_checks_the_registry(tmp_path: Path) -> None:
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(
+        "components:\n"
+        "  - purl: pkg:huggingface/yandex/YandexGPT-5-Lite-8B-pretrain\n"
+        "  - ref: dataset:ai-forever/MERA\n"
+    )
+    report = tmp_path / "report.md"
+    result = scan(
+        str(EXAMPLES / "ru-legal-8b"),
+        "--trusted-registry",
+        str(registry),
+        "--policy",
+        "trusted",
+        "-o",
+        str(report),
+    )
+    text = report.read_text()
+    # The base and the dataset are registered; the model itself and its tokenizer are not.
+    assert "TRU001" in text
+    trusted_rows = [line for line in text.splitlines() if line.startswith("| TRU001")]
+    assert trusted_rows
+    assert not any("YandexGPT-5-Lite-8B-pretrain" in row for row in trusted_rows)
+    assert result.exit_code == 1
