@@ -124,6 +124,7 @@ def build_compliance(
         of_tier = [(ref, finding) for ref, finding in numbered if finding.tier == verdict.tier]
         applied = sorted(
             {finding.rule_id for _, finding in of_tier}
+            | set(verdict.rules)
             | set((tier_rules or {}).get(verdict.tier, ()))
         )
         standards.append(_standard_json(verdict, result.jurisdiction, applied, rules, tool_version))

@@ -220,6 +220,8 @@ class TierVerdict:
     verdict: Verdict
     reasons: tuple[str, ...] = ()
     """Why, one sentence each; for UNKNOWN, what evidence is missing."""
+    rules: tuple[str, ...] = ()
+    """The rule ids the tier applies (whether or not they fired)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

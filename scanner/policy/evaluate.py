@@ -445,7 +445,12 @@ def _merge(into: _Checked, more: _Checked) -> None:
 
 
 def _verdict(profile: Profile, verdict: Verdict, reasons: list[str]) -> TierVerdict:
-    return TierVerdict(tier=profile.name, verdict=verdict, reasons=tuple(dict.fromkeys(reasons)))
+    return TierVerdict(
+        tier=profile.name,
+        verdict=verdict,
+        reasons=tuple(dict.fromkeys(reasons)),
+        rules=applied_rules(profile),
+    )
 
 
 def _finding(hit: _Hit, tier: str) -> Finding:
@@ -849,6 +854,24 @@ def _check_attestations(tier: _Tier) -> _Checked:
         else:
             out.passes.append(f"PASS: attested {attested}")
     return out
+
+
+#: The rule ids each rule kind can raise; every tier also applies GEN001 (and ATT00x when it
+#: requires attestations).
+RULES_OF_KIND: Mapping[RuleKind, tuple[str, ...]] = {
+    RuleKind.DOMESTIC_ONLY: ("SOV001", "SOV002", "SOV003", "SOV004"),
+    RuleKind.OPEN_LICENCE_FOR_FOREIGN: ("NAT001", "NAT002"),
+    RuleKind.REGISTRY: ("TRU001", "TRU002", "TRU003"),
+    RuleKind.DENY_LIST: ("ADV001", "SOV002"),
+}
+
+
+def applied_rules(profile: Profile) -> tuple[str, ...]:
+    """Every rule id a profile's evaluation can raise, sorted."""
+    ids = {"GEN001", *(rule for kind in profile.rules for rule in RULES_OF_KIND[kind])}
+    if profile.attestations:
+        ids |= {"ATT001", "ATT002"}
+    return tuple(sorted(ids))
 
 
 _CHECKS = {

@@ -95,6 +95,15 @@ def test_all_domestic_chain_needs_attestation_to_pass(tmp_path: Path) -> None:
         "sovereign",
     )
     assert (code, verdicts(bom)["sovereign"]) == (0, "PASS")
+    # The policy and its result are in the BOM as a standard and an attestation too.
+    standard = next(
+        s for s in bom["definitions"]["standards"] if s["bom-ref"] == "standard:sovereign"
+    )
+    assert {"SOV001", "ATT001"} <= {r["identifier"] for r in standard["requirements"]}
+    attestation_map = next(
+        a for a in bom["declarations"]["attestations"] if a["summary"] == "sovereign: PASS"
+    )["map"]
+    assert attestation_map[0]["conformance"]["score"] == 1
     subject = bom["metadata"]["component"]
     assert subject["supplier"]["address"]["country"] == "RU"
     assert props(subject)["sovscan:origin:basis"] == ["override"]

@@ -639,6 +639,7 @@ def test_profile_without_layers_is_unknown() -> None:
         tier="empty",
         verdict=Verdict.UNKNOWN,
         reasons=("UNKNOWN: the profile counts no layers: nothing to evaluate",),
+        rules=("ATT001", "ATT002", "GEN001", "SOV001", "SOV002", "SOV003", "SOV004"),
     )
 
 
@@ -835,3 +836,11 @@ def test_rule_table() -> None:
     assert RULES["GEN001"].outcome is Verdict.UNKNOWN
     assert {rule.outcome for rule in RULES.values()} == {Verdict.FAIL, Verdict.UNKNOWN}
     assert all(rule.description and rule.help for rule in RULES.values())
+
+
+def test_verdicts_name_the_rules_their_tier_applies() -> None:
+    result = evaluate(
+        domestic_chain(), [load_builtin("national"), load_builtin("adversary")], jurisdiction="RU"
+    )
+    assert verdict_of(result, "national").rules == ("GEN001", "NAT001", "NAT002")
+    assert verdict_of(result, "adversary").rules == ("ADV001", "GEN001", "SOV002")
