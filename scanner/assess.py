@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.config import ScanConfig
+from scanner.errors import UsageError
 from scanner.model import ScanResult
 from scanner.origins.attribute import attribute
 from scanner.origins.knowledge import KnowledgeBase, load_builtin, load_overlay
@@ -42,6 +43,11 @@ class Assessor:
             profiles = [with_deny(p, config.deny) if p.name == "adversary" else p for p in profiles]
         chosen = config.policy
         if chosen is not None and chosen not in BUILTIN_TIERS:
+            if not Path(chosen).exists():
+                raise UsageError(
+                    f"--policy {chosen}: not a built-in tier ({', '.join(BUILTIN_TIERS)}) "
+                    "and no such profile file"
+                )
             custom = load_profile_file(Path(chosen))  # never named like a built-in tier
             profiles.append(custom)
             chosen = custom.name

@@ -264,3 +264,9 @@ def test_trusted_tier_checks_the_registry(tmp_path: Path) -> None:
     assert trusted_rows
     assert not any("YandexGPT-5-Lite-8B-pretrain" in row for row in trusted_rows)
     assert result.exit_code == 1
+
+
+def test_misspelt_tier_is_a_usage_error_naming_the_tiers() -> None:
+    result = scan(str(EXAMPLES / "ru-chat-lora"), "--policy", "soverign")
+    assert result.exit_code == 2
+    assert "not a built-in tier (sovereign, national, trusted, adversary)" in result.stderr
