@@ -66,7 +66,7 @@ def render(
 ) -> str:
     """The document text; CycloneDX is schema-validated before it is returned.
 
-    ``rules`` is the policy's rule table (``scanner.policy.evaluate.RULES``): it describes the
+    ``rules`` is the policy's rule table (``scanner.policy.rules.RULES``): it describes the
     findings' rules in SARIF, Markdown and the CycloneDX standards; ``tier_rules`` names the rules
     each tier applies, for the CycloneDX standards (see ``sbom.declarations``).
     """

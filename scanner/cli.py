@@ -197,7 +197,7 @@ def _scan(
     from sbom.outputs import OutputFormat, format_for_path, render
     from scanner.offline import network_blocked
     from scanner.pipeline import run
-    from scanner.policy.evaluate import RULES
+    from scanner.policy.rules import RULES
     from scanner.targets import parse_target
 
     targets = [parse_target(raw) for raw in dict.fromkeys(raw_targets)]

@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum, auto
-from types import MappingProxyType
 
 from scanner.errors import UsageError
 from scanner.model import (
@@ -52,6 +51,7 @@ from scanner.policy.layers import component_layers
 from scanner.policy.licences import LicenceClass, LicenceClassification, classify_licences
 from scanner.policy.profile import Profile, RuleKind, parse_country
 from scanner.policy.registry import MatchStatus, PurlIdentity, TrustedRegistry, parse_purl
+from scanner.policy.rules import RULES, applied_rules
 
 #: Most components a reason lists by name; the rest are counted.
 MAX_REASON_ITEMS = 5
@@ -61,151 +61,6 @@ MAX_FINDING_EVIDENCE = 10
 _BLOCKING_ISSUES = frozenset({Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM})
 _UNRESOLVED = ("sovscan:unresolved", "true")
 _LAYER_RANK = {layer: rank for rank, layer in enumerate(Layer)}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rule:
-    """A policy rule: its stable id, and the names and help text SARIF shows."""
-
-    id: str
-    name: str
-    description: str
-    """One or two sentences: what the rule checks."""
-    help: str
-    severity: Severity
-    outcome: Verdict
-    """What one finding of this rule makes its tier: FAIL or UNKNOWN."""
-
-
-_RULE_LIST = (
-    Rule(
-        id="SOV001",
-        name="foreign-ancestor",
-        description="A counted component (a weights ancestor, tokenizer, code, dataset or library) "
-        "comes from another country.",
-        help="Its origin country (the controlling jurisdiction of its steward) is not the "
-        "jurisdiction. Replace the component, or correct its origin with an override file if "
-        "the attribution is wrong.",
-        severity=Severity.HIGH,
-        outcome=Verdict.FAIL,
-    ),
-    Rule(
-        id="SOV002",
-        name="unknown-origin",
-        description="The origin country of a counted component is unknown.",
-        help="No curated fact or inference names its country (or only at low confidence). The "
-        "tier cannot pass until its origin is established, e.g. with an origins override file.",
-        severity=Severity.MEDIUM,
-        outcome=Verdict.UNKNOWN,
-    ),
-    Rule(
-        id="SOV003",
-        name="foreign-licence-lineage",
-        description="A licence or similar signal ties a counted component to a foreign lineage.",
-        help="The component declares a licence that a foreign vendor controls (e.g. llama3 → "
-        "Meta, US), which shows foreign weights in its lineage even where no base model is "
-        "declared.",
-        severity=Severity.HIGH,
-        outcome=Verdict.FAIL,
-    ),
-    Rule(
-        id="SOV004",
-        name="community-not-domestic",
-        description="A counted component is an international community project, not domestic.",
-        help="Community projects have no single country; a domestic-only tier cannot count "
-        "them as domestic. Vendor a domestic alternative or use a tier that accepts open "
-        "source.",
-        severity=Severity.MEDIUM,
-        outcome=Verdict.FAIL,
-    ),
-    Rule(
-        id="NAT001",
-        name="restrictive-foreign-licence",
-        description="A non-domestic component is under a restrictive licence.",
-        help="Foreign components are allowed only under an open licence (OSI-approved, or open "
-        "weights that allow modification and commercial use). Llama, Gemma, Qwen research, "
-        "OpenRAIL, non-commercial and custom ('other') licences are restrictive.",
-        severity=Severity.HIGH,
-        outcome=Verdict.FAIL,
-    ),
-    Rule(
-        id="NAT002",
-        name="unknown-licence",
-        description="The licence of a component not known to be domestic is unknown.",
-        help="No licence is declared, or it is not one sovscan recognises; the tier cannot tell "
-        "whether the component is open.",
-        severity=Severity.MEDIUM,
-        outcome=Verdict.UNKNOWN,
-    ),
-    Rule(
-        id="TRU001",
-        name="not-registered",
-        description="A counted component is not on the trusted registry.",
-        help="Add the component (purl, or ref for datasets, with its SHA-256) to the registry "
-        "after review, or replace it with an approved one.",
-        severity=Severity.HIGH,
-        outcome=Verdict.FAIL,
-    ),
-    Rule(
-        id="TRU002",
-        name="hash-mismatch",
-        description="A component's SHA-256 differs from the one the trusted registry approves.",
-        help="The bytes are not the approved ones: a different build, a tampered file or a "
-        "stale registry entry.",
-        severity=Severity.CRITICAL,
-        outcome=Verdict.FAIL,
-    ),
-    Rule(
-        id="TRU003",
-        name="registry-unverifiable",
-        description="A component cannot be matched to the registry's pinned entries.",
-        help="The registry approves only pinned versions (or hashes) and the scan does not know "
-        "the component's version (or has no hash for the file). Pin the revision and rescan.",
-        severity=Severity.MEDIUM,
-        outcome=Verdict.UNKNOWN,
-    ),
-    Rule(
-        id="ADV001",
-        name="denied-country",
-        description="A counted component, or a licence signal of its lineage, comes from a denied "
-        "country.",
-        help="Its origin country (the controlling jurisdiction, ultimate parent included) is on "
-        "the profile's deny list.",
-        severity=Severity.HIGH,
-        outcome=Verdict.FAIL,
-    ),
-    Rule(
-        id="ATT001",
-        name="attestation-missing",
-        description="A fact the profile requires is not attested.",
-        help="Facts no file shows (developers' citizenship, training location, where data was "
-        "collected, certificates) come from --attestation FILE; without them the tier is "
-        "UNKNOWN.",
-        severity=Severity.MEDIUM,
-        outcome=Verdict.UNKNOWN,
-    ),
-    Rule(
-        id="ATT002",
-        name="attestation-contradicts",
-        description="An attested fact differs from what the profile requires.",
-        help="The attestation states a value (e.g. a training location) other than the one "
-        "the profile requires.",
-        severity=Severity.HIGH,
-        outcome=Verdict.FAIL,
-    ),
-    Rule(
-        id="GEN001",
-        name="incomplete-scan",
-        description="The scan is incomplete: an unresolved ancestor or an unreadable input.",
-        help="Something could not be read or resolved (a file, an upstream, an ancestor id); "
-        "what it would show is unknown, so the tier cannot pass.",
-        severity=Severity.MEDIUM,
-        outcome=Verdict.UNKNOWN,
-    ),
-)
-
-#: Every policy rule by id.
-RULES: Mapping[str, Rule] = MappingProxyType({rule.id: rule for rule in _RULE_LIST})
 
 
 def evaluate(
@@ -854,24 +709,6 @@ def _check_attestations(tier: _Tier) -> _Checked:
         else:
             out.passes.append(f"PASS: attested {attested}")
     return out
-
-
-#: The rule ids each rule kind can raise; every tier also applies GEN001 (and ATT00x when it
-#: requires attestations).
-RULES_OF_KIND: Mapping[RuleKind, tuple[str, ...]] = {
-    RuleKind.DOMESTIC_ONLY: ("SOV001", "SOV002", "SOV003", "SOV004"),
-    RuleKind.OPEN_LICENCE_FOR_FOREIGN: ("NAT001", "NAT002"),
-    RuleKind.REGISTRY: ("TRU001", "TRU002", "TRU003"),
-    RuleKind.DENY_LIST: ("ADV001", "SOV002"),
-}
-
-
-def applied_rules(profile: Profile) -> tuple[str, ...]:
-    """Every rule id a profile's evaluation can raise, sorted."""
-    ids = {"GEN001", *(rule for kind in profile.rules for rule in RULES_OF_KIND[kind])}
-    if profile.attestations:
-        ids |= {"ATT001", "ATT002"}
-    return tuple(sorted(ids))
 
 
 _CHECKS = {

@@ -27,9 +27,10 @@ from scanner.model import (
     Verdict,
 )
 from scanner.policy.attestation import Attestation, Claim
-from scanner.policy.evaluate import RULES, evaluate
+from scanner.policy.evaluate import evaluate
 from scanner.policy.profile import BUILTIN_TIERS, load_builtin, load_profile_file, with_deny
 from scanner.policy.registry import RegistryEntry, TrustedRegistry, parse_purl
+from scanner.policy.rules import RULES
 
 # --- building blocks ---------------------------------------------------------------------------
 
