@@ -1,0 +1,1 @@
+"""Resolution against upstream services: the Hub client, its cache and retry policy."""
