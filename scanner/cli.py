@@ -26,6 +26,8 @@ _SPEC_VERSIONS = ("1.5", "1.6", "1.7")
 _EPILOG = """\b
 Targets:
   PATH                      a model folder or a single model file
+  hf:ORG/NAME[@REV]         a Hugging Face Hub repo (metadata only; no weights downloaded)
+  https://huggingface.co/ORG/NAME[/tree/REV]
 \b
 Output (-o is repeatable; the format follows the suffix, else --format):
   x.cdx.json / x.cdx.xml    CycloneDX ML-BOM (JSON is the default)
@@ -86,7 +88,20 @@ def cli() -> None:
 @click.option(
     "--hub-endpoint",
     envvar="HF_ENDPOINT",
-    help="Hugging Face Hub URL used in links [env: HF_ENDPOINT].",
+    help="Hugging Face Hub to query and link to [env: HF_ENDPOINT; default: huggingface.co].",
+)
+@click.option(
+    "--max-depth",
+    type=click.IntRange(0, 100),
+    default=10,
+    show_default=True,
+    help="Most base_model hops followed on the Hub.",
+)
+@click.option(
+    "--resolve",
+    is_flag=True,
+    help="Also resolve on the Hub the ancestors that local folders name (with --offline: "
+    "from the cache only). Hub targets are always resolved.",
 )
 @click.option(
     "--policy",
@@ -137,6 +152,8 @@ def scan(
     cache_dir: Path | None,
     jobs: int | None,
     hub_endpoint: str | None,
+    max_depth: int,
+    resolve: bool,
     policy: str | None,
     jurisdiction: str,
     deny: str | None,
@@ -157,6 +174,8 @@ def scan(
             name=name,
             progress=not quiet,
             hub_endpoint=hub_endpoint,
+            max_depth=max_depth,
+            resolve=resolve,
             jurisdiction=country_code(jurisdiction, "--jurisdiction"),
             policy=policy,
             deny=_deny_list(deny),

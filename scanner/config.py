@@ -46,6 +46,10 @@ class ScanConfig:
     progress: bool = True
     """Show progress bars on stderr when it is a terminal."""
     hub_endpoint: str | None = None
+    max_depth: int = 10
+    """``--max-depth``: base_model hops followed on the Hub from a scanned model."""
+    resolve: bool = False
+    """``--resolve``: also resolve the Hub ancestors named by local folders (off: no network)."""
     index_url: str | None = None
     jurisdiction: str = "RU"
     """ISO 3166-1 alpha-2 the tiers are evaluated for."""

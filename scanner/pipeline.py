@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -9,16 +10,26 @@ from pathlib import Path, PurePosixPath
 
 from scanner.assess import Assessor
 from scanner.config import ScanConfig
+from scanner.errors import UpstreamError
 from scanner.hash_cache import HashCache
 from scanner.model import Component, Relation, ScanIssue, ScanResult
+from scanner.resolve.hub_client import HubClient, HubProblem
+from scanner.resolve.lineage import resolve_lineage
 from scanner.sources.builder import merge_components
+from scanner.sources.hf_repo import scan_hub_repo
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
 from scanner.targets import Target, TargetKind, require_supported
 
+_LOG = logging.getLogger("sovscan")
+
 
 def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
-    """Scan every target; one bad file never stops the scan, it becomes a ScanIssue."""
+    """Scan every target; one bad file never stops the scan, it becomes a ScanIssue.
+
+    Hub targets are scanned from the Hub and their lineage resolved there; local folders touch
+    the network only with ``config.resolve`` (``--resolve``), to resolve the ancestors they name.
+    """
     for target in targets:
         require_supported(target)
     assessor = Assessor.from_config(config)
@@ -31,9 +42,55 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
             for target in targets
             if target.kind is TargetKind.LOCAL and target.path is not None
         ]
-    result = merge([inventory for _, inventory in scanned])
+    hub_targets = [target for target in targets if target.kind is TargetKind.HUB]
+    inventories = [inventory for _, inventory in scanned]
+    if hub_targets or (config.resolve and inventories):
+        client = _hub_client(config)
+        scanned += [
+            (target.raw, _scan_hub_target(client, config, target)) for target in hub_targets
+        ]
+        inventories = resolve_lineage(
+            client,
+            [inventory for _, inventory in scanned],
+            hub=client.endpoint,
+            max_depth=config.max_depth,
+        )
+        stats = client.stats
+        _LOG.info(
+            "Hub: %d requests, %d bytes received, %d retries, %d cache hits",
+            stats.requests,
+            stats.bytes_received,
+            stats.retries,
+            stats.cache_hits,
+        )
+    result = merge(inventories)
+    subjects = tuple(dict.fromkeys(inv.subject_ref for _, inv in scanned))
     roots = tuple(dict.fromkeys((inv.subject_ref, raw) for raw, inv in scanned))
-    return assessor.assess(replace(result, roots=roots))
+    return assessor.assess(replace(result, subjects=subjects, roots=roots))
+
+
+def _hub_client(config: ScanConfig) -> HubClient:
+    return HubClient(
+        endpoint=config.hub_endpoint,
+        token=None,
+        cache_dir=config.cache_dir,
+        offline=config.offline,
+        use_cache=config.use_cache,
+    )
+
+
+def _scan_hub_target(client: HubClient, config: ScanConfig, target: Target) -> Inventory:
+    """The entry repo of a Hub target; if even it cannot be read there is nothing to report."""
+    assert target.repo_id is not None  # noqa: S101  (parse_target sets it for Hub targets)
+    info = client.repo_info(target.repo_id, target.revision)
+    if isinstance(info, HubProblem):
+        hint = (
+            "; it is not in the cache: scan it once without --offline"
+            if info.kind == "offline-miss"
+            else ""
+        )
+        raise UpstreamError(f"{target.raw}: {info.message}{hint}; nothing to report")
+    return scan_hub_repo(client, info, client.endpoint, repo_id=target.repo_id)
 
 
 def _root_display(raw: str, path: Path) -> str:

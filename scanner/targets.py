@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import unquote
 
 from scanner.errors import TargetError, UsageError
 
@@ -24,15 +26,24 @@ class Target:
     kind: TargetKind
     raw: str
     path: Path | None = None
+    repo_id: str | None = None
+    """For Hub targets: ``ORG/NAME``."""
+    revision: str | None = None
+    """For Hub targets: the branch, tag or commit asked for (None: the default branch)."""
 
 
 _HUB_PREFIXES = ("hf:", "https://huggingface.co/", "http://huggingface.co/")
+_HUB_URL_PREFIXES = _HUB_PREFIXES[1:]
+_HUB_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?", re.ASCII)
+_HUB_REPO_ID = re.compile(rf"(?:{_HUB_NAME.pattern}/)?{_HUB_NAME.pattern}", re.ASCII)
+_REVISION = re.compile(r"[^\x00-\x20\x7f]{1,256}")
 
 
 def parse_target(raw: str) -> Target:
     """Classify a TARGET argument; local paths must exist and be readable."""
     if raw.startswith(_HUB_PREFIXES):
-        return Target(kind=TargetKind.HUB, raw=raw)
+        repo_id, revision = _hub_reference(raw)
+        return Target(kind=TargetKind.HUB, raw=raw, repo_id=repo_id, revision=revision)
     if raw.startswith("hf-cache:"):
         return Target(kind=TargetKind.HF_CACHE, raw=raw)
     path = Path(raw).expanduser()
@@ -43,13 +54,34 @@ def parse_target(raw: str) -> Target:
     return Target(kind=TargetKind.LOCAL, raw=raw, path=path)
 
 
+def _hub_reference(raw: str) -> tuple[str, str | None]:
+    """``hf:ORG/NAME[@REV]`` or ``https://huggingface.co/ORG/NAME[/tree/REV]`` → (id, rev)."""
+    if raw.startswith("hf:"):
+        repo_id, _, revision = raw.removeprefix("hf:").partition("@")
+        revision_or_none: str | None = revision if revision else None
+        if "@" in raw.removeprefix("hf:") and not revision:
+            raise TargetError(f"{raw}: empty revision after '@'")
+    else:
+        rest = next(raw.removeprefix(p) for p in _HUB_URL_PREFIXES if raw.startswith(p))
+        rest = rest.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+        parts = rest.split("/")
+        if len(parts) >= 4 and parts[2] == "tree":
+            repo_id, revision_or_none = "/".join(parts[:2]), unquote("/".join(parts[3:]))
+        elif len(parts) <= 2:
+            repo_id, revision_or_none = rest, None
+        else:
+            raise TargetError(
+                f"{raw}: not a model repo URL (https://huggingface.co/ORG/NAME[/tree/REV])"
+            )
+    if not _HUB_REPO_ID.fullmatch(repo_id) or "--" in repo_id or ".." in repo_id:
+        raise TargetError(f"{raw}: {repo_id!r} is not a Hugging Face repo id (ORG/NAME)")
+    if revision_or_none is not None and not _REVISION.fullmatch(revision_or_none):
+        raise TargetError(f"{raw}: {revision_or_none!r} is not a valid revision")
+    return repo_id, revision_or_none
+
+
 def require_supported(target: Target) -> None:
     """Refuse targets this version cannot scan yet, with a clear message."""
-    if target.kind is TargetKind.HUB:
-        raise UsageError(
-            f"{target.raw}: scanning Hugging Face repos is not available in this version yet; "
-            "download the repo (e.g. `hf download ORG/NAME --local-dir DIR`) and scan DIR"
-        )
     if target.kind is TargetKind.HF_CACHE:
         raise UsageError(
             f"{target.raw}: scanning the Hugging Face cache is not available in this version yet; "

@@ -1,0 +1,200 @@
+"""Scan one Hugging Face Hub repo at a commit into an inventory, from metadata only.
+
+The repo's small metadata files are fetched (never its weights), written into a private
+temporary folder and read by the same readers as a local folder. LFS files become components
+with the SHA-256 and size the Hub lists for them. When a file cannot be fetched (a gated repo),
+the Hub API's own view of the card (``cardData``) and config stands in for it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+import yaml
+
+from scanner.formats.hub_id import parse_hub_id
+from scanner.model import (
+    Component,
+    ComponentKind,
+    Evidence,
+    Layer,
+    Relation,
+    RelationKind,
+    ScanIssue,
+    Severity,
+)
+from scanner.resolve.hub_client import HubClient, HubProblem, HubRepoInfo, thaw_json
+from scanner.sources.folder_facts import read_folder_facts
+from scanner.sources.identity import ModelIdentity
+from scanner.sources.inventory import FileDigest, Inventory, build_inventory
+from scanner.sources.walk import walk_target
+
+#: The metadata files fetched from a repo (all small JSON/Markdown files at the top level).
+METADATA_FILES: Final = (
+    "README.md",
+    "config.json",
+    "adapter_config.json",
+    "tokenizer_config.json",
+    "generation_config.json",
+    "model_index.json",
+    "modules.json",
+    "config_sentence_transformers.json",
+)
+#: Largest metadata file fetched; real cards and configs are far smaller.
+MAX_METADATA_FILE_BYTES: Final = 1024 * 1024
+#: Most repo files turned into components (a listing larger than this is truncated, reported).
+MAX_FILE_COMPONENTS: Final = 10_000
+
+_TAG_RELATIONS: Final = {
+    "finetune": RelationKind.FINETUNE,
+    "adapter": RelationKind.ADAPTER,
+    "quantized": RelationKind.QUANTIZED,
+    "merge": RelationKind.MERGE,
+}
+_BASE_MODEL_TAG = re.compile(r"^base_model:(?:(?P<kind>[a-z]+):)?(?P<id>[^:]+)$")
+
+
+def scan_hub_repo(
+    client: HubClient, info: HubRepoInfo, hub: str, repo_id: str | None = None
+) -> Inventory:
+    """The inventory of ``info``'s repo at ``info.commit``; what cannot be read is an issue.
+
+    ``repo_id``: the id the repo was named by (its bom-ref), when it differs in spelling from
+    the Hub's canonical one, so that references to it and its scan meet in one component.
+    """
+    name = repo_id or info.repo_id
+    hub_id = parse_hub_id(name)
+    if hub_id is None:  # a legacy single-name repo (gpt2): its own namespace
+        hub_id = parse_hub_id(f"{name}/{name}")
+    assert hub_id is not None  # noqa: S101  (repo ids are validated by the client)
+    issues: list[ScanIssue] = []
+    if info.note:
+        issues.append(ScanIssue(location=info.url, problem=info.note, severity=Severity.LOW))
+    with tempfile.TemporaryDirectory(prefix="sovscan-hub-") as folder:
+        _fetch_metadata(client, info, Path(folder), issues)
+        walk = walk_target(Path(folder))
+        facts = read_folder_facts(walk)
+    facts = replace(facts, python_files=_python_files(info))
+    identity = ModelIdentity(
+        name=hub_id.name,
+        hub_id=hub_id,
+        revision=info.commit,
+        evidence=(Evidence(location=info.url, field="sha", value=info.commit, method="hub-api"),),
+    )
+    listed = info.files[:MAX_FILE_COMPONENTS]
+    if len(info.files) > MAX_FILE_COMPONENTS:
+        issues.append(
+            ScanIssue(
+                location=info.url,
+                problem=f"{len(info.files)} files listed; only the first "
+                f"{MAX_FILE_COMPONENTS} are inventoried",
+                severity=Severity.MEDIUM,
+            )
+        )
+    files = [(PurePosixPath(item.path), item.size or 0) for item in listed]
+    digests = {
+        PurePosixPath(item.path): FileDigest(sha256=item.sha256, from_cache=False)
+        for item in listed
+        if item.sha256 is not None
+    }
+    inventory = build_inventory(identity, facts, files, digests, hub=hub)
+    components = tuple(_hub_hashed(c) for c in inventory.components)
+    components, relations = _tag_lineage(info, inventory, components, hub)
+    located = [
+        replace(issue, location=f"{info.url}/blob/{info.commit}/{issue.location}")
+        if issue.location not in {"", "."}
+        else replace(issue, location=info.url)
+        for issue in (*facts.issues, *inventory.issues)
+    ]
+    return Inventory(
+        subject_ref=inventory.subject_ref,
+        components=components,
+        relations=relations,
+        issues=tuple(dict.fromkeys((*issues, *located))),
+    )
+
+
+def _fetch_metadata(
+    client: HubClient, info: HubRepoInfo, folder: Path, issues: list[ScanIssue]
+) -> None:
+    """Write each fetchable metadata file into ``folder``; stand-ins from the API otherwise."""
+    for name in METADATA_FILES:
+        listed = info.file(name)
+        if listed is None:
+            continue
+        data = client.small_file(info, name, max_bytes=MAX_METADATA_FILE_BYTES)
+        if isinstance(data, HubProblem):
+            severity = Severity.LOW if data.kind == "offline-miss" else Severity.MEDIUM
+            issues.append(ScanIssue(location=info.url, problem=data.message, severity=severity))
+            continue
+        (folder / name).write_bytes(data)
+    if not (folder / "README.md").exists() and info.card_data:
+        card = yaml.safe_dump(thaw_json(info.card_data), sort_keys=False, allow_unicode=True)
+        (folder / "README.md").write_text(f"---\n{card}---\n", encoding="utf-8")
+    if not (folder / "config.json").exists() and info.config:
+        config = thaw_json(info.config)
+        if isinstance(config, dict):
+            config.pop("peft", None)
+            (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+
+
+def _python_files(info: HubRepoInfo) -> tuple[PurePosixPath, ...]:
+    return tuple(
+        PurePosixPath(item.path)
+        for item in info.files[:MAX_FILE_COMPONENTS]
+        if item.path.endswith(".py")
+    )
+
+
+def _hub_hashed(component: Component) -> Component:
+    """A file whose SHA-256 came from the Hub listing says so (it was not read by us)."""
+    if component.kind is not ComponentKind.FILE or not component.hashes:
+        return component
+    properties = tuple(
+        ("sovscan:file:hash-source", "hub") if name == "sovscan:file:hash-source" else (name, value)
+        for name, value in component.properties
+    )
+    return replace(component, properties=properties)
+
+
+def _tag_lineage(
+    info: HubRepoInfo,
+    inventory: Inventory,
+    components: tuple[Component, ...],
+    hub: str,
+) -> tuple[tuple[Component, ...], tuple[Relation, ...]]:
+    """Ancestors the Hub's ``base_model:*`` tags name that the files did not declare."""
+    subject = inventory.subject_ref
+    known = {rel.dst for rel in inventory.relations if rel.src == subject}
+    extra_components: list[Component] = []
+    extra_relations: list[Relation] = []
+    for tag in info.tags:
+        match = _BASE_MODEL_TAG.match(tag)
+        hub_id = parse_hub_id(match["id"]) if match else None
+        if match is None or hub_id is None:
+            continue
+        purl = f"pkg:huggingface/{hub_id.namespace}/{hub_id.name}"
+        if purl in known or purl == subject:
+            continue
+        known.add(purl)
+        evidence = Evidence(location=info.url, field="tags", value=tag, method="hub-api")
+        extra_components.append(
+            Component(
+                ref=purl,
+                kind=ComponentKind.MODEL,
+                name=hub_id.name,
+                group=hub_id.namespace,
+                purl=purl,
+                layer=Layer.WEIGHTS,
+                evidence=(evidence,),
+                external_urls=(("website", f"{hub.rstrip('/')}/{hub_id.repo_id}"),),
+            )
+        )
+        kind = _TAG_RELATIONS.get(match["kind"] or "", RelationKind.FINETUNE)
+        extra_relations.append(Relation(src=subject, dst=purl, kind=kind, evidence=(evidence,)))
+    return (*components, *extra_components), (*inventory.relations, *extra_relations)
