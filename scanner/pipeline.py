@@ -16,7 +16,7 @@ from scanner.model import Component, Relation, ScanIssue, ScanResult
 from scanner.resolve.hub_client import HubClient, HubProblem
 from scanner.resolve.lineage import resolve_lineage
 from scanner.sources.builder import merge_components
-from scanner.sources.hf_repo import scan_hub_repo
+from scanner.sources.hf_repo import scan_hub_dataset, scan_hub_repo
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
 from scanner.targets import Target, TargetKind, require_supported
@@ -82,7 +82,7 @@ def _hub_client(config: ScanConfig) -> HubClient:
 def _scan_hub_target(client: HubClient, config: ScanConfig, target: Target) -> Inventory:
     """The entry repo of a Hub target; if even it cannot be read there is nothing to report."""
     assert target.repo_id is not None  # noqa: S101  (parse_target sets it for Hub targets)
-    info = client.repo_info(target.repo_id, target.revision)
+    info = client.repo_info(target.repo_id, target.revision, repo_type=target.repo_type)
     if isinstance(info, HubProblem):
         hint = (
             "; it is not in the cache: scan it once without --offline"
@@ -90,6 +90,8 @@ def _scan_hub_target(client: HubClient, config: ScanConfig, target: Target) -> I
             else ""
         )
         raise UpstreamError(f"{target.raw}: {info.message}{hint}; nothing to report")
+    if target.repo_type == "dataset":
+        return scan_hub_dataset(info, client.endpoint, repo_id=target.repo_id)
     return scan_hub_repo(client, info, client.endpoint, repo_id=target.repo_id)
 
 

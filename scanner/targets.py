@@ -30,20 +30,25 @@ class Target:
     """For Hub targets: ``ORG/NAME``."""
     revision: str | None = None
     """For Hub targets: the branch, tag or commit asked for (None: the default branch)."""
+    repo_type: str = "model"
+    """For Hub targets: ``model``, or ``dataset`` when asked for as ``hf:datasets/ORG/NAME``."""
 
 
 _HUB_PREFIXES = ("hf:", "https://huggingface.co/", "http://huggingface.co/")
 _HUB_URL_PREFIXES = _HUB_PREFIXES[1:]
 _HUB_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?", re.ASCII)
 _HUB_REPO_ID = re.compile(rf"(?:{_HUB_NAME.pattern}/)?{_HUB_NAME.pattern}", re.ASCII)
+_DATASETS_PREFIX = "datasets/"
 _REVISION = re.compile(r"[^\x00-\x20\x7f]{1,256}")
 
 
 def parse_target(raw: str) -> Target:
     """Classify a TARGET argument; local paths must exist and be readable."""
     if raw.startswith(_HUB_PREFIXES):
-        repo_id, revision = _hub_reference(raw)
-        return Target(kind=TargetKind.HUB, raw=raw, repo_id=repo_id, revision=revision)
+        repo_type, repo_id, revision = _hub_reference(raw)
+        return Target(
+            kind=TargetKind.HUB, raw=raw, repo_id=repo_id, revision=revision, repo_type=repo_type
+        )
     if raw.startswith("hf-cache:"):
         return Target(kind=TargetKind.HF_CACHE, raw=raw)
     path = Path(raw).expanduser()
@@ -54,16 +59,22 @@ def parse_target(raw: str) -> Target:
     return Target(kind=TargetKind.LOCAL, raw=raw, path=path)
 
 
-def _hub_reference(raw: str) -> tuple[str, str | None]:
-    """``hf:ORG/NAME[@REV]`` or ``https://huggingface.co/ORG/NAME[/tree/REV]`` → (id, rev)."""
+def _hub_reference(raw: str) -> tuple[str, str, str | None]:
+    """A Hub target's (repo type, id, revision).
+
+    ``hf:[datasets/]ORG/NAME[@REV]`` or ``https://huggingface.co/[datasets/]ORG/NAME[/tree/REV]``.
+    """
     if raw.startswith("hf:"):
-        repo_id, _, revision = raw.removeprefix("hf:").partition("@")
+        rest = raw.removeprefix("hf:")
+        repo_type, rest = _repo_type_prefix(rest)
+        repo_id, _, revision = rest.partition("@")
         revision_or_none: str | None = revision if revision else None
-        if "@" in raw.removeprefix("hf:") and not revision:
+        if "@" in rest and not revision:
             raise TargetError(f"{raw}: empty revision after '@'")
     else:
         rest = next(raw.removeprefix(p) for p in _HUB_URL_PREFIXES if raw.startswith(p))
         rest = rest.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+        repo_type, rest = _repo_type_prefix(rest)
         parts = rest.split("/")
         if len(parts) >= 4 and parts[2] == "tree":
             repo_id, revision_or_none = "/".join(parts[:2]), unquote("/".join(parts[3:]))
@@ -71,13 +82,22 @@ def _hub_reference(raw: str) -> tuple[str, str | None]:
             repo_id, revision_or_none = rest, None
         else:
             raise TargetError(
-                f"{raw}: not a model repo URL (https://huggingface.co/ORG/NAME[/tree/REV])"
+                f"{raw}: not a Hub repo URL (https://huggingface.co/[datasets/]ORG/NAME[/tree/REV])"
             )
     if not _HUB_REPO_ID.fullmatch(repo_id) or "--" in repo_id or ".." in repo_id:
         raise TargetError(f"{raw}: {repo_id!r} is not a Hugging Face repo id (ORG/NAME)")
     if revision_or_none is not None and not _REVISION.fullmatch(revision_or_none):
         raise TargetError(f"{raw}: {revision_or_none!r} is not a valid revision")
-    return repo_id, revision_or_none
+    return repo_type, repo_id, revision_or_none
+
+
+def _repo_type_prefix(rest: str) -> tuple[str, str]:
+    """``datasets/ORG/NAME…`` → (``dataset``, ``ORG/NAME…``); anything else is a model."""
+    if rest.startswith(_DATASETS_PREFIX):
+        return "dataset", rest.removeprefix(_DATASETS_PREFIX)
+    if rest.split("@", 1)[0] == _DATASETS_PREFIX.rstrip("/"):
+        return "dataset", ""  # the Hub's dataset listing, not a repo: refused as an empty id
+    return "model", rest
 
 
 def require_supported(target: Target) -> None:

@@ -3,7 +3,8 @@
 The repo's small metadata files are fetched (never its weights), written into a private
 temporary folder and read by the same readers as a local folder. LFS files become components
 with the SHA-256 and size the Hub lists for them. When a file cannot be fetched (a gated repo),
-the Hub API's own view of the card (``cardData``) and config stands in for it.
+the Hub API's own view of the card (``cardData``) and config stands in for it. A dataset repo
+asked for directly is inventoried from the Hub's dataset info alone.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from scanner.model import (
     Component,
     ComponentKind,
     Evidence,
+    Hash,
     Layer,
     Relation,
     RelationKind,
     ScanIssue,
     Severity,
 )
-from scanner.resolve.hub_client import HubClient, HubProblem, HubRepoInfo, thaw_json
+from scanner.resolve.hub_client import HubClient, HubFile, HubProblem, HubRepoInfo, thaw_json
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
@@ -198,3 +200,84 @@ def _tag_lineage(
         kind = _TAG_RELATIONS.get(match["kind"] or "", RelationKind.FINETUNE)
         extra_relations.append(Relation(src=subject, dst=purl, kind=kind, evidence=(evidence,)))
     return (*components, *extra_components), (*inventory.relations, *extra_relations)
+
+
+def scan_hub_dataset(info: HubRepoInfo, hub: str, repo_id: str | None = None) -> Inventory:
+    """The inventory of a dataset repo asked for directly, from the Hub's dataset info alone.
+
+    The subject is a ``dataset:ORG/NAME`` component (the ref a model's card gives it, so both
+    meet in one component) at ``info.commit``, with the card's licence and the listed files.
+    """
+    dataset_id = repo_id or info.repo_id
+    namespace, _, name = dataset_id.rpartition("/")
+    commit_evidence = Evidence(location=info.url, field="sha", value=info.commit, method="hub-api")
+    properties = [("sovscan:dataset:commit", info.commit)]
+    evidence = [commit_evidence]
+    if info.author:
+        properties.append(("sovscan:dataset:author", info.author))
+        evidence.append(
+            Evidence(location=info.url, field="author", value=info.author, method="hub-api")
+        )
+    license_value = info.card_data.get("license")
+    licenses = (license_value,) if isinstance(license_value, str) and license_value else ()
+    if licenses:
+        evidence.append(
+            Evidence(
+                location=info.url, field="cardData.license", value=licenses[0], method="hub-api"
+            )
+        )
+    subject = Component(
+        ref=f"dataset:{dataset_id}",
+        kind=ComponentKind.DATASET,
+        name=name,
+        group=namespace or info.author,
+        version=info.commit,
+        licenses=licenses,
+        layer=Layer.DATASETS,
+        evidence=tuple(evidence),
+        properties=tuple(properties),
+        external_urls=(("distribution", f"{hub.rstrip('/')}/datasets/{dataset_id}"),),
+    )
+    issues: list[ScanIssue] = []
+    if info.note:
+        issues.append(ScanIssue(location=info.url, problem=info.note, severity=Severity.LOW))
+    if len(info.files) > MAX_FILE_COMPONENTS:
+        issues.append(
+            ScanIssue(
+                location=info.url,
+                problem=f"{len(info.files)} files listed; only the first "
+                f"{MAX_FILE_COMPONENTS} are inventoried",
+                severity=Severity.MEDIUM,
+            )
+        )
+    files = [_dataset_file(dataset_id, info, item) for item in info.files[:MAX_FILE_COMPONENTS]]
+    relations = [Relation(src=subject.ref, dst=f.ref, kind=RelationKind.CONTAINS) for f in files]
+    return Inventory(
+        subject_ref=subject.ref,
+        components=(subject, *files),
+        relations=tuple(relations),
+        issues=tuple(issues),
+    )
+
+
+def _dataset_file(dataset_id: str, info: HubRepoInfo, item: HubFile) -> Component:
+    """A dataset repo's file with the size and SHA-256 the Hub lists (never downloaded)."""
+    evidence: tuple[Evidence, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
+    if item.sha256 is not None:
+        location = f"{info.url}/blob/{info.commit}/{item.path}"
+        evidence = (
+            Evidence(location=location, field="lfs.sha256", value=item.sha256, method="hub-api"),
+        )
+        properties = (("sovscan:file:hash-source", "hub"),)
+    return Component(
+        ref=f"file:datasets/{dataset_id}/{item.path}",
+        kind=ComponentKind.FILE,
+        name=item.path,
+        path=item.path,
+        size=item.size,
+        hashes=(Hash(alg="SHA-256", value=item.sha256),) if item.sha256 else (),
+        layer=Layer.FILES,
+        evidence=evidence,
+        properties=properties,
+    )

@@ -11,6 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scanner.cli import cli
+from scanner.errors import TargetError
+from scanner.targets import TargetKind, parse_target
 from tests.fakes import worlds
 from tests.fakes.hub import FakeHub, World
 
@@ -318,3 +320,95 @@ def test_local_resolve_offline_cold_reports_low_issues(tmp_path: Path) -> None:
     bom = json.loads(out.read_text())
     m1 = next(c for c in bom["components"] if c["bom-ref"] == "pkg:huggingface/ai-forever/m1")
     assert prop_values(m1, "sovscan:unresolved") == ["true"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "repo_id", "revision"),
+    [
+        ("hf:datasets/ai-forever/MERA", "ai-forever/MERA", None),
+        ("hf:datasets/ai-forever/MERA@v1.0", "ai-forever/MERA", "v1.0"),
+        ("hf:datasets/squad", "squad", None),
+        ("https://huggingface.co/datasets/ai-forever/MERA", "ai-forever/MERA", None),
+        ("https://huggingface.co/datasets/ai-forever/MERA/tree/main", "ai-forever/MERA", "main"),
+    ],
+)
+def test_dataset_targets_parse(raw: str, repo_id: str, revision: str | None) -> None:
+    target = parse_target(raw)
+    assert (target.kind, target.repo_type, target.repo_id, target.revision) == (
+        TargetKind.HUB,
+        "dataset",
+        repo_id,
+        revision,
+    )
+    assert parse_target("hf:ai-forever/MERA").repo_type == "model"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "hf:datasets/",
+        "hf:datasets",
+        "hf:datasets/a/b/c",
+        "hf:datasets/org/name@",
+        "https://huggingface.co/datasets/",
+        "https://huggingface.co/datasets/o/n/blob/main/x",
+    ],
+)
+def test_bad_dataset_targets_are_refused(raw: str) -> None:
+    with pytest.raises(TargetError):
+        parse_target(raw)
+
+
+@pytest.mark.parametrize("form", ["hf", "url", "pinned", "xml"])
+def test_dataset_target_is_a_data_subject_from_metadata_only(form: str, tmp_path: Path) -> None:
+    world = worlds.with_datasets()
+    dataset_id, license_id, author = worlds.DATASETS[1]
+    repo = world.repos[f"dataset:{dataset_id}"]
+    target = {
+        "hf": f"hf:datasets/{dataset_id}",
+        "url": f"https://huggingface.co/datasets/{dataset_id}/tree/main",
+        "pinned": f"hf:datasets/{dataset_id}@{repo.sha}",
+        "xml": f"hf:datasets/{dataset_id}",
+    }[form]
+    out = tmp_path / ("bom.cdx.xml" if form == "xml" else "bom.cdx.json")
+    with FakeHub(world) as fake:
+        result = scan(target, "--hub-endpoint", fake.url, "-o", str(out))
+        routes = [(r.route, r.repo_id) for r in fake.requests]
+        assert fake.weight_downloads() == []
+    assert result.exit_code == 0, result.output
+    assert routes == [("dataset_info", dataset_id)]  # one dataset_info; no model, no file
+    if form == "xml":
+        text = out.read_text()
+        assert '<component type="data" bom-ref="dataset:IlyaGusev/ru_turbo_saiga">' in text
+        return
+    bom = json.loads(out.read_text())
+    subject = bom["metadata"]["component"]
+    assert (subject["type"], subject["bom-ref"], subject["name"]) == (
+        "data",
+        f"dataset:{dataset_id}",
+        dataset_id.split("/")[1],
+    )
+    assert subject["version"] == repo.sha
+    assert subject["licenses"] == [{"license": {"id": license_id.upper()}}]
+    assert prop_values(subject, "sovscan:dataset:author") == [author]
+    shard_path = "data/train-00000-of-00001.parquet"
+    files = {c["bom-ref"]: c for c in bom["components"] if c["type"] == "file"}
+    shard = files[f"file:datasets/{dataset_id}/{shard_path}"]
+    lfs = repo.file(shard_path)
+    assert lfs is not None
+    assert shard["hashes"] == [{"alg": "SHA-256", "content": lfs.lfs_sha256}]
+    assert prop_values(shard, "sovscan:file:hash-source") == ["hub"]
+    assert prop_values(shard, "sovscan:file:size") == ["734003200"]
+    assert not any(c["type"] == "machine-learning-model" for c in bom["components"])
+
+
+def test_missing_dataset_target_exits_4(tmp_path: Path) -> None:
+    with FakeHub(worlds.with_datasets()) as fake:
+        out = tmp_path / "bom.cdx.json"
+        target = f"hf:datasets/{worlds.MISSING_DATASET}"
+        result = scan(target, "--hub-endpoint", fake.url, "-o", str(out))
+        # Asked for as a dataset: the model of the same name is never looked up.
+        assert [r.route for r in fake.requests] == ["dataset_info"]
+    assert result.exit_code == 4
+    assert not out.exists()
+    assert "nothing to report" in result.output
