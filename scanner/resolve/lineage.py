@@ -10,7 +10,7 @@ stays in the inventory marked ``sovscan:unresolved`` and is explained by a ScanI
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Final
@@ -67,8 +67,12 @@ def resolve_lineage(
     hub: str,
     max_depth: int = DEFAULT_MAX_DEPTH,
     workers: int = MAX_WORKERS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Inventory]:
-    """``inventories`` plus one per resolved ancestor, with every resolved sighting pinned."""
+    """``inventories`` plus one per resolved ancestor, with every resolved sighting pinned.
+
+    ``progress(depth, repos)`` is called after each level of the lineage is resolved.
+    """
     hub = hub.rstrip("/")
     found: list[Inventory] = list(inventories)
     pins: dict[str, _Pin] = {}
@@ -114,6 +118,8 @@ def resolve_lineage(
                 if outcome.issue is not None:
                     issues.append(outcome.issue)
             depth += 1
+            if progress is not None and jobs:
+                progress(depth, len(found))
     issues += _cycle_issues(hub, (rel for inv in found for rel in inv.relations))
     pinned = [_apply(inv, pins) for inv in found]
     if issues:

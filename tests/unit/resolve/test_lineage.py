@@ -224,3 +224,16 @@ def test_independent_branches_are_resolved_concurrently(tmp_path: Path) -> None:
             elapsed[workers] = time.monotonic() - started
         assert len([inv for inv in found if inv.components]) == len(world.repos)
     assert elapsed[6] < 0.7 * elapsed[1], elapsed
+
+
+def test_progress_is_reported_per_level(tmp_path: Path) -> None:
+    world = worlds.chain(3)
+    seen: list[tuple[int, int]] = []
+    with FakeHub(world) as fake:
+        client = client_for(fake, tmp_path)
+        entry = entry_inventory(client, world.entry)
+        resolve_lineage(
+            client, [entry], hub=fake.url, progress=lambda depth, repos: seen.append((depth, repos))
+        )
+    # Three ancestors, one per level; the entry itself counts as the first repo.
+    assert seen == [(1, 2), (2, 3), (3, 4)]
