@@ -28,6 +28,7 @@ Targets:
   PATH                      a model folder or a single model file
   hf:ORG/NAME[@REV]         a Hugging Face Hub repo (metadata only; no weights downloaded)
   https://huggingface.co/ORG/NAME[/tree/REV]
+  hf-cache: / hf-cache:DIR  every model in the local Hugging Face cache (default or DIR)
 \b
 Output (-o is repeatable; the format follows the suffix, else --format):
   x.cdx.json / x.cdx.xml    CycloneDX ML-BOM (JSON is the default)
@@ -104,6 +105,12 @@ def cli() -> None:
     "from the cache only). Hub targets are always resolved.",
 )
 @click.option(
+    "--verify",
+    is_flag=True,
+    help="hf-cache: rehash blobs instead of trusting their SHA-256 names, and compare them "
+    "with the Hub's hashes (unless --offline).",
+)
+@click.option(
     "--policy",
     metavar="TIER|FILE",
     help="Tier that decides the exit code: sovereign, national, trusted, adversary, or a "
@@ -154,6 +161,7 @@ def scan(
     hub_endpoint: str | None,
     max_depth: int,
     resolve: bool,
+    verify: bool,
     policy: str | None,
     jurisdiction: str,
     deny: str | None,
@@ -176,6 +184,7 @@ def scan(
             hub_endpoint=hub_endpoint,
             max_depth=max_depth,
             resolve=resolve,
+            verify=verify,
             jurisdiction=country_code(jurisdiction, "--jurisdiction"),
             policy=policy,
             deny=_deny_list(deny),

@@ -50,6 +50,8 @@ class ScanConfig:
     """``--max-depth``: base_model hops followed on the Hub from a scanned model."""
     resolve: bool = False
     """``--resolve``: also resolve the Hub ancestors named by local folders (off: no network)."""
+    verify: bool = False
+    """``--verify``: rehash Hugging Face cache blobs instead of trusting their names."""
     index_url: str | None = None
     jurisdiction: str = "RU"
     """ISO 3166-1 alpha-2 the tiers are evaluated for."""

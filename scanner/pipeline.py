@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
+
+import click
 
 from scanner.assess import Assessor
 from scanner.config import ScanConfig
@@ -16,10 +19,11 @@ from scanner.model import Component, Relation, ScanIssue, ScanResult
 from scanner.resolve.hub_client import HubClient, HubProblem
 from scanner.resolve.lineage import resolve_lineage
 from scanner.sources.builder import merge_components
+from scanner.sources.hf_cache import scan_hf_cache
 from scanner.sources.hf_repo import scan_hub_dataset, scan_hub_repo
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
-from scanner.targets import Target, TargetKind, require_supported
+from scanner.targets import Target, TargetKind
 
 _LOG = logging.getLogger("sovscan")
 
@@ -30,8 +34,6 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
     Hub targets are scanned from the Hub and their lineage resolved there; local folders touch
     the network only with ``config.resolve`` (``--resolve``), to resolve the ancestors they name.
     """
-    for target in targets:
-        require_supported(target)
     assessor = Assessor.from_config(config)
     with _hash_cache(config) as cache:
         scanned = [
@@ -42,6 +44,7 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
             for target in targets
             if target.kind is TargetKind.LOCAL and target.path is not None
         ]
+        scanned += _scan_hf_caches(config, targets, cache)
     hub_targets = [target for target in targets if target.kind is TargetKind.HUB]
     inventories = [inventory for _, inventory in scanned]
     if hub_targets or (config.resolve and inventories):
@@ -54,6 +57,7 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
             [inventory for _, inventory in scanned],
             hub=client.endpoint,
             max_depth=config.max_depth,
+            progress=_lineage_progress if config.progress and sys.stderr.isatty() else None,
         )
         stats = client.stats
         _LOG.info(
@@ -67,6 +71,28 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
     subjects = tuple(dict.fromkeys(inv.subject_ref for _, inv in scanned))
     roots = tuple(dict.fromkeys((inv.subject_ref, raw) for raw, inv in scanned))
     return assessor.assess(replace(result, subjects=subjects, roots=roots))
+
+
+def _scan_hf_caches(
+    config: ScanConfig, targets: Sequence[Target], cache: HashCache | None
+) -> list[tuple[str, Inventory]]:
+    """Every model snapshot of the ``hf-cache:`` targets; the Hub is asked only with --verify."""
+    caches = [t for t in targets if t.kind is TargetKind.HF_CACHE and t.path is not None]
+    if not caches:
+        return []
+    client = _hub_client(config) if config.verify and not config.offline else None
+    scanned: list[tuple[str, Inventory]] = []
+    for target in caches:
+        assert target.path is not None  # noqa: S101  (filtered above)
+        scanned += scan_hf_cache(target.path, config, cache, client, _cache_display(target))
+    return scanned
+
+
+def _cache_display(target: Target) -> str:
+    """``hf-cache:DIR`` as typed; the default cache shown with its folder."""
+    if target.raw != "hf-cache:" or target.path is None:
+        return target.raw
+    return f"hf-cache:{target.path.as_posix()}"
 
 
 def _hub_client(config: ScanConfig) -> HubClient:
@@ -98,6 +124,11 @@ def _scan_hub_target(client: HubClient, config: ScanConfig, target: Target) -> I
 def _root_display(raw: str, path: Path) -> str:
     """The folder evidence locations are relative to, as the user typed it."""
     return PurePosixPath(raw).parent.as_posix() if path.is_file() else raw
+
+
+def _lineage_progress(depth: int, repos: int) -> None:
+    """One stderr line per lineage level resolved (terminals only)."""
+    click.echo(f"lineage: depth {depth}, {repos} repos resolved", err=True)
 
 
 @contextmanager

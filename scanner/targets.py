@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote
 
-from scanner.errors import TargetError, UsageError
+from scanner.errors import TargetError
 
 
 class TargetKind(StrEnum):
@@ -50,13 +50,24 @@ def parse_target(raw: str) -> Target:
             kind=TargetKind.HUB, raw=raw, repo_id=repo_id, revision=revision, repo_type=repo_type
         )
     if raw.startswith("hf-cache:"):
-        return Target(kind=TargetKind.HF_CACHE, raw=raw)
+        return Target(kind=TargetKind.HF_CACHE, raw=raw, path=_hf_cache_dir(raw))
     path = Path(raw).expanduser()
     if not path.exists():
         raise TargetError(f"{raw}: no such file or folder")
     if not (path.is_dir() or path.is_file()):
         raise TargetError(f"{raw}: not a regular file or folder")
     return Target(kind=TargetKind.LOCAL, raw=raw, path=path)
+
+
+def _hf_cache_dir(raw: str) -> Path:
+    """``hf-cache:`` → huggingface_hub's cache (per the environment now); ``hf-cache:DIR``: DIR."""
+    from scanner.sources.hf_cache import default_hf_cache
+
+    given = raw.removeprefix("hf-cache:")
+    path = Path(given).expanduser() if given else default_hf_cache()
+    if not path.is_dir():
+        raise TargetError(f"{raw}: no Hugging Face cache folder at {path}")
+    return path
 
 
 def _hub_reference(raw: str) -> tuple[str, str, str | None]:
@@ -98,12 +109,3 @@ def _repo_type_prefix(rest: str) -> tuple[str, str]:
     if rest.split("@", 1)[0] == _DATASETS_PREFIX.rstrip("/"):
         return "dataset", ""  # the Hub's dataset listing, not a repo: refused as an empty id
     return "model", rest
-
-
-def require_supported(target: Target) -> None:
-    """Refuse targets this version cannot scan yet, with a clear message."""
-    if target.kind is TargetKind.HF_CACHE:
-        raise UsageError(
-            f"{target.raw}: scanning the Hugging Face cache is not available in this version yet; "
-            "scan a snapshot folder (…/models--ORG--NAME/snapshots/<commit>) instead"
-        )
