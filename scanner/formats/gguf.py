@@ -145,6 +145,9 @@ class GgufMetadata:
     """Offset at which the key-value section ends (tensor infos start there)."""
     values: Mapping[str, GgufValue] = field(hash=False)
     """Every key's value, in file order (read-only)."""
+    complete: bool = True
+    """False when a prefix was read with ``partial_ok`` and ended inside the key-value section:
+    ``values`` then holds only the pairs before the cut and ``metadata_size`` is where it ended."""
 
     def _string(self, key: str) -> str | None:
         value = self.values.get(key)
@@ -326,13 +329,21 @@ def _numbered_entries(values: Mapping[str, GgufValue], prefix: str) -> list[dict
     return entries
 
 
-def read_gguf_metadata(path: Path) -> GgufMetadata:
+class _TruncatedError(MalformedFileError):
+    """The input ends before the structure it declares (not any other malformation)."""
+
+
+def read_gguf_metadata(path: Path, *, partial_ok: bool = False) -> GgufMetadata:
     """Read the header and key-value metadata of the GGUF file at ``path``.
 
     Versions 1 to 3 are read, little- or big-endian. Reading stops after the last key-value
     pair; numeric arrays are skipped by seeking, string arrays are walked, and only arrays of
     at most ``MAX_KEPT_ARRAY_ITEMS`` scalars or strings keep their values. Every declared
     length is checked against the bytes left before anything is read.
+
+    ``partial_ok``: the file is a prefix of a larger one (a ranged download). If it ends in the
+    middle of the key-value section, the pairs read so far are returned with ``complete`` False
+    instead of raising; any other malformation still raises.
 
     Raises:
         MalformedFileError: the content is not GGUF, is truncated or breaks a cap, or the
@@ -342,7 +353,7 @@ def read_gguf_metadata(path: Path) -> GgufMetadata:
     with open_regular_file(path) as stream:
         file_size = os.fstat(stream.fileno()).st_size
         cursor = _Cursor(stream, file_size)
-        return _read_metadata(cursor)
+        return _read_metadata(cursor, partial_ok=partial_ok)
 
 
 @functools.cache
@@ -361,6 +372,14 @@ class _Cursor:
         self.byte_order = "<"
         self.long_counts = True
 
+    def require(self, size: int, what: str) -> None:
+        """Fail unless ``size`` more bytes can be read, without reading them."""
+        if size > self.remaining():
+            error = (
+                _TruncatedError if self.position + size > self._file_size else MalformedFileError
+            )
+            raise error(f"truncated: {what} need at least {size} bytes, {self.remaining()} remain")
+
     def remaining(self) -> int:
         """Bytes left before the end of the file or the metadata cap, whichever is first."""
         return min(self._file_size, MAX_METADATA_BYTES) - self.position
@@ -369,7 +388,7 @@ class _Cursor:
         if size <= self.remaining():
             return
         if self.position + size > self._file_size:
-            raise MalformedFileError(
+            raise _TruncatedError(
                 f"truncated: {what} needs {size} bytes at offset {self.position}, "
                 f"the file has {self._file_size}"
             )
@@ -382,7 +401,7 @@ class _Cursor:
         self._claim(size, what)
         data = self._stream.read(size)
         if len(data) != size:  # the file shrank under us
-            raise MalformedFileError(f"truncated: {what} at offset {self.position}")
+            raise _TruncatedError(f"truncated: {what} at offset {self.position}")
         self.position += size
         return data
 
@@ -423,7 +442,7 @@ class _Cursor:
             raise MalformedFileError(f"metadata walks more than {MAX_WALKED_ITEMS} array elements")
 
 
-def _read_metadata(cursor: _Cursor) -> GgufMetadata:
+def _read_metadata(cursor: _Cursor, *, partial_ok: bool) -> GgufMetadata:
     magic = cursor.take(len(_MAGIC), "the GGUF magic")
     if magic != _MAGIC:
         raise MalformedFileError(f"bad magic {magic!r}, not a GGUF file")
@@ -439,14 +458,15 @@ def _read_metadata(cursor: _Cursor) -> GgufMetadata:
     if tensor_count > MAX_TENSOR_COUNT:
         raise MalformedFileError(f"tensor count {tensor_count} exceeds the cap {MAX_TENSOR_COUNT}")
     kv_count = cursor.count("the key-value count")
-    _check_kv_count(cursor, kv_count)
+    _check_kv_count(cursor, kv_count, partial_ok=partial_ok)
     values: dict[str, GgufValue] = {}
-    for _ in range(kv_count):
-        key = _read_key(cursor)
-        if key in values:
-            raise MalformedFileError(f"key {key!r} appears twice")
-        type_id = cursor.integer("I", f"the type of {key!r}")
-        values[key] = _read_value(cursor, _value_type(type_id, key), key, depth=0)
+    complete = True
+    try:
+        _read_pairs(cursor, kv_count, values)
+    except _TruncatedError:
+        if not partial_ok:
+            raise
+        complete = False
     return GgufMetadata(
         version=version,
         tensor_count=tensor_count,
@@ -454,19 +474,28 @@ def _read_metadata(cursor: _Cursor) -> GgufMetadata:
         big_endian=big_endian,
         metadata_size=cursor.position,
         values=MappingProxyType(values),
+        complete=complete,
     )
 
 
-def _check_kv_count(cursor: _Cursor, kv_count: int) -> None:
+def _read_pairs(cursor: _Cursor, kv_count: int, values: dict[str, GgufValue]) -> None:
+    """Read ``kv_count`` pairs into ``values``; on truncation, the pairs before it stay."""
+    for _ in range(kv_count):
+        key = _read_key(cursor)
+        if key in values:
+            raise MalformedFileError(f"key {key!r} appears twice")
+        type_id = cursor.integer("I", f"the type of {key!r}")
+        value = _read_value(cursor, _value_type(type_id, key), key, depth=0)
+        values[key] = value
+
+
+def _check_kv_count(cursor: _Cursor, kv_count: int, *, partial_ok: bool) -> None:
     if kv_count > MAX_KV_COUNT:
         raise MalformedFileError(f"key-value count {kv_count} exceeds the cap {MAX_KV_COUNT}")
+    if partial_ok:  # a prefix is expected to hold fewer bytes than the pairs need
+        return
     # The smallest pair is an empty key, a type id and a one-byte value.
-    smallest = kv_count * (cursor.count_size + 4 + 1)
-    if smallest > cursor.remaining():
-        raise MalformedFileError(
-            f"truncated: {kv_count} key-value pairs need at least {smallest} bytes, "
-            f"{cursor.remaining()} remain"
-        )
+    cursor.require(kv_count * (cursor.count_size + 4 + 1), f"{kv_count} key-value pairs")
 
 
 def _value_type(type_id: int, key: str) -> GgufType:
@@ -540,12 +569,7 @@ def _read_string_array(
     cursor: _Cursor, key: str, count: int, summary: GgufArray
 ) -> tuple[GgufScalar, ...] | GgufArray:
     # Each element has at least its length prefix: reject impossible counts before looping.
-    smallest = count * cursor.count_size
-    if smallest > cursor.remaining():
-        raise MalformedFileError(
-            f"truncated: {count} strings of {key!r} need at least {smallest} bytes, "
-            f"{cursor.remaining()} remain"
-        )
+    cursor.require(count * cursor.count_size, f"{count} strings of {key!r}")
     cursor.walk(count)
     if count <= MAX_KEPT_ARRAY_ITEMS:
         return tuple(_read_string(cursor, key) for _ in range(count))
@@ -580,12 +604,7 @@ def _skip_strings(cursor: _Cursor, key: str, count: int) -> None:
 
 def _walk_nested_arrays(cursor: _Cursor, key: str, count: int, *, depth: int) -> None:
     # Each nested array has at least its type id and its count.
-    smallest = count * (4 + cursor.count_size)
-    if smallest > cursor.remaining():
-        raise MalformedFileError(
-            f"truncated: {count} nested arrays of {key!r} need at least {smallest} bytes, "
-            f"{cursor.remaining()} remain"
-        )
+    cursor.require(count * (4 + cursor.count_size), f"{count} nested arrays of {key!r}")
     cursor.walk(count)
     for _ in range(count):
         _read_array(cursor, key, depth=depth + 1)

@@ -69,12 +69,16 @@ class SafetensorsHeader:
     """The ``__metadata__`` string map, sorted by key."""
 
 
-def read_safetensors_header(path: Path) -> SafetensorsHeader:
+def read_safetensors_header(path: Path, *, file_size: int | None = None) -> SafetensorsHeader:
     """Read and validate the header of the safetensors file at ``path``.
 
     Only the 8-byte length prefix and the JSON header are read. ``__metadata__`` must map
     strings to strings, as the reference (Rust) reader requires; any other value makes the
     file malformed rather than being stringified.
+
+    ``file_size``: the size of the whole file when ``path`` holds only a prefix of it (a ranged
+    download); the header's lengths and data offsets are checked against it. The prefix must
+    still hold the whole header.
 
     Raises:
         MalformedFileError: the content is not a well-formed safetensors header, breaks a
@@ -83,7 +87,11 @@ def read_safetensors_header(path: Path) -> SafetensorsHeader:
         OSError: the file cannot be opened or read (left to the caller to report).
     """
     with open_regular_file(path) as stream:
-        file_size = os.fstat(stream.fileno()).st_size
+        present = os.fstat(stream.fileno()).st_size
+        if file_size is None:
+            file_size = present
+        elif file_size < present:
+            raise MalformedFileError(f"a {present}-byte prefix of a {file_size}-byte file")
         prefix = stream.read(_LENGTH_PREFIX.size)
         if len(prefix) < _LENGTH_PREFIX.size:
             raise MalformedFileError(

@@ -1,7 +1,8 @@
 """Scan one Hugging Face Hub repo at a commit into an inventory, from metadata only.
 
 The repo's small metadata files are fetched (never its weights), written into a private
-temporary folder and read by the same readers as a local folder. LFS files become components
+temporary folder and read by the same readers as a local folder. GGUF and safetensors headers
+are read from the first bytes of their files by HTTP range requests. LFS files become components
 with the SHA-256 and size the Hub lists for them. When a file cannot be fetched (a gated repo),
 the Hub API's own view of the card (``cardData``) and config stands in for it. A dataset repo
 asked for directly is inventoried from the Hub's dataset info alone.
@@ -13,12 +14,16 @@ import json
 import re
 import tempfile
 from dataclasses import replace
+from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import yaml
 
+from scanner.errors import MalformedFileError
+from scanner.formats.gguf import GgufMetadata, read_gguf_metadata
 from scanner.formats.hub_id import parse_hub_id
+from scanner.formats.safetensors import SafetensorsHeader, read_safetensors_header
 from scanner.model import (
     Component,
     ComponentKind,
@@ -36,6 +41,9 @@ from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
 from scanner.sources.walk import walk_target
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 #: The metadata files fetched from a repo (all small JSON/Markdown files at the top level).
 METADATA_FILES: Final = (
     "README.md",
@@ -49,8 +57,22 @@ METADATA_FILES: Final = (
 )
 #: Largest metadata file fetched; real cards and configs are far smaller.
 MAX_METADATA_FILE_BYTES: Final = 1024 * 1024
+#: Most GGUF files per repo whose header is read (the first by path); each costs one request.
+MAX_GGUF_HEADERS: Final = 4
+#: Bytes of a GGUF file fetched: llama.cpp writes ``general.*`` before the tokenizer arrays, so
+#: this prefix holds the provenance keys even when the vocabulary runs past it.
+GGUF_HEADER_BYTES: Final = 512 * 1024
+#: Most safetensors files per repo whose header is read (all of them, or none: the parameter
+#: count is a sum over every file).
+MAX_SAFETENSORS_HEADERS: Final = 4
+#: Largest safetensors JSON header fetched; bigger ones (thousands of tensors) are skipped
+#: quietly to keep the transfer low (the reader itself accepts up to its own cap).
+MAX_SAFETENSORS_HEADER_FETCH: Final = 1024 * 1024
+_SAFETENSORS_LENGTH_BYTES: Final = 8
 #: Most repo files turned into components (a listing larger than this is truncated, reported).
 MAX_FILE_COMPONENTS: Final = 10_000
+
+_Header = TypeVar("_Header", GgufMetadata, SafetensorsHeader)
 
 _TAG_RELATIONS: Final = {
     "finetune": RelationKind.FINETUNE,
@@ -81,7 +103,16 @@ def scan_hub_repo(
         _fetch_metadata(client, info, Path(folder), issues)
         walk = walk_target(Path(folder))
         facts = read_folder_facts(walk)
-    facts = replace(facts, python_files=_python_files(info))
+        headers = Path(folder) / ".sovscan-headers"  # after the walk: not read as repo files
+        headers.mkdir()
+        gguf = _gguf_headers(client, info, headers, issues)
+        safetensors = _safetensors_headers(client, info, headers, issues)
+    facts = replace(
+        facts,
+        python_files=_python_files(info),
+        gguf=(*facts.gguf, *gguf),
+        safetensors=(*facts.safetensors, *safetensors),
+    )
     identity = ModelIdentity(
         name=hub_id.name,
         hub_id=hub_id,
@@ -143,6 +174,90 @@ def _fetch_metadata(
         if isinstance(config, dict):
             config.pop("peft", None)
             (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+
+
+def _gguf_headers(
+    client: HubClient, info: HubRepoInfo, folder: Path, issues: list[ScanIssue]
+) -> list[tuple[PurePosixPath, GgufMetadata]]:
+    """The key-value metadata of the first GGUF files, each from one ranged prefix."""
+    listed = sorted(
+        (item for item in info.files[:MAX_FILE_COMPONENTS] if item.path.endswith(".gguf")),
+        key=lambda item: item.path,
+    )
+    found = []
+    for index, item in enumerate(listed[:MAX_GGUF_HEADERS]):
+        length = min(GGUF_HEADER_BYTES, item.size) if item.size is not None else GGUF_HEADER_BYTES
+        if length == 0:  # an empty file: the local reader's complaint is no use here
+            continue
+        data = _fetch_prefix(client, info, item, length, issues)
+        if data is None:
+            continue
+        local = folder / f"{index}.gguf"
+        local.write_bytes(data)
+        meta = _read_header(info, item, issues, partial(read_gguf_metadata, local, partial_ok=True))
+        if meta is not None:
+            found.append((PurePosixPath(item.path), meta))
+    return found
+
+
+def _safetensors_headers(
+    client: HubClient, info: HubRepoInfo, folder: Path, issues: list[ScanIssue]
+) -> list[tuple[PurePosixPath, SafetensorsHeader]]:
+    """The headers of every safetensors file, when there are few and no shard index."""
+    listed = sorted(
+        (item for item in info.files[:MAX_FILE_COMPONENTS] if item.path.endswith(".safetensors")),
+        key=lambda item: item.path,
+    )
+    indexed = any(item.path.endswith(".safetensors.index.json") for item in info.files)
+    if not listed or len(listed) > MAX_SAFETENSORS_HEADERS or (indexed and len(listed) > 1):
+        return []
+    found = []
+    for index, item in enumerate(listed):
+        if item.size is None or item.size < _SAFETENSORS_LENGTH_BYTES:
+            continue
+        prefix = _fetch_prefix(client, info, item, _SAFETENSORS_LENGTH_BYTES, issues)
+        if prefix is None or len(prefix) < _SAFETENSORS_LENGTH_BYTES:
+            continue
+        header_size = int.from_bytes(prefix, "little")
+        if header_size > MAX_SAFETENSORS_HEADER_FETCH:
+            continue
+        wanted = min(_SAFETENSORS_LENGTH_BYTES + header_size, item.size)
+        data = _fetch_prefix(client, info, item, wanted, issues)
+        if data is None:
+            continue
+        local = folder / f"{index}.safetensors"
+        local.write_bytes(data)
+        read = partial(read_safetensors_header, local, file_size=item.size)
+        header = _read_header(info, item, issues, read)
+        if header is not None:
+            found.append((PurePosixPath(item.path), header))
+    return found
+
+
+def _fetch_prefix(
+    client: HubClient, info: HubRepoInfo, item: HubFile, length: int, issues: list[ScanIssue]
+) -> bytes | None:
+    """The first ``length`` bytes of ``item``; a failed read is an issue naming the file."""
+    data = client.header_bytes(info, item.path, length=length)
+    if isinstance(data, HubProblem):
+        severity = Severity.LOW if data.kind == "offline-miss" else Severity.MEDIUM
+        location = f"{info.url}/blob/{info.commit}/{item.path}"
+        issues.append(ScanIssue(location=location, problem=data.message, severity=severity))
+        return None
+    return data
+
+
+def _read_header(
+    info: HubRepoInfo, item: HubFile, issues: list[ScanIssue], read: Callable[[], _Header]
+) -> _Header | None:
+    """Run a header reader; malformed content becomes an issue naming the repo and file."""
+    try:
+        return read()
+    except (MalformedFileError, OSError) as exc:
+        problem = exc.problem if isinstance(exc, MalformedFileError) else f"cannot read: {exc}"
+        location = f"{info.url}/blob/{info.commit}/{item.path}"
+        issues.append(ScanIssue(location=location, problem=problem, severity=Severity.HIGH))
+        return None
 
 
 def _python_files(info: HubRepoInfo) -> tuple[PurePosixPath, ...]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -418,6 +419,73 @@ def with_datasets() -> World:
             LineageEdge(child=FRED_INSTRUCT, parent=d, relation="dataset", parent_type="dataset")
             for d in dataset_ids
         ),
+    )
+    return world
+
+
+GGUF_REPO: Final = "bartowski/saiga_llama3_8b-GGUF"
+GGUF_SOURCE: Final = "IlyaGusev/saiga_llama3_8b"
+GGUF_BASE: Final = "meta-llama/Meta-Llama-3-8B"
+GGUF_FILE: Final = "saiga_llama3_8b-Q4_K_M.gguf"
+GGUF_VOCAB: Final = 64_000  # ~1.2 MB of token strings after the general.* keys
+
+
+def gguf_bytes(pairs: Sequence[tuple[str, str | int | list[str]]]) -> bytes:
+    """A GGUF v3 file with metadata only: strings, u32 and string arrays (no tensors)."""
+
+    def string(value: str) -> bytes:
+        raw = value.encode()
+        return struct.pack("<Q", len(raw)) + raw
+
+    out = [b"GGUF", struct.pack("<IQQ", 3, 0, len(pairs))]
+    for key, value in pairs:
+        out.append(string(key))
+        if isinstance(value, str):
+            out += [struct.pack("<I", 8), string(value)]
+        elif isinstance(value, int):
+            out.append(struct.pack("<II", 4, value))
+        else:
+            out.append(struct.pack("<IIQ", 9, 8, len(value)))
+            out += [string(item) for item in value]
+    return b"".join(out)
+
+
+def gguf_repo() -> World:
+    """A llama.cpp re-upload whose only lineage is inside its GGUF file (entry).
+
+    The card names no base model; the GGUF's ``general.source.huggingface.repository`` names the
+    repo it was quantized from and ``general.base_model.0.repo_url`` that repo's base. The file
+    has real GGUF bytes (larger than a 512 KiB prefix: a big vocabulary follows the general keys).
+    """
+    content = gguf_bytes(
+        [
+            ("general.architecture", "llama"),
+            ("general.name", "Saiga Llama3 8B"),
+            ("general.file_type", 15),
+            ("general.source.huggingface.repository", GGUF_SOURCE),
+            ("general.base_model.count", 1),
+            ("general.base_model.0.name", "Meta Llama 3 8B"),
+            ("general.base_model.0.organization", "Meta Llama"),
+            ("general.base_model.0.repo_url", f"https://huggingface.co/{GGUF_BASE}"),
+            ("tokenizer.ggml.model", "gpt2"),
+            ("tokenizer.ggml.tokens", [f"token-{index:06}" for index in range(GGUF_VOCAB)]),
+            ("general.quantization_version", 2),
+        ]
+    )
+    entry = FakeRepo(
+        GGUF_REPO,
+        files=(FakeFile(GGUF_FILE, content=content, lfs=True),),
+        card_data={"license": "llama3", "quantized_by": "bartowski"},
+    )
+    world = World(entry=GGUF_REPO)
+    world.add(
+        entry,
+        transformers_repo(GGUF_SOURCE, base=GGUF_BASE, license_id="llama3"),
+        transformers_repo(GGUF_BASE, license_id="llama3"),
+    )
+    world.lineage = (
+        LineageEdge(child=GGUF_REPO, parent=GGUF_SOURCE, relation="quantized"),
+        *_finetune_edges([(GGUF_SOURCE, GGUF_BASE)]),
     )
     return world
 

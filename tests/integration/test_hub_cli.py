@@ -14,7 +14,7 @@ from scanner.cli import cli
 from scanner.errors import TargetError
 from scanner.targets import TargetKind, parse_target
 from tests.fakes import worlds
-from tests.fakes.hub import FakeHub, World
+from tests.fakes.hub import FakeFile, FakeHub, World
 
 LINEAGE_KINDS = frozenset({"finetune", "adapter", "quantized", "merge"})
 MAX_BYTES_PER_REPO = 1_000_000
@@ -412,3 +412,62 @@ def test_missing_dataset_target_exits_4(tmp_path: Path) -> None:
     assert result.exit_code == 4
     assert not out.exists()
     assert "nothing to report" in result.output
+
+
+def test_gguf_lineage_read_from_one_range_request_per_file(tmp_path: Path) -> None:
+    world = worlds.gguf_repo()
+    gguf_file = world.repos[f"model:{worlds.GGUF_REPO}"].file(worlds.GGUF_FILE)
+    assert gguf_file is not None
+    assert gguf_file.content is not None
+    assert len(gguf_file.content) > 1_000_000  # the prefix read cannot hold the whole file
+    with FakeHub(world) as fake:
+        result, bom = scan_world(fake, world, tmp_path)
+        gguf_reads = [r for r in fake.requests if r.path.endswith(f"/{worlds.GGUF_FILE}")]
+        assert fake.weight_downloads() == []
+    assert result.exit_code == 0, result.output
+    assert found_lineage(bom) == truth(world)
+    assert [(r.method, r.status, r.headers.get("range")) for r in gguf_reads] == [
+        ("GET", 206, f"bytes=0-{512 * 1024 - 1}")
+    ]
+    assert sum(r.bytes_sent for r in gguf_reads) == 512 * 1024 < 600 * 1024
+    entry = bom["metadata"]["component"]
+    ancestors = {
+        hub_id(a["purl"]): prop_values(a, "sovscan:relation")
+        for a in entry.get("pedigree", {}).get("ancestors", [])
+    }
+    assert ancestors[worlds.GGUF_SOURCE] == ["quantized"]
+    assert "truncated" not in issue_texts(bom)
+    text = json.dumps(bom)
+    assert "general.base_model.0" in text
+    assert "general.source.huggingface.repository" in text
+    gguf_component = next(c for c in bom["components"] if c.get("name") == worlds.GGUF_FILE)
+    assert prop_values(gguf_component, "sovscan:gguf:version") == ["3"]
+
+
+def test_safetensors_header_read_by_two_small_range_requests(tmp_path: Path) -> None:
+    header = {
+        "__metadata__": {"format": "pt"},
+        "w": {"dtype": "F32", "shape": [1000, 1000], "data_offsets": [0, 4_000_000]},
+    }
+    raw = json.dumps(header).encode()
+    content = len(raw).to_bytes(8, "little") + raw + bytes(4_000_000)
+    repo_id = "ai-forever/tiny-st"
+    world = World(entry=repo_id)
+    world.add(
+        worlds.transformers_repo(
+            repo_id, files=(FakeFile("model.safetensors", content=content, lfs=True),)
+        )
+    )
+    with FakeHub(world) as fake:
+        result, bom = scan_world(fake, world, tmp_path)
+        reads = [r for r in fake.requests if r.path.endswith("/model.safetensors")]
+        assert fake.weight_downloads() == []
+    assert result.exit_code == 0, result.output
+    assert [(r.status, r.headers.get("range")) for r in reads] == [
+        (206, "bytes=0-7"),
+        (206, f"bytes=0-{8 + len(raw) - 1}"),
+    ]
+    assert sum(r.bytes_sent for r in reads) == 8 + 8 + len(raw)
+    shard = next(c for c in bom["components"] if c.get("name") == "model.safetensors")
+    assert prop_values(shard, "sovscan:safetensors:parameters") == ["1000000"]
+    assert prop_values(shard, "sovscan:safetensors:metadata:format") == ["pt"]

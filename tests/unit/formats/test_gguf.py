@@ -19,6 +19,7 @@ from scanner.formats.gguf import (
     MAX_ARRAY_COUNT,
     MAX_KV_COUNT,
     MAX_METADATA_BYTES,
+    MAX_STRING_BYTES,
     GgufArray,
     GgufBaseModel,
     GgufDataset,
@@ -181,6 +182,79 @@ def test_real_file_cut_inside_the_vocabulary_is_truncated(tmp_path: Path) -> Non
         path = write(tmp_path, data[:cut])
         with pytest.raises(MalformedFileError, match="truncated"):
             read_gguf_metadata(path)
+
+
+PREFIX_BYTES = 512 * 1024
+
+
+@pytest.mark.parametrize(
+    "name", [row[0] for row in REAL_FILES], ids=[r[0].split(".")[0] for r in REAL_FILES]
+)
+def test_real_prefix_read_partially_keeps_every_pair_before_the_cut(
+    tmp_path: Path, name: str
+) -> None:
+    path = corpus_gguf(name)
+    full = read_gguf_metadata(path)
+    prefix = write(tmp_path, path.read_bytes()[:PREFIX_BYTES])
+    with pytest.raises(MalformedFileError, match="truncated"):
+        read_gguf_metadata(prefix)
+    part = read_gguf_metadata(prefix, partial_ok=True)
+    assert full.complete is True
+    assert part.complete is False
+    assert (part.version, part.tensor_count, part.kv_count) == (
+        full.version,
+        full.tensor_count,
+        full.kv_count,
+    )
+    assert 0 < len(part.values) < len(full.values)
+    assert list(part.values.items()) == list(full.values.items())[: len(part.values)]
+    # llama.cpp writes general.* first; only general.quantization_version comes at the end.
+    general = {k: v for k, v in full.values.items() if k.startswith("general.")}
+    general.pop("general.quantization_version", None)
+    assert {k: v for k, v in part.values.items() if k.startswith("general.")} == general
+    assert (part.architecture, part.name) == (full.architecture, full.name)
+
+
+def test_prefix_cut_inside_a_large_vocabulary_keeps_the_provenance_keys(tmp_path: Path) -> None:
+    general = provenance_file(LE)[24:].split(LE.string("tokenizer.ggml.model"))[0]
+    tokens = LE.kv_strings("tokenizer.ggml.tokens", [f"token-{i:06}" for i in range(50_000)])
+    pairs = [general, tokens, LE.kv_u32("general.quantization_version", 2)]
+    content = LE.file(pairs, kv_count=29 + 2)  # ``general`` holds 29 pairs
+    assert len(content) > PREFIX_BYTES
+    full = read_gguf_metadata(write(tmp_path, content, "full.gguf"))
+    assert (full.complete, len(full.values)) == (True, 31)
+    prefix = write(tmp_path, content[:PREFIX_BYTES], "prefix.gguf")
+    part = read_gguf_metadata(prefix, partial_ok=True)
+    assert part.complete is False
+    assert len(part.values) == 29
+    assert part.base_models == full.base_models
+    assert part.base_models[0].repo_url == "https://huggingface.co/mistralai/m"
+    assert part.source_hf_repository == "IlyaGusev/saiga_mistral_7b"
+    assert part.datasets == full.datasets
+    assert "tokenizer.ggml.tokens" not in part.values
+    assert part.vocab_size is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"GGUF", "truncated"),  # a cut inside the fixed header still raises
+        (b"GGML" + bytes(20), "bad magic"),
+        (LE.file([LE.kv_str("a", "x"), LE.kv_str("a", "y")], kv_count=5), "appears twice"),
+        (LE.file([LE.kv("a", 99, b"")], kv_count=5), "unknown value type"),
+        (LE.file([LE.kv("a", T.BOOL, b"\x07")], kv_count=5), "bool value 7"),
+        (LE.file([LE.kv("a", T.STRING, LE.count(MAX_STRING_BYTES + 1))]), "cap is"),
+    ],
+)
+def test_partial_ok_tolerates_only_truncation(tmp_path: Path, content: bytes, message: str) -> None:
+    with pytest.raises(MalformedFileError, match=message):
+        read_gguf_metadata(write(tmp_path, content), partial_ok=True)
+
+
+def test_partial_ok_on_a_whole_file_is_complete(tmp_path: Path) -> None:
+    content = provenance_file(LE)
+    meta = read_gguf_metadata(write(tmp_path, content), partial_ok=True)
+    assert (meta.complete, len(meta.values), meta.metadata_size) == (True, 43, len(content))
 
 
 # --- hand-built well-formed files ---------------------------------------------------------
@@ -548,6 +622,9 @@ def test_fuzz_mutated_valid_file(fuzz_dir: Path, data: st.DataObject) -> None:
     path = write(fuzz_dir, bytes(content))
     with contextlib.suppress(MalformedFileError):
         read_gguf_metadata(path)
+    with contextlib.suppress(MalformedFileError):
+        partial = read_gguf_metadata(path, partial_ok=True)
+        assert len(partial.values) <= partial.kv_count
 
 
 @settings(max_examples=200, deadline=None)

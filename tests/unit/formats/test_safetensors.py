@@ -288,3 +288,27 @@ def test_fuzz_raw_bytes(fuzz_dir: Path, content: bytes, declared: int | None) ->
     path.write_bytes(prefix + content)
     with contextlib.suppress(MalformedFileError):
         read_safetensors_header(path)
+
+
+def test_header_prefix_is_checked_against_the_real_file_size(tmp_path: Path) -> None:
+    header = {"__metadata__": {"format": "pt"}, "w": tensor("F32", [1000, 1000], 0, 4_000_000)}
+    path = write_safetensors(tmp_path / "prefix.st", header)  # the header, none of the data
+    with pytest.raises(MalformedFileError, match=r"tensors need 4000000 bytes, file has 0$"):
+        read_safetensors_header(path)
+    header_end = path.stat().st_size
+    result = read_safetensors_header(path, file_size=header_end + 4_000_000)
+    assert (result.parameter_count, result.data_size) == (1_000_000, 4_000_000)
+    assert result.metadata == (("format", "pt"),)
+    with pytest.raises(MalformedFileError, match=r"need 4000000 bytes, file has 3999999$"):
+        read_safetensors_header(path, file_size=header_end + 3_999_999)
+
+
+def test_file_size_smaller_than_the_prefix_or_the_header(tmp_path: Path) -> None:
+    header = {"w": tensor("F32", [1], 0, 4)}
+    path = write_safetensors(tmp_path / "m.st", header, data_size=4)
+    size = path.stat().st_size
+    with pytest.raises(MalformedFileError, match=rf"^a {size}-byte prefix of a 10-byte file$"):
+        read_safetensors_header(path, file_size=10)
+    path.write_bytes(path.read_bytes()[:12])  # a prefix cut inside the header
+    with pytest.raises(MalformedFileError, match="truncated header"):
+        read_safetensors_header(path, file_size=size)
