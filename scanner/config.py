@@ -9,6 +9,9 @@ from pathlib import Path
 
 from scanner.errors import UsageError
 
+#: The Hugging Face Hub used when neither ``--hub-endpoint`` nor ``HF_ENDPOINT`` names one.
+DEFAULT_HUB = "https://huggingface.co"
+
 
 def default_cache_dir() -> Path:
     """``$SOVSCAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/sovscan``, else ``~/.cache/sovscan``."""

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from urllib.parse import quote, urlsplit
 
+from scanner.config import DEFAULT_HUB
 from scanner.errors import MalformedFileError, UsageError
 from scanner.formats.capped_io import parse_json_text
 from scanner.resolve.hub_cache import HubCache
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 _LOG = logging.getLogger("sovscan")
 
 #: The Hub used when neither ``--hub-endpoint`` nor ``HF_ENDPOINT`` names one.
-DEFAULT_ENDPOINT: Final = "https://huggingface.co"
+DEFAULT_ENDPOINT: Final = DEFAULT_HUB
 #: Default cap for ``small_file``: the metadata JSON cap of ``scanner.formats.capped_io``.
 SMALL_FILE_MAX_BYTES: Final = 16 * 1024 * 1024
 #: Largest repo-info answer read; the biggest real ones (datasets with ~100k files) are ~20 MB.

@@ -19,8 +19,6 @@ from scanner.model import (
 )
 from scanner.sources.identity import ModelIdentity
 
-DEFAULT_HUB = "https://huggingface.co"
-
 
 @dataclass
 class InventoryBuilder:

@@ -22,13 +22,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from scanner.config import ScanConfig
+from scanner.config import DEFAULT_HUB, ScanConfig
 from scanner.errors import TargetError
 from scanner.formats.hub_id import HubId, parse_hub_id
 from scanner.hash_cache import HashCache
 from scanner.hashing import HashRequest, hash_files
 from scanner.model import Component, ComponentKind, Evidence, ScanIssue, Severity
-from scanner.sources.builder import DEFAULT_HUB
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
+from scanner.config import DEFAULT_HUB
 from scanner.formats.gguf import GgufDataset, GgufMetadata
 from scanner.formats.hub_id import parse_hub_id
 from scanner.formats.onnx import OnnxMetadata
@@ -23,7 +24,7 @@ from scanner.model import (
     ScanIssue,
     Severity,
 )
-from scanner.sources.builder import DEFAULT_HUB, InventoryBuilder
+from scanner.sources.builder import InventoryBuilder
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.lineage import add_lineage
@@ -106,7 +107,7 @@ def build_inventory(
     ``files`` are (relative path, size) of every file; ``digests`` their SHA-256 where hashed.
     """
     builder = InventoryBuilder(identity=identity, hub=hub.rstrip("/"))
-    subject = _subject(identity, facts)
+    subject = _subject(identity, facts, builder.hub)
     builder.add(subject)
     file_refs = _add_files(builder, subject.ref, facts, files, digests)
     add_lineage(builder, subject.ref, facts)
@@ -124,13 +125,13 @@ def build_inventory(
     )
 
 
-def _subject(identity: ModelIdentity, facts: FolderFacts) -> Component:
+def _subject(identity: ModelIdentity, facts: FolderFacts, hub: str) -> Component:
     purl = identity.purl
     kind = ComponentKind.ADAPTER if facts.adapter is not None else ComponentKind.MODEL
     licenses, license_evidence = _licenses(facts)
     external: list[tuple[str, str]] = []
     if identity.hub_id is not None:
-        external.append(("website", f"{DEFAULT_HUB}/{identity.hub_id.repo_id}"))
+        external.append(("website", f"{hub}/{identity.hub_id.repo_id}"))
     return Component(
         ref=purl.split("@")[0] if purl else f"model:{identity.label}",
         kind=kind,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from scanner.config import ScanConfig
+from scanner.config import DEFAULT_HUB, ScanConfig
 from scanner.hash_cache import HashCache
 from scanner.hashing import HashRequest, hash_files
 from scanner.model import ScanIssue, Severity
-from scanner.sources.builder import DEFAULT_HUB
 from scanner.sources.folder_facts import FolderFacts, read_folder_facts
 from scanner.sources.identity import identify
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
