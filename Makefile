@@ -30,6 +30,7 @@ test: dev
 
 bench: dev
 	$(BIN)/python bench/hash_throughput.py
+	$(BIN)/python bench/env_scan.py
 
 example: dev
 	$(BIN)/sovscan scan examples/ru-chat-lora --offline

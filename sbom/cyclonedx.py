@@ -54,6 +54,7 @@ from scanner.model import (
     Component,
     ComponentKind,
     Evidence,
+    Hash,
     ModelCardFacts,
     RelationKind,
     ScanResult,
@@ -88,6 +89,7 @@ KIND_TO_CDX: dict[ComponentKind, tuple[str, str | None]] = {
     ComponentKind.CODE: ("library", None),
     ComponentKind.LIBRARY: ("library", None),
     ComponentKind.FILE: ("file", None),
+    ComponentKind.APPLICATION: ("application", None),
 }
 
 #: Relations that are runtime needs (``dependencies``); lineage goes to ``pedigree`` and
@@ -434,14 +436,17 @@ class _BomBuilder:
         return licenses
 
     def _hashes(self, component: Component) -> list[HashType]:
+        return self._digests(component.hashes, component.ref)
+
+    def _digests(self, digests: Iterable[Hash], ref: str) -> list[HashType]:
         from cyclonedx.contrib.hash.factories import HashTypeFactory
 
         factory = HashTypeFactory()
         hashes = []
-        for digest in component.hashes:
+        for digest in digests:
             name = _HASHLIB_NAMES.get(digest.alg)
             if name is None:
-                self.problems.append(f"hash algorithm {digest.alg!r} of {component.ref!r}")
+                self.problems.append(f"hash algorithm {digest.alg!r} of {ref!r}")
                 continue
             hashes.append(factory.from_hashlib_alg(name, digest.value))
         return hashes
@@ -460,6 +465,21 @@ class _BomBuilder:
                 self.problems.append(f"external reference type {kind!r} of {component.ref!r}")
                 continue
             references.append(ExternalReference(type=ref_type, url=XsUri(uri)))
+        for distribution in component.distributions:
+            uri = _uri_or_none(distribution.url)
+            if uri is None:
+                self.problems.append(
+                    f"distribution URL {distribution.url!r} of {component.ref!r} is not a URI"
+                )
+                continue
+            references.append(
+                ExternalReference(
+                    type=ExternalReferenceType.DISTRIBUTION,
+                    url=XsUri(uri),
+                    comment=_optional_text(distribution.comment),
+                    hashes=self._digests(distribution.hashes, component.ref),
+                )
+            )
         return references
 
     @staticmethod

@@ -103,7 +103,8 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
     subject = result.component(ref)
     by_ref = {c.ref: c for c in result.components}
     relations = result.relations_from(ref)
-    lines = [f"Model     {component_label(subject)}  ({subject.kind})"]
+    heading = "Project" if subject.kind is ComponentKind.APPLICATION else "Model  "
+    lines = [f"{heading}   {component_label(subject)}  ({subject.kind})"]
     lines.append(f"Origin    {origin_label(subject.origin)}")
     lines += [f"  hint: {_hint(hint)}" for hint in subject.origin_hints]
     if subject.licenses:
@@ -144,6 +145,7 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
             for d in datasets[:MAX_DATASETS_SHOWN]
         ]
         lines += _more(len(datasets), MAX_DATASETS_SHOWN)
+    lines += _python_lines(result, ref, by_ref)
     files = [by_ref[r.dst] for r in relations if r.kind is RelationKind.CONTAINS]
     total = sum(f.size or 0 for f in files)
     pointers = sum(1 for f in files if ("sovscan:file:lfs-pointer", "true") in f.properties)
@@ -156,6 +158,39 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
     detail = f" ({', '.join(extra)})" if extra else ""
     lines.append(f"Files     {len(files)}, {human_size(total)}{detail}")
     return lines
+
+
+def _python_lines(result: ScanResult, ref: str, by_ref: dict[str, Component]) -> list[str]:
+    """``Python    N packages (D direct): US 12, no single country 30, …`` per subject."""
+    direct = {
+        r.dst
+        for r in result.relations_from(ref)
+        if r.kind is RelationKind.DEPENDS_ON and by_ref[r.dst].kind is ComponentKind.LIBRARY
+    }
+    if not direct:
+        return []
+    needs: dict[str, list[str]] = {}
+    for rel in result.relations:
+        if by_ref[rel.dst].kind is ComponentKind.LIBRARY:
+            needs.setdefault(rel.src, []).append(rel.dst)
+    seen = set(direct)
+    pending = list(direct)
+    while pending:
+        for dst in needs.get(pending.pop(), ()):
+            if dst not in seen:
+                seen.add(dst)
+                pending.append(dst)
+    where = Counter(_country_label(by_ref[r].origin) for r in seen)
+    tally = ", ".join(f"{label} {count}" for label, count in where.most_common())
+    return [f"Python    {len(seen)} package(s) ({len(direct)} direct): {tally}"]
+
+
+def _country_label(origin: Origin | None) -> str:
+    if origin is not None and origin.country:
+        return origin.country
+    if origin is not None and origin.steward is StewardKind.COMMUNITY:
+        return "no single country"
+    return "unknown"
 
 
 def _more(count: int, shown: int) -> list[str]:

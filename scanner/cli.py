@@ -44,7 +44,8 @@ Exit codes:
   4  network failure, nothing to report  70 internal error (please report it)
 \b
 Environment: SOURCE_DATE_EPOCH fixes the BOM timestamp and makes the serial number
-content-derived (byte-identical output); SOVSCAN_CACHE_DIR moves the cache.
+content-derived (byte-identical output); SOVSCAN_CACHE_DIR moves the cache;
+SOVSCAN_INDEX_URL names the package index (as --index-url).
 """
 
 
@@ -105,6 +106,21 @@ def cli() -> None:
     "from the cache only). Hub targets are always resolved.",
 )
 @click.option(
+    "--python",
+    "python",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PYTHON",
+    help="Also scan the packages installed for this interpreter (e.g. .venv/bin/python): "
+    "read from its metadata, never imported.",
+)
+@click.option(
+    "--index-url",
+    envvar="SOVSCAN_INDEX_URL",
+    metavar="URL",
+    help="Package index for library metadata (PyPI JSON API) [env: SOVSCAN_INDEX_URL; "
+    "default: https://pypi.org, asked only with --resolve, --index-url or a Hub target].",
+)
+@click.option(
     "--verify",
     is_flag=True,
     help="hf-cache: rehash blobs instead of trusting their SHA-256 names, and compare them "
@@ -161,6 +177,8 @@ def scan(
     hub_endpoint: str | None,
     max_depth: int,
     resolve: bool,
+    python: Path | None,
+    index_url: str | None,
     verify: bool,
     policy: str | None,
     jurisdiction: str,
@@ -171,7 +189,12 @@ def scan(
     quiet: bool,
     debug: bool,
 ) -> None:
-    """Scan model folders or files: lineage, origins, policy verdicts and a CycloneDX ML-BOM."""
+    """Scan model folders or files: lineage, origins, policy verdicts and a CycloneDX ML-BOM.
+
+    Python dependencies count too: requirements files, pyproject.toml, setup.cfg and lockfiles
+    (poetry.lock, uv.lock, Pipfile.lock, pylock.toml) found in a scanned folder, and with
+    --python the packages installed for an interpreter.
+    """
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
     try:
         config = ScanConfig(
@@ -184,6 +207,8 @@ def scan(
             hub_endpoint=hub_endpoint,
             max_depth=max_depth,
             resolve=resolve,
+            python=python,
+            index_url=index_url or None,
             verify=verify,
             jurisdiction=country_code(jurisdiction, "--jurisdiction"),
             policy=policy,

@@ -56,6 +56,10 @@ class ScanConfig:
     verify: bool = False
     """``--verify``: rehash Hugging Face cache blobs instead of trusting their names."""
     index_url: str | None = None
+    """``--index-url`` / ``SOVSCAN_INDEX_URL``: the package index asked for library metadata
+    (naming one also allows the lookups, as ``--resolve`` does)."""
+    python: Path | None = None
+    """``--python``: an interpreter whose installed distributions are scanned too."""
     jurisdiction: str = "RU"
     """ISO 3166-1 alpha-2 the tiers are evaluated for."""
     policy: str | None = None

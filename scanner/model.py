@@ -16,6 +16,9 @@ class ComponentKind(StrEnum):
     CODE = "code"
     LIBRARY = "library"
     FILE = "file"
+    APPLICATION = "application"
+    """A scanned project folder with no model in it (only Python dependencies): a subject whose
+    own origin is not assessed; its dependencies are."""
 
 
 class RelationKind(StrEnum):
@@ -140,6 +143,20 @@ class Hash:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Distribution:
+    """A file a package is distributed as (a wheel or sdist on an index), with its digests.
+
+    A package release has many (one wheel per platform); lockfiles pin them by hash. Exported
+    as a CycloneDX ``distribution`` external reference carrying the hashes.
+    """
+
+    url: str
+    hashes: tuple[Hash, ...] = ()
+    comment: str | None = None
+    """Where the fact comes from, e.g. ``poetry.lock``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModelCardFacts:
     """What the CycloneDX ``modelCard`` of a model component says."""
 
@@ -184,6 +201,8 @@ class Component:
     model_card: ModelCardFacts | None = None
     external_urls: tuple[tuple[str, str], ...] = ()
     """(CycloneDX externalReference type, url), e.g. ``("distribution", "https://…")``."""
+    distributions: tuple[Distribution, ...] = ()
+    """Libraries: the release files a lockfile or requirements file pins, with their hashes."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

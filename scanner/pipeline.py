@@ -15,14 +15,18 @@ from scanner.assess import Assessor
 from scanner.config import ScanConfig
 from scanner.errors import UpstreamError
 from scanner.hash_cache import HashCache
-from scanner.model import Component, Relation, ScanIssue, ScanResult
+from scanner.model import Component, ComponentKind, Relation, ScanIssue, ScanResult
 from scanner.resolve.hub_client import HubClient, HubProblem
+from scanner.resolve.library_metadata import enrich_libraries
 from scanner.resolve.lineage import resolve_lineage
+from scanner.resolve.package_index import PackageIndexClient
 from scanner.sources.builder import merge_components
 from scanner.sources.hf_cache import scan_hf_cache
 from scanner.sources.hf_repo import scan_hub_dataset, scan_hub_repo
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
+from scanner.sources.python_deps import PythonParts, python_parts
+from scanner.sources.python_env import read_environment
 from scanner.targets import Target, TargetKind
 
 _LOG = logging.getLogger("sovscan")
@@ -70,7 +74,55 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
     result = merge(inventories)
     subjects = tuple(dict.fromkeys(inv.subject_ref for _, inv in scanned))
     roots = tuple(dict.fromkeys((inv.subject_ref, raw) for raw, inv in scanned))
-    return assessor.assess(replace(result, subjects=subjects, roots=roots))
+    result = replace(result, subjects=subjects, roots=roots)
+    if config.python is not None:
+        result = _with_environment(result, config.python)
+    result = _with_index_metadata(result, config, networked=bool(hub_targets))
+    return assessor.assess(result)
+
+
+def _with_environment(result: ScanResult, python: Path) -> ScanResult:
+    """The packages installed for ``python``, as dependencies of every subject."""
+    parts = python_parts([read_environment(python)], result.subjects)
+    return merge_parts(result, parts)
+
+
+def merge_parts(result: ScanResult, parts: PythonParts) -> ScanResult:
+    """``result`` with library components, edges and issues added (components merged by ref)."""
+    components = {c.ref: c for c in result.components}
+    for comp in parts.components:
+        seen = components.get(comp.ref)
+        components[comp.ref] = comp if seen is None else merge_components(seen, comp)
+    relations = {(r.src, r.dst, r.kind): r for r in result.relations}
+    for rel in parts.relations:
+        relations.setdefault((rel.src, rel.dst, rel.kind), rel)
+    return replace(
+        result,
+        components=tuple(sorted(components.values(), key=lambda c: c.ref)),
+        relations=tuple(sorted(relations.values(), key=lambda r: (r.src, r.dst, r.kind))),
+        issues=tuple(
+            sorted({*result.issues, *parts.issues}, key=lambda i: (i.location, i.problem))
+        ),
+    )
+
+
+def _with_index_metadata(result: ScanResult, config: ScanConfig, *, networked: bool) -> ScanResult:
+    """Library metadata from the package index: asked with --resolve, --index-url or a Hub
+    target; otherwise (and with --offline) only what an earlier run cached."""
+    if not any(c.kind is ComponentKind.LIBRARY for c in result.components):
+        return result
+    allowed = not config.offline and (networked or config.resolve or config.index_url is not None)
+    with PackageIndexClient(
+        config.index_url,
+        cache_dir=config.cache_dir,
+        offline=not allowed,
+        use_cache=config.use_cache,
+    ) as client:
+        # Not asked to look packages up: a cache miss is expected, not worth an issue.
+        enriched = enrich_libraries(result, client, report_cache_misses=config.offline)
+        stats = client.stats
+    _LOG.info("package index: %d requests, %d cache hits", stats.requests, stats.cache_hits)
+    return enriched
 
 
 def _scan_hf_caches(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import stat
+import tomllib
 from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 from scanner.errors import MalformedFileError
@@ -131,6 +132,40 @@ def parse_json_text(text: str, *, max_depth: int = METADATA_JSON_MAX_DEPTH) -> o
     depth = json_depth(document)
     if depth > max_depth:
         raise MalformedFileError(f"JSON nesting depth {depth} exceeds the {max_depth}-level limit")
+    return document
+
+
+#: Largest TOML file read (pyproject.toml, lockfiles), in bytes. The biggest real lockfiles are a
+#: few MB (fickling's uv.lock is 384 KB; large monorepo locks reach 5 MB).
+TOML_MAX_BYTES = 32 * 1024 * 1024
+
+
+def read_toml_capped(
+    path: Path, *, max_bytes: int = TOML_MAX_BYTES, max_depth: int = METADATA_JSON_MAX_DEPTH
+) -> dict[str, object]:
+    """Read the file at ``path`` as one TOML document (``tomllib``), no deeper than ``max_depth``.
+
+    Raises:
+        MalformedFileError: too large, not UTF-8, not TOML, or nested too deep.
+        OSError: the file cannot be opened or read.
+    """
+    return parse_toml_text(read_text_capped(path, max_bytes=max_bytes), max_depth=max_depth)
+
+
+def parse_toml_text(text: str, *, max_depth: int = METADATA_JSON_MAX_DEPTH) -> dict[str, object]:
+    """Parse ``text`` as TOML no deeper than ``max_depth`` (see ``read_toml_capped``)."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise MalformedFileError(f"invalid TOML: {error}") from None
+    except RecursionError:
+        # tomllib is recursive; anything this deep is far past max_depth.
+        raise MalformedFileError(f"TOML nesting exceeds the {max_depth}-level limit") from None
+    except ValueError as error:  # int() digit limit
+        raise MalformedFileError(f"invalid TOML number: {error}") from None
+    depth = json_depth(document)
+    if depth > max_depth:
+        raise MalformedFileError(f"TOML nesting depth {depth} exceeds the {max_depth}-level limit")
     return document
 
 

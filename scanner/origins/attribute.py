@@ -29,6 +29,8 @@ from scanner.origins.inference import (
     unknown_origin,
 )
 from scanner.origins.knowledge import EntryKind, KnowledgeBase
+from scanner.origins.package_metadata import is_metadata_evidence as _is_metadata
+from scanner.origins.package_metadata import library_origin_from_metadata
 
 #: Ref prefix of ancestors named by a value that is not a Hub id.
 UNRESOLVED_PREFIX = "model:unresolved:"
@@ -53,7 +55,9 @@ def attribute(result: ScanResult, kb: KnowledgeBase) -> ScanResult:
     tokenizer follows its ``tokenizer-from`` source, else its model; code in the scanned folder
     follows the model that runs it. The subject without a namespace and unresolved ancestors
     are unknown. Licences (``llama3`` → Meta) and GGUF ``general.organization`` are lineage
-    hints, never the component's own origin. Libraries take their pypi-package entry. Files
+    hints, never the component's own origin. Libraries take their pypi-package entry, else what
+    their metadata's author/maintainer addresses and project URLs say, else a family entry
+    (``nvidia-*``). Files
     carry no origin: they belong to their model. Origins already set are recomputed; existing
     hints are kept.
     """
@@ -137,6 +141,11 @@ class _Attributor:
             return self._library(comp)
         if kind is ComponentKind.FILE:  # origin_of never asks; kept for exhaustiveness
             return unknown_origin("files belong to their model")
+        if kind is ComponentKind.APPLICATION:
+            return unknown_origin(
+                f"{comp.name} is the scanned project: its dependencies are attributed, "
+                "not the project itself"
+            )
         assert_never(kind)
 
     def _model(self, comp: Component) -> Origin:
@@ -233,11 +242,26 @@ class _Attributor:
         name = _pypi_name(purl) if purl else comp.name
         seen = Evidence(location=_where(comp), field="name", value=name, method="package-name")
         found = self.kb.match(EntryKind.PYPI_PACKAGE, name)
-        if found is None:
-            return unknown_origin(
-                f"package {name!r} has no entry: origin unknown (not foreign)", (seen,)
+        if found is not None and found.exact:
+            return origin_from_entry(found.entry, basis=OriginBasis.CURATED, observed=(seen,))
+        inferred, hints = library_origin_from_metadata(comp, self.kb)
+        if hints:
+            self.extra_hints[comp.ref] = hints
+        if inferred is not None:
+            return inferred
+        if found is not None:
+            return origin_from_entry(
+                found.entry,
+                basis=OriginBasis.CURATED,
+                observed=(seen,),
+                note=f"{name} matched the package family {found.entry.id!r}",
+                confidence_cap=Confidence.MEDIUM,
             )
-        return origin_from_entry(found.entry, basis=OriginBasis.CURATED, observed=(seen,))
+        return unknown_origin(
+            f"package {name!r} has no entry and its metadata names no known organisation: "
+            "origin unknown (not foreign)",
+            (seen, *(e for e in comp.evidence if _is_metadata(e))),
+        )
 
     # --- hints ---------------------------------------------------------------------------------
 

@@ -150,6 +150,7 @@ class KnowledgeBase:
     )
     _exact: Mapping[str, OriginEntry] = field(init=False, repr=False, compare=False)
     _tlds: Mapping[str, TldSignal] = field(init=False, repr=False, compare=False)
+    _prefixes: tuple[OriginEntry, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_key: dict[tuple[EntryKind, str], OriginEntry] = {}
@@ -164,6 +165,12 @@ class KnowledgeBase:
         object.__setattr__(self, "_by_key", MappingProxyType(by_key))
         object.__setattr__(self, "_exact", MappingProxyType(exact))
         object.__setattr__(self, "_tlds", MappingProxyType(tlds))
+        prefixes = [
+            e for e in by_key.values() if e.kind is EntryKind.PYPI_PACKAGE and e.key.endswith("*")
+        ]
+        # Longest prefix first: ``nvidia-cuda-*`` is more specific than ``nvidia-*``.
+        prefixes.sort(key=lambda e: len(e.key), reverse=True)
+        object.__setattr__(self, "_prefixes", tuple(prefixes))
 
     def __iter__(self) -> Iterator[OriginEntry]:
         return iter(self.entries)
@@ -184,7 +191,8 @@ class KnowledgeBase:
         """The entry for ``ident`` and how it matched, or None.
 
         Hub namespaces match exactly first, then case-insensitively; a domain with no entry
-        falls back to its parent domains (``mail.yandex-team.ru`` → ``yandex-team.ru``).
+        falls back to its parent domains (``mail.yandex-team.ru`` → ``yandex-team.ru``); a PyPI
+        name with no entry falls back to a family entry whose id ends in ``*`` (``nvidia-*``).
         """
         text = ident.strip()
         if not text or len(text) > MAX_QUERY_LENGTH:
@@ -196,11 +204,20 @@ class KnowledgeBase:
             if exact is not None:
                 return EntryMatch(entry=exact, matched=text, exact=True)
         entry = self._by_key.get((kind, normalise_id(kind, text)))
+        if entry is None and kind is EntryKind.PYPI_PACKAGE:
+            return self._match_prefix(normalise_id(kind, text))
         if entry is None:
             return None
         # Only Hub namespaces are case-sensitive; other registries compare the normalised form.
         exact_match = kind is not EntryKind.HF_NAMESPACE or entry.id.strip() == text
         return EntryMatch(entry=entry, matched=entry.id, exact=exact_match)
+
+    def _match_prefix(self, name: str) -> EntryMatch | None:
+        """A PyPI name against the family entries (``nvidia-*``): a family, not the package."""
+        for entry in self._prefixes:
+            if name.startswith(entry.key[:-1]) and name != entry.key:
+                return EntryMatch(entry=entry, matched=entry.id, exact=False)
+        return None
 
     def _match_domain(self, domain: str) -> EntryMatch | None:
         labels = normalise_id(EntryKind.EMAIL_DOMAIN, domain).split(".")

@@ -671,6 +671,12 @@ def _check_deny(tier: _Tier) -> _Checked:
 def _check_attestations(tier: _Tier) -> _Checked:
     """ATT001 claim missing, ATT002 claim differs from what the profile requires."""
     out = _Checked()
+    if tier.profile.attestations and _projects_only(tier):
+        out.passes.append(
+            "PASS: no model was scanned (only projects' Python dependencies): the profile's "
+            "attestations about a model's development do not apply"
+        )
+        return out
     attestation = tier.attestation
     for requirement in tier.profile.attestations:
         expected = requirement.expected(tier.jurisdiction)
@@ -796,9 +802,17 @@ def _origin_text(origin: Origin | None) -> str:
     return f"{name}, country unknown" if name else "origin unknown"
 
 
+def _projects_only(tier: _Tier) -> bool:
+    """Whether every subject is a project folder without a model (kind APPLICATION)."""
+    subjects = [c for c in tier.result.components if c.ref in tier.result.subjects]
+    return bool(subjects) and all(c.kind is ComponentKind.APPLICATION for c in subjects)
+
+
 def _label(component: Component) -> str:
     if component.kind is ComponentKind.TOKENIZER:
         return component.name
+    if component.kind is ComponentKind.LIBRARY and not component.ref.startswith("pkg:"):
+        return f"{component.name}@{component.version}" if component.version else component.name
     if component.ref.startswith("pkg:"):
         return f"{component.group}/{component.name}" if component.group else component.name
     return component.ref.partition(":")[2] or component.ref
@@ -806,7 +820,11 @@ def _label(component: Component) -> str:
 
 def _role(tier: _Tier, component: Component, layer: Layer) -> str:
     if component.ref in tier.result.subjects:
-        return "the scanned model"
+        return (
+            "the scanned project"
+            if component.kind is ComponentKind.APPLICATION
+            else "the scanned model"
+        )
     return (
         "an ancestor in the weights lineage" if layer is Layer.WEIGHTS else f"a {layer} component"
     )

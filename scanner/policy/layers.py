@@ -25,7 +25,8 @@ _TARGET_LAYERS = {
 def component_layers(result: ScanResult) -> dict[str, frozenset[Layer]]:
     """Every component's layers (possibly several; empty when it sits in none).
 
-    The subjects and everything reachable from them through lineage relations (finetune,
+    The subjects (except project folders without a model, kind APPLICATION, which count in no
+    layer) and everything reachable from them through lineage relations (finetune,
     adapter, quantized, merge; transitively) are WEIGHTS; tokenizer components and the targets
     of tokenizer-from are TOKENIZER; code components and remote-code-from targets CODE;
     trained-on targets and datasets DATASETS; libraries PYTHON; files FILES. A component the
@@ -55,7 +56,9 @@ def _lineage_closure(result: ScanResult, refs: set[str]) -> set[str]:
     for relation in result.relations:
         if relation.kind in LINEAGE_RELATIONS and relation.dst in refs:
             bases.setdefault(relation.src, []).append(relation.dst)
-    seen = {ref for ref in result.subjects if ref in refs}
+    applications = {c.ref for c in result.components if c.kind is ComponentKind.APPLICATION}
+    # A scanned project folder holds no weights: it is a subject but not in the weights layer.
+    seen = {ref for ref in result.subjects if ref in refs and ref not in applications}
     queue = deque(seen)
     while queue:
         for base in bases.get(queue.popleft(), ()):

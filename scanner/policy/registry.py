@@ -20,7 +20,8 @@ Matching (``TrustedRegistry.match``):
 - a component without a purl is matched by ``ref``; an entry with only ``sha256`` approves those
   bytes for any component that has them; a file is matched by SHA-256 alone;
 - HASH_MISMATCH when every entry that matched by identity names a SHA-256 and none equals the
-  component's; a component without a SHA-256 (a model ancestor) is matched by identity alone.
+  component's (for a library: its own, or any of the release files its lockfile pins); a
+  component without a SHA-256 (a model ancestor) is matched by identity alone.
 """
 
 from __future__ import annotations
@@ -189,10 +190,15 @@ class TrustedRegistry:
 
 
 def sha256_digests(component: Component) -> frozenset[str]:
-    """The component's SHA-256 values, lower-case."""
+    """The component's SHA-256 values, lower-case: its own, and for a library those of the
+    release files its lockfile pins (any of them is the package's bytes on some platform)."""
+    digests = (
+        *component.hashes,
+        *(digest for dist in component.distributions for digest in dist.hashes),
+    )
     return frozenset(
         digest.value.lower()
-        for digest in component.hashes
+        for digest in digests
         if digest.alg.upper().replace("-", "") == "SHA256"
     )
 

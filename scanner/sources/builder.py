@@ -110,6 +110,8 @@ def merge_components(first: Component, second: Component) -> Component:
         properties=tuple(dict.fromkeys((*primary.properties, *other.properties))),
         model_card=primary.model_card or other.model_card,
         external_urls=tuple(dict.fromkeys((*primary.external_urls, *other.external_urls))),
+        distributions=tuple(dict.fromkeys((*primary.distributions, *other.distributions))),
+        origin_hints=tuple(dict.fromkeys((*primary.origin_hints, *other.origin_hints))),
     )
 
 

@@ -39,6 +39,8 @@ from scanner.resolve.hub_client import HubClient, HubFile, HubProblem, HubRepoIn
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
+from scanner.sources.python_deps import python_parts
+from scanner.sources.python_files import dependency_reader, read_dependency_files
 from scanner.sources.walk import walk_target
 
 if TYPE_CHECKING:
@@ -55,6 +57,8 @@ METADATA_FILES: Final = (
     "modules.json",
     "config_sentence_transformers.json",
 )
+#: Most Python dependency files (requirements*.txt, pyproject.toml, lockfiles) fetched per repo.
+MAX_DEPENDENCY_FILES: Final = 8
 #: Largest metadata file fetched; real cards and configs are far smaller.
 MAX_METADATA_FILE_BYTES: Final = 1024 * 1024
 #: Most GGUF files per repo whose header is read (the first by path); each costs one request.
@@ -103,6 +107,7 @@ def scan_hub_repo(
         _fetch_metadata(client, info, Path(folder), issues)
         walk = walk_target(Path(folder))
         facts = read_folder_facts(walk)
+        documents, python_issues = read_dependency_files(Path(folder), walk.files)
         headers = Path(folder) / ".sovscan-headers"  # after the walk: not read as repo files
         headers.mkdir()
         gguf = _gguf_headers(client, info, headers, issues)
@@ -138,16 +143,17 @@ def scan_hub_repo(
     inventory = build_inventory(identity, facts, files, digests, hub=hub)
     components = tuple(_hub_hashed(c) for c in inventory.components)
     components, relations = _tag_lineage(info, inventory, components, hub)
+    python = python_parts(documents, [inventory.subject_ref])
     located = [
         replace(issue, location=f"{info.url}/blob/{info.commit}/{issue.location}")
         if issue.location not in {"", "."}
         else replace(issue, location=info.url)
-        for issue in (*facts.issues, *inventory.issues)
+        for issue in (*facts.issues, *inventory.issues, *python_issues, *python.issues)
     ]
     return Inventory(
         subject_ref=inventory.subject_ref,
-        components=components,
-        relations=relations,
+        components=(*components, *python.components),
+        relations=(*relations, *python.relations),
         issues=tuple(dict.fromkeys((*issues, *located))),
     )
 
@@ -156,7 +162,8 @@ def _fetch_metadata(
     client: HubClient, info: HubRepoInfo, folder: Path, issues: list[ScanIssue]
 ) -> None:
     """Write each fetchable metadata file into ``folder``; stand-ins from the API otherwise."""
-    for name in METADATA_FILES:
+    names = [*METADATA_FILES, *_dependency_files(info)]
+    for name in names:
         listed = info.file(name)
         if listed is None:
             continue
@@ -165,7 +172,9 @@ def _fetch_metadata(
             severity = Severity.LOW if data.kind == "offline-miss" else Severity.MEDIUM
             issues.append(ScanIssue(location=info.url, problem=data.message, severity=severity))
             continue
-        (folder / name).write_bytes(data)
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
     if not (folder / "README.md").exists() and info.card_data:
         card = yaml.safe_dump(thaw_json(info.card_data), sort_keys=False, allow_unicode=True)
         (folder / "README.md").write_text(f"---\n{card}---\n", encoding="utf-8")
@@ -174,6 +183,31 @@ def _fetch_metadata(
         if isinstance(config, dict):
             config.pop("peft", None)
             (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+
+
+def _dependency_files(info: HubRepoInfo) -> list[str]:
+    """Python manifests and lockfiles the repo ships (requirements*.txt, pyproject.toml, …),
+    at most ``MAX_DEPENDENCY_FILES``, shallowest first."""
+    found = [
+        item.path
+        for item in info.files
+        if _safe_relative(item.path)
+        and item.path.count("/") <= 1
+        and item.sha256 is None  # kept in git, not LFS: a text file
+        and dependency_reader(PurePosixPath(item.path)) is not None
+    ]
+    found.sort(key=lambda path: (path.count("/"), path))
+    return found[:MAX_DEPENDENCY_FILES]
+
+
+def _safe_relative(path: str) -> bool:
+    """Whether a Hub path can name a file inside the private folder (it is untrusted)."""
+    parts = PurePosixPath(path).parts
+    return (
+        bool(parts)
+        and not path.startswith("/")
+        and all(part not in {"", ".", ".."} and "\\" not in part for part in parts)
+    )
 
 
 def _gguf_headers(

@@ -8,10 +8,12 @@ from pathlib import Path, PurePosixPath
 from scanner.config import DEFAULT_HUB, ScanConfig
 from scanner.hash_cache import HashCache
 from scanner.hashing import HashRequest, hash_files
-from scanner.model import ScanIssue, Severity
+from scanner.model import ComponentKind, ScanIssue, Severity
 from scanner.sources.folder_facts import FolderFacts, read_folder_facts
 from scanner.sources.identity import identify
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
+from scanner.sources.python_deps import python_parts
+from scanner.sources.python_files import read_dependency_files
 from scanner.sources.walk import FileEntry, walk_target
 
 
@@ -34,17 +36,85 @@ def scan_local(
         digests,
         hub=config.hub_endpoint or DEFAULT_HUB,
     )
-    issues = (*walk.issues, *facts.issues, *identity_issues, *hash_issues, *inventory.issues)
+    documents, python_issues = (
+        read_dependency_files(target, walk.files) if target.is_dir() else ([], [])
+    )
+    if documents and not holds_a_model(facts, walk.files):
+        inventory = as_project(inventory)
+    python = python_parts(documents, [inventory.subject_ref])
+    issues = (
+        *walk.issues,
+        *facts.issues,
+        *identity_issues,
+        *hash_issues,
+        *inventory.issues,
+        *python_issues,
+        *python.issues,
+    )
     prefix = PurePosixPath(display if display is not None else target.as_posix())
     if target.is_file():
         prefix = prefix.parent
     located = {replace(i, location=_locate(prefix, i.location)) for i in issues}
     return Inventory(
         subject_ref=inventory.subject_ref,
-        components=inventory.components,
-        relations=inventory.relations,
+        components=(*inventory.components, *python.components),
+        relations=(*inventory.relations, *python.relations),
         issues=tuple(sorted(located, key=lambda i: (i.location, i.problem))),
     )
+
+
+#: Suffixes of files that hold model weights (or pickled models).
+WEIGHT_SUFFIXES = frozenset(
+    {
+        ".safetensors",
+        ".gguf",
+        ".onnx",
+        ".bin",
+        ".pt",
+        ".pth",
+        ".ckpt",
+        ".pkl",
+        ".pickle",
+        ".joblib",
+        ".h5",
+        ".keras",
+        ".msgpack",
+        ".tflite",
+        ".mlmodel",
+        ".npz",
+        ".ggml",
+    }
+)
+
+
+def holds_a_model(facts: FolderFacts, files: tuple[FileEntry, ...]) -> bool:
+    """Whether the folder shows any sign of a model: a card with front matter, a model,
+    adapter or tokenizer config, weight headers or weight files, LFS pointers."""
+    return bool(
+        (facts.card is not None and facts.card.has_front_matter)
+        or facts.configs
+        or facts.adapter
+        or facts.tokenizer
+        or facts.model_index
+        or facts.st_modules
+        or facts.safetensors
+        or facts.safetensors_indexes
+        or facts.gguf
+        or facts.onnx
+        or facts.lfs_pointers
+        or any(entry.relpath.suffix.lower() in WEIGHT_SUFFIXES for entry in files)
+    )
+
+
+def as_project(inventory: Inventory) -> Inventory:
+    """The inventory of a project folder without a model: its subject is an application."""
+    components = tuple(
+        replace(c, kind=ComponentKind.APPLICATION, layer=None, purl=None, model_card=None)
+        if c.ref == inventory.subject_ref
+        else c
+        for c in inventory.components
+    )
+    return replace(inventory, components=components)
 
 
 def _locate(prefix: PurePosixPath, location: str) -> str:

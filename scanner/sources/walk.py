@@ -112,6 +112,16 @@ def _classify(
     if stat.S_ISDIR(st.st_mode):
         if entry.name in SKIPPED_DIRS:
             return None
+        if (Path(entry.path) / "pyvenv.cfg").is_file():
+            issues.append(
+                _issue(
+                    rel,
+                    "virtual environment not walked; scan its packages with "
+                    f"--python {rel.as_posix()}/bin/python",
+                    Severity.INFO,
+                )
+            )
+            return None
         if depth + 1 > MAX_DEPTH:
             issues.append(_issue(rel, f"folder nesting deeper than {MAX_DEPTH}; not entered"))
             return None

@@ -1,0 +1,94 @@
+"""Library origins from package metadata: organisational mail, project URLs, family entries."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.model import (
+    Component,
+    ComponentKind,
+    Evidence,
+    OriginBasis,
+    ScanResult,
+    StewardKind,
+)
+from scanner.origins.attribute import attribute
+from scanner.origins.knowledge import KnowledgeBase, load_builtin
+from scanner.origins.package_metadata import library_origin_from_metadata
+
+METADATA = "site-packages/x-1.0.dist-info/METADATA"
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_builtin()
+
+
+def _library(name: str, *fields: tuple[str, str], method: str = "installed-metadata") -> Component:
+    return Component(
+        ref=f"pkg:pypi/{name}@1.0",
+        kind=ComponentKind.LIBRARY,
+        name=name,
+        version="1.0",
+        purl=f"pkg:pypi/{name}@1.0",
+        evidence=tuple(
+            Evidence(location=METADATA, field=field, value=value, method=method)
+            for field, value in fields
+        ),
+    )
+
+
+def test_organisational_author_mail_names_the_organisation(kb: KnowledgeBase) -> None:
+    component = _library("ru-tool", ("author_email", "Dev Team <ml@yandex-team.ru>"))
+    origin, hints = library_origin_from_metadata(component, kb)
+    assert origin is not None
+    assert origin.country == "RU"
+    assert origin.basis is OriginBasis.EMAIL_DOMAIN
+    assert any(e.value == "ml@yandex-team.ru" and e.location == METADATA for e in origin.evidence)
+    assert hints == ()
+
+
+def test_consumer_mail_names_nobody_but_the_github_org_does(kb: KnowledgeBase) -> None:
+    component = _library(
+        "some-tool",
+        ("author_email", "someone@gmail.com"),
+        ("project_url:Source", "https://github.com/huggingface/some-tool"),
+    )
+    origin, _ = library_origin_from_metadata(component, kb)
+    assert origin is not None
+    assert origin.country == "US"
+    assert origin.basis is OriginBasis.URL
+
+
+def test_a_cctld_alone_is_only_a_hint(kb: KnowledgeBase) -> None:
+    component = _library("tiny", ("maintainer_email", "dev@some-unknown-lab.ru"))
+    origin, hints = library_origin_from_metadata(component, kb)
+    assert origin is None
+    assert [(h.country, h.steward) for h in hints] == [("RU", StewardKind.UNKNOWN)]
+
+
+def test_attribution_prefers_the_curated_entry_over_metadata(kb: KnowledgeBase) -> None:
+    torch = _library("torch", ("author_email", "someone@yandex-team.ru"))
+    result = attribute(ScanResult(subjects=(), components=(torch,)), kb)
+    origin = result.components[0].origin
+    assert origin is not None
+    assert origin.basis is OriginBasis.CURATED
+    assert origin.country == "US"
+
+
+def test_nvidia_family_entry_applies_when_nothing_better_is_known(kb: KnowledgeBase) -> None:
+    wheel = _library("nvidia-cusparselt-cu13")
+    result = attribute(ScanResult(subjects=(), components=(wheel,)), kb)
+    origin = result.components[0].origin
+    assert origin is not None
+    assert (origin.organization, origin.country) == ("NVIDIA Corporation", "US")
+    assert origin.note is not None
+    assert "family 'nvidia-*'" in origin.note
+
+
+def test_unknown_package_without_metadata_is_unknown_not_foreign(kb: KnowledgeBase) -> None:
+    result = attribute(ScanResult(subjects=(), components=(_library("no-such-package-xyz"),)), kb)
+    origin = result.components[0].origin
+    assert origin is not None
+    assert origin.country is None
+    assert origin.steward is StewardKind.UNKNOWN
