@@ -138,6 +138,10 @@ class DependencyDocument:
     has_graph: bool = False
     """True when ``PythonPackage.dependencies`` carry the dependency graph."""
     problems: tuple[str, ...] = ()
-    """Non-fatal problems, one clear sentence each (``line 12: invalid requirement …``)."""
+    """Non-fatal problems, one clear sentence each (``line 12: invalid requirement …``): what
+    they concern could not be read, so evidence is missing."""
+    notes: tuple[str, ...] = ()
+    """Facts worth reporting that leave no evidence missing (an environment where a required
+    package is not installed, or installed at a version outside the requirement)."""
     includes: tuple[str, ...] = ()
     """Requirements files only: the files pulled in with ``-r`` / ``-c`` (relative to the root)."""

@@ -39,7 +39,8 @@ def scan_local(
     documents, python_issues = (
         read_dependency_files(target, walk.files) if target.is_dir() else ([], [])
     )
-    if documents and not holds_a_model(facts, walk.files):
+    # A folder of Python manifests (or an empty one scanned for --python) is a project.
+    if (documents or config.python is not None) and not holds_a_model(facts, walk.files):
         inventory = as_project(inventory)
     python = python_parts(documents, [inventory.subject_ref])
     issues = (

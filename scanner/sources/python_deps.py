@@ -152,6 +152,10 @@ class _Collector:
                 ScanIssue(location=document.location, problem=problem, severity=Severity.MEDIUM)
                 for problem in document.problems
             )
+            self.issues.extend(
+                ScanIssue(location=document.location, problem=note, severity=Severity.LOW)
+                for note in document.notes
+            )
         locks = [d for d in group if d.kind in _LOCK_KINDS]
         manifests = [d for d in group if d.kind not in _LOCK_KINDS]
         declared = _declared(manifests)

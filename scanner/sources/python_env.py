@@ -422,6 +422,7 @@ class _EnvironmentReader:
         self.python = python
         self.report = report
         self.problems: dict[str, None] = {}  # an ordered set
+        self.notes: dict[str, None] = {}  # environment consistency (pip check), not missing data
         self.installed: dict[str, _Installed] = {}
 
     def document(self) -> DependencyDocument:
@@ -439,7 +440,12 @@ class _EnvironmentReader:
             locked=True,
             has_graph=True,
             problems=tuple(self.problems),
+            notes=tuple(self.notes),
         )
+
+    def _note(self, text: str) -> None:
+        if len(self.notes) < MAX_PROBLEMS:
+            self.notes[text] = None
 
     def _problem(self, text: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
@@ -622,7 +628,7 @@ class _EnvironmentReader:
             target = canonicalize_name(requirement.name)
             installed = self.installed.get(target)
             if installed is None:
-                self._problem(
+                self._note(
                     f"{package.display_name} {package.version} requires "
                     f"{_requirement_text(requirement)}, which is not installed"
                 )
@@ -660,7 +666,7 @@ class _EnvironmentReader:
         except (InvalidVersion, ValueError):  # ValueError: over int()'s 4300-digit limit
             return
         if not requirement.specifier.contains(version, prereleases=True):
-            self._problem(
+            self._note(
                 f"{dependent.display_name} {dependent.version} requires "
                 f"{_requirement_text(requirement)}, but {target.display_name} {target.version} "
                 "is installed"
