@@ -162,19 +162,19 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
 
 def _python_lines(result: ScanResult, ref: str, by_ref: dict[str, Component]) -> list[str]:
     """``Python    N packages (D direct): US 12, no single country 30, …`` per subject."""
-    direct = {
+    needed = {
         r.dst
         for r in result.relations_from(ref)
         if r.kind is RelationKind.DEPENDS_ON and by_ref[r.dst].kind is ComponentKind.LIBRARY
     }
-    if not direct:
+    if not needed:
         return []
     needs: dict[str, list[str]] = {}
     for rel in result.relations:
         if by_ref[rel.dst].kind is ComponentKind.LIBRARY:
             needs.setdefault(rel.src, []).append(rel.dst)
-    seen = set(direct)
-    pending = list(direct)
+    seen = set(needed)
+    pending = list(needed)
     while pending:
         for dst in needs.get(pending.pop(), ()):
             if dst not in seen:
@@ -182,7 +182,8 @@ def _python_lines(result: ScanResult, ref: str, by_ref: dict[str, Component]) ->
                 pending.append(dst)
     where = Counter(_country_label(by_ref[r].origin) for r in seen)
     tally = ", ".join(f"{label} {count}" for label, count in where.most_common())
-    return [f"Python    {len(seen)} package(s) ({len(direct)} direct): {tally}"]
+    asked = sum(1 for r in seen if ("sovscan:python:direct", "true") in by_ref[r].properties)
+    return [f"Python    {len(seen)} package(s) ({asked} direct): {tally}"]
 
 
 def _country_label(origin: Origin | None) -> str:

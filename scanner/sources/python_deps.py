@@ -290,18 +290,19 @@ def _roots(
     """The refs the subject depends on directly through this lock (every locked version of a
     root: a fork locks several, one per environment).
 
-    The lock's own direct marks first, then the manifests next to it; without either, the
-    packages nothing else in the lock needs (with a graph), else every package.
+    Without a graph (Pipfile.lock, most pylock.toml files) nothing else links the packages, so
+    the subject depends on every one. With a graph: the lock's own direct marks first, then the
+    manifests next to it, else the packages nothing else in the lock needs.
     """
-    if any(p.direct for p in lock.packages):
+    if not lock.has_graph:
+        chosen = list(lock.packages)
+    elif any(p.direct for p in lock.packages):
         chosen = [p for p in lock.packages if p.direct]
     elif declared:
         chosen = [p for p in lock.packages if p.name in declared]
-    elif lock.has_graph:
+    else:
         needed = {link.name for p in lock.packages for link in p.dependencies}
         chosen = [p for p in lock.packages if p.name not in needed]
-    else:
-        chosen = list(lock.packages)
     return list(dict.fromkeys(refs[(p.name, p.version)] for p in chosen))
 
 

@@ -334,7 +334,12 @@ def test_pylock_comfy_cli_locked_and_declared_but_unlocked(
     assert pairs(bom) == {(n, p["version"]) for n, p in locked.items()} | {
         (n, None) for n in unlocked
     }
-    assert names(depends_on(bom, subject_ref(bom))) == declared
+    # pylock.toml records no graph: the project depends on every locked package (and on the
+    # declared ones the lock lacks); only the declared ones are marked direct.
+    assert names(depends_on(bom, subject_ref(bom))) == declared | set(locked)
+    libraries = pypi_libraries(bom)
+    direct = {canon(c["name"]) for c in libraries.values() if props(c)[DIRECT] == ["true"]}
+    assert direct == declared
     for name in unlocked:
         assert any(f": {name} is declared but not in pylock.toml" in i for i in issues(bom)), name
 
@@ -355,7 +360,12 @@ def test_pipfile_lock_with_extras(python_corpus: Path, tmp_path: Path) -> None:
     expected = {(canon(n), e["version"].removeprefix("==")) for n, e in entries}
     assert pairs(bom) == expected
     assert len(pypi_libraries(bom)) == len(expected)  # a name in both sections is one component
-    assert names(depends_on(bom, subject_ref(bom))) == {"cyclonedx-python-lib"}
+    # Pipfile.lock has no graph: the subject depends on every package; the pyproject.toml
+    # beside it says which one is direct.
+    assert names(depends_on(bom, subject_ref(bom))) == {name for name, _ in expected}
+    libraries = pypi_libraries(bom)
+    direct = {canon(c["name"]) for c in libraries.values() if props(c)[DIRECT] == ["true"]}
+    assert direct == {"cyclonedx-python-lib"}
 
     arrow = lock["default"]["arrow"]
     component = pypi_libraries(bom)[ref_of("arrow", arrow["version"].removeprefix("=="))]

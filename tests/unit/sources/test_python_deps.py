@@ -244,3 +244,25 @@ def test_index_metadata_is_evidence_and_fills_licence_and_urls() -> None:
     fields = {(e.field, e.value, e.method) for e in enriched.evidence}
     assert ("author_email", "me@kennethreitz.org", "package-index") in fields
     assert ("project_url:Source", "https://github.com/psf/requests", "package-index") in fields
+
+
+def test_lock_without_graph_links_every_package_and_marks_only_declared_ones_direct() -> None:
+    manifest = DependencyDocument(
+        location="pyproject.toml",
+        kind=DocumentKind.PYPROJECT,
+        packages=(_pkg("requests", specifier=">=2", direct=True),),
+    )
+    lock = DependencyDocument(
+        location="Pipfile.lock",
+        kind=DocumentKind.PIPFILE_LOCK,
+        locked=True,
+        packages=(_pkg("requests", "2.32.3"), _pkg("idna", "3.7")),
+    )
+    parts = python_parts([manifest, lock], [SUBJECT])
+    assert {r.dst for r in parts.relations if r.src == SUBJECT} == {
+        "pkg:pypi/requests@2.32.3",
+        "pkg:pypi/idna@3.7",
+    }
+    by_ref = {c.ref: c for c in parts.components}
+    assert _props(by_ref["pkg:pypi/requests@2.32.3"], DIRECT_PROPERTY) == ["true"]
+    assert _props(by_ref["pkg:pypi/idna@3.7"], DIRECT_PROPERTY) == ["false"]
