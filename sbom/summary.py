@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from scanner.formats.load_risk import EXECUTABLE_PROPERTY, IMPORT_PROPERTY
 from scanner.model import (
     LINEAGE_RELATIONS,
     Component,
@@ -157,7 +158,25 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
         extra.append(f"{cached} hash(es) from cache")
     detail = f" ({', '.join(extra)})" if extra else ""
     lines.append(f"Files     {len(files)}, {human_size(total)}{detail}")
+    lines += _on_load_lines(files)
     return lines
+
+
+def _on_load_lines(files: list[Component]) -> list[str]:
+    """``Security  2 file(s) run code on load: pytorch_model.bin (posix.system), …``."""
+    risky = [f for f in files if (EXECUTABLE_PROPERTY, "true") in f.properties]
+    if not risky:
+        return []
+    shown = []
+    for file in risky[:MAX_CODE_SHOWN]:
+        imports = [value for name, value in file.properties if name == IMPORT_PROPERTY][:3]
+        what = f" ({plain(', '.join(imports))})" if imports else ""
+        shown.append(f"  - {plain(file.path or file.name)}{what}")
+    return [
+        f"Security  {len(risky)} file(s) run code when loaded (never loaded here):",
+        *shown,
+        *_more(len(risky), MAX_CODE_SHOWN),
+    ]
 
 
 def _python_lines(result: ScanResult, ref: str, by_ref: dict[str, Component]) -> list[str]:
@@ -240,6 +259,6 @@ def _verdict_block(result: ScanResult) -> list[str]:
 
 
 def _findings_line(result: ScanResult) -> str:
-    per_tier = Counter(finding.tier or "no tier" for finding in result.findings)
+    per_tier = Counter(finding.tier or "file analysis" for finding in result.findings)
     counts = ", ".join(f"{plain(tier)} {count}" for tier, count in per_tier.items())
     return f"Findings  {len(result.findings)} ({counts}); -o report.md or x.sarif lists them"

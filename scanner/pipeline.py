@@ -15,7 +15,7 @@ from scanner.assess import Assessor
 from scanner.config import ScanConfig
 from scanner.errors import UpstreamError
 from scanner.hash_cache import HashCache
-from scanner.model import Component, ComponentKind, Relation, ScanIssue, ScanResult
+from scanner.model import Component, ComponentKind, Finding, Relation, ScanIssue, ScanResult
 from scanner.resolve.hub_client import HubClient, HubProblem
 from scanner.resolve.library_metadata import enrich_libraries
 from scanner.resolve.lineage import resolve_lineage
@@ -200,6 +200,7 @@ def merge(inventories: Sequence[Inventory]) -> ScanResult:
     components: dict[str, Component] = {}
     relations: dict[tuple[str, str, str], Relation] = {}
     issues: dict[ScanIssue, None] = {}
+    findings: dict[Finding, None] = {}
     subjects: list[str] = []
     for inventory in inventories:
         if inventory.subject_ref not in subjects:
@@ -210,9 +211,11 @@ def merge(inventories: Sequence[Inventory]) -> ScanResult:
         for rel in inventory.relations:
             relations.setdefault((rel.src, rel.dst, rel.kind), rel)
         issues.update(dict.fromkeys(inventory.issues))
+        findings.update(dict.fromkeys(inventory.findings))
     return ScanResult(
         subjects=tuple(subjects),
         components=tuple(sorted(components.values(), key=lambda c: c.ref)),
         relations=tuple(sorted(relations.values(), key=lambda r: (r.src, r.dst, r.kind))),
         issues=tuple(sorted(issues, key=lambda i: (i.location, i.problem))),
+        findings=tuple(findings),
     )

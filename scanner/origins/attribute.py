@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import assert_never
 from urllib.parse import unquote
 
+from scanner.formats.load_risk import EMBEDDED_CODE_PROPERTY
 from scanner.model import (
     LINEAGE_RELATIONS,
     Component,
@@ -132,6 +133,12 @@ class _Attributor:
         if kind is ComponentKind.MODEL or kind is ComponentKind.ADAPTER:
             return self._model(comp)
         if kind is ComponentKind.CODE:
+            if (EMBEDDED_CODE_PROPERTY, "true") in comp.properties:
+                return unknown_origin(
+                    f"{comp.description or comp.name}: code hidden in a model file has no "
+                    "provenance at all",
+                    comp.evidence,
+                )
             return self._namespace(comp) if comp.group else self._owned(comp, "code shipped with")
         if kind is ComponentKind.DATASET:
             return self._namespace(comp)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum, auto
 
 from scanner.errors import UsageError
+from scanner.formats.load_risk import EMBEDDED_CODE_PROPERTY
 from scanner.model import (
     Component,
     ComponentKind,
@@ -810,6 +811,8 @@ def _projects_only(tier: _Tier) -> bool:
 
 def _label(component: Component) -> str:
     if component.kind is ComponentKind.TOKENIZER:
+        return component.name
+    if (EMBEDDED_CODE_PROPERTY, "true") in component.properties:
         return component.name
     if component.kind is ComponentKind.LIBRARY and not component.ref.startswith("pkg:"):
         return f"{component.name}@{component.version}" if component.version else component.name

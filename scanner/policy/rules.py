@@ -151,8 +151,83 @@ _RULE_LIST = (
     ),
 )
 
-#: Every policy rule by id.
-RULES: Mapping[str, Rule] = MappingProxyType({rule.id: rule for rule in _RULE_LIST})
+#: Static-analysis rules: what loading a model file would do. They belong to no tier (their
+#: outcome is NOT-APPLICABLE); the policy instead counts the code such a file runs as a code
+#: component of unknown origin.
+_ANALYSIS_RULES = (
+    Rule(
+        id="SEC001",
+        name="unsafe-import-on-load",
+        description="A pickle in a model file imports a callable that runs commands, code, "
+        "files or network when the file is loaded.",
+        help="Loading the file with pickle, torch.load, joblib or numpy (allow_pickle) calls it. "
+        "Do not load the file; use safetensors, or torch.load(weights_only=True) on a file "
+        "you trust.",
+        severity=Severity.HIGH,
+        outcome=Verdict.NOT_APPLICABLE,
+    ),
+    Rule(
+        id="SEC002",
+        name="unknown-import-on-load",
+        description="A pickle in a model file imports a callable outside the allowlist of "
+        "tensor-rebuilding globals.",
+        help="Loading the file calls it; what it does depends on the installed package. Review "
+        "the callables listed, or convert the weights to safetensors.",
+        severity=Severity.MEDIUM,
+        outcome=Verdict.NOT_APPLICABLE,
+    ),
+    Rule(
+        id="SEC003",
+        name="embedded-code",
+        description="A model file carries code that runs on load (TorchScript code, a Keras "
+        "Lambda layer, marshalled bytecode).",
+        help="That code has no provenance; review it or use a format that holds only tensors.",
+        severity=Severity.HIGH,
+        outcome=Verdict.NOT_APPLICABLE,
+    ),
+    Rule(
+        id="SEC004",
+        name="hostile-external-data",
+        description="An ONNX tensor reads its external data from outside the model folder.",
+        help="An absolute or '..' location makes the runtime read (or, on save, write) any "
+        "file the user can reach.",
+        severity=Severity.HIGH,
+        outcome=Verdict.NOT_APPLICABLE,
+    ),
+    Rule(
+        id="SEC005",
+        name="chat-template",
+        description="A chat template is present (note), or reaches beyond formatting "
+        "(dunder attributes, includes, sandbox-escape gadgets, resource exhaustion).",
+        help="Inference servers render chat templates with Jinja2; a template that touches "
+        "Python internals can escape the sandbox of a vulnerable server.",
+        severity=Severity.MEDIUM,
+        outcome=Verdict.NOT_APPLICABLE,
+    ),
+    Rule(
+        id="SEC006",
+        name="unanalysable-model-file",
+        description="A model file could not be analysed (encrypted or damaged archive, "
+        "truncated pickle, a cap reached): what it does on load is unknown.",
+        help="Treat it as untrusted until it can be inspected.",
+        severity=Severity.MEDIUM,
+        outcome=Verdict.NOT_APPLICABLE,
+    ),
+    Rule(
+        id="SEC007",
+        name="remote-code",
+        description="Python code ships with the model and runs with trust_remote_code=True.",
+        help="Review the code (it is also a code component with its origin) before enabling "
+        "trust_remote_code.",
+        severity=Severity.MEDIUM,
+        outcome=Verdict.NOT_APPLICABLE,
+    ),
+)
+
+#: Every rule by id: the policy's and the static analysis's.
+RULES: Mapping[str, Rule] = MappingProxyType(
+    {rule.id: rule for rule in (*_RULE_LIST, *_ANALYSIS_RULES)}
+)
 
 
 #: The rule ids each rule kind can raise; every tier also applies GEN001 (and ATT00x when it

@@ -31,6 +31,7 @@ from scanner.model import Component, ComponentKind, Evidence, ScanIssue, Severit
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
+from scanner.sources.load_analysis import with_load_analysis
 from scanner.sources.walk import FileEntry, WalkResult
 
 if TYPE_CHECKING:
@@ -227,6 +228,7 @@ def scan_snapshot(
     if config.verify:
         hub_marks, hub_issues = _hub_check(snapshot, files, digests, hub)
         issues += hub_issues
+    inventory = with_load_analysis(inventory, walk.files, facts)
     components = tuple(
         _mark_file(comp, from_name, verified, hub_marks) for comp in inventory.components
     )

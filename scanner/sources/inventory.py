@@ -16,6 +16,7 @@ from scanner.model import (
     Component,
     ComponentKind,
     Evidence,
+    Finding,
     Hash,
     Layer,
     ModelCardFacts,
@@ -93,6 +94,8 @@ class Inventory:
     components: tuple[Component, ...]
     relations: tuple[Relation, ...]
     issues: tuple[ScanIssue, ...]
+    findings: tuple[Finding, ...] = ()
+    """Analysis findings (what loading a file would do); policy findings come later."""
 
 
 def build_inventory(

@@ -12,6 +12,7 @@ from scanner.model import ComponentKind, ScanIssue, Severity
 from scanner.sources.folder_facts import FolderFacts, read_folder_facts
 from scanner.sources.identity import identify
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
+from scanner.sources.load_analysis import with_load_analysis
 from scanner.sources.python_deps import python_parts
 from scanner.sources.python_files import read_dependency_files
 from scanner.sources.walk import FileEntry, walk_target
@@ -43,6 +44,7 @@ def scan_local(
     if (documents or config.python is not None) and not holds_a_model(facts, walk.files):
         inventory = as_project(inventory)
     python = python_parts(documents, [inventory.subject_ref])
+    inventory = with_load_analysis(inventory, walk.files, facts)
     issues = (
         *walk.issues,
         *facts.issues,
@@ -61,6 +63,7 @@ def scan_local(
         components=(*inventory.components, *python.components),
         relations=(*inventory.relations, *python.relations),
         issues=tuple(sorted(located, key=lambda i: (i.location, i.problem))),
+        findings=inventory.findings,
     )
 
 

@@ -66,7 +66,7 @@ def test_verdicts_block_marks_the_chosen_tier_with_the_first_reason() -> None:
         "  adversary: PASS — no component comes from CN, CU, IR, KP, RU or VE",
     ]
     assert (
-        "Findings  6 (sovereign 3, national 1, trusted 1, no tier 1); "
+        "Findings  6 (sovereign 3, national 1, trusted 1, file analysis 1); "
         "-o report.md or x.sarif lists them"
     ) in text
     assert text[-2:] == [

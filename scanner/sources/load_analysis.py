@@ -1,0 +1,310 @@
+"""What loading a folder's model files would do: static analysis turned into findings.
+
+Every walked file the archive/pickle analysers recognise is analysed (never loaded); chat
+templates (tokenizer_config.json, chat_template.jinja, GGUF ``tokenizer.chat_template``), ONNX
+external-data locations and the folder's ``*.py`` files are checked too. Each risk becomes a
+finding (rule ``SEC00x``, no policy tier) and a property of its file component; a file that
+would run code on load also yields a ``code`` component of unknown origin, which the policy
+counts in the code layer like any other code nobody can vouch for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+
+from scanner.errors import MalformedFileError
+from scanner.formats.capped_io import read_json_capped, read_text_capped
+from scanner.formats.chat_template import analyze_chat_template
+from scanner.formats.load_risk import (
+    EMBEDDED_CODE_PROPERTY,
+    EXECUTABLE_PROPERTY,
+    IMPORT_PROPERTY,
+    FileAnalysis,
+    LoadRisk,
+    RiskKind,
+)
+from scanner.formats.model_archive import analyze_model_file
+from scanner.formats.onnx import external_data_risks
+from scanner.model import (
+    Component,
+    ComponentKind,
+    Evidence,
+    Finding,
+    Layer,
+    Relation,
+    RelationKind,
+    ScanIssue,
+    Severity,
+)
+from scanner.sources.folder_facts import FolderFacts
+from scanner.sources.inventory import Inventory
+from scanner.sources.walk import FileEntry
+
+#: Property names on file and embedded-code components.
+RISK_PROPERTY = "sovscan:security:risk"
+FORMAT_PROPERTY = "sovscan:security:format"
+#: Rule id of each kind of risk (SARIF ruleIds; described in scanner.policy.rules).
+RULE_OF_RISK = {
+    RiskKind.UNSAFE_IMPORT: "SEC001",
+    RiskKind.UNKNOWN_IMPORT: "SEC002",
+    RiskKind.EMBEDDED_CODE: "SEC003",
+    RiskKind.EXTERNAL_DATA: "SEC004",
+    RiskKind.TEMPLATE: "SEC005",
+    RiskKind.UNREADABLE: "SEC006",
+}
+REMOTE_CODE_RULE = "SEC007"
+#: Most imports and risks recorded as properties of one file (the findings keep them all).
+MAX_PROPERTY_VALUES = 64
+#: Largest chat_template.jinja read.
+MAX_TEMPLATE_FILE_BYTES = 4 * 1024 * 1024
+_TEMPLATE_FILES = frozenset({"chat_template.jinja"})
+_TOKENIZER_CONFIG = "tokenizer_config.json"
+_GGUF_TEMPLATE_KEY = "tokenizer.chat_template"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityParts:
+    """Findings, embedded-code components, the properties to add to file components, issues."""
+
+    findings: tuple[Finding, ...] = ()
+    components: tuple[Component, ...] = ()
+    relations: tuple[Relation, ...] = ()
+    file_properties: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    issues: tuple[ScanIssue, ...] = ()
+
+
+def analyze_folder(
+    files: Sequence[FileEntry], facts: FolderFacts, file_refs: dict[str, str]
+) -> SecurityParts:
+    """Analyse the walked ``files``; ``file_refs`` maps a file's relative path to its ref."""
+    analyses: dict[str, list[FileAnalysis]] = {}
+    issues: list[ScanIssue] = []
+    for entry in files:
+        location = entry.relpath.as_posix()
+        for found in _analyses(entry, issues):
+            analyses.setdefault(location, []).append(found)
+    for path, metadata in facts.gguf:
+        template = metadata.values.get(_GGUF_TEMPLATE_KEY)
+        if isinstance(template, str):
+            risks = analyze_chat_template(template, source=f"GGUF {_GGUF_TEMPLATE_KEY}")
+            analyses.setdefault(path.as_posix(), []).append(
+                FileAnalysis(format="gguf", risks=risks)
+            )
+    for path, onnx in facts.onnx:
+        risks = external_data_risks(onnx)
+        if risks:
+            analyses.setdefault(path.as_posix(), []).append(
+                FileAnalysis(format="onnx", risks=risks)
+            )
+    builder = _Builder(file_refs=file_refs)
+    for location in sorted(analyses):
+        builder.add(location, analyses[location])
+    for path in facts.python_files:
+        builder.add_python_file(path)
+    return builder.parts(issues)
+
+
+def with_load_analysis(
+    inventory: Inventory, files: Sequence[FileEntry], facts: FolderFacts
+) -> Inventory:
+    """``inventory`` with the analysis of its ``files``: file properties, code components,
+    findings, and issues for files that could not be analysed."""
+    file_refs = {
+        c.path: c.ref
+        for c in inventory.components
+        if c.kind is ComponentKind.FILE and c.path is not None
+    }
+    security = analyze_folder(files, facts, file_refs)
+    components = tuple(
+        replace(c, properties=(*c.properties, *security.file_properties[c.ref]))
+        if c.ref in security.file_properties
+        else c
+        for c in inventory.components
+    )
+    return replace(
+        inventory,
+        components=(*components, *security.components),
+        relations=(*inventory.relations, *security.relations),
+        issues=(*inventory.issues, *security.issues),
+        findings=(*inventory.findings, *security.findings),
+    )
+
+
+def _analyses(entry: FileEntry, issues: list[ScanIssue]) -> Iterator[FileAnalysis]:
+    location = entry.relpath.as_posix()
+    name = entry.relpath.name
+    try:
+        if name == _TOKENIZER_CONFIG:
+            yield from _tokenizer_templates(entry)
+            return
+    except (MalformedFileError, OSError):
+        return  # the config reader reports the file already
+    try:
+        if name in _TEMPLATE_FILES:
+            text = read_text_capped(entry.path, max_bytes=MAX_TEMPLATE_FILE_BYTES)
+            yield FileAnalysis(format="jinja", risks=analyze_chat_template(text, source=name))
+            return
+        found = analyze_model_file(entry.path)
+    except MalformedFileError as error:
+        issues.append(ScanIssue(location=location, problem=error.problem))
+        return
+    except OSError as error:
+        issues.append(
+            ScanIssue(location=location, problem=f"cannot analyse: {error.strerror or error}")
+        )
+        return
+    if found is not None:
+        yield found
+
+
+def _tokenizer_templates(entry: FileEntry) -> Iterator[FileAnalysis]:
+    document = read_json_capped(entry.path)
+    if not isinstance(document, dict):
+        return
+    template = document.get("chat_template")
+    templates: list[tuple[str, str]] = []
+    if isinstance(template, str):
+        templates.append(("chat_template", template))
+    elif isinstance(template, list):
+        templates += [
+            (f"chat_template {item.get('name')!s:.60}", item["template"])
+            for item in template
+            if isinstance(item, dict) and isinstance(item.get("template"), str)
+        ]
+    risks = tuple(
+        risk
+        for label, text in templates
+        for risk in analyze_chat_template(text, source=f"{_TOKENIZER_CONFIG} {label}")
+    )
+    if risks:
+        yield FileAnalysis(format="tokenizer-config", risks=risks)
+
+
+@dataclass
+class _Builder:
+    file_refs: dict[str, str]
+    findings: list[Finding] = field(default_factory=list)
+    components: list[Component] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    file_properties: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    issues: list[ScanIssue] = field(default_factory=list)
+
+    def parts(self, issues: Iterable[ScanIssue]) -> SecurityParts:
+        return SecurityParts(
+            findings=tuple(self.findings),
+            components=tuple(self.components),
+            relations=tuple(self.relations),
+            file_properties=self.file_properties,
+            issues=(*issues, *self.issues),
+        )
+
+    def add(self, location: str, analyses: list[FileAnalysis]) -> None:
+        ref = self.file_refs.get(location)
+        if ref is None:
+            return
+        imports = tuple(dict.fromkeys(i for a in analyses for i in a.imports))
+        risks = [risk for a in analyses for risk in a.risks]
+        # A file nobody could analyse may run anything: it counts as code of unknown origin.
+        executable = any(a.executable_on_load for a in analyses) or any(
+            risk.kind is RiskKind.UNREADABLE for risk in risks
+        )
+        properties = [(FORMAT_PROPERTY, a.format) for a in analyses]
+        properties.append((EXECUTABLE_PROPERTY, str(executable).lower()))
+        properties += [(IMPORT_PROPERTY, name) for name in imports[:MAX_PROPERTY_VALUES]]
+        properties += [
+            (RISK_PROPERTY, f"{risk.kind}: {_where(risk)}{risk.message}")
+            for risk in risks[:MAX_PROPERTY_VALUES]
+        ]
+        self.file_properties[ref] = tuple(dict.fromkeys(properties))
+        self.findings += [_finding(location, ref, risk) for risk in risks]
+        problems = [p for a in analyses for p in a.problems]
+        self.issues += [
+            ScanIssue(location=location, problem=problem, severity=Severity.LOW)
+            for problem in problems
+        ]
+        if executable:
+            self._embedded_code(location, ref, imports, risks, problems)
+
+    def _embedded_code(
+        self,
+        location: str,
+        file_ref: str,
+        imports: tuple[str, ...],
+        risks: list[LoadRisk],
+        problems: list[str],
+    ) -> None:
+        shown = ", ".join(imports[:8]) + (" …" if len(imports) > 8 else "")
+        evidence = Evidence(
+            location=location,
+            field="imports" if imports else "code",
+            value=(shown or "; ".join(r.message for r in risks[:3]) or "; ".join(problems[:3]))[
+                :300
+            ],
+            method="static-analysis",
+        )
+        ref = f"code:on-load:{location}"
+        self.components.append(
+            Component(
+                ref=ref,
+                kind=ComponentKind.CODE,
+                name=f"code run on load by {PurePosixPath(location).name}",
+                path=location,
+                description=f"Loading {location} runs code beyond rebuilding tensors"
+                + (f" ({shown})" if shown else ""),
+                layer=Layer.CODE,
+                evidence=(evidence,),
+                properties=(
+                    (EMBEDDED_CODE_PROPERTY, "true"),
+                    *((IMPORT_PROPERTY, name) for name in imports[:MAX_PROPERTY_VALUES]),
+                ),
+            )
+        )
+        self.relations.append(
+            Relation(src=file_ref, dst=ref, kind=RelationKind.CONTAINS, evidence=(evidence,))
+        )
+
+    def add_python_file(self, path: PurePosixPath) -> None:
+        location = path.as_posix()
+        ref = self.file_refs.get(location)
+        if ref is None:
+            return
+        self.findings.append(
+            Finding(
+                rule_id=REMOTE_CODE_RULE,
+                severity=Severity.MEDIUM,
+                component_ref=ref,
+                message=f"{location}: Python code shipped with the model; it runs when the "
+                "model is loaded with trust_remote_code=True",
+                evidence=(
+                    Evidence(
+                        location=location, field="file", value=location, method="static-analysis"
+                    ),
+                ),
+                layer=Layer.CODE,
+            )
+        )
+
+
+def _finding(location: str, ref: str, risk: LoadRisk) -> Finding:
+    value = ", ".join(risk.callables) if risk.callables else risk.message
+    return Finding(
+        rule_id=RULE_OF_RISK[risk.kind],
+        severity=risk.severity,
+        component_ref=ref,
+        message=f"{location}: {_where(risk)}{risk.message}",
+        evidence=(
+            Evidence(
+                location=location,
+                field=risk.member or risk.kind.value,
+                value=value[:300],
+                method="static-analysis",
+            ),
+        ),
+        layer=Layer.FILES,
+    )
+
+
+def _where(risk: LoadRisk) -> str:
+    return f"{risk.member}: " if risk.member else ""
