@@ -38,6 +38,10 @@ Output (-o is repeatable; the format follows the suffix, else --format):
   -                         standard output, in --format
   no -o                     the human summary on standard output
 \b
+Nothing scanned is ever loaded or run: pickles, PyTorch / NumPy / Keras archives, ONNX
+external data and chat templates are analysed statically; what loading a file would run
+is reported as findings SEC001-SEC007 and counted as code of unknown origin.
+\b
 Exit codes:
   0  no --policy, or the policy passes   1  the --policy tier FAILs (outputs written)
   2  usage error or unreadable target    3  the --policy verdict is UNKNOWN

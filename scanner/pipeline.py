@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,18 +17,18 @@ from scanner.config import ScanConfig
 from scanner.errors import UpstreamError
 from scanner.hash_cache import HashCache
 from scanner.model import Component, ComponentKind, Finding, Relation, ScanIssue, ScanResult
-from scanner.resolve.hub_client import HubClient, HubProblem
 from scanner.resolve.library_metadata import enrich_libraries
-from scanner.resolve.lineage import resolve_lineage
 from scanner.resolve.package_index import PackageIndexClient
 from scanner.sources.builder import merge_components
-from scanner.sources.hf_cache import scan_hf_cache
-from scanner.sources.hf_repo import scan_hub_dataset, scan_hub_repo
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
 from scanner.sources.python_deps import PythonParts, python_parts
 from scanner.sources.python_env import read_environment
 from scanner.targets import Target, TargetKind
+
+if TYPE_CHECKING:
+    # The Hub modules (and huggingface_hub behind them) load only when a scan needs the Hub.
+    from scanner.resolve.hub_client import HubClient
 
 _LOG = logging.getLogger("sovscan")
 
@@ -56,6 +57,8 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
         scanned += [
             (target.raw, _scan_hub_target(client, config, target)) for target in hub_targets
         ]
+        from scanner.resolve.lineage import resolve_lineage
+
         inventories = resolve_lineage(
             client,
             [inventory for _, inventory in scanned],
@@ -132,6 +135,8 @@ def _scan_hf_caches(
     caches = [t for t in targets if t.kind is TargetKind.HF_CACHE and t.path is not None]
     if not caches:
         return []
+    from scanner.sources.hf_cache import scan_hf_cache
+
     client = _hub_client(config) if config.verify and not config.offline else None
     scanned: list[tuple[str, Inventory]] = []
     for target in caches:
@@ -148,6 +153,8 @@ def _cache_display(target: Target) -> str:
 
 
 def _hub_client(config: ScanConfig) -> HubClient:
+    from scanner.resolve.hub_client import HubClient
+
     return HubClient(
         endpoint=config.hub_endpoint,
         token=None,
@@ -160,6 +167,9 @@ def _hub_client(config: ScanConfig) -> HubClient:
 def _scan_hub_target(client: HubClient, config: ScanConfig, target: Target) -> Inventory:
     """The entry repo of a Hub target; if even it cannot be read there is nothing to report."""
     assert target.repo_id is not None  # noqa: S101  (parse_target sets it for Hub targets)
+    from scanner.resolve.hub_client import HubProblem
+    from scanner.sources.hf_repo import scan_hub_dataset, scan_hub_repo
+
     info = client.repo_info(target.repo_id, target.revision, repo_type=target.repo_type)
     if isinstance(info, HubProblem):
         hint = (

@@ -18,15 +18,14 @@ from scanner.formats.capped_io import (
     METADATA_JSON_MAX_BYTES,
     METADATA_JSON_MAX_DEPTH,
     decode_utf8,
-    open_regular_file,
     parse_json_text,
 )
 from scanner.formats.load_risk import LoadRisk, RiskKind
 from scanner.formats.model_archive import (
     AnalysisBuilder,
     ZipArchive,
+    analyze_zip_file,
     display_text,
-    read_zip,
     readable,
     report_member_names,
     report_renamed_members,
@@ -83,15 +82,7 @@ def analyze_keras(path: Path) -> FileAnalysis:
         MalformedFileError: the path is not a regular file.
         OSError: the file cannot be opened or read.
     """
-    builder = AnalysisBuilder()
-    with open_regular_file(path) as stream:
-        try:
-            archive = read_zip(stream)
-        except MalformedFileError as error:
-            builder.unreadable(f"keras archive: {error.problem}")
-            return builder.build("keras")
-        analyze_keras_members(archive, builder)
-    return builder.build("keras")
+    return analyze_zip_file(path, "keras", analyze_keras_members)
 
 
 def analyze_keras_members(archive: ZipArchive, builder: AnalysisBuilder) -> None:

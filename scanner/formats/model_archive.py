@@ -729,6 +729,27 @@ def analyze_archive(path: Path) -> FileAnalysis:
         return analyze_zip(archive, builder, suffix=path.suffix.lower())
 
 
+def analyze_zip_file(
+    path: Path, fmt: str, analyze_members: Callable[[ZipArchive, AnalysisBuilder], None]
+) -> FileAnalysis:
+    """Open ``path`` as a zip and let ``analyze_members`` read it; a zip that cannot be read is
+    unreadable (``{fmt} archive: problem``), never an exception.
+
+    Raises:
+        MalformedFileError: the path is not a regular file.
+        OSError: the file cannot be opened or read.
+    """
+    builder = AnalysisBuilder()
+    with open_regular_file(path) as stream:
+        try:
+            archive = read_zip(stream)
+        except MalformedFileError as error:
+            builder.unreadable(f"{fmt} archive: {error.problem}")
+            return builder.build(fmt)
+        analyze_members(archive, builder)
+    return builder.build(fmt)
+
+
 def analyze_zip(archive: ZipArchive, builder: AnalysisBuilder, *, suffix: str) -> FileAnalysis:
     """Analyse an open archive as its members and ``suffix`` say it is (Keras, npz, PyTorch…)."""
     # Imported here: these modules build on this one's zip reader.

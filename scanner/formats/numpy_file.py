@@ -19,9 +19,9 @@ from scanner.formats.capped_io import open_regular_file
 from scanner.formats.model_archive import (
     AnalysisBuilder,
     ZipArchive,
+    analyze_zip_file,
     bomb_ratio,
     display_text,
-    read_zip,
     readable,
     report_member_names,
     report_renamed_members,
@@ -254,15 +254,7 @@ def analyze_npz(path: Path) -> FileAnalysis:
         MalformedFileError: the path is not a regular file.
         OSError: the file cannot be opened or read.
     """
-    builder = AnalysisBuilder()
-    with open_regular_file(path) as stream:
-        try:
-            archive = read_zip(stream)
-        except MalformedFileError as error:
-            builder.unreadable(f"npz archive: {error.problem}")
-            return builder.build("npz")
-        analyze_npz_members(archive, builder)
-    return builder.build("npz")
+    return analyze_zip_file(path, "npz", analyze_npz_members)
 
 
 def analyze_npz_members(archive: ZipArchive, builder: AnalysisBuilder) -> None:
