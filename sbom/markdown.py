@@ -250,7 +250,7 @@ def _findings(
         groups.setdefault(finding.tier, []).append(finding)
     shown = 0
     for tier, findings in groups.items():
-        title = md(tier) if tier is not None else "Without a tier"
+        title = md(tier) if tier is not None else "File analysis (what loading a file would run)"
         lines += [f"### {title} ({len(findings)})", ""]
         lines += ["| Rule | Component | Message | Evidence |", "| --- | --- | --- | --- |"]
         for finding in findings[: max(MAX_FINDINGS_SHOWN - shown, 0)]:

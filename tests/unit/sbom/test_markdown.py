@@ -76,7 +76,7 @@ def test_findings_are_grouped_by_tier_in_verdict_order_with_file_lines() -> None
         "### sovereign (3)",
         "### national (1)",
         "### trusted (1)",
-        "### Without a tier (1)",
+        "### File analysis (what loading a file would run) (1)",
     ]
     assert (
         "| NAT001 restrictive-foreign-licence (high) | meta-llama/Meta-Llama-3-8B-Instruct "
