@@ -24,7 +24,7 @@ from scanner.formats.pickle_scan import scan_pickle_file, scan_pickle_stream
 from scanner.model import Severity
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Collection, Iterable
     from pathlib import Path
 
     from _typeshed import WriteableBuffer
@@ -79,7 +79,7 @@ _PEEK_BLOCK = 1024
 _RAW_CHUNK_MAX = 64 * 1024
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
 _RUNS_ON_LOAD = frozenset({RiskKind.UNSAFE_IMPORT, RiskKind.UNKNOWN_IMPORT, RiskKind.EMBEDDED_CODE})
-_PICKLE_START = re.compile(rb"\x80[\x02-\x05]")
+PICKLE_START = re.compile(rb"\x80[\x02-\x05]")
 _NPY_MAGIC = b"\x93NUMPY"
 _DRIVE = re.compile(r"[A-Za-z]:")
 _ORDINARY_NAME = re.compile(r"[\w.+=@-][\w./+=@-]*")
@@ -88,7 +88,7 @@ _TORCH_VERSION = re.compile(r"(?:[^/]+/)?(?:\.data/)?version")
 _TORCH_STORAGE = re.compile(r"(?:[^/]+/)?data/\d+")
 _TORCHSCRIPT_CODE = re.compile(r"(?:[^/]+/)?code/.+\.py")
 _TORCHSCRIPT_CONSTANTS = re.compile(r"(?:[^/]+/)?constants\.pkl")
-_CODE_SUFFIXES = (".py", ".pyc")
+CODE_SUFFIXES = (".py", ".pyc")
 
 
 def display_text(text: str) -> str:
@@ -765,6 +765,19 @@ def analyze_zip(archive: ZipArchive, builder: AnalysisBuilder, *, suffix: str) -
     return builder.build(_analyze_generic_members(archive, builder))
 
 
+def skipped_members(names: Collection[str]) -> frozenset[str]:
+    """Members the analysis never reads: code (reported by name) and, in a PyTorch zip layout,
+    the raw tensor storages (``data/N``), which torch never unpickles."""
+    torch_layout = any(_TORCH_DATA.fullmatch(n) for n in names) and any(
+        _TORCH_VERSION.fullmatch(n) for n in names
+    )
+    return frozenset(
+        n
+        for n in names
+        if n.endswith(CODE_SUFFIXES) or (torch_layout and _TORCH_STORAGE.fullmatch(n))
+    )
+
+
 def _analyze_generic_members(archive: ZipArchive, builder: AnalysisBuilder) -> str:
     """Walk pickles and report code in a PyTorch, TorchScript or other zip; return the format."""
     from scanner.formats import numpy_file  # imported here: it builds on this module
@@ -774,17 +787,16 @@ def _analyze_generic_members(archive: ZipArchive, builder: AnalysisBuilder) -> s
     torch_layout = any(_TORCH_DATA.fullmatch(n) for n in names) and any(
         _TORCH_VERSION.fullmatch(n) for n in names
     )
-    code = [n for n in names if n.endswith(_CODE_SUFFIXES)]
+    code = [n for n in names if n.endswith(CODE_SUFFIXES)]
     torchscript = any(_TORCHSCRIPT_CODE.fullmatch(n) for n in code) or (
         torch_layout and any(_TORCHSCRIPT_CONSTANTS.fullmatch(n) for n in names)
     )
     if code:
         _report_code_members(code, builder, torchscript=torchscript)
+    skipped = skipped_members(names)
     for member in archive.members:
-        if member.name.endswith(_CODE_SUFFIXES) or member.name.endswith("/"):
+        if member.name in skipped or member.name.endswith("/"):
             continue
-        if torch_layout and _TORCH_STORAGE.fullmatch(member.name):
-            continue  # raw tensor bytes: torch never unpickles them
         if member.encrypted:
             _analyze_flagged_member(archive, member, builder)
             continue
@@ -798,7 +810,7 @@ def _analyze_generic_members(archive: ZipArchive, builder: AnalysisBuilder) -> s
         except MalformedFileError as error:
             builder.unreadable(f"member {member.shown}: {error.problem}", member=member.shown)
             continue
-        if _PICKLE_START.match(head):
+        if PICKLE_START.match(head):
             walk_pickle_member(archive, member, builder)
         elif head.startswith(_NPY_MAGIC):
             numpy_file.analyze_npy_member(archive, member, builder)
@@ -838,7 +850,7 @@ def _analyze_flagged_member(
             head = archive.peek(member, 2)
         except MalformedFileError:
             head = b""
-        if _PICKLE_START.match(head):
+        if PICKLE_START.match(head):
             builder.problem(
                 f"member {member.shown} is flagged {member.encryption} but holds a plain pickle "
                 "(a flag set to make scanners skip it; loaders ignoring the flag read it): walked"
@@ -913,7 +925,7 @@ def analyze_model_file(path: Path) -> FileAnalysis | None:
         return scan_pickle_file(path)
     if suffix in _OTHER_FORMAT_SUFFIXES:
         return None
-    if _PICKLE_START.match(head) or (
+    if PICKLE_START.match(head) or (
         suffix in PICKLE_SUFFIXES and head[:1] and head[0] in _PROTOCOL_0_START
     ):
         return scan_pickle_file(path)

@@ -457,6 +457,59 @@ class HubClient:
             self._cache.put_prefix(info.repo_type, info.repo_id, info.commit, path, reply.body)
         return reply.body
 
+    def range_bytes(
+        self, info: HubRepoInfo, path: str, *, start: int, length: int
+    ) -> bytes | HubProblem:
+        """Bytes ``[start, start + length)`` of a file, by one Range request (``start`` 0 goes
+        through ``header_bytes`` and its cache; other ranges are not cached).
+
+        A server that ignores the range (answers from byte 0) or sends fewer bytes is a
+        ``malformed`` problem: those are not the bytes asked for.
+        """
+        if start == 0:
+            return self.header_bytes(info, path, length=length)
+        if start < 0 or not 0 < length <= MAX_HEADER_READ_BYTES:
+            raise ValueError(f"bad range: start {start}, length {length}")
+        last = start + length - 1
+        where = f"bytes {start}-{last} of {path} in "
+        where += _label(info.repo_type, info.repo_id, info.commit)
+        refusal = self._check_file(info, path, info.file(path), where)
+        if refusal is not None:
+            return refusal
+        if self.offline:
+            return self._problem(
+                info.repo_id,
+                "offline-miss",
+                f"offline: {where} are not in the Hub cache (only the first bytes of a file "
+                "are cached); a scan online would fetch them",
+            )
+        url = self._resolve_url(info, path)
+        reply = self._get(
+            url,
+            repo_id=info.repo_id,
+            what=where,
+            headers={"Range": f"bytes={start}-{last}", "Accept-Encoding": "identity"},
+            max_body=length,
+            truncate=True,
+        )
+        if isinstance(reply, HubProblem):
+            return reply
+        answered = reply.headers.get("content-range", "").strip().lower()
+        if reply.status != 206 or not answered.startswith(f"bytes {start}-"):
+            return self._problem(
+                info.repo_id,
+                "malformed",
+                f"{where}: the server did not answer with that range "
+                f"(HTTP {reply.status}, {answered or 'no Content-Range'}) (from {url})",
+            )
+        if len(reply.body) < length:
+            return self._problem(
+                info.repo_id,
+                "malformed",
+                f"{where}: short read, {len(reply.body)} of {length} bytes (from {url})",
+            )
+        return reply.body
+
     def _check_file(
         self, info: HubRepoInfo, path: str, listed: HubFile | None, where: str
     ) -> HubProblem | None:

@@ -2,10 +2,12 @@
 
 The repo's small metadata files are fetched (never its weights), written into a private
 temporary folder and read by the same readers as a local folder. GGUF and safetensors headers
-are read from the first bytes of their files by HTTP range requests. LFS files become components
-with the SHA-256 and size the Hub lists for them. When a file cannot be fetched (a gated repo),
-the Hub API's own view of the card (``cardData``) and config stands in for it. A dataset repo
-asked for directly is inventoried from the Hub's dataset info alone.
+are read from the first bytes of their files by HTTP range requests; pickle-format files are
+checked for what loading them would run from the byte ranges the analysers need
+(``scanner.sources.hub_load_analysis``). LFS files become components with the SHA-256 and size
+the Hub lists for them. When a file cannot be fetched (a gated repo), the Hub API's own view of
+the card (``cardData``) and config stands in for it. A dataset repo asked for directly is
+inventoried from the Hub's dataset info alone.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from scanner.model import (
 )
 from scanner.resolve.hub_client import HubClient, HubFile, HubProblem, HubRepoInfo, thaw_json
 from scanner.sources.folder_facts import read_folder_facts
+from scanner.sources.hub_load_analysis import with_hub_load_analysis
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
 from scanner.sources.python_deps import python_parts
@@ -141,6 +144,7 @@ def scan_hub_repo(
         if item.sha256 is not None
     }
     inventory = build_inventory(identity, facts, files, digests, hub=hub)
+    inventory = with_hub_load_analysis(client, info, inventory)
     components = tuple(_hub_hashed(c) for c in inventory.components)
     components, relations = _tag_lineage(info, inventory, components, hub)
     python = python_parts(documents, [inventory.subject_ref])
@@ -155,6 +159,7 @@ def scan_hub_repo(
         components=(*components, *python.components),
         relations=(*relations, *python.relations),
         issues=tuple(dict.fromkeys((*issues, *located))),
+        findings=inventory.findings,
     )
 
 

@@ -10,7 +10,7 @@ counts in the code layer like any other code nobody can vouch for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
@@ -111,12 +111,37 @@ def with_load_analysis(
 ) -> Inventory:
     """``inventory`` with the analysis of its ``files``: file properties, code components,
     findings, and issues for files that could not be analysed."""
-    file_refs = {
+    return _with_parts(inventory, analyze_folder(files, facts, _file_refs(inventory)))
+
+
+def with_file_analyses(
+    inventory: Inventory,
+    analyses: Mapping[str, Sequence[FileAnalysis]],
+    *,
+    issues: Sequence[ScanIssue] = (),
+    locate: Callable[[str], str] | None = None,
+) -> Inventory:
+    """``inventory`` with analyses made elsewhere (``{file component path: analyses}``, e.g. of
+    a Hub repo's files read by range): file properties, code components, findings, ``issues``.
+
+    ``locate`` turns a file's path into the location its findings and code component name (a
+    Hub URL); issues keep the path, for the caller to locate as it does its own.
+    """
+    builder = _Builder(file_refs=_file_refs(inventory), locate=locate or _as_is)
+    for location in sorted(analyses):
+        builder.add(location, list(analyses[location]))
+    return _with_parts(inventory, builder.parts(issues))
+
+
+def _file_refs(inventory: Inventory) -> dict[str, str]:
+    return {
         c.path: c.ref
         for c in inventory.components
         if c.kind is ComponentKind.FILE and c.path is not None
     }
-    security = analyze_folder(files, facts, file_refs)
+
+
+def _with_parts(inventory: Inventory, security: SecurityParts) -> Inventory:
     components = tuple(
         replace(c, properties=(*c.properties, *security.file_properties[c.ref]))
         if c.ref in security.file_properties
@@ -130,6 +155,10 @@ def with_load_analysis(
         issues=(*inventory.issues, *security.issues),
         findings=(*inventory.findings, *security.findings),
     )
+
+
+def _as_is(location: str) -> str:
+    return location
 
 
 def _analyses(entry: FileEntry, issues: list[ScanIssue]) -> Iterator[FileAnalysis]:
@@ -185,6 +214,8 @@ def _tokenizer_templates(entry: FileEntry) -> Iterator[FileAnalysis]:
 @dataclass
 class _Builder:
     file_refs: dict[str, str]
+    locate: Callable[[str], str] = _as_is
+    """Where findings and code components say a file is (its path, unless told otherwise)."""
     findings: list[Finding] = field(default_factory=list)
     components: list[Component] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
@@ -218,7 +249,7 @@ class _Builder:
             for risk in risks[:MAX_PROPERTY_VALUES]
         ]
         self.file_properties[ref] = tuple(dict.fromkeys(properties))
-        self.findings += [_finding(location, ref, risk) for risk in risks]
+        self.findings += [_finding(self.locate(location), ref, risk) for risk in risks]
         problems = [p for a in analyses for p in a.problems]
         self.issues += [
             ScanIssue(location=location, problem=problem, severity=Severity.LOW)
@@ -236,22 +267,23 @@ class _Builder:
         problems: list[str],
     ) -> None:
         shown = ", ".join(imports[:8]) + (" …" if len(imports) > 8 else "")
+        where = self.locate(location)
         evidence = Evidence(
-            location=location,
+            location=where,
             field="imports" if imports else "code",
             value=(shown or "; ".join(r.message for r in risks[:3]) or "; ".join(problems[:3]))[
                 :300
             ],
             method="static-analysis",
         )
-        ref = f"code:on-load:{location}"
+        ref = f"code:on-load:{where}"
         self.components.append(
             Component(
                 ref=ref,
                 kind=ComponentKind.CODE,
                 name=f"code run on load by {PurePosixPath(location).name}",
                 path=location,
-                description=f"Loading {location} runs code beyond rebuilding tensors"
+                description=f"Loading {where} runs code beyond rebuilding tensors"
                 + (f" ({shown})" if shown else ""),
                 layer=Layer.CODE,
                 evidence=(evidence,),

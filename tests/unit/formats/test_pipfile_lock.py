@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from scanner.formats.python_deps import (
     PythonPackage,
 )
 from scanner.model import Hash
+from tests.unit.formats.toml_strategies import TEXT, assert_reads_or_refuses, nested_values
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
 PIPENV = CORPUS / "python" / "cyclonedx-python_testdata" / "pipenv"
@@ -350,43 +350,35 @@ def test_hash_count_is_capped(tmp_path: Path) -> None:
 
 # --- fuzz ------------------------------------------------------------------------------------
 
-_KEYS = st.sampled_from(
-    ["version", "hashes", "markers", "extras", "git", "ref", "file", "path", "editable",
-     "index", "subdirectory", "sources", "name", "url"]
-)  # fmt: skip
-_SCALARS = st.one_of(
-    st.text(max_size=12),
-    st.sampled_from(["==1.0", "pypi", "sha256:" + "a" * 64, "*"]),
-    st.integers(-5, 5),
-    st.booleans(),
-    st.none(),
-)
-_VALUES = st.recursive(
-    _SCALARS,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(_KEYS, st.text(max_size=8)), children, max_size=5),
+KEYS = [
+    "version", "hashes", "markers", "extras", "git", "ref", "file", "path", "editable",
+    "index", "subdirectory", "sources", "name", "url",
+]  # fmt: skip
+VALUES = nested_values(
+    st.one_of(
+        TEXT,
+        st.sampled_from(["==1.0", "pypi", "sha256:" + "a" * 64, "*"]),
+        st.integers(-5, 5),
+        st.booleans(),
+        st.none(),
     ),
-    max_leaves=25,
+    st.one_of(st.sampled_from(KEYS), st.text(max_size=8)),
 )
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     document=st.dictionaries(
-        st.sampled_from(["_meta", "default", "develop", "docs", "x"]), _VALUES, max_size=4
+        st.sampled_from(["_meta", "default", "develop", "docs", "x"]), VALUES, max_size=4
     )
 )
 def test_fuzz_structured(tmp_path_factory: pytest.TempPathFactory, document: object) -> None:
-    path = write_lock(tmp_path_factory.mktemp("fuzz"), document)
-    with contextlib.suppress(MalformedFileError):
-        assert isinstance(read_pipfile_lock(path, path.parent), DependencyDocument)
+    directory = tmp_path_factory.mktemp("fuzz")
+    assert_reads_or_refuses(read_pipfile_lock, directory, "Pipfile.lock", json.dumps(document))
 
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=300))
 def test_fuzz_random_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    path = tmp_path_factory.mktemp("fuzz") / "Pipfile.lock"
-    path.write_bytes(data)
-    with contextlib.suppress(MalformedFileError):
-        assert isinstance(read_pipfile_lock(path, path.parent), DependencyDocument)
+    directory = tmp_path_factory.mktemp("fuzz")
+    assert_reads_or_refuses(read_pipfile_lock, directory, "Pipfile.lock", data)

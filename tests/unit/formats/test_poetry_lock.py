@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import textwrap
 import tomllib
 from pathlib import Path
@@ -27,6 +25,7 @@ from scanner.formats.python_deps import (
     PythonPackage,
 )
 from scanner.model import Hash
+from tests.unit.formats.toml_strategies import assert_reads_or_refuses, toml_value, toml_values
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
 PYTHON = CORPUS / "python"
@@ -704,64 +703,32 @@ def test_problems_are_capped(tmp_path: Path) -> None:
 
 # --- fuzz ------------------------------------------------------------------------------------
 
-_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x7f"), max_size=12)
-_KEYS = st.sampled_from(
-    [
-        "name", "version", "groups", "category", "optional", "markers", "files", "file",
-        "hash", "source", "type", "url", "reference", "resolved_reference", "dependencies",
-        "extras", "develop", "main", "dev", "lock-version", "files",
-    ]
-)  # fmt: skip
-_SCALARS = st.one_of(
-    _TEXT,
-    st.sampled_from(["main", "dev", "git", "legacy", "directory", "1.0", "sha256:" + "a" * 64]),
-    st.integers(-5, 5),
-    st.booleans(),
+KEYS = [
+    "name", "version", "groups", "category", "optional", "markers", "files", "file",
+    "hash", "source", "type", "url", "reference", "resolved_reference", "dependencies",
+    "extras", "develop", "main", "dev", "lock-version", "files",
+]  # fmt: skip
+VALUES = toml_values(
+    KEYS, ["main", "dev", "git", "legacy", "directory", "1.0", "sha256:" + "a" * 64]
 )
-_VALUES = st.recursive(
-    _SCALARS,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(_KEYS, _TEXT), children, max_size=5),
-    ),
-    max_leaves=25,
-)
-
-
-def toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    assert isinstance(value, dict)
-    pairs = (f"{json.dumps(key, ensure_ascii=False)} = {toml_value(v)}" for key, v in value.items())
-    return "{" + ", ".join(pairs) + "}"
 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    packages=st.lists(st.dictionaries(_KEYS, _VALUES, max_size=8), max_size=4),
-    metadata=_VALUES,
+    packages=st.lists(st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=8), max_size=4),
+    metadata=VALUES,
 )
 def test_fuzz_structured(
-    tmp_path_factory: pytest.TempPathFactory, packages: list[object], metadata: object
+    tmp_path_factory: pytest.TempPathFactory, packages: list[dict[str, object]], metadata: object
 ) -> None:
     text = f"package = {toml_value(packages)}\nmetadata = {toml_value(metadata)}\n"
-    path = tmp_path_factory.mktemp("fuzz") / "poetry.lock"
-    path.write_text(text)
-    with contextlib.suppress(MalformedFileError):
-        assert isinstance(read_poetry_lock(path, path.parent), DependencyDocument)
+    assert_reads_or_refuses(read_poetry_lock, tmp_path_factory.mktemp("fuzz"), "poetry.lock", text)
 
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=400), cut=st.integers(0, 2000))
 def test_fuzz_mutated_lock(tmp_path_factory: pytest.TempPathFactory, data: bytes, cut: int) -> None:
     original = lock_11().encode()
-    path = tmp_path_factory.mktemp("fuzz") / "poetry.lock"
-    path.write_bytes(original[:cut] + data + original[cut:])
-    with contextlib.suppress(MalformedFileError):
-        assert isinstance(read_poetry_lock(path, path.parent), DependencyDocument)
+    mutated = original[:cut] + data + original[cut:]
+    directory = tmp_path_factory.mktemp("fuzz")
+    assert_reads_or_refuses(read_poetry_lock, directory, "poetry.lock", mutated)

@@ -1,9 +1,7 @@
-"""Tests for the PEP 751 pylock.toml reader and the field checks the lock readers share."""
+"""Tests for the PEP 751 pylock.toml reader."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import textwrap
 import tomllib
 from pathlib import Path
@@ -14,8 +12,6 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from scanner.errors import MalformedFileError
-from scanner.formats.dependency_fields import Fields, ProblemLog, extras_required
-from scanner.formats.pep508 import artifact_filename, vcs_url
 from scanner.formats.pylock_toml import read_pylock
 from scanner.formats.python_deps import (
     Artifact,
@@ -26,6 +22,7 @@ from scanner.formats.python_deps import (
     PythonPackage,
 )
 from scanner.model import Hash
+from tests.unit.formats.toml_strategies import assert_reads_or_refuses, toml_value, toml_values
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
 PYTHON = CORPUS / "python"
@@ -355,56 +352,7 @@ def test_big_lock_is_read_whole(tmp_path: Path) -> None:
     assert document.packages[-1].version == f"1.{count - 1}"
 
 
-# --- shared field checks ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("marker", "extras"),
-    [
-        ('extra == "tensorflow"', ("tensorflow",)),
-        ("python_version < '3.10' and extra == 'tensorflow'", ("tensorflow",)),
-        ('extra == "tensorflow" or python_version <= "3.10"', ()),
-        ('extra == "h5py" or extra == "tensorflow"', ("h5py", "tensorflow")),
-        ('(extra == "a" or extra == "b") and python_version < "3"', ("a", "b")),
-        ("os_name == 'a\"b' and extra == 'X_Y'", ("x-y",)),
-        ('"a" == extra', ("a",)),
-        ('python_version < "3"', ()),
-        ("not a marker", ()),
-    ],
-)
-def test_extras_required(marker: str, extras: tuple[str, ...]) -> None:
-    assert extras_required(marker) == extras
-
-
-@pytest.mark.parametrize(
-    ("args", "url"),
-    [
-        (("git", "https://h/r.git", "abc", None), "git+https://h/r.git@abc"),
-        (("git", "git+https://h/r.git", None, None), "git+https://h/r.git"),
-        (
-            ("git", "https://h/r.git#egg=r", "abc", "sub"),
-            "git+https://h/r.git@abc#egg=r&subdirectory=sub",
-        ),
-        (("hg", "https://h/r", "1", None), "hg+https://h/r@1"),
-    ],
-)
-def test_vcs_url(args: tuple[str, str, str | None, str | None], url: str) -> None:
-    assert vcs_url(*args) == url
-
-
-@pytest.mark.parametrize(
-    ("location", "name"),
-    [
-        ("https://h/a/b/x-1.0.tar.gz", "x-1.0.tar.gz"),
-        ("https://h/a/x%2B1-py3-none-any.whl?q=1#sha256=00", "x+1-py3-none-any.whl"),
-        ("wheels\\win\\x.whl", "x.whl"),
-        ("https://h/", None),
-        ("http://[::1", "[::1"),
-        ("", None),
-    ],
-)
-def test_artifact_filename(location: str, name: str | None) -> None:
-    assert artifact_filename(location) == name
+# --- credentials -----------------------------------------------------------------------------
 
 
 def test_credentials_in_urls_are_redacted(tmp_path: Path) -> None:
@@ -426,89 +374,28 @@ def test_credentials_in_urls_are_redacted(tmp_path: Path) -> None:
     assert package.artifacts[0].filename == "private-1-py3-none-any.whl"
 
 
-def test_hash_checks() -> None:
-    log = ProblemLog()
-    fields = Fields(log, "here")
-    assert fields.prefixed_hash("SHA256:" + "AB" * 32, "f") == sha256("ab" * 32)
-    assert fields.hash_value("sha3-256", "0" * 64, "f") == Hash(alg="SHA3-256", value="0" * 64)
-    assert fields.hash_value("md5", "0" * 32, "f") == Hash(alg="MD5", value="0" * 32)
-    assert fields.hash_value("sha256", "g" * 64, "f") is None
-    assert fields.hash_value("sha224", "0" * 56, "f") is None
-    assert log.freeze() == (
-        f"here: f: sha256 hash '{'g' * 64}' is not 64 hex digits",
-        "here: f: hash algorithm 'sha224' is not supported",
-    )
-
-
-def test_markers_of_one_edge_are_combined() -> None:
-    fields = Fields(ProblemLog(), "here")
-    assert fields.any_marker(['os_name == "nt"'], "d") == 'os_name == "nt"'
-    assert fields.any_marker(['os_name == "nt"', 'os_name == "posix"'], "d") == (
-        'os_name == "nt" or os_name == "posix"'
-    )
-    assert fields.with_extra(None, "x") == 'extra == "x"'
-    assert fields.with_extra('os_name == "nt" or os_name == "posix"', "x") == (
-        '(os_name == "nt" or os_name == "posix") and extra == "x"'
-    )
-    too_long = [f'os_name == "{i:05}{"x" * 200}"' for i in range(60)]
-    assert fields.any_marker(too_long, "d") is None
-
-
 # --- fuzz ------------------------------------------------------------------------------------
 
-_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x7f"), max_size=12)
-_KEYS = st.sampled_from(
-    [
-        "name", "version", "marker", "index", "dependencies", "vcs", "type", "url", "path",
-        "commit-id", "directory", "editable", "archive", "sdist", "wheels", "hashes", "sha256",
-        "subdirectory", "requested-revision",
-    ]
-)  # fmt: skip
-_SCALARS = st.one_of(
-    _TEXT,
-    st.sampled_from([".", "git", "1.0", "a" * 64, "https://x/y.whl"]),
-    st.integers(-5, 5),
-    st.booleans(),
-)
-_VALUES = st.recursive(
-    _SCALARS,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(_KEYS, _TEXT), children, max_size=5),
-    ),
-    max_leaves=25,
-)
-
-
-def toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    assert isinstance(value, dict)
-    pairs = (f"{json.dumps(key, ensure_ascii=False)} = {toml_value(v)}" for key, v in value.items())
-    return "{" + ", ".join(pairs) + "}"
+KEYS = [
+    "name", "version", "marker", "index", "dependencies", "vcs", "type", "url", "path",
+    "commit-id", "directory", "editable", "archive", "sdist", "wheels", "hashes", "sha256",
+    "subdirectory", "requested-revision",
+]  # fmt: skip
+VALUES = toml_values(KEYS, [".", "git", "1.0", "a" * 64, "https://x/y.whl"])
 
 
 @settings(max_examples=200, deadline=None)
-@given(packages=st.lists(st.dictionaries(_KEYS, _VALUES, max_size=8), max_size=5))
-def test_fuzz_structured(tmp_path_factory: pytest.TempPathFactory, packages: list[object]) -> None:
+@given(packages=st.lists(st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=8), max_size=5))
+def test_fuzz_structured(
+    tmp_path_factory: pytest.TempPathFactory, packages: list[dict[str, object]]
+) -> None:
     text = f'lock-version = "1.0"\npackages = {toml_value(packages)}\n'
-    path = tmp_path_factory.mktemp("fuzz") / "pylock.toml"
-    path.write_text(text)
-    with contextlib.suppress(MalformedFileError):
-        assert isinstance(read_pylock(path, path.parent), DependencyDocument)
+    assert_reads_or_refuses(read_pylock, tmp_path_factory.mktemp("fuzz"), "pylock.toml", text)
 
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=400), cut=st.integers(0, 2500))
 def test_fuzz_mutated_lock(tmp_path_factory: pytest.TempPathFactory, data: bytes, cut: int) -> None:
     original = lock().encode()
-    path = tmp_path_factory.mktemp("fuzz") / "pylock.toml"
-    path.write_bytes(original[:cut] + data + original[cut:])
-    with contextlib.suppress(MalformedFileError):
-        assert isinstance(read_pylock(path, path.parent), DependencyDocument)
+    mutated = original[:cut] + data + original[cut:]
+    assert_reads_or_refuses(read_pylock, tmp_path_factory.mktemp("fuzz"), "pylock.toml", mutated)

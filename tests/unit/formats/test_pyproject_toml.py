@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 from pathlib import Path
 
 import pytest
@@ -24,16 +22,20 @@ from scanner.formats.python_deps import (
     DocumentKind,
     PythonPackage,
 )
+from tests.unit.formats.toml_strategies import (
+    TEXT,
+    assert_reads_or_refuses,
+    nested_values,
+    toml_value,
+)
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "python"
 REQUIRED, OPTIONAL, DEV = DependencyScope.REQUIRED, DependencyScope.OPTIONAL, DependencyScope.DEV
 
 
 @pytest.fixture
-def corpus() -> Path:
-    if not CORPUS.is_dir():
-        pytest.skip("the python corpus is absent")
-    return CORPUS
+def corpus(corpus: Path) -> Path:
+    """The corpus's Python projects (the shared ``corpus`` fixture skips when it is absent)."""
+    return corpus / "python"
 
 
 def read_corpus(corpus: Path, relative: str) -> DependencyDocument:
@@ -520,37 +522,11 @@ c = ["gamma"]
 
 # Fuzz
 
-
-@pytest.fixture(scope="module")
-def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One directory for every fuzz example (hypothesis cannot use function-scoped tmp_path)."""
-    return tmp_path_factory.mktemp("fuzz")
-
-
-def toml_value(value: object) -> str:
-    """A TOML inline value (JSON's string escapes are TOML's too)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    assert isinstance(value, dict)
-    pairs = (f"{json.dumps(k, ensure_ascii=False)} = {toml_value(v)}" for k, v in value.items())
-    return "{" + ", ".join(pairs) + "}"
-
-
 KEYS = ["version", "optional", "extras", "markers", "python", "git", "url", "path", "include-group"]
 STRINGS = ["requests>=2", "x[a]; python_version<'3'", "^1.2", "~0.1", "*", "me[dev]", "a||b"]
-VALUES = st.recursive(
-    st.one_of(st.sampled_from(STRINGS), st.text(max_size=12), st.integers(), st.booleans()),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=4), children, max_size=4)
-    ),
-    max_leaves=20,
+VALUES = nested_values(
+    st.one_of(st.sampled_from(STRINGS), TEXT, st.integers(), st.booleans()),
+    st.sampled_from(KEYS) | st.text(max_size=4),
 )
 SLOTS = [
     ("project", "name"),
@@ -565,7 +541,9 @@ SLOTS = [
 
 @settings(max_examples=200, deadline=None)
 @given(filled=st.lists(st.tuples(st.sampled_from(SLOTS), VALUES), max_size=6))
-def test_fuzz_structured(fuzz_dir: Path, filled: list[tuple[tuple[str, str], object]]) -> None:
+def test_fuzz_structured(
+    tmp_path_factory: pytest.TempPathFactory, filled: list[tuple[tuple[str, str], object]]
+) -> None:
     tables: dict[str, dict[str, object]] = {}
     for (table, key), value in filled:
         tables.setdefault(table, {})[key] = value
@@ -573,10 +551,7 @@ def test_fuzz_structured(fuzz_dir: Path, filled: list[tuple[tuple[str, str], obj
         f"[{table}]\n" + "".join(f'"{key}" = {toml_value(value)}\n' for key, value in keys.items())
         for table, keys in tables.items()
     )
-    path = fuzz_dir / "pyproject.toml"
-    path.write_text(text, encoding="utf-8", errors="surrogatepass")
-    with contextlib.suppress(MalformedFileError):
-        assert isinstance(read_pyproject(path, fuzz_dir), DependencyDocument)
+    assert_reads_or_refuses(read_pyproject, tmp_path_factory.mktemp("fuzz"), "pyproject.toml", text)
 
 
 VALID = POETRY.encode() + PEP735.replace("[project]", "[other]").encode()
@@ -584,13 +559,13 @@ VALID = POETRY.encode() + PEP735.replace("[project]", "[other]").encode()
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
-def test_fuzz_mutated_valid_file(fuzz_dir: Path, data: st.DataObject) -> None:
+def test_fuzz_mutated_valid_file(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
     content = bytearray(VALID[: data.draw(st.integers(0, len(VALID)), label="cut")])
     for _ in range(data.draw(st.integers(0, 6), label="mutations")):
         if content:
             position = data.draw(st.integers(0, len(content) - 1), label="position")
             content[position] = data.draw(st.integers(0, 255), label="byte")
-    path = fuzz_dir / "mutated.toml"
-    path.write_bytes(bytes(content))
-    with contextlib.suppress(MalformedFileError):
-        assert isinstance(read_pyproject(path, fuzz_dir), DependencyDocument)
+    directory = tmp_path_factory.mktemp("fuzz")
+    assert_reads_or_refuses(read_pyproject, directory, "mutated.toml", bytes(content))

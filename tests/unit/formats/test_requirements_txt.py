@@ -13,8 +13,7 @@ from packaging.specifiers import SpecifierSet
 
 from scanner.errors import MalformedFileError
 from scanner.formats import dependency_fields, requirements_txt
-from scanner.formats.dependency_fields import redact_url
-from scanner.formats.pep508 import MAX_REQUIREMENT_CHARS, pinned_version
+from scanner.formats.pep508 import MAX_REQUIREMENT_CHARS
 from scanner.formats.python_deps import (
     Artifact,
     DependencyDocument,
@@ -28,16 +27,15 @@ from scanner.formats.requirements_txt import (
     read_requirements,
 )
 from scanner.model import Hash
+from tests.unit.formats.toml_strategies import assert_reads_or_refuses, fragment_texts
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "python"
 CYCLONEDX = "cyclonedx-python_testdata/requirements"
 
 
 @pytest.fixture
-def corpus() -> Path:
-    if not CORPUS.is_dir():
-        pytest.skip("the python corpus is absent")
-    return CORPUS
+def corpus(corpus: Path) -> Path:
+    """The corpus's Python projects (the shared ``corpus`` fixture skips when it is absent)."""
+    return corpus / "python"
 
 
 def read_corpus(corpus: Path, relative: str) -> DependencyDocument:
@@ -684,48 +682,6 @@ def test_huge_version_number_does_not_crash(tmp_path: Path) -> None:
     assert package.version == "9" * 5000
 
 
-# Helpers
-
-
-@pytest.mark.parametrize(
-    ("url", "redacted"),
-    [
-        ("https://user:secret@host/simple", "https://user:****@host/simple"),
-        ("https://ghp_token@github.com/o/r.git", "https://****@github.com/o/r.git"),
-        ("https://tok3n@host/simple?x=a@b", "https://****@host/simple?x=a@b"),
-        ("git+ssh://git@github.com/o/r.git@abc", "git+ssh://git@github.com/o/r.git@abc"),
-        ("git+https://github.com/o/r.git@abc", "git+https://github.com/o/r.git@abc"),
-        ("https://u:p@ss@host/x", "https://u:****@host/x"),
-        ("https://host/path@v1", "https://host/path@v1"),
-        ("see https://a:b@x and https://c:d@y", "see https://a:****@x and https://c:****@y"),
-        ("no url here", "no url here"),
-        ("./local/path", "./local/path"),
-        # only git@ on ssh is kept: another ssh user, git@ on https, ${VAR} are masked
-        ("ssh://alice@host/r.git", "ssh://****@host/r.git"),
-        ("https://git@host/r.git", "https://****@host/r.git"),
-        ("https://${TOKEN}@host/x", "https://****@host/x"),
-    ],
-)
-def test_redact_url(url: str, redacted: str) -> None:
-    assert redact_url(url) == redacted
-
-
-@pytest.mark.parametrize(
-    ("specifier", "version"),
-    [
-        ("==1.2", "1.2"),
-        ("==1.0-1", "1.0.post1"),
-        ("===foo", "foo"),
-        ("==1.2.*", None),
-        (">=1,<2", None),
-        ("==1.2,>=1", "1.2"),
-        ("", None),
-    ],
-)
-def test_pinned_version(specifier: str, version: str | None) -> None:
-    assert pinned_version(SpecifierSet(specifier)) == version
-
-
 # Fuzz
 
 
@@ -770,10 +726,10 @@ FRAGMENTS = [
 
 
 @settings(max_examples=200, deadline=None)
-@given(pieces=st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=40))
-def test_fuzz_requirement_lines(fuzz_dir: Path, pieces: list[str]) -> None:
+@given(text=fragment_texts(FRAGMENTS))
+def test_fuzz_requirement_lines(fuzz_dir: Path, text: str) -> None:
     path = fuzz_dir / "requirements.txt"
-    path.write_text("".join(pieces), encoding="utf-8", errors="surrogatepass")
+    path.write_text(text, encoding="utf-8")
     with contextlib.suppress(MalformedFileError):
         document = read_requirements(path, fuzz_dir)
         assert isinstance(document, DependencyDocument)
@@ -785,7 +741,4 @@ def test_fuzz_requirement_lines(fuzz_dir: Path, pieces: list[str]) -> None:
 @settings(max_examples=200, deadline=None)
 @given(content=st.binary(max_size=300))
 def test_fuzz_bytes(fuzz_dir: Path, content: bytes) -> None:
-    path = fuzz_dir / "bytes.txt"
-    path.write_bytes(content)
-    with contextlib.suppress(MalformedFileError):
-        assert isinstance(read_requirements(path, fuzz_dir), DependencyDocument)
+    assert_reads_or_refuses(read_requirements, fuzz_dir, "bytes.txt", content)

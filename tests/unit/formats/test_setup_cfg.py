@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from scanner.errors import MalformedFileError
 from scanner.formats import setup_cfg
@@ -18,6 +16,7 @@ from scanner.formats.python_deps import (
     PythonPackage,
 )
 from scanner.formats.setup_cfg import SETUP_CFG_MAX_BYTES, read_setup_cfg, requirement_items
+from tests.unit.formats.toml_strategies import assert_reads_or_refuses, fragment_texts
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "python"
 REQUIRED, OPTIONAL, DEV = DependencyScope.REQUIRED, DependencyScope.OPTIONAL, DependencyScope.DEV
@@ -210,12 +209,6 @@ def test_requirement_items(value: str, items: list[str]) -> None:
     assert requirement_items(value) == items
 
 
-@pytest.fixture(scope="module")
-def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One directory for every fuzz example (hypothesis cannot use function-scoped tmp_path)."""
-    return tmp_path_factory.mktemp("fuzz")
-
-
 FRAGMENTS = [
     "[options]\n",
     "[options.extras_require]\n",
@@ -239,10 +232,6 @@ FRAGMENTS = [
 
 
 @settings(max_examples=200, deadline=None)
-@given(pieces=st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=40))
-def test_fuzz(fuzz_dir: Path, pieces: list[str]) -> None:
-    path = fuzz_dir / "setup.cfg"
-    path.write_text("".join(pieces), encoding="utf-8", errors="surrogatepass")
-    with contextlib.suppress(MalformedFileError):
-        document = read_setup_cfg(path, fuzz_dir)
-        assert isinstance(document, DependencyDocument)
+@given(text=fragment_texts(FRAGMENTS))
+def test_fuzz(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    assert_reads_or_refuses(read_setup_cfg, tmp_path_factory.mktemp("fuzz"), "setup.cfg", text)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import textwrap
 import tomllib
 from pathlib import Path
@@ -26,6 +24,7 @@ from scanner.formats.python_deps import (
 )
 from scanner.formats.uv_lock import read_uv_lock
 from scanner.model import Hash
+from tests.unit.formats.toml_strategies import assert_reads_or_refuses, toml_value, toml_values
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
 PYTHON = CORPUS / "python"
@@ -560,67 +559,32 @@ def test_long_dependency_chains_and_cycles_terminate(tmp_path: Path) -> None:
 
 # --- fuzz ------------------------------------------------------------------------------------
 
-_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x7f"), max_size=12)
-_KEYS = st.sampled_from(
-    [
-        "name", "version", "source", "registry", "git", "url", "path", "editable", "virtual",
-        "directory", "dependencies", "optional-dependencies", "dev-dependencies", "extra",
-        "marker", "sdist", "wheels", "hash", "metadata", "requires-dist", "specifier",
-    ]
-)  # fmt: skip
-_SCALARS = st.one_of(
-    _TEXT,
-    st.sampled_from([".", "a", "b", "1.0", "sha256:" + "a" * 64, "https://x/y?rev=1#abc"]),
-    st.integers(-5, 5),
-    st.booleans(),
-)
-_VALUES = st.recursive(
-    _SCALARS,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(_KEYS, _TEXT), children, max_size=5),
-    ),
-    max_leaves=25,
-)
-
-
-def toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    assert isinstance(value, dict)
-    pairs = (f"{json.dumps(key, ensure_ascii=False)} = {toml_value(v)}" for key, v in value.items())
-    return "{" + ", ".join(pairs) + "}"
+KEYS = [
+    "name", "version", "source", "registry", "git", "url", "path", "editable", "virtual",
+    "directory", "dependencies", "optional-dependencies", "dev-dependencies", "extra",
+    "marker", "sdist", "wheels", "hash", "metadata", "requires-dist", "specifier",
+]  # fmt: skip
+VALUES = toml_values(KEYS, [".", "a", "b", "1.0", "sha256:" + "a" * 64, "https://x/y?rev=1#abc"])
 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    packages=st.lists(st.dictionaries(_KEYS, _VALUES, max_size=8), max_size=5),
-    manifest=_VALUES,
+    packages=st.lists(st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=8), max_size=5),
+    manifest=VALUES,
 )
 def test_fuzz_structured(
-    tmp_path_factory: pytest.TempPathFactory, packages: list[object], manifest: object
+    tmp_path_factory: pytest.TempPathFactory, packages: list[dict[str, object]], manifest: object
 ) -> None:
     text = f"version = 1\npackage = {toml_value(packages)}\nmanifest = {toml_value(manifest)}\n"
-    path = tmp_path_factory.mktemp("fuzz") / "uv.lock"
-    path.write_text(text)
-    with contextlib.suppress(MalformedFileError):
-        assert isinstance(read_uv_lock(path, path.parent), DependencyDocument)
+    assert_reads_or_refuses(read_uv_lock, tmp_path_factory.mktemp("fuzz"), "uv.lock", text)
 
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=400), cut=st.integers(0, 4000))
 def test_fuzz_mutated_lock(tmp_path_factory: pytest.TempPathFactory, data: bytes, cut: int) -> None:
     original = lock().encode()
-    path = tmp_path_factory.mktemp("fuzz") / "uv.lock"
-    path.write_bytes(original[:cut] + data + original[cut:])
-    with contextlib.suppress(MalformedFileError):
-        assert isinstance(read_uv_lock(path, path.parent), DependencyDocument)
+    mutated = original[:cut] + data + original[cut:]
+    assert_reads_or_refuses(read_uv_lock, tmp_path_factory.mktemp("fuzz"), "uv.lock", mutated)
 
 
 def test_canonical_names_in_dependencies(tmp_path: Path) -> None:
