@@ -25,7 +25,7 @@ from scanner.formats.load_risk import RiskKind
 from scanner.formats.model_archive import analyze_model_file
 from scanner.formats.pickle_scan import LEGACY_TORCH_MAGIC
 from scanner.model import Component, ComponentKind, Layer
-from scanner.resolve.hub_client import HubClient, HubProblem, HubRepoInfo, _Reply
+from scanner.resolve.hub_client import HubClient, HubProblem, HubRepoInfo
 from scanner.sources import hub_load_analysis
 from scanner.sources.hub_load_analysis import (
     BYTES_READ_PROPERTY,
@@ -500,24 +500,12 @@ class BytesHub(HubClient):
         self.served += len(data)
         return data
 
-    def _get(
-        self,
-        url: str,
-        *,
-        repo_id: str,
-        what: str,
-        max_body: int,
-        params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        truncate: bool = False,
-    ) -> _Reply | HubProblem:
-        assert headers is not None
-        first, last = (int(n) for n in headers["Range"].removeprefix("bytes=").split("-"))
-        data = self.files[url.rsplit("/", 1)[-1]]
-        body = data[first : last + 1]
+    def range_bytes(
+        self, info: HubRepoInfo, path: str, *, start: int, length: int
+    ) -> bytes | HubProblem:
+        body = self.files[path][start : start + length]
         self.served += len(body)
-        content_range = f"bytes {first}-{first + len(body) - 1}/{len(data)}"
-        return _Reply(status=206, headers={"content-range": content_range}, body=body)
+        return body
 
 
 def hub_info(sizes: Mapping[str, int]) -> HubRepoInfo:
