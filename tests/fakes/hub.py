@@ -25,22 +25,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
 import re
-import socket
-import socketserver
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import yaml
+
+from tests.fakes.loopback import LoopbackHandler, LoopbackServer
 
 MAIN: Final = "main"
 REPO_TYPES: Final = ("model", "dataset")
@@ -85,8 +83,6 @@ DATASET_EXPAND_KEYS: Final = frozenset(
 
 TREE_EXPAND_PAGE_SIZE: Final = 50  # the Hub's page size for tree listings with expand=true
 STREAM_CHUNK: Final = 64 * 1024
-MAX_REQUEST_BODY: Final = 1 << 20  # the fake serves no uploads; larger bodies close the connection
-IDLE_CONNECTION_TIMEOUT_S: Final = 30.0
 SHUTDOWN_POLL_S: Final = 0.01  # serve_forever's default (0.5 s) would make every close() slow
 
 _SHA1 = re.compile(r"[0-9a-f]{40}")
@@ -983,52 +979,14 @@ def _tree_file(file: FakeFile) -> dict[str, Any]:
     return entry
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def server_bind(self) -> None:
-        """Bind without HTTPServer's reverse DNS lookup of the host (slow, and not loopback)."""
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", self.socket.getsockname()[1]
-
+class _Server(LoopbackServer):
     def __init__(self, hub: FakeHub) -> None:
         self.hub = hub
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def track(self, connection: socket.socket, *, open_: bool) -> None:
-        with self._connections_lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def drop_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # already closed by the peer
-                connection.shutdown(socket.SHUT_RDWR)
+        super().__init__(_Handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the real client pools connections
-    timeout = IDLE_CONNECTION_TIMEOUT_S
-    # Headers and body go out in separate writes: with Nagle on, delayed ACKs add ~40 ms each.
-    disable_nagle_algorithm = True
+class _Handler(LoopbackHandler):
     server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, open_=False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request stderr log; the hub keeps its own."""
 
     def do_GET(self) -> None:
         self._serve()
@@ -1046,7 +1004,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def _serve(self) -> None:
-        if not self._drain_request_body():
+        if not self.drain_request_body():
             return
         headers = dict(self.headers.items())
         hub = self.server.hub
@@ -1056,19 +1014,6 @@ class _Handler(BaseHTTPRequestHandler):
             answer = _Answer.json(500, {"error": f"fake hub failure: {error!r}"})
         hub.record(self.command, self.path, headers, answer)
         self._write(answer)
-
-    def _drain_request_body(self) -> bool:
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_REQUEST_BODY:
-            self.send_error(413)
-            self.close_connection = True
-            return False
-        if length:
-            self.rfile.read(length)
-        return True
 
     def _write(self, answer: _Answer) -> None:
         self.send_response(answer.status)

@@ -28,11 +28,9 @@ import contextlib
 import hashlib
 import json
 import socket
-import socketserver
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final, Literal
 from urllib.parse import quote, unquote, urlsplit
@@ -40,11 +38,11 @@ from urllib.parse import quote, unquote, urlsplit
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 
+from tests.fakes.loopback import LoopbackHandler, LoopbackServer
+
 FILES_HOST: Final = "https://files.pythonhosted.org"
 DEFAULT_UPLOAD_TIME: Final = "2024-05-29T15:37:47"
 NOT_FOUND: Final = {"message": "Not Found"}
-MAX_REQUEST_BODY: Final = 1 << 20  # the fake takes no uploads; larger bodies close the connection
-IDLE_CONNECTION_TIMEOUT_S: Final = 30.0
 SHUTDOWN_POLL_S: Final = 0.01  # serve_forever's default (0.5 s) would make every close() slow
 TRICKLE_CHUNK: Final = 16
 STREAM_CHUNK: Final = 64 * 1024
@@ -794,51 +792,14 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def server_bind(self) -> None:
-        """Bind without HTTPServer's reverse DNS lookup of the host (slow, and not loopback)."""
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", self.socket.getsockname()[1]
-
+class _Server(LoopbackServer):
     def __init__(self, index: FakePackageIndex) -> None:
         self.index = index
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def track(self, connection: socket.socket, *, open_: bool) -> None:
-        with self._connections_lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def drop_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # already closed by the peer
-                connection.shutdown(socket.SHUT_RDWR)
+        super().__init__(_Handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as requests pools connections
-    timeout = IDLE_CONNECTION_TIMEOUT_S
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
+class _Handler(LoopbackHandler):
     server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, open_=False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request stderr log; the index keeps its own."""
 
     def do_GET(self) -> None:
         self._serve()
@@ -850,7 +811,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def _serve(self) -> None:
-        if not self._drain_request_body():
+        if not self.drain_request_body():
             return
         headers = dict(self.headers.items())
         index = self.server.index
@@ -870,19 +831,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(answer, index)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client stopped reading (e.g. at its size cap)
-
-    def _drain_request_body(self) -> bool:
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_REQUEST_BODY:
-            self.send_error(413)
-            self.close_connection = True
-            return False
-        if length:
-            self.rfile.read(length)
-        return True
 
     def _write(self, answer: _Answer, index: FakePackageIndex) -> None:
         self.send_response(answer.status)
