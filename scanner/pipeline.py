@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
@@ -92,17 +92,10 @@ def _with_environment(result: ScanResult, python: Path) -> ScanResult:
 
 def merge_parts(result: ScanResult, parts: PythonParts) -> ScanResult:
     """``result`` with library components, edges and issues added (components merged by ref)."""
-    components = {c.ref: c for c in result.components}
-    for comp in parts.components:
-        seen = components.get(comp.ref)
-        components[comp.ref] = comp if seen is None else merge_components(seen, comp)
-    relations = {(r.src, r.dst, r.kind): r for r in result.relations}
-    for rel in parts.relations:
-        relations.setdefault((rel.src, rel.dst, rel.kind), rel)
     return replace(
         result,
-        components=tuple(sorted(components.values(), key=lambda c: c.ref)),
-        relations=tuple(sorted(relations.values(), key=lambda r: (r.src, r.dst, r.kind))),
+        components=merged_components((*result.components, *parts.components)),
+        relations=unique_relations((*result.relations, *parts.relations)),
         issues=tuple(
             sorted({*result.issues, *parts.issues}, key=lambda i: (i.location, i.problem))
         ),
@@ -207,25 +200,32 @@ def _hash_cache(config: ScanConfig) -> Iterator[HashCache | None]:
 
 def merge(inventories: Sequence[Inventory]) -> ScanResult:
     """One result from several inventories; a component seen twice keeps all its evidence."""
-    components: dict[str, Component] = {}
-    relations: dict[tuple[str, str, str], Relation] = {}
     issues: dict[ScanIssue, None] = {}
     findings: dict[Finding, None] = {}
-    subjects: list[str] = []
     for inventory in inventories:
-        if inventory.subject_ref not in subjects:
-            subjects.append(inventory.subject_ref)
-        for comp in inventory.components:
-            seen = components.get(comp.ref)
-            components[comp.ref] = comp if seen is None else merge_components(seen, comp)
-        for rel in inventory.relations:
-            relations.setdefault((rel.src, rel.dst, rel.kind), rel)
         issues.update(dict.fromkeys(inventory.issues))
         findings.update(dict.fromkeys(inventory.findings))
     return ScanResult(
-        subjects=tuple(subjects),
-        components=tuple(sorted(components.values(), key=lambda c: c.ref)),
-        relations=tuple(sorted(relations.values(), key=lambda r: (r.src, r.dst, r.kind))),
+        subjects=tuple(dict.fromkeys(inventory.subject_ref for inventory in inventories)),
+        components=merged_components(c for inv in inventories for c in inv.components),
+        relations=unique_relations(r for inv in inventories for r in inv.relations),
         issues=tuple(sorted(issues, key=lambda i: (i.location, i.problem))),
         findings=tuple(findings),
     )
+
+
+def merged_components(components: Iterable[Component]) -> tuple[Component, ...]:
+    """One component per ref (sightings merged, every fact kept), sorted by ref."""
+    by_ref: dict[str, Component] = {}
+    for comp in components:
+        seen = by_ref.get(comp.ref)
+        by_ref[comp.ref] = comp if seen is None else merge_components(seen, comp)
+    return tuple(sorted(by_ref.values(), key=lambda c: c.ref))
+
+
+def unique_relations(relations: Iterable[Relation]) -> tuple[Relation, ...]:
+    """One relation per (src, dst, kind), the first seen, sorted."""
+    unique: dict[tuple[str, str, str], Relation] = {}
+    for rel in relations:
+        unique.setdefault((rel.src, rel.dst, rel.kind), rel)
+    return tuple(sorted(unique.values(), key=lambda r: (r.src, r.dst, r.kind)))

@@ -104,6 +104,7 @@ def merge_components(first: Component, second: Component) -> Component:
         primary,
         version=primary.version or other.version,
         purl=primary.purl or other.purl,
+        description=primary.description or other.description,
         licenses=tuple(dict.fromkeys((*primary.licenses, *other.licenses))),
         hashes=tuple(dict.fromkeys((*primary.hashes, *other.hashes))),
         evidence=merge_evidence(primary.evidence, other.evidence),

@@ -241,7 +241,7 @@ class _Collector:
         component = library_component(package, document, direct=direct)
         seen = self.components.get(component.ref)
         self.components[component.ref] = (
-            component if seen is None else _merge_library(seen, component)
+            component if seen is None else merge_components(seen, component)
         )
         files, contained = record_file_components(package, component.ref, document.location)
         for file in files:
@@ -439,11 +439,6 @@ def _source_urls(package: PythonPackage) -> tuple[tuple[str, str], ...]:
     if package.url and package.url.startswith(("git+", "hg+", "svn+", "bzr+")):
         return (("vcs", package.url.split("+", 1)[1].partition("#")[0]),)
     return ()
-
-
-def _merge_library(first: Component, second: Component) -> Component:
-    merged = merge_components(first, second)
-    return replace(merged, description=first.description or second.description)
 
 
 # --- metadata ----------------------------------------------------------------------------------
