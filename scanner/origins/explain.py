@@ -17,7 +17,9 @@ from scanner.origins.inference import (
     origin_from_entry,
 )
 from scanner.origins.knowledge import (
+    CHECKED,
     MAX_QUERY_LENGTH,
+    UNCHECKED,
     EntryKind,
     EntryMatch,
     KnowledgeBase,
@@ -158,10 +160,20 @@ def _describe(found: EntryMatch) -> list[str]:
             continue
         if name == "defined_in" and not entry.user:
             continue
+        if name == "verified" and value in (CHECKED, UNCHECKED):
+            lines.append(_checked_line(entry))
+            continue
         shown = "yes" if value is True else str(value)
         lines.append(f"  {name.replace('_', ' ') + ':':<24}{shown}")
     lines.append(f"  -> {_verdict(entry)}")
     return lines
+
+
+def _checked_line(entry: OriginEntry) -> str:
+    """Whether the entry was compared with its source: ``checked against source: 2026-11``."""
+    if entry.verified == CHECKED:
+        return f"  {'checked against source:':<24}{entry.as_of or 'date unknown'}"
+    return "  not checked against its source"
 
 
 def _verdict(entry: OriginEntry) -> str:

@@ -35,8 +35,12 @@ MAX_QUERY_LENGTH: Final = 512
 #: Most labels a domain may have (DNS allows 127).
 MAX_DOMAIN_LABELS: Final = 127
 
+#: ``verified`` of an entry whose fact was compared with its cited source in its ``as_of`` month.
+CHECKED: Final = "checked"
+#: ``verified`` of an entry whose source is cited but was not compared with the fact.
+UNCHECKED: Final = "unchecked"
 #: ``verified`` values of built-in entries (see the data file's header).
-VERIFIED_VALUES: Final = frozenset({"this-session", "background-knowledge"})
+VERIFIED_VALUES: Final = frozenset({CHECKED, UNCHECKED})
 
 _COUNTRY = re.compile(r"[A-Z]{2}", re.ASCII)
 _TLD = re.compile(r"[a-z0-9-]{1,63}", re.ASCII)
@@ -84,9 +88,13 @@ class OriginEntry:
     """A Hub namespace that converts or re-hosts others' weights: follow the lineage instead."""
     note: str | None = None
     source: str
+    """Where to check the fact: references a user can follow (URLs, PyPI releases), separated
+    by ``" ; "``; a user's entry without one names its file."""
     confidence: Confidence
     verified: str | None = None
-    """``this-session`` or ``background-knowledge`` for built-in entries."""
+    """``checked``: the fact was compared with the cited source in the ``as_of`` month;
+    ``unchecked``: the source is cited but the fact was not compared with it. Built-in entries
+    always carry one of the two; in a user's file the field is optional free text."""
     as_of: str | None = None
     """When the fact was last believed current (``YYYY`` or ``YYYY-MM``)."""
     user: bool = False

@@ -25,15 +25,49 @@ def test_show_entry_lists_every_field_and_the_source(kb: KnowledgeBase) -> None:
         "  fiscal sponsor:         NumFOCUS",
         "  fiscal sponsor country: US",
         "  confidence:             high",
-        "  verified:               this-session",
+        "  checked against source: 2026-11",
         "  as of:                  2026-11",
     ):
         assert line in text.splitlines()
-    assert "source:                 package METADATA of numpy" in text
+    assert "source:                 https://pypi.org/project/numpy/2.4.6/ (" in text
+    assert "verified:" not in text
     assert "steward community; basis curated" in text
     folded = explain(kb, "QWEN")
     assert "matched: Qwen (ignoring case; the Hub namespace is spelt so)" in folded
     assert "country none" in text
+
+
+def test_show_says_whether_the_entry_was_checked_against_its_source(kb: KnowledgeBase) -> None:
+    lines = explain(kb, "facebook").splitlines()
+    assert "  source:                 https://huggingface.co/facebook" in lines
+    assert "  not checked against its source" in lines
+    assert "  as of:                  2026" in lines
+    assert not any(line.startswith("  checked against source:") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("verified", "expected"),
+    [
+        (None, None),
+        ("checked", "  checked against source: 2026-10"),
+        ("unchecked", "  not checked against its source"),
+        ("our legal review", "  verified:               our legal review"),
+    ],
+)
+def test_show_user_entry_verification(
+    kb: KnowledgeBase, tmp_path: Path, verified: str | None, expected: str | None
+) -> None:
+    path = tmp_path / "mine.yaml"
+    field = f"  verified: {verified}\n" if verified else ""
+    path.write_text(
+        "entries:\n- id: acme-labs\n  kind: hf-namespace\n  organisation: Acme Labs LLC\n"
+        "  country: DE\n  confidence: high\n  source: https://example.org/acme\n"
+        f"  as_of: 2026-10\n{field}",
+        encoding="utf-8",
+    )
+    lines = explain(load_overlay(kb, path), "acme-labs").splitlines()
+    checked = [line for line in lines if "checked against" in line or "verified:" in line]
+    assert checked == ([expected] if expected else [])
 
 
 def test_show_reuploader_and_consumer_mail(kb: KnowledgeBase) -> None:
