@@ -46,7 +46,7 @@ from sbom.model_card import (
     model_card_json,
     xml_safe,
 )
-from sbom.properties import PropertyName, origin_hint_value, verdict_property
+from sbom.properties import PropertyName, basis_property, origin_hint_value, verdict_property
 from sbom.sarif import NO_RULES, RuleDescription
 from scanner.errors import InvalidOutputError, UsageError
 from scanner.model import (
@@ -137,9 +137,9 @@ class BomOptions:
     spec_version: str = "1.6"
     """The CycloneDX version: 1.5, 1.6 or 1.7 (see SPEC_VERSIONS)."""
     timestamp: datetime | None = None
-    """``metadata.timestamp``; None → now (UTC). The CLI passes SOURCE_DATE_EPOCH when set."""
-    reproducible: bool = False
-    """True → the serial number is a uuid5 of the content (result, options), else uuid4."""
+    """``metadata.timestamp``; None: left out, so that the same scan gives the same bytes (the
+    CLI passes SOURCE_DATE_EPOCH when it is set). The serial number is always a uuid5 of the
+    content."""
     tool_version: str = scanner.__version__
 
 
@@ -174,7 +174,7 @@ def render_cyclonedx(
         compliance = build_compliance(
             builder.result,
             rules,
-            created=builder.timestamp.isoformat(),
+            created=builder.timestamp.isoformat() if builder.timestamp else None,
             tool_version=options.tool_version,
             tier_rules=tier_rules,
         )
@@ -197,16 +197,18 @@ def render_cyclonedx(
     return text
 
 
-def serial_number(result: ScanResult, options: BomOptions, timestamp: datetime) -> uuid.UUID:
+def serial_number(result: ScanResult, options: BomOptions, timestamp: datetime | None) -> uuid.UUID:
     """uuid5 of a canonical digest of the result and the options that shape the document.
 
-    Derived from the data, not the text, so the JSON and XML of one scan share a serial.
+    Derived from the data, not the text, so the JSON and XML of one scan share a serial; the
+    targets as typed (``roots``) are left out, so that how a folder was named does not count.
     """
+    content = asdict(replace(result, roots=()))
     canonical = json.dumps(
         {
-            "result": asdict(result),
+            "result": content,
             "spec_version": options.spec_version,
-            "timestamp": timestamp.isoformat(),
+            "timestamp": timestamp.isoformat() if timestamp else None,
             "tool_version": options.tool_version,
         },
         sort_keys=True,
@@ -216,9 +218,11 @@ def serial_number(result: ScanResult, options: BomOptions, timestamp: datetime) 
     return uuid.uuid5(uuid.NAMESPACE_URL, f"sovscan:{digest}")
 
 
-def _utc_timestamp(options: BomOptions) -> datetime:
+def _utc_timestamp(options: BomOptions) -> datetime | None:
     """The document's timestamp, in UTC to the second (a naive value is taken as UTC)."""
-    moment = options.timestamp or datetime.now(UTC)
+    moment = options.timestamp
+    if moment is None:
+        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).replace(microsecond=0)
@@ -261,10 +265,10 @@ class _BomBuilder:
             self.needs[SCAN_ROOT_REF].update(subjects)
         everything = {**built, str(root.bom_ref): root}
         metadata = BomMetaData(
-            component=root,
-            timestamp=self.timestamp,
-            properties=self._properties(_bom_properties(self.result)),
+            component=root, properties=self._properties(_bom_properties(self.result))
         )
+        # The library stamps "now" when given nothing; a byte-stable BOM carries no run time.
+        metadata.timestamp = self.timestamp  # type: ignore[assignment]
         metadata.tools.components.add(
             CdxComponent(
                 type=ComponentType.APPLICATION, name="sovscan", version=self.options.tool_version
@@ -289,9 +293,7 @@ class _BomBuilder:
         )
 
     def _serial(self) -> uuid.UUID:
-        if self.options.reproducible:
-            return serial_number(self.result, self.options, self.timestamp)
-        return uuid.uuid4()
+        return serial_number(self.result, self.options, self.timestamp)
 
     def _check_refs(self) -> None:
         """Refs must be unique and every relation must name known components."""
@@ -556,14 +558,16 @@ def _uri_or_none(url: str | None) -> str | None:
 
 
 def _bom_properties(result: ScanResult) -> list[tuple[str, str]]:
-    """``metadata.properties``: the result's own; the jurisdiction, the chosen policy and one
-    ``sovscan:verdict:<tier>`` per tier; one ``sovscan:issue`` per scan issue."""
+    """``metadata.properties``: the result's own; the jurisdiction, the chosen policy, one
+    ``sovscan:verdict:<tier>`` per tier (and ``sovscan:basis:<tier>`` naming what a tier was
+    judged against, e.g. its deny list); one ``sovscan:issue`` per scan issue."""
     pairs = list(result.properties)
     if result.jurisdiction:
         pairs.append((PropertyName.JURISDICTION.value, result.jurisdiction))
     if result.policy:
         pairs.append((PropertyName.POLICY.value, result.policy))
     pairs.extend((verdict_property(v.tier), v.verdict.value) for v in result.verdicts)
+    pairs.extend((basis_property(v.tier), v.basis) for v in result.verdicts if v.basis)
     pairs.extend(
         (PropertyName.ISSUE.value, f"[{issue.severity}] {issue.location}: {issue.problem}")
         for issue in result.issues

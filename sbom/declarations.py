@@ -14,7 +14,7 @@ XML), so both are made here as JSON-shaped dicts and added after serialisation, 
   its evidence entries.
 - ``declarations.evidence``: one per evidence of a finding (``claim:<n>:evidence:<m>``):
   propertyName = the field, description = where and how it was read, data = the value read;
-  created = the BOM timestamp.
+  created = the BOM timestamp (left out when the BOM has none).
 - ``declarations.attestations``: one per tier ("<tier>: <VERDICT>", by sovscan), mapping the
   tier requirement (counter-claims: every finding of the tier; rationale: the verdict's reasons)
   and each rule requirement (counter-claims: that rule's findings).
@@ -96,7 +96,7 @@ def build_compliance(
     result: ScanResult,
     rules: Mapping[str, RuleDescription],
     *,
-    created: str,
+    created: str | None,
     tool_version: str,
     tier_rules: Mapping[str, Collection[str]] | None = None,
 ) -> Compliance | None:
@@ -121,7 +121,11 @@ def build_compliance(
     standards = []
     attestations = []
     for verdict in result.verdicts:
-        of_tier = [(ref, finding) for ref, finding in numbered if finding.tier == verdict.tier]
+        of_tier = [
+            (ref, finding)
+            for ref, finding in numbered
+            if verdict.tier in finding.tiers and finding.accepted is None
+        ]
         applied = sorted(
             {finding.rule_id for _, finding in of_tier}
             | set(verdict.rules)
@@ -161,8 +165,9 @@ def _xml_safe_tree(node: Any) -> Any:
 
 def _finding_key(finding: Finding) -> tuple[str, ...]:
     return (
-        finding.tier or "",
+        ",".join(finding.tiers),
         finding.rule_id,
+        finding.key,
         finding.component_ref,
         finding.message,
         repr(finding.evidence),
@@ -174,10 +179,18 @@ def _claim_json(
 ) -> dict[str, Any]:
     rule = describe_rule(rules, finding.rule_id, finding.severity)
     context = [f"rule {finding.rule_id} ({rule.name})", f"severity {finding.severity}"]
-    if finding.tier:
-        context.append(f"tier {finding.tier}")
+    if finding.tiers:
+        context.append(f"tiers {', '.join(finding.tiers)}")
     if finding.layer is not None:
         context.append(f"layer {finding.layer}")
+    waiver = finding.accepted
+    if waiver is not None:
+        context.append(
+            f"accepted by {waiver.accepted_by} until {waiver.expires} ({waiver.reason}; "
+            f"{waiver.source} entry {waiver.entry})"
+        )
+    if finding.remediation:
+        context.append(f"what to do: {finding.remediation}")
     claim: dict[str, Any] = {
         "bom-ref": ref,
         "target": finding.component_ref,
@@ -189,7 +202,7 @@ def _claim_json(
     return claim
 
 
-def _evidence_json(ref: str, seen: Evidence, created: str) -> dict[str, Any]:
+def _evidence_json(ref: str, seen: Evidence, created: str | None) -> dict[str, Any]:
     where = seen.location if seen.line is None else f"{seen.location}:{seen.line}"
     return {
         "bom-ref": ref,
@@ -201,7 +214,7 @@ def _evidence_json(ref: str, seen: Evidence, created: str) -> dict[str, Any]:
                 "contents": {"attachment": {"contentType": "text/plain", "content": seen.value}},
             }
         ],
-        "created": created,
+        **({"created": created} if created else {}),
     }
 
 
@@ -364,7 +377,8 @@ def _evidence_xml(entry: Mapping[str, Any]) -> ET.Element:
         ET.SubElement(
             contents, "attachment", {"content-type": attachment["contentType"]}
         ).text = attachment["content"]
-    ET.SubElement(element, "created").text = entry["created"]
+    if "created" in entry:
+        ET.SubElement(element, "created").text = entry["created"]
     return element
 
 

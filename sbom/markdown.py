@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 import scanner
+from sbom.findings import DANGEROUS_CODE_RULE, action_findings, tiers_label
 from sbom.sarif import RuleDescription, describe_rule
 from sbom.summary import component_label, human_size, origin_label, plain
 from scanner.model import (
@@ -66,6 +67,7 @@ def render_markdown(result: ScanResult, rules: Mapping[str, RuleDescription]) ->
     by_ref = {component.ref: component for component in result.components}
     sections = [
         _heading(result),
+        _dangerous(result),
         _models(result, by_ref),
         _verdicts(result),
         *(_subject_section(result, ref, by_ref) for ref in result.subjects),
@@ -86,6 +88,22 @@ def _heading(result: ScanResult) -> list[str]:
     else:
         facts.append("no policy chosen: report only")
     return [f"# sovscan report: {names or 'nothing scanned'}", "", " · ".join(facts)]
+
+
+def _dangerous(result: ScanResult) -> list[str]:
+    """A warning ahead of everything when loading a file would run dangerous code."""
+    dangerous = [
+        f for f in result.findings if f.rule_id == DANGEROUS_CODE_RULE and f.accepted is None
+    ]
+    if not dangerous:
+        return []
+    lines = [
+        f"> **Dangerous code: {len(dangerous)} file(s) run dangerous code when loaded; every "
+        "tier FAILs.** Nothing was loaded to find this.",
+        ">",
+    ]
+    lines += [f"> - {md(f.message)}" for f in dangerous[:MAX_LIST_SHOWN]]
+    return lines
 
 
 def _subjects(result: ScanResult) -> list[Component]:
@@ -120,6 +138,8 @@ def _verdicts(result: ScanResult) -> list[str]:
     for verdict in result.verdicts:
         chosen = " (chosen)" if verdict.tier == result.policy else ""
         reasons = "<br>".join(md(reason) for reason in verdict.reasons) or "none given"
+        if verdict.basis:
+            reasons += f"<br>Against {md(verdict.basis)}"
         lines.append(
             f"| {md(verdict.tier)}{chosen} | {_VERDICT_MARKS[verdict.verdict]} | {reasons} |"
         )
@@ -234,47 +254,85 @@ def _findings(
     lines = ["## Findings", ""]
     if not result.findings:
         return [*lines, "No findings."]
-    order = {verdict.tier: index for index, verdict in enumerate(result.verdicts)}
-    groups: dict[str | None, list[Finding]] = {}
-    for finding in sorted(
-        result.findings,
-        key=lambda f: (
-            order.get(f.tier or "", len(order)),
-            f.tier is None,
-            f.tier or "",
-            f.rule_id,
-            f.component_ref,
-            f.message,
-        ),
-    ):
-        groups.setdefault(finding.tier, []).append(finding)
-    shown = 0
-    for tier, findings in groups.items():
-        title = md(tier) if tier is not None else "File analysis (what loading a file would run)"
-        lines += [f"### {title} ({len(findings)})", ""]
-        lines += ["| Rule | Component | Message | Evidence |", "| --- | --- | --- | --- |"]
-        for finding in findings[: max(MAX_FINDINGS_SHOWN - shown, 0)]:
-            lines.append(_finding_row(finding, rules, by_ref))
-        shown += min(len(findings), max(MAX_FINDINGS_SHOWN - shown, 0))
+    actions = action_findings(result)
+    accepted = [f for f in result.findings if f.accepted is not None]
+    analysis = sorted(
+        (f for f in result.findings if not f.tiers),
+        key=lambda f: (f.rule_id, f.component_ref, f.key, f.message),
+    )
+    budget = MAX_FINDINGS_SHOWN
+    if actions:
+        lines += [
+            f"### What to do ({len(actions)})",
+            "",
+            "Each finding that decides a verdict is listed once, with the tiers it affects.",
+            "",
+            "| Tiers | Rule | Component | Finding | What to do | Evidence |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for finding in actions[:budget]:
+            lines.append(
+                f"| {md(tiers_label(result, finding))} | {_rule_cell(finding, rules)} "
+                f"| {md(_name(finding, by_ref))} | {md(finding.message)} "
+                f"| {md(finding.remediation) or 'none given'} | {_evidence_cell(finding)} |"
+            )
+        budget -= min(len(actions), budget)
         lines.append("")
-    if shown < len(result.findings):
-        lines.append(f"… and {len(result.findings) - shown} more findings (see the SARIF or BOM).")
+    if accepted:
+        lines += [
+            f"### Accepted ({len(accepted)})",
+            "",
+            "Accepted by an --accept waiver: reported here, counted in no verdict.",
+            "",
+            "| Rule | Component | Finding | Accepted by | Reason | Until |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for finding in accepted[:budget]:
+            waiver = finding.accepted
+            assert waiver is not None  # noqa: S101  (filtered above)
+            lines.append(
+                f"| {_rule_cell(finding, rules)} | {md(_name(finding, by_ref))} "
+                f"| {md(finding.message)} | {md(waiver.accepted_by)} | {md(waiver.reason)} "
+                f"| {md(waiver.expires)} ({md(waiver.source)} entry {waiver.entry}) |"
+            )
+        budget -= min(len(accepted), budget)
+        lines.append("")
+    if analysis:
+        lines += [
+            f"### File analysis: what loading a file would run ({len(analysis)})",
+            "",
+            "| Rule | File | Finding | Evidence |",
+            "| --- | --- | --- | --- |",
+        ]
+        for finding in analysis[:budget]:
+            status = " (accepted)" if finding.accepted is not None else ""
+            lines.append(
+                f"| {_rule_cell(finding, rules)}{status} | {md(_name(finding, by_ref))} "
+                f"| {md(finding.message)} | {_evidence_cell(finding)} |"
+            )
+        budget -= min(len(analysis), budget)
+        lines.append("")
+    listed = len(actions) + len(accepted) + len(analysis)
+    if budget <= 0 and listed > MAX_FINDINGS_SHOWN:
+        lines.append(f"… and {listed - MAX_FINDINGS_SHOWN} more findings (see the SARIF or BOM).")
     return lines[:-1] if lines[-1] == "" else lines
 
 
-def _finding_row(
-    finding: Finding, rules: Mapping[str, RuleDescription], by_ref: Mapping[str, Component]
-) -> str:
+def _rule_cell(finding: Finding, rules: Mapping[str, RuleDescription]) -> str:
     rule = describe_rule(rules, finding.rule_id, finding.severity)
+    return f"{md(finding.rule_id)} {md(rule.name)} ({finding.severity})"
+
+
+def _name(finding: Finding, by_ref: Mapping[str, Component]) -> str:
     component = by_ref.get(finding.component_ref)
-    name = component_label(component) if component is not None else finding.component_ref
+    return component_label(component) if component is not None else finding.component_ref
+
+
+def _evidence_cell(finding: Finding) -> str:
     evidence = "<br>".join(_evidence(e) for e in finding.evidence[:MAX_EVIDENCE_SHOWN])
     if len(finding.evidence) > MAX_EVIDENCE_SHOWN:
         evidence += f"<br>… +{len(finding.evidence) - MAX_EVIDENCE_SHOWN}"
-    return (
-        f"| {md(finding.rule_id)} {md(rule.name)} ({finding.severity}) | {md(name)} "
-        f"| {md(finding.message)} | {evidence or 'none'} |"
-    )
+    return evidence or "none"
 
 
 def _evidence(seen: Evidence) -> str:

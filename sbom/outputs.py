@@ -78,4 +78,4 @@ def render(
         return render_sarif(result, rules)
     if fmt is OutputFormat.MARKDOWN:
         return render_markdown(result, rules)
-    return render_summary(result)
+    return render_summary(result, rules)

@@ -1,4 +1,4 @@
-"""Property names sovscan writes into its documents, in one place (DESIGN.md §5)."""
+"""Property names sovscan writes into its documents, in one place (see the README)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from scanner.model import Origin
 
 #: Prefix of the BOM-level verdict properties: ``sovscan:verdict:<tier>`` = PASS | FAIL | …
 VERDICT_PREFIX = "sovscan:verdict:"
+#: Prefix of what a tier was judged against: ``sovscan:basis:adversary`` = the deny list.
+BASIS_PREFIX = "sovscan:basis:"
 
 
 class PropertyName(StrEnum):
@@ -53,6 +55,11 @@ class CdxPropertyName(StrEnum):
 def verdict_property(tier: str) -> str:
     """The BOM-level property name that carries the verdict of ``tier`` (e.g. ``sovereign``)."""
     return f"{VERDICT_PREFIX}{tier}"
+
+
+def basis_property(tier: str) -> str:
+    """The BOM-level property name that names what ``tier`` was judged against."""
+    return f"{BASIS_PREFIX}{tier}"
 
 
 def origin_hint_value(hint: Origin) -> str:

@@ -19,10 +19,14 @@ Locations (GitHub wants a file relative to the repository root, with a line):
   always a relative path, so the upload is accepted, and the alert shows on the model it is about.
 - a ScanIssue's location is already prefixed with the target as typed.
 
-``partialFingerprints["sovscan/v1"]`` is sha256(rule id, component ref, tier) (for an issue:
-rule id, location, problem), so an alert keeps its identity when lines move or messages change.
-Output is deterministic: results are sorted and text is stripped of characters JSON/XML tools
-choke on.
+A finding is one result, whichever tiers raise it (``properties.tiers`` lists them); its
+message ends with what to do. A finding accepted by an ``--accept`` waiver keeps its result,
+with an accepted external ``suppression`` carrying the waiver's reason, author and expiry.
+
+``partialFingerprints["sovscan/v2"]`` is sha256(rule id, component ref, finding key) (for an
+issue: rule id, location, problem), so an alert keeps its identity when lines move, messages
+change or another tier starts raising it. Output is deterministic: results are sorted and text
+is stripped of characters JSON/XML tools choke on.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ INFORMATION_URI: str | None = None
 #: Tags on every rule; ``security`` makes GitHub read ``security-severity``.
 RULE_TAGS = ("security", "supply-chain", "provenance")
 #: The key of sovscan's own partial fingerprint (versioned: a new scheme gets a new key).
-FINGERPRINT_KEY = "sovscan/v1"
+FINGERPRINT_KEY = "sovscan/v2"
 #: Related locations kept per result (the rest of a finding's evidence is in the BOM).
 MAX_RELATED_LOCATIONS = 10
 
@@ -374,10 +378,12 @@ class _Draft:
     place: Place
     related: tuple[Place, ...]
     fingerprint: str
-    properties: tuple[tuple[str, str], ...]
+    properties: tuple[tuple[str, object], ...]
     sort_key: tuple[str, ...]
     rule: RuleDescription | None = None
     """The rule to describe it with, when it is not the policy's (issues)."""
+    suppression: dict[str, str] | None = None
+    """For an accepted finding: the SARIF suppression that records the waiver."""
 
     def json(self, rule_index: int) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -392,6 +398,8 @@ class _Draft:
                 {"id": number, **place.json()} for number, place in enumerate(self.related, 1)
             ]
         result["partialFingerprints"] = {FINGERPRINT_KEY: self.fingerprint}
+        if self.suppression is not None:
+            result["suppressions"] = [self.suppression]
         result["properties"] = dict(self.properties)
         return result
 
@@ -405,35 +413,52 @@ def _finding_draft(finding: Finding, locator: Locator) -> _Draft:
         own = locator.component_evidence(finding.component_ref)
         places = locator.evidence_places(subject, own)
     place = places[0] if places else locator.default_place(subject)
-    tier = finding.tier or ""
+    tiers = [xml_safe(tier) for tier in finding.tiers]
     # GitHub needs a rule id and a message text, whatever an engine bug leaves empty.
     rule_id = xml_safe(finding.rule_id) or "unnamed-rule"
     message = xml_safe(finding.message) or rule_id
-    if finding.tier:
-        message = f"[{xml_safe(finding.tier)}] {message}"
-    properties = [("component", xml_safe(finding.component_ref))]
+    if tiers:
+        message = f"[{', '.join(tiers)}] {message}"
+    if finding.remediation:
+        message = f"{message}. What to do: {xml_safe(finding.remediation)}"
+    properties: list[tuple[str, object]] = [("component", xml_safe(finding.component_ref))]
     if finding.layer is not None:
         properties.append(("layer", finding.layer.value))
     properties.append(("severity", finding.severity.value))
-    if finding.tier:
-        properties.append(("tier", xml_safe(finding.tier)))
+    if tiers:
+        properties.append(("tiers", tiers))
+    if finding.remediation:
+        properties.append(("remediation", xml_safe(finding.remediation)))
+    suppression = None
+    waiver = finding.accepted
+    if waiver is not None:
+        suppression = {
+            "kind": "external",
+            "status": "accepted",
+            "justification": xml_safe(
+                f"{waiver.reason} (accepted by {waiver.accepted_by} until {waiver.expires}; "
+                f"{waiver.source} entry {waiver.entry})"
+            ),
+        }
     return _Draft(
         rule_id=rule_id,
         severity=finding.severity,
         message=message,
         place=place,
         related=tuple(places[1 : 1 + MAX_RELATED_LOCATIONS]),
-        fingerprint=fingerprint(finding.rule_id, finding.component_ref, tier),
+        fingerprint=fingerprint(finding.rule_id, finding.component_ref, finding.key),
         properties=tuple(properties),
-        # Findings of a tier first, then those without one, then the issues.
+        # Findings that decide a verdict first, then those of no tier, then the issues.
         sort_key=(
-            f"0{tier}" if tier else "1",
+            "0" if tiers else "1",
             rule_id,
             place.uri,
             f"{place.line:09d}",
             finding.component_ref,
+            finding.key,
             message,
         ),
+        suppression=suppression,
     )
 
 
@@ -514,4 +539,7 @@ def _run_properties(result: ScanResult) -> dict[str, Any]:
         properties["verdicts"] = {
             xml_safe(verdict.tier): verdict.verdict.value for verdict in result.verdicts
         }
+    bases = {xml_safe(v.tier): xml_safe(v.basis) for v in result.verdicts if v.basis}
+    if bases:
+        properties["against"] = bases
     return properties

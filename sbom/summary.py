@@ -1,22 +1,33 @@
 """The short human summary printed when no ``-o`` is given.
 
-Per scanned model: its origin, the lineage tree with each node's organisation and country, the
-tokenizer, remote code and datasets with theirs, the files; then the verdict of every tier (the
-first reason; ``(chosen)`` marks the ``--policy`` tier), the findings per tier, and the issues.
-Text read from scanned files is stripped of control characters: a model card must not be able
-to drive the terminal.
+A file whose loading runs dangerous code heads the summary. Then, per scanned model: its
+origin, the lineage tree with each node's organisation and country, the tokenizer, remote code
+and datasets with theirs, the files; the verdict of every tier (the first reason; ``(chosen)``
+marks the ``--policy`` tier); what to do: every finding that decides a verdict, once, with the
+tiers it affects and its remediation; the accepted findings; and the issues. Text read from
+scanned files is stripped of control characters: a model card must not be able to drive the
+terminal.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 
+from sbom.findings import (
+    DANGEROUS_CODE_RULE,
+    action_findings,
+    analysis_failed,
+    tiers_label,
+)
+from sbom.sarif import NO_RULES, RuleDescription
 from scanner.formats.load_risk import EXECUTABLE_PROPERTY, IMPORT_PROPERTY
 from scanner.model import (
     LINEAGE_RELATIONS,
     Component,
     ComponentKind,
+    Finding,
     Origin,
     RelationKind,
     ScanResult,
@@ -25,6 +36,8 @@ from scanner.model import (
 
 #: Issues listed in full before the rest are counted.
 MAX_ISSUES_SHOWN = 20
+#: Findings listed under "To do" before the rest are counted.
+MAX_ACTIONS_SHOWN = 15
 MAX_DATASETS_SHOWN = 12
 MAX_CODE_SHOWN = 12
 
@@ -75,14 +88,25 @@ def origin_label(origin: Origin | None) -> str:
     return plain(f"{who} ({where})")
 
 
-def render_summary(result: ScanResult) -> str:
-    """Models with their lineage and origins, verdicts, findings and issues."""
-    lines: list[str] = []
+def render_summary(result: ScanResult, rules: Mapping[str, RuleDescription] = NO_RULES) -> str:
+    """Dangerous code first; models with their lineage and origins, verdicts, what to do,
+    accepted findings and issues."""
+    lines: list[str] = dangerous_code_lines(result)
+    if lines:
+        lines.append("")
     for subject_ref in result.subjects:
         lines += _subject_block(result, subject_ref)
         lines.append("")
     if result.verdicts:
         lines += _verdict_block(result)
+        lines.append("")
+    actions = action_findings(result)
+    if actions:
+        lines += _action_block(result, actions, rules)
+        lines.append("")
+    accepted = [f for f in result.findings if f.accepted is not None]
+    if accepted:
+        lines += _accepted_block(accepted)
         lines.append("")
     if result.findings:
         lines.append(_findings_line(result))
@@ -150,33 +174,81 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
     files = [by_ref[r.dst] for r in relations if r.kind is RelationKind.CONTAINS]
     total = sum(f.size or 0 for f in files)
     pointers = sum(1 for f in files if ("sovscan:file:lfs-pointer", "true") in f.properties)
-    cached = sum(1 for f in files if ("sovscan:file:hash-source", "cache") in f.properties)
-    extra = []
-    if pointers:
-        extra.append(f"{pointers} LFS pointer(s)")
-    if cached:
-        extra.append(f"{cached} hash(es) from cache")
-    detail = f" ({', '.join(extra)})" if extra else ""
+    detail = f" ({pointers} LFS pointer(s))" if pointers else ""
     lines.append(f"Files     {len(files)}, {human_size(total)}{detail}")
-    lines += _on_load_lines(files)
+    lines += _on_load_lines(result, files)
     return lines
 
 
-def _on_load_lines(files: list[Component]) -> list[str]:
-    """``Security  2 file(s) run code on load: pytorch_model.bin (posix.system), …``."""
-    risky = [f for f in files if (EXECUTABLE_PROPERTY, "true") in f.properties]
-    if not risky:
-        return []
-    shown = []
-    for file in risky[:MAX_CODE_SHOWN]:
-        imports = [value for name, value in file.properties if name == IMPORT_PROPERTY][:3]
-        what = f" ({plain(', '.join(imports))})" if imports else ""
-        shown.append(f"  - {plain(file.path or file.name)}{what}")
-    return [
-        f"Security  {len(risky)} file(s) run code when loaded (never loaded here):",
-        *shown,
-        *_more(len(risky), MAX_CODE_SHOWN),
+def _on_load_lines(result: ScanResult, files: list[Component]) -> list[str]:
+    """``Security  2 file(s) run code on load: pytorch_model.bin (posix.system), …``, then the
+    files that could not be analysed (they are unknown, not known to run code)."""
+    executable = [f for f in files if (EXECUTABLE_PROPERTY, "true") in f.properties]
+    failed = analysis_failed(result)
+    risky = [f for f in executable if f.ref not in failed]
+    unknown = [f for f in executable if f.ref in failed]
+    lines = []
+    if risky:
+        lines.append(f"Security  {len(risky)} file(s) run code when loaded (never loaded here):")
+        for file in risky[:MAX_CODE_SHOWN]:
+            imports = [value for name, value in file.properties if name == IMPORT_PROPERTY][:3]
+            what = f" ({plain(', '.join(imports))})" if imports else ""
+            lines.append(f"  - {plain(file.path or file.name)}{what}")
+        lines += _more(len(risky), MAX_CODE_SHOWN)
+    if unknown:
+        lines.append(f"Security  {len(unknown)} file(s) could not be analysed (never loaded here):")
+        lines += [f"  - {plain(f.path or f.name)}" for f in unknown[:MAX_CODE_SHOWN]]
+        lines += _more(len(unknown), MAX_CODE_SHOWN)
+    return lines
+
+
+def dangerous_code_lines(result: ScanResult) -> list[str]:
+    """The headline for files whose loading runs dangerous code (SEC100, not accepted)."""
+    dangerous = [
+        f for f in result.findings if f.rule_id == DANGEROUS_CODE_RULE and f.accepted is None
     ]
+    if not dangerous:
+        return []
+    lines = [
+        f"DANGEROUS  {len(dangerous)} file(s) run dangerous code when loaded; every tier FAILs:"
+    ]
+    lines += [f"  - {plain(finding.message)}" for finding in dangerous[:MAX_CODE_SHOWN]]
+    lines += _more(len(dangerous), MAX_CODE_SHOWN)
+    return lines
+
+
+def _action_block(
+    result: ScanResult, actions: list[Finding], rules: Mapping[str, RuleDescription]
+) -> list[str]:
+    """Every finding that decides a verdict, once, with its tiers and what to do."""
+    lines = [f"To do     {len(actions)} finding(s) decide the verdicts (each listed once):"]
+    for finding in actions[:MAX_ACTIONS_SHOWN]:
+        rule = rules.get(finding.rule_id)
+        name = f" {rule.name}" if rule is not None else ""
+        lines.append(
+            f"  [{tiers_label(result, finding)}] {finding.rule_id}{name}: {plain(finding.message)}"
+        )
+        if finding.remediation:
+            lines.append(f"      → {plain(finding.remediation)}")
+    if len(actions) > MAX_ACTIONS_SHOWN:
+        lines.append(
+            f"  … and {len(actions) - MAX_ACTIONS_SHOWN} more (-o report.md or x.sarif lists them)"
+        )
+    return lines
+
+
+def _accepted_block(accepted: list[Finding]) -> list[str]:
+    lines = [f"Accepted  {len(accepted)} finding(s) accepted by --accept (reported, not counted):"]
+    for finding in accepted[:MAX_ACTIONS_SHOWN]:
+        waiver = finding.accepted
+        assert waiver is not None  # noqa: S101  (filtered by the caller)
+        lines.append(
+            f"  - {finding.rule_id} {plain(finding.message)} — {plain(waiver.reason)} "
+            f"({plain(waiver.accepted_by)}, until {waiver.expires}; {plain(waiver.source)} "
+            f"entry {waiver.entry})"
+        )
+    lines += _more(len(accepted), MAX_ACTIONS_SHOWN)
+    return lines
 
 
 def _python_lines(result: ScanResult, ref: str, by_ref: dict[str, Component]) -> list[str]:
@@ -255,10 +327,14 @@ def _verdict_block(result: ScanResult) -> list[str]:
         reason = f" — {first}" if first else ""
         more = f" (+{len(verdict.reasons) - 1} more)" if len(verdict.reasons) > 1 else ""
         lines.append(f"  {plain(verdict.tier)}{chosen}: {verdict.verdict}{reason}{more}")
+        if verdict.basis:
+            lines.append(f"    against {plain(verdict.basis)}")
     return lines
 
 
 def _findings_line(result: ScanResult) -> str:
-    per_tier = Counter(finding.tier or "file analysis" for finding in result.findings)
+    per_tier: Counter[str] = Counter()
+    for finding in result.findings:
+        per_tier.update(finding.tiers or ("file analysis",))
     counts = ", ".join(f"{plain(tier)} {count}" for tier, count in per_tier.items())
     return f"Findings  {len(result.findings)} ({counts}); -o report.md or x.sarif lists them"

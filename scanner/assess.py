@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from scanner.config import ScanConfig
@@ -15,6 +16,7 @@ from scanner.policy.evaluate import evaluate
 from scanner.policy.profile import BUILTIN_TIERS, Profile, load_profile_file, with_deny
 from scanner.policy.profile import load_builtin as load_builtin_profile
 from scanner.policy.registry import TrustedRegistry, load_registry
+from scanner.policy.waivers import Waivers, apply_waivers, load_waivers
 
 
 def knowledge_base(origins_file: Path | None) -> KnowledgeBase:
@@ -34,11 +36,18 @@ class Assessor:
     jurisdiction: str
     attestation: Attestation | None
     registry: TrustedRegistry | None
+    waivers: Waivers | None
+    today: date
 
     @classmethod
     def from_config(cls, config: ScanConfig) -> Assessor:
         """Load the knowledge base, profiles, attestation and registry; UsageError if bad."""
         profiles = [load_builtin_profile(name) for name in BUILTIN_TIERS]
+        if config.deny is not None and config.jurisdiction in config.deny:
+            raise UsageError(
+                f"--deny {','.join(config.deny)}: {config.jurisdiction} is the jurisdiction "
+                "itself; a jurisdiction cannot deny itself (see --jurisdiction)"
+            )
         if config.deny is not None:
             profiles = [with_deny(p, config.deny) if p.name == "adversary" else p for p in profiles]
         chosen = config.policy
@@ -60,10 +69,14 @@ class Assessor:
             if config.attestation_file
             else None,
             registry=load_registry(config.registry_file) if config.registry_file else None,
+            waivers=load_waivers(config.accept_file) if config.accept_file else None,
+            today=config.today,
         )
 
     def assess(self, result: ScanResult) -> ScanResult:
-        """Attach origins to every component, then evaluate every tier."""
+        """Apply the waivers, attach origins to every component, then evaluate every tier."""
+        if self.waivers is not None:
+            result = apply_waivers(result, self.waivers, self.today)
         return evaluate(
             attribute(result, self.knowledge),
             self.profiles,

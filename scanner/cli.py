@@ -164,7 +164,15 @@ def cli() -> None:
     "--trusted-registry",
     "registry_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Approved components (purl + sha256) for the trusted tier.",
+    help="Approved components (purl or ref, with SHA-256 pins) for the trusted tier.",
+)
+@click.option(
+    "--accept",
+    "accept_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Waivers: reviewed load-analysis findings to accept, each naming a file's SHA-256, "
+    "the rule, a reason, who accepted it and an expiry date.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
@@ -190,6 +198,7 @@ def scan(
     origins_file: Path | None,
     attestation_file: Path | None,
     registry_file: Path | None,
+    accept_file: Path | None,
     quiet: bool,
     debug: bool,
 ) -> None:
@@ -220,6 +229,7 @@ def scan(
             origins_file=origins_file,
             attestation_file=attestation_file,
             registry_file=registry_file,
+            accept_file=accept_file,
         )
         sys.exit(_scan(config, targets, outputs, fmt, spec_version))
     except ScannerError as exc:
@@ -266,9 +276,7 @@ def _scan(
     if stdout_count > 1:
         raise UsageError("only one output can go to standard output")
     timestamp = source_date_epoch()
-    options = BomOptions(
-        spec_version=spec_version, timestamp=timestamp, reproducible=timestamp is not None
-    )
+    options = BomOptions(spec_version=spec_version, timestamp=timestamp)
     with network_blocked() if config.offline else nullcontext():
         result = run(config, targets)
         # Render everything first: a document that fails validation is never written.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from scanner.errors import UsageError
@@ -69,6 +69,10 @@ class ScanConfig:
     origins_file: Path | None = None
     attestation_file: Path | None = None
     registry_file: Path | None = None
+    accept_file: Path | None = None
+    """``--accept``: waivers for reviewed load-analysis findings."""
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
+    """The date waivers' expiry is compared with (the clock, injected for tests)."""
 
 
 _ALPHA2 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")

@@ -216,6 +216,20 @@ class Relation:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Acceptance:
+    """A reviewed decision to accept a finding: one entry of an ``--accept`` waiver file."""
+
+    source: str
+    """The waiver file, as given on the command line."""
+    entry: int
+    """1-based position of the entry in that file."""
+    reason: str
+    accepted_by: str
+    expires: str
+    """ISO 8601 date after which the entry no longer applies."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """A policy or analysis result about one component."""
 
@@ -226,8 +240,15 @@ class Finding:
     message: str
     evidence: tuple[Evidence, ...] = ()
     layer: Layer | None = None
-    tier: str | None = None
-    """The policy tier (profile name) whose evaluation produced it."""
+    tiers: tuple[str, ...] = ()
+    """The policy tiers (profile names) whose verdict it decides; empty for an analysis
+    finding, which belongs to no tier."""
+    key: str = ""
+    """What tells apart findings of one rule on one component (a claim, a file, a problem)."""
+    remediation: str = ""
+    """What to do about it, naming the file, flag or entry to change."""
+    accepted: Acceptance | None = None
+    """The waiver that accepts it; an accepted finding is reported but decides no verdict."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -241,6 +262,8 @@ class TierVerdict:
     """Why, one sentence each; for UNKNOWN, what evidence is missing."""
     rules: tuple[str, ...] = ()
     """The rule ids the tier applies (whether or not they fired)."""
+    basis: str = ""
+    """What the tier was judged against besides the scan, e.g. the deny list and its source."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

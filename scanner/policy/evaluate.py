@@ -20,8 +20,14 @@ Decisions:
   code or tokenizer files that of the model they ship with. No attestation is required.
 - A file component without an origin takes that of the component that contains it.
 - One finding per component and rule, on its first counted layer; the message names the others.
-  Findings carry the tier that produced them; re-evaluating a tier replaces its findings and
-  verdict.
+  A finding that several tiers raise alike is one finding listing those tiers; re-evaluating a
+  tier replaces its findings and verdict.
+- Every tier applies SEC100 (dangerous code): a file whose loading runs a dangerous callable or
+  embedded code (a HIGH load-analysis finding) fails every tier unless an ``--accept`` waiver
+  accepts it. Code that merely cannot be analysed is code of unknown origin (UNKNOWN).
+- An accepted finding (``Finding.accepted``) is reported but decides no verdict; a component a
+  waiver accepts (``ACCEPTED_PROPERTY``) is not counted.
+- Every finding that decides a verdict carries a remediation naming what to change.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from enum import Enum, auto
 from scanner.errors import UsageError
 from scanner.formats.load_risk import EMBEDDED_CODE_PROPERTY
 from scanner.model import (
+    Acceptance,
     Component,
     ComponentKind,
     Confidence,
@@ -48,11 +55,24 @@ from scanner.model import (
     Verdict,
 )
 from scanner.policy.attestation import Attestation
+from scanner.policy.deny_lists import DenyList, default_deny_list
 from scanner.policy.layers import component_layers
 from scanner.policy.licences import LicenceClass, LicenceClassification, classify_licences
 from scanner.policy.profile import Profile, RuleKind, parse_country
 from scanner.policy.registry import MatchStatus, PurlIdentity, TrustedRegistry, parse_purl
-from scanner.policy.rules import RULES, applied_rules
+from scanner.policy.remedies import (
+    OnLoad,
+    accept_hint,
+    attestation_remedy,
+    foreign_remedy,
+    issue_remedy,
+    licence_remedy,
+    origin_remedy,
+    unresolved_remedy,
+)
+from scanner.policy.remedies import label as remedy_label
+from scanner.policy.rules import DANGEROUS_CODE_RULE, RULES, applied_rules, is_dangerous
+from scanner.policy.waivers import ACCEPTED_PROPERTY, ON_LOAD_RULES
 
 #: Most components a reason lists by name; the rest are counted.
 MAX_REASON_ITEMS = 5
@@ -86,28 +106,81 @@ def evaluate(
         raise UsageError(f"--policy {chosen!r} is not among the evaluated profiles")
     layers = component_layers(result)
     facts = _Facts.of(result)
-    findings = [finding for finding in result.findings if finding.tier not in names]
+    findings = _without_tiers(result.findings, set(names))
     verdicts = [verdict for verdict in result.verdicts if verdict.tier not in names]
     for profile in profiles:
+        tier_jurisdiction = profile.jurisdiction_for(run_jurisdiction)
         tier = _Tier(
             result=result,
             facts=facts,
             profile=profile,
-            jurisdiction=profile.jurisdiction_for(run_jurisdiction),
+            jurisdiction=tier_jurisdiction,
             counted=_counted(result, layers, profile),
             attestation=attestation,
             registry=registry,
+            deny=_deny_list(profile, tier_jurisdiction),
         )
         tier_findings, verdict = _evaluate_tier(tier)
         findings += tier_findings
         verdicts.append(verdict)
     return replace(
         result,
-        findings=tuple(findings),
+        findings=_merged_findings(findings),
         verdicts=tuple(verdicts),
         jurisdiction=run_jurisdiction,
         policy=chosen,
     )
+
+
+def _deny_list(profile: Profile, jurisdiction: str) -> DenyList | None:
+    """The countries a deny-list profile denies for ``jurisdiction``: its own list, or the
+    jurisdiction's default one (None when there is none: the tier is then UNKNOWN)."""
+    if RuleKind.DENY_LIST not in profile.rules:
+        return None
+    if profile.deny_default:
+        return default_deny_list(jurisdiction)
+    if jurisdiction in profile.deny:
+        raise UsageError(
+            f"the deny list of {profile.name} names {jurisdiction}, the jurisdiction it is "
+            "evaluated for: a jurisdiction cannot deny itself"
+        )
+    source = "--deny" if profile.source.startswith("builtin:") else profile.source
+    return DenyList(id=source, title=f"countries given in {source}", countries=profile.deny)
+
+
+def _without_tiers(findings: Sequence[Finding], names: set[str]) -> list[Finding]:
+    """``findings`` no longer raised by the tiers in ``names`` (they are evaluated again)."""
+    kept = []
+    for finding in findings:
+        if not finding.tiers:
+            kept.append(finding)
+            continue
+        tiers = tuple(tier for tier in finding.tiers if tier not in names)
+        if tiers:
+            kept.append(replace(finding, tiers=tiers))
+    return kept
+
+
+def _merged_findings(findings: Sequence[Finding]) -> tuple[Finding, ...]:
+    """One finding for what several tiers raise alike, listing every such tier in order."""
+    merged: dict[tuple[object, ...], Finding] = {}
+    for finding in findings:
+        identity = (
+            finding.rule_id,
+            finding.component_ref,
+            finding.layer,
+            finding.key,
+            finding.message,
+            finding.accepted,
+            not finding.tiers,
+        )
+        seen = merged.get(identity)
+        if seen is None:
+            merged[identity] = finding
+        else:
+            tiers = tuple(dict.fromkeys((*seen.tiers, *finding.tiers)))
+            merged[identity] = replace(seen, tiers=tiers)
+    return tuple(merged.values())
 
 
 # --- what a tier sees --------------------------------------------------------------------------
@@ -117,14 +190,27 @@ def evaluate(
 class _Facts:
     """Per-scan lookups every tier shares: effective origins and licences."""
 
+    by_ref: Mapping[str, Component]
     origins: Mapping[str, Origin | None]
     licences: Mapping[str, tuple[tuple[str, ...], Component | None]]
     """Declared licences, and the component they were taken from when not its own."""
+    container: Mapping[str, Component]
+    """The component that contains a component (a file holding code run on load)."""
 
     @classmethod
     def of(cls, result: ScanResult) -> _Facts:
         by_ref = {component.ref: component for component in result.components}
-        return cls(origins=_origins(result, by_ref), licences=_licences(result, by_ref))
+        container = {
+            relation.dst: by_ref[relation.src]
+            for relation in result.relations
+            if relation.kind is RelationKind.CONTAINS and relation.src in by_ref
+        }
+        return cls(
+            by_ref=by_ref,
+            origins=_origins(result, by_ref),
+            licences=_licences(result, by_ref),
+            container=container,
+        )
 
 
 def _origins(result: ScanResult, by_ref: Mapping[str, Component]) -> dict[str, Origin | None]:
@@ -175,6 +261,8 @@ def _counted(
 ) -> tuple[tuple[Component, tuple[Layer, ...]], ...]:
     counted = []
     for component in result.components:
+        if any(name == ACCEPTED_PROPERTY for name, _ in component.properties):
+            continue  # accepted by a waiver: reported, not counted
         own = layers.get(component.ref, frozenset())
         mine = tuple(layer for layer in profile.layers if layer in own)
         if mine:
@@ -191,6 +279,7 @@ class _Tier:
     counted: tuple[tuple[Component, tuple[Layer, ...]], ...]
     attestation: Attestation | None
     registry: TrustedRegistry | None
+    deny: DenyList | None = None
 
     def anchor(self) -> str:
         """Where scan-wide findings are reported: the (first) scanned model."""
@@ -215,14 +304,16 @@ class _Hit:
     reason: str | None = None
     """A verbatim reason instead of a grouped one (attestations)."""
     evidence: tuple[Evidence, ...] = ()
+    key: str = ""
+    """What tells it apart from other hits of its rule on the component (``Finding.key``)."""
+    remediation: str = ""
+    accepted: Acceptance | None = None
 
 
 @dataclass(slots=True)
 class _Checked:
     hits: list[_Hit] = field(default_factory=list)
     passes: list[str] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)
-    """UNKNOWN reasons that name no component (e.g. no registry given)."""
 
 
 class _Standing(Enum):
@@ -271,41 +362,52 @@ def _evaluate_tier(tier: _Tier) -> tuple[list[Finding], TierVerdict]:
             [f"UNKNOWN: nothing to evaluate: no component in the counted layers ({names})"],
         )
     checked = _Checked()
-    for check in (_check_completeness, *(_CHECKS[kind] for kind in profile.rules)):
+    checks = (
+        _check_dangerous_code,
+        _check_completeness,
+        *(_CHECKS[kind] for kind in profile.rules),
+        _check_attestations,
+    )
+    for check in checks:
         _merge(checked, check(tier))
-    _merge(checked, _check_attestations(tier))
     hits = sorted(checked.hits, key=_hit_order)
-    outcomes = {RULES[hit.rule].outcome for hit in hits}
+    live = [hit for hit in hits if hit.accepted is None]
+    outcomes = {RULES[hit.rule].outcome for hit in live}
     if Verdict.FAIL in outcomes:
         verdict = Verdict.FAIL
-    elif Verdict.UNKNOWN in outcomes or checked.gaps:
+    elif Verdict.UNKNOWN in outcomes:
         verdict = Verdict.UNKNOWN
     else:
         verdict = Verdict.PASS
+    accepted = [hit for hit in hits if hit.accepted is not None]
     if verdict is Verdict.PASS:
         reasons = checked.passes
     else:
-        reasons = [
-            *_reasons(hits, Verdict.FAIL),
-            *_reasons(hits, Verdict.UNKNOWN),
-            *checked.gaps,
-        ]
+        reasons = [*_reasons(live, Verdict.FAIL), *_reasons(live, Verdict.UNKNOWN)]
+    if accepted:
+        reasons.append(
+            f"{_count(len(accepted), 'finding')} accepted by --accept: "
+            + "; ".join(dict.fromkeys(_clip(hit.item or hit.message) for hit in accepted))
+        )
     findings = [_finding(hit, profile.name) for hit in hits]
-    return findings, _verdict(profile, verdict, reasons)
+    basis = f"deny list {tier.deny.describe()}" if tier.deny is not None else ""
+    return findings, _verdict(profile, verdict, reasons, basis)
 
 
 def _merge(into: _Checked, more: _Checked) -> None:
     into.hits += more.hits
     into.passes += more.passes
-    into.gaps += more.gaps
 
 
-def _verdict(profile: Profile, verdict: Verdict, reasons: list[str]) -> TierVerdict:
+def _verdict(
+    profile: Profile, verdict: Verdict, reasons: list[str], basis: str = ""
+) -> TierVerdict:
     return TierVerdict(
         tier=profile.name,
         verdict=verdict,
         reasons=tuple(dict.fromkeys(reasons)),
         rules=applied_rules(profile),
+        basis=basis,
     )
 
 
@@ -317,7 +419,10 @@ def _finding(hit: _Hit, tier: str) -> Finding:
         message=hit.message,
         evidence=tuple(dict.fromkeys(hit.evidence))[:MAX_FINDING_EVIDENCE],
         layer=hit.layer,
-        tier=tier,
+        tiers=(tier,),
+        key=hit.key,
+        remediation=hit.remediation,
+        accepted=hit.accepted,
     )
 
 
@@ -354,6 +459,45 @@ def _reasons(hits: list[_Hit], outcome: Verdict) -> list[str]:
 # --- rules -------------------------------------------------------------------------------------
 
 
+def _check_dangerous_code(tier: _Tier) -> _Checked:
+    """SEC100: a file whose loading runs a dangerous callable or embedded code (a HIGH
+    load-analysis finding) fails every tier, unless every such finding is accepted."""
+    out = _Checked()
+    dangerous: dict[str, list[Finding]] = {}
+    for finding in tier.result.findings:
+        if is_dangerous(finding):
+            dangerous.setdefault(finding.component_ref, []).append(finding)
+    for ref, findings in sorted(dangerous.items()):
+        file = tier.facts.by_ref.get(ref)
+        where = (file.path or file.name) if file is not None else ref
+        what = "; ".join(dict.fromkeys(_after_location(f.message, where) for f in findings))
+        pending = [f for f in findings if f.accepted is None]
+        out.hits.append(
+            _Hit(
+                rule=DANGEROUS_CODE_RULE,
+                ref=ref,
+                message=f"{where}: loading it runs code beyond rebuilding tensors: {what}",
+                item=f"{where} ({_clip(what, 120)})",
+                noun=(
+                    "file that runs dangerous code on load",
+                    "files that run dangerous code on load",
+                ),
+                evidence=tuple(e for f in findings for e in f.evidence),
+                key=where,
+                remediation=f"Do not load {where}: remove it (or convert its weights to "
+                f"safetensors); to keep it after a review, "
+                f"{accept_hint(file, (DANGEROUS_CODE_RULE,))}",
+                accepted=None if pending else findings[0].accepted,
+            )
+        )
+    return out
+
+
+def _after_location(message: str, location: str) -> str:
+    """An analysis finding's message without its leading ``location: ``."""
+    return message.removeprefix(f"{location}: ")
+
+
 def _check_completeness(tier: _Tier) -> _Checked:
     """GEN001: scan issues of medium severity or worse, and unresolved counted ancestors."""
     out = _Checked()
@@ -375,20 +519,24 @@ def _check_completeness(tier: _Tier) -> _Checked:
                             method="scan-issue",
                         ),
                     ),
+                    key=text,
+                    remediation=issue_remedy(issue),
                 )
             )
     for component, layers in tier.counted:
         if _UNRESOLVED in component.properties:
+            label = _label(component)
             out.hits.append(
                 _Hit(
                     rule="GEN001",
                     ref=component.ref,
                     layer=layers[0],
-                    message=f"{_label(component)} could not be resolved to a known repository; "
+                    message=f"{label} could not be resolved to a known repository; "
                     f"what it contains is unknown{_also(layers)}",
-                    item=_label(component),
+                    item=label,
                     noun=("unresolved ancestor", "unresolved ancestors"),
                     evidence=component.evidence,
+                    remediation=unresolved_remedy(label),
                 )
             )
     return out
@@ -414,6 +562,7 @@ def _check_domestic(tier: _Tier) -> _Checked:
                     origin,
                     f"{described}, {role}, is foreign: not from {jurisdiction}{where}",
                     ("foreign component", "foreign components"),
+                    foreign_remedy(component, jurisdiction),
                 )
             )
         elif standing is _Standing.COMMUNITY:
@@ -426,28 +575,58 @@ def _check_domestic(tier: _Tier) -> _Checked:
                     f"{described} is an international community project, not a "
                     f"{jurisdiction} one{where}",
                     ("community project (not domestic)", "community projects (not domestic)"),
+                    f"Replace {remedy_label(component)} with a component from {jurisdiction}; "
+                    "community "
+                    "projects are never domestic (the national tier accepts them when open)",
                 )
             )
         elif hint is not None:
             out.hits.append(_hint_hit("SOV003", component, layers, hint, jurisdiction))
         elif standing is _Standing.UNKNOWN:
-            out.hits.append(
-                _origin_hit(
-                    "SOV002",
-                    component,
-                    layers,
-                    origin,
-                    f"Origin of {described} is not established; it may not be from "
-                    f"{jurisdiction}{where}",
-                    ("component of unknown origin", "components of unknown origin"),
-                )
-            )
+            out.hits.append(_unknown_origin_hit(tier, component, layers, origin))
     if not out.hits:
         out.passes.append(
             f"PASS: all {_count(len(tier.counted), 'counted component')} "
             f"({_layer_names(tier)}) are of {jurisdiction} origin"
         )
     return out
+
+
+def _unknown_origin_hit(
+    tier: _Tier, component: Component, layers: tuple[Layer, ...], origin: Origin | None
+) -> _Hit:
+    """SOV002, worded alike by every tier so that it is reported once."""
+    return _origin_hit(
+        "SOV002",
+        component,
+        layers,
+        origin,
+        f"Origin of {_label(component)} ({_origin_text(origin)}) is not established{_also(layers)}",
+        ("component of unknown origin", "components of unknown origin"),
+        origin_remedy(
+            component,
+            subject=component.ref in tier.result.subjects,
+            on_load=_on_load(tier, component),
+        ),
+    )
+
+
+def _on_load(tier: _Tier, component: Component) -> OnLoad | None:
+    """For code a file runs on load: the file and the rules a waiver would accept."""
+    if (EMBEDDED_CODE_PROPERTY, "true") not in component.properties:
+        return None
+    file = tier.facts.container.get(component.ref)
+    rules = sorted(
+        {
+            finding.rule_id
+            for finding in tier.result.findings
+            if file is not None
+            and not finding.tiers
+            and finding.component_ref == file.ref
+            and finding.rule_id in ON_LOAD_RULES
+        }
+    )
+    return file, tuple(rules) or (DANGEROUS_CODE_RULE,)
 
 
 def _check_open_licence(tier: _Tier) -> _Checked:
@@ -468,18 +647,7 @@ def _check_open_licence(tier: _Tier) -> _Checked:
         elif restrictive and (standing is not _Standing.UNKNOWN or hint is not None):
             out.hits.append(_restrictive_hit(tier, component, layers, licence, source, hint))
         elif restrictive:
-            out.hits.append(
-                _origin_hit(
-                    "SOV002",
-                    component,
-                    layers,
-                    origin,
-                    f"Origin of {_label(component)} ({_origin_text(origin)}) is not "
-                    f"established and its licence {licence.licence!r} is restrictive "
-                    f"({licence.reason}){_also(layers)}",
-                    ("component of unknown origin", "components of unknown origin"),
-                )
-            )
+            out.hits.append(_unknown_origin_hit(tier, component, layers, origin))
         else:
             out.hits.append(_unknown_licence_hit(tier, component, layers, licence, source))
     if not out.hits:
@@ -519,6 +687,10 @@ def _restrictive_hit(
             "components under restrictive foreign licences",
         ),
         evidence=(*_licence_evidence(component, source), *_origin_evidence(origin, hint)),
+        remediation=f"Replace {remedy_label(component)} with a component from "
+        f"{tier.jurisdiction} or "
+        f"one under an open licence; {licence.licence!r} does not allow free modification and "
+        "commercial use",
     )
 
 
@@ -544,27 +716,42 @@ def _unknown_licence_hit(
             "components with unknown licences",
         ),
         evidence=(*_licence_evidence(component, source), *_origin_evidence(origin, None)),
+        remediation=licence_remedy(
+            component,
+            subject=component.ref in tier.result.subjects,
+            on_load=_on_load(tier, component),
+        ),
     )
 
 
 def _check_registry(tier: _Tier) -> _Checked:
-    """registry: TRU001 not listed, TRU002 hash mismatch, TRU003 cannot be matched."""
+    """registry: TRU001 not listed, TRU002 hash mismatch, TRU003 cannot be checked, TRU004 no
+    registry."""
     out = _Checked()
     registry = tier.registry
     if registry is None:
-        out.gaps.append(
-            "UNKNOWN: no --trusted-registry: cannot check that the components are approved"
+        out.hits.append(
+            _Hit(
+                rule="TRU004",
+                ref=tier.anchor(),
+                message="No trusted registry was given: the tier cannot check that the "
+                "components are approved",
+                reason="UNKNOWN: no --trusted-registry: cannot check that the components are "
+                "approved",
+                remediation="Pass --trusted-registry FILE listing the approved components "
+                "(purl or ref, with their SHA-256)",
+            )
         )
         return out
     rules = {
         MatchStatus.NOT_REGISTERED: ("TRU001", "is not on the trusted registry"),
         MatchStatus.HASH_MISMATCH: ("TRU002", "does not match the trusted registry"),
-        MatchStatus.UNVERIFIABLE: ("TRU003", "cannot be matched to the trusted registry"),
+        MatchStatus.UNVERIFIABLE: ("TRU003", "cannot be checked against the trusted registry"),
     }
     nouns = {
         "TRU001": ("component not on the trusted registry", "components not on the registry"),
         "TRU002": ("component whose SHA-256 differs", "components whose SHA-256 differs"),
-        "TRU003": ("component that cannot be matched", "components that cannot be matched"),
+        "TRU003": ("component that cannot be checked", "components that cannot be checked"),
     }
     for component, layers in tier.counted:
         match = registry.match(component)
@@ -594,21 +781,36 @@ def _check_registry(tier: _Tier) -> _Checked:
                 item=f"{label} ({match.detail})",
                 noun=nouns[rule],
                 evidence=tuple(evidence),
+                remediation=match.remedy,
             )
         )
     if not out.hits:
         out.passes.append(
             f"PASS: all {_count(len(tier.counted), 'counted component')} are on the registry "
-            f"{registry.source}, with matching SHA-256 where both sides have one"
+            f"{registry.source}, with matching SHA-256 where one is pinned"
         )
     return out
 
 
 def _check_deny(tier: _Tier) -> _Checked:
-    """deny-list: ADV001 denied origin or hint; SOV002 unknown origin; community passes."""
+    """deny-list: ADV001 denied origin or hint; SOV002 unknown origin; ADV002 no list; community
+    passes."""
     out = _Checked()
-    deny = set(tier.profile.deny)
-    listed = ", ".join(tier.profile.deny)
+    if tier.deny is None:
+        out.hits.append(
+            _Hit(
+                rule="ADV002",
+                ref=tier.anchor(),
+                message=f"sovscan ships no deny list for {tier.jurisdiction} and none was "
+                "given: the screen has nothing to screen against",
+                reason=f"UNKNOWN: no deny list for {tier.jurisdiction}: give one with --deny",
+                remediation=f"Pass --deny XX,YY naming the countries {tier.jurisdiction} "
+                "screens out",
+            )
+        )
+        return out
+    deny = set(tier.deny.countries)
+    listed = f"the {tier.deny.id} list"
     community = 0
     for component, layers in tier.counted:
         origin = tier.facts.origins[component.ref]
@@ -617,6 +819,11 @@ def _check_deny(tier: _Tier) -> _Checked:
             (h for h in component.origin_hints if h.country and h.country.upper() in deny), None
         )
         label = _label(component)
+        remedy = (
+            f"Replace {remedy_label(component)} with a component from outside {listed}, or "
+            "correct its "
+            "origin with an --origins entry if the attribution is wrong"
+        )
         if country in deny:
             out.hits.append(
                 _origin_hit(
@@ -624,9 +831,10 @@ def _check_deny(tier: _Tier) -> _Checked:
                     component,
                     layers,
                     origin,
-                    f"{label} ({_origin_text(origin)}) comes from a denied country "
-                    f"({listed}){_also(layers)}",
+                    f"{label} ({_origin_text(origin)}) comes from {country}, on {listed}"
+                    f"{_also(layers)}",
                     ("component from a denied country", "components from denied countries"),
+                    remedy,
                 )
             )
         elif hint is not None:
@@ -636,30 +844,21 @@ def _check_deny(tier: _Tier) -> _Checked:
                     ref=component.ref,
                     layer=layers[0],
                     message=f"{label} carries a signal of {_origin_text(hint)} in its lineage, "
-                    f"a denied country ({listed}){_hint_source(hint)}{_also(layers)}",
+                    f"a country on {listed}{_hint_source(hint)}{_also(layers)}",
                     item=f"{label} (lineage signal: {_origin_text(hint)})",
                     noun=("component from a denied country", "components from denied countries"),
                     evidence=hint.evidence,
+                    remediation=remedy,
                 )
             )
         elif origin is not None and country is None and origin.steward is StewardKind.COMMUNITY:
             community += 1
         elif origin is None or country is None or origin.confidence is Confidence.LOW:
-            out.hits.append(
-                _origin_hit(
-                    "SOV002",
-                    component,
-                    layers,
-                    origin,
-                    f"Origin of {label} ({_origin_text(origin)}) is not established; it may "
-                    f"come from a denied country ({listed}){_also(layers)}",
-                    ("component of unknown origin", "components of unknown origin"),
-                )
-            )
+            out.hits.append(_unknown_origin_hit(tier, component, layers, origin))
     if not out.hits:
         out.passes.append(
-            f"PASS: none of the {_count(len(tier.counted), 'counted component')} comes from "
-            f"{listed}"
+            f"PASS: none of the {_count(len(tier.counted), 'counted component')} comes from a "
+            f"country on {listed}"
             + (
                 f" ({_count(community, 'community project')} attributed to no state)"
                 if community
@@ -691,6 +890,8 @@ def _check_attestations(tier: _Tier) -> _Checked:
                     message=f"no attestation for {requirement.claim}{missing}; the profile "
                     "requires " + (f"{expected!r}" if expected else "the claim"),
                     reason=f"UNKNOWN: no attestation for {requirement.claim}{missing}",
+                    key=requirement.claim,
+                    remediation=attestation_remedy(requirement.claim, expected),
                 )
                 for subject in tier.subjects()
             ]
@@ -710,6 +911,9 @@ def _check_attestations(tier: _Tier) -> _Checked:
                     message=f"attestation {attested}; the profile requires {expected!r}",
                     reason=f"FAIL: attestation {attested}; the profile requires {expected!r}",
                     evidence=(evidence,),
+                    key=requirement.claim,
+                    remediation=f"If {attestation.source} states {claim.claim} wrongly, correct "
+                    f"it; otherwise the model does not meet this tier ({expected!r} required)",
                 )
                 for subject in tier.subjects()
             ]
@@ -736,6 +940,7 @@ def _origin_hit(
     origin: Origin | None,
     message: str,
     noun: tuple[str, str],
+    remediation: str,
 ) -> _Hit:
     return _Hit(
         rule=rule,
@@ -745,6 +950,7 @@ def _origin_hit(
         item=f"{_label(component)} ({_origin_text(origin)})",
         noun=noun,
         evidence=_origin_evidence(origin, None) or component.evidence,
+        remediation=remediation,
     )
 
 
@@ -764,6 +970,10 @@ def _hint_hit(
             "components with foreign lineage signals",
         ),
         evidence=hint.evidence,
+        remediation=f"The {hint.basis.value} ties {remedy_label(component)} to "
+        f"{hint.organization or 'a foreign vendor'} ({hint.country}): declare its base model "
+        "(base_model) so the lineage can be checked, replace it, or correct the declaration if "
+        "it is wrong",
     )
 
 

@@ -30,7 +30,9 @@ is an error:
     ``equals`` is a literal value or ``"${jurisdiction}"``; without ``equals`` the claim only has
     to be present (e.g. a certificate number). Missing claim → UNKNOWN; different value → FAIL.
 ``deny``
-    ISO 3166-1 alpha-2 codes; only (and required) for a ``deny-list`` profile.
+    ISO 3166-1 alpha-2 codes, or ``"${jurisdiction-deny-list}"`` for the evaluated
+    jurisdiction's default list (``scanner/policy/deny_lists.yaml``); only (and required) for a
+    ``deny-list`` profile. A list may not name the profile's own jurisdiction.
 
 Country codes are case-insensitive and stored upper-case; only officially assigned codes are
 accepted. See ``scanner/policy/profiles/README.md`` for examples.
@@ -57,6 +59,8 @@ BUILTIN_TIERS = ("sovereign", "national", "trusted", "adversary")
 
 #: Stands for the run's ``--jurisdiction`` in ``jurisdiction`` and ``attestations[].equals``.
 JURISDICTION_PLACEHOLDER = "${jurisdiction}"
+#: Stands for the evaluated jurisdiction's default deny list in ``deny``.
+DENY_LIST_PLACEHOLDER = "${jurisdiction-deny-list}"
 
 #: Caps on a profile file: its size, its lists and its strings.
 MAX_PROFILE_BYTES = 256 * 1024
@@ -131,6 +135,8 @@ class Profile:
     attestations: tuple[ClaimRequirement, ...] = ()
     deny: tuple[str, ...] = ()
     """Denied countries (``deny-list`` rule only)."""
+    deny_default: bool = False
+    """The deny list is the evaluated jurisdiction's default one (``deny`` is then empty)."""
     extends: str | None = None
     source: str
     """Where it came from: ``builtin:<name>`` or the file's path."""
@@ -226,7 +232,7 @@ def with_deny(profile: Profile, countries: Iterable[str]) -> Profile:
         raise UsageError("--deny: give at least one country code")
     if len(codes) > MAX_DENY_COUNTRIES:
         raise UsageError(f"--deny: more than {MAX_DENY_COUNTRIES} countries")
-    return replace(profile, deny=codes)
+    return replace(profile, deny=codes, deny_default=False)
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -255,11 +261,23 @@ def _parse(data: object, source: str, *, builtin: bool, depth: int) -> Profile:
     if "jurisdiction" in data:
         jurisdiction = _jurisdiction(data["jurisdiction"], source)
     attestations = _attestations(data.get("attestations"), source, base)
-    deny = _deny(data["deny"], source) if "deny" in data else (base.deny if base else ())
-    if RuleKind.DENY_LIST in rules and not deny:
+    deny_default = data.get("deny") == DENY_LIST_PLACEHOLDER or (
+        "deny" not in data and base is not None and base.deny_default
+    )
+    deny: tuple[str, ...] = ()
+    if "deny" in data and not deny_default:
+        deny = _deny(data["deny"], source)
+    elif "deny" not in data and base is not None:
+        deny = base.deny
+    if RuleKind.DENY_LIST in rules and not (deny or deny_default):
         raise UsageError(f"{source}: key 'deny': a deny-list profile needs at least one country")
-    if deny and RuleKind.DENY_LIST not in rules:
+    if (deny or deny_default) and RuleKind.DENY_LIST not in rules:
         raise UsageError(f"{source}: key 'deny': only a deny-list profile takes a deny list")
+    if jurisdiction is not None and jurisdiction in deny:
+        raise UsageError(
+            f"{source}: key 'deny': {jurisdiction} is the profile's own jurisdiction; a "
+            "jurisdiction cannot deny itself"
+        )
     return Profile(
         name=name,
         description=description,
@@ -268,6 +286,7 @@ def _parse(data: object, source: str, *, builtin: bool, depth: int) -> Profile:
         jurisdiction=jurisdiction,
         attestations=attestations,
         deny=deny,
+        deny_default=deny_default,
         extends=base.name if base else None,
         source=source,
     )
@@ -389,7 +408,9 @@ def _claim_requirement(item: object, where: str) -> ClaimRequirement:
 
 def _deny(value: object, source: str) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise UsageError(f"{source}: key 'deny': must be a list of country codes")
+        raise UsageError(
+            f"{source}: key 'deny': must be a list of country codes or {DENY_LIST_PLACEHOLDER!r}"
+        )
     if len(value) > MAX_DENY_COUNTRIES:
         raise UsageError(f"{source}: key 'deny': more than {MAX_DENY_COUNTRIES} countries")
     codes = [

@@ -20,15 +20,18 @@ Matching (``TrustedRegistry.match``):
 - a component without a purl is matched by ``ref``; an entry with only ``sha256`` approves those
   bytes for any component that has them; a file is matched by SHA-256 alone;
 - HASH_MISMATCH when every entry that matched by identity names a SHA-256 and none equals the
-  component's (for a library: its own, or any of the release files its lockfile pins); a
-  component without a SHA-256 (a model ancestor) is matched by identity alone.
+  component's (for a library: its own, or any of the release files its lockfile pins; for a
+  model: its manifest digest, see ``scanner.sources.model_digest``);
+- UNVERIFIABLE when such an entry pins a SHA-256 and the scan has none for the component (a
+  Hub ancestor whose files were not all read, a folder of LFS pointers): a pin the scan cannot
+  check never passes.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -125,6 +128,10 @@ class RegistryMatch:
     status: MatchStatus
     entry: RegistryEntry | None = None
     detail: str = ""
+    remedy: str = ""
+    """What to do when it is not REGISTERED."""
+    missing: str = ""
+    """For UNVERIFIABLE: what the scan lacks to check the entry, ``version`` or ``sha256``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,6 +163,12 @@ class TrustedRegistry:
 
     def match(self, component: Component) -> RegistryMatch:
         """Whether ``component`` is on the registry, and with the right bytes."""
+        found = self._match(component)
+        if found.status is MatchStatus.REGISTERED:
+            return found
+        return replace(found, remedy=_remedy(found, component, self.source))
+
+    def _match(self, component: Component) -> RegistryMatch:
         digests = sha256_digests(component)
         candidates: list[RegistryEntry] = []
         if component.purl and component.kind is not ComponentKind.FILE:
@@ -184,7 +197,9 @@ class TrustedRegistry:
                 )
         if component.kind is ComponentKind.FILE and not digests:
             return RegistryMatch(
-                status=MatchStatus.UNVERIFIABLE, detail="the file has no SHA-256 to match"
+                status=MatchStatus.UNVERIFIABLE,
+                detail="the file has no SHA-256 to match",
+                missing="sha256",
             )
         return RegistryMatch(status=MatchStatus.NOT_REGISTERED, detail="no registry entry")
 
@@ -210,6 +225,7 @@ def _version_miss(listed: list[RegistryEntry], version: str | None) -> RegistryM
             status=MatchStatus.UNVERIFIABLE,
             entry=listed[0],
             detail=f"its version is unknown and the registry approves only {pinned}",
+            missing="version",
         )
     return RegistryMatch(
         status=MatchStatus.NOT_REGISTERED,
@@ -225,15 +241,52 @@ def _check_hashes(candidates: list[RegistryEntry], digests: frozenset[str]) -> R
                 status=MatchStatus.REGISTERED, entry=entry, detail="SHA-256 matches"
             )
     unhashed = next((entry for entry in candidates if entry.sha256 is None), None)
-    if unhashed is not None or not digests:
-        return RegistryMatch(status=MatchStatus.REGISTERED, entry=unhashed or candidates[0])
+    if unhashed is not None:
+        return RegistryMatch(status=MatchStatus.REGISTERED, entry=unhashed)
     entry = candidates[0]
+    if not digests:
+        return RegistryMatch(
+            status=MatchStatus.UNVERIFIABLE,
+            entry=entry,
+            detail=f"the registry pins SHA-256 {str(entry.sha256)[:12]}… and the scan has no "
+            "SHA-256 for it to compare",
+            missing="sha256",
+        )
     ours = sorted(digests)[0]
     return RegistryMatch(
         status=MatchStatus.HASH_MISMATCH,
         entry=entry,
         detail=f"SHA-256 {ours[:12]}… differs from the approved {str(entry.sha256)[:12]}…",
     )
+
+
+def _remedy(found: RegistryMatch, component: Component, source: str) -> str:
+    """What to do about a component the registry does not approve."""
+    ours = sorted(sha256_digests(component))
+    entry = found.entry
+    if found.status is MatchStatus.HASH_MISMATCH and entry is not None:
+        return (
+            f"The bytes of {component.name} are not the approved ones: restore them, or after "
+            f'review set entry {entry.position} of {source} to sha256 "{ours[0]}"'
+        )
+    if found.status is MatchStatus.UNVERIFIABLE and found.missing == "sha256":
+        return (
+            f"The scan has no SHA-256 for {component.name} (for a model: the manifest digest "
+            "over every file's SHA-256): scan its files themselves (a local folder, or "
+            "hf-cache: with --verify), or pin it by version only"
+        )
+    if found.status is MatchStatus.UNVERIFIABLE:
+        return (
+            f"Pin the version of {component.name} (hf:ORG/NAME@COMMIT, or an exact version in "
+            "the lockfile) so the registry entry can be checked, and scan again"
+        )
+    if component.kind is ComponentKind.FILE:
+        if not ours:
+            return f"{component.name} has no SHA-256 to register: make it readable and rescan"
+        return f'After review, add it to {source}: {{sha256: "{ours[0]}"}}'
+    key, name = ("purl", component.purl) if component.purl else ("ref", component.ref)
+    pin = f', sha256: "{ours[0]}"' if ours else ""
+    return f'After review, add it to {source}: {{{key}: "{name}"{pin}}}'
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -264,7 +317,12 @@ def _entry(item: object, position: int, path: Path) -> RegistryEntry:
     purl = _string(item.get("purl"), where, "purl", MAX_PURL_CHARS)
     ref = _string(item.get("ref"), where, "ref", MAX_REF_CHARS)
     note = _string(item.get("note"), where, "note", MAX_NOTE_CHARS)
-    sha256 = _string(item.get("sha256"), where, "sha256", 64)
+    raw_sha = item.get("sha256")
+    if isinstance(raw_sha, int) and not isinstance(raw_sha, bool):
+        raise UsageError(
+            f"{where}: key 'sha256': quote the hash (YAML read an all-digit value as a number)"
+        )
+    sha256 = _string(raw_sha, where, "sha256", 64)
     if sha256 is not None:
         sha256 = sha256.lower()
         if not _SHA256.match(sha256):

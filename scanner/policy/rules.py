@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from scanner.model import Severity, Verdict
+from scanner.model import Finding, Severity, Verdict
 from scanner.policy.profile import Profile, RuleKind
 
 
@@ -105,9 +105,19 @@ _RULE_LIST = (
     Rule(
         id="TRU003",
         name="registry-unverifiable",
-        description="A component cannot be matched to the registry's pinned entries.",
-        help="The registry approves only pinned versions (or hashes) and the scan does not know "
-        "the component's version (or has no hash for the file). Pin the revision and rescan.",
+        description="A component cannot be checked against the registry's pinned entries.",
+        help="The registry pins a version or a SHA-256 the scan cannot compare: the component's "
+        "version is unknown, or its bytes (for a model, its manifest digest) were not read. "
+        "Pin the revision, or scan the files themselves, and rescan.",
+        severity=Severity.MEDIUM,
+        outcome=Verdict.UNKNOWN,
+    ),
+    Rule(
+        id="TRU004",
+        name="registry-missing",
+        description="The tier needs a trusted registry and none was given.",
+        help="Pass --trusted-registry FILE listing the approved components (purl or ref, with "
+        "their SHA-256).",
         severity=Severity.MEDIUM,
         outcome=Verdict.UNKNOWN,
     ),
@@ -120,6 +130,16 @@ _RULE_LIST = (
         "the profile's deny list.",
         severity=Severity.HIGH,
         outcome=Verdict.FAIL,
+    ),
+    Rule(
+        id="ADV002",
+        name="deny-list-missing",
+        description="The jurisdiction has no default deny list and none was given.",
+        help="sovscan ships deny lists for the jurisdictions whose law names adversaries (US: "
+        "15 CFR 791.4; RU: the Government's list of unfriendly states); for any other, pass "
+        "--deny XX,YY.",
+        severity=Severity.MEDIUM,
+        outcome=Verdict.UNKNOWN,
     ),
     Rule(
         id="ATT001",
@@ -138,6 +158,17 @@ _RULE_LIST = (
         help="The attestation states a value (e.g. a training location) other than the one "
         "the profile requires.",
         severity=Severity.HIGH,
+        outcome=Verdict.FAIL,
+    ),
+    Rule(
+        id="SEC100",
+        name="dangerous-code",
+        description="Loading a model file would run a dangerous callable or embedded code (a "
+        "high-severity load-analysis finding).",
+        help="A file that runs commands, code, file or network access when loaded fails every "
+        "tier, whatever its origin. Remove it (use safetensors), or after a review accept it "
+        "with an --accept entry naming its SHA-256 and the rule.",
+        severity=Severity.CRITICAL,
         outcome=Verdict.FAIL,
     ),
     Rule(
@@ -228,21 +259,39 @@ _ANALYSIS_RULES = (
 RULES: Mapping[str, Rule] = MappingProxyType(
     {rule.id: rule for rule in (*_RULE_LIST, *_ANALYSIS_RULES)}
 )
+#: The rule every tier applies to files whose loading runs dangerous code.
+DANGEROUS_CODE_RULE = "SEC100"
+#: The static-analysis rules: findings about files, raised by no tier.
+LOAD_ANALYSIS_RULES = frozenset(rule.id for rule in _ANALYSIS_RULES)
+_DANGEROUS_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
 
 
-#: The rule ids each rule kind can raise; every tier also applies GEN001 (and ATT00x when it
-#: requires attestations).
+def is_dangerous(finding: Finding) -> bool:
+    """Whether ``finding`` is a high-severity load-analysis finding (what SEC100 stands for)."""
+    return (
+        not finding.tiers
+        and finding.rule_id in LOAD_ANALYSIS_RULES
+        and finding.severity in _DANGEROUS_SEVERITIES
+    )
+
+
+#: The rule ids each rule kind can raise; every tier also applies GEN001 and SEC100 (and ATT00x
+#: when it requires attestations).
 RULES_OF_KIND: Mapping[RuleKind, tuple[str, ...]] = {
     RuleKind.DOMESTIC_ONLY: ("SOV001", "SOV002", "SOV003", "SOV004"),
-    RuleKind.OPEN_LICENCE_FOR_FOREIGN: ("NAT001", "NAT002"),
-    RuleKind.REGISTRY: ("TRU001", "TRU002", "TRU003"),
-    RuleKind.DENY_LIST: ("ADV001", "SOV002"),
+    RuleKind.OPEN_LICENCE_FOR_FOREIGN: ("NAT001", "NAT002", "SOV002"),
+    RuleKind.REGISTRY: ("TRU001", "TRU002", "TRU003", "TRU004"),
+    RuleKind.DENY_LIST: ("ADV001", "ADV002", "SOV002"),
 }
 
 
 def applied_rules(profile: Profile) -> tuple[str, ...]:
     """Every rule id a profile's evaluation can raise, sorted."""
-    ids = {"GEN001", *(rule for kind in profile.rules for rule in RULES_OF_KIND[kind])}
+    ids = {
+        "GEN001",
+        DANGEROUS_CODE_RULE,
+        *(rule for kind in profile.rules for rule in RULES_OF_KIND[kind]),
+    }
     if profile.attestations:
         ids |= {"ATT001", "ATT002"}
     return tuple(sorted(ids))

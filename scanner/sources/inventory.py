@@ -230,9 +230,7 @@ def _add_files(
             )
         elif digest is not None:
             sha256 = digest.sha256
-            properties.append(
-                ("sovscan:file:hash-source", "cache" if digest.from_cache else "read")
-            )
+            properties.append(("sovscan:file:hash-source", "content"))
         download = downloads.get(rel)
         if download is not None:
             properties.append(("sovscan:file:hub-commit", download.commit))

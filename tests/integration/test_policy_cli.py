@@ -109,8 +109,24 @@ def test_all_domestic_chain_needs_attestation_to_pass(tmp_path: Path) -> None:
     assert props(subject)["sovscan:origin:basis"] == ["override"]
     yandex = components(bom)["pkg:huggingface/yandex/YandexGPT-5-Lite-8B-pretrain"]
     assert yandex["supplier"]["address"]["country"] == "RU"
-    # The adversary screen (CN, RU, IR, KP, CU, VE) fails the same model.
-    assert verdicts(bom)["adversary"] == "FAIL"
+    # Under RU the adversary screen uses Russia's list of unfriendly states: Yandex passes it,
+    # and the BOM names the list and its source.
+    assert verdicts(bom)["adversary"] == "PASS"
+    basis = props(bom["metadata"])["sovscan:basis:adversary"]
+    assert basis[0].startswith("deny list ru-order-430-r: ")
+    # Screened for the US, the same Russian model fails (15 CFR 791.4 names Russia).
+    code, bom = run(
+        EXAMPLES / "ru-legal-8b", tmp_path, *common, "--jurisdiction", "US", "--policy", "adversary"
+    )
+    assert (code, verdicts(bom)["adversary"]) == (1, "FAIL")
+    assert props(bom["metadata"])["sovscan:basis:adversary"][0].startswith(
+        "deny list us-15-cfr-791.4: "
+    )
+    # A jurisdiction with no default list is UNKNOWN until --deny names one.
+    code, bom = run(
+        EXAMPLES / "ru-legal-8b", tmp_path, *common, "--jurisdiction", "DE", "--policy", "adversary"
+    )
+    assert (code, verdicts(bom)["adversary"]) == (3, "UNKNOWN")
 
 
 def test_unknown_subject_is_never_sovereign(tmp_path: Path) -> None:
@@ -260,7 +276,7 @@ def test_trusted_tier_checks_the_registry(tmp_path: Path) -> None:
     text = report.read_text()
     # The base and the dataset are registered; the model itself and its tokenizer are not.
     assert "TRU001" in text
-    trusted_rows = [line for line in text.splitlines() if line.startswith("| TRU001")]
+    trusted_rows = [line for line in text.splitlines() if "| TRU001" in line]
     assert trusted_rows
     assert not any("YandexGPT-5-Lite-8B-pretrain" in row for row in trusted_rows)
     assert result.exit_code == 1

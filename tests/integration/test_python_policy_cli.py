@@ -84,14 +84,14 @@ def findings(run_: dict[str, Any], tier: str) -> list[tuple[str, str, str, int |
     """(rule, message, file, line) of the tier's SARIF results."""
     found = []
     for result in run_["results"]:
-        text = result["message"]["text"]
-        if not text.startswith(f"[{tier}] "):
+        if tier not in result["properties"].get("tiers", []):
             continue
+        text = result["message"]["text"].partition("] ")[2].partition(". What to do: ")[0]
         location = result["locations"][0]["physicalLocation"]
         found.append(
             (
                 result["ruleId"],
-                text.removeprefix(f"[{tier}] "),
+                text,
                 location["artifactLocation"]["uri"],
                 location.get("region", {}).get("startLine"),
             )

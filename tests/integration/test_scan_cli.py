@@ -192,7 +192,7 @@ def test_minilm_real_folder(minilm_dir: Path, tmp_path: Path) -> None:
     assert {"ref": "dataset:s2orc"} in datasets
     weights = file_component(bom, "model.safetensors")
     assert weights["hashes"] == [{"alg": "SHA-256", "content": MINILM_SHA256}]
-    assert props(weights)["sovscan:file:hash-source"] == ["read"]
+    assert props(weights)["sovscan:file:hash-source"] == ["content"]
     assert subject["modelCard"]["modelParameters"]["modelArchitecture"] == "BertModel"
     subject_props = props(subject)
     assert subject_props["sovscan:model:transformers-version"] == ["4.8.2"]
@@ -201,17 +201,22 @@ def test_minilm_real_folder(minilm_dir: Path, tmp_path: Path) -> None:
     ]
 
 
-def test_rescan_takes_hashes_from_cache(minilm_dir: Path, tmp_path: Path) -> None:
+def test_a_rescan_from_the_hash_cache_gives_the_same_bytes(
+    minilm_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Files installed by pip are old enough for the cache's racy-write guard.
-    scan_bom(minilm_dir, tmp_path)
-    again = scan_bom(minilm_dir, tmp_path)
-    weights = file_component(again, "model.safetensors")
-    assert props(weights)["sovscan:file:hash-source"] == ["cache"]
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    texts: list[bytes] = []
+    for extra in ((), (), ("--no-cache",)):  # cold, warm (from the cache), without the cache
+        out = tmp_path / f"bom{len(texts)}.cdx.json"
+        result = scan(str(minilm_dir), "-o", str(out), *extra)
+        assert result.exit_code == 0, result.output + result.stderr
+        texts.append(out.read_bytes())
+    assert texts[0] == texts[1] == texts[2]
+    weights = file_component(json.loads(texts[1]), "model.safetensors")
+    assert props(weights)["sovscan:file:hash-source"] == ["content"]
     assert weights["hashes"][0]["content"] == MINILM_SHA256
-    no_cache = scan_bom(minilm_dir, tmp_path, "--no-cache")
-    assert props(file_component(no_cache, "model.safetensors"))["sovscan:file:hash-source"] == [
-        "read"
-    ]
+    assert b'"timestamp"' not in texts[0]
 
 
 # --- identity ----------------------------------------------------------------------------------

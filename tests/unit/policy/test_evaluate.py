@@ -149,7 +149,7 @@ def verdict_of(result: ScanResult, tier: str) -> TierVerdict:
 
 
 def rules_of(result: ScanResult, tier: str) -> list[tuple[str, str, Layer | None]]:
-    return [(f.rule_id, f.component_ref, f.layer) for f in result.findings if f.tier == tier]
+    return [(f.rule_id, f.component_ref, f.layer) for f in result.findings if tier in f.tiers]
 
 
 def run(result: ScanResult, *profiles, attestation=None, registry=None, jurisdiction="RU"):
@@ -217,10 +217,23 @@ def test_domestic_chain_with_attestation_passes_sovereign_and_national() -> None
     assert [v.tier for v in result.verdicts] == list(BUILTIN_TIERS)
 
 
-def test_default_adversary_screen_denies_russia() -> None:
+def test_default_adversary_screen_never_denies_its_own_jurisdiction() -> None:
+    # Under RU, the default list is the Government's list of unfriendly states: RU is not on it.
     result = run(domestic_chain(), attestation=ATTESTED_RU)
     adversary = verdict_of(result, "adversary")
+    assert adversary.verdict is Verdict.PASS
+    assert adversary.basis.startswith("deny list ru-order-430-r: ")
+    assert "publication.pravo.gov.ru" in adversary.basis
+    assert rules_of(result, "adversary") == []
+
+
+def test_default_adversary_screen_of_the_us_denies_russia() -> None:
+    # The same chain screened for the US: Russia is a foreign adversary under 15 CFR 791.4.
+    result = run(domestic_chain(), load_builtin("adversary"), jurisdiction="US")
+    adversary = verdict_of(result, "adversary")
     assert adversary.verdict is Verdict.FAIL
+    assert adversary.basis.startswith("deny list us-15-cfr-791.4: ")
+    assert "ecfr.gov" in adversary.basis
     assert {(ref, layer) for rule, ref, layer in rules_of(result, "adversary")} == {
         (RU_MODEL.ref, Layer.WEIGHTS),
         (RU_BASE.ref, Layer.WEIGHTS),
@@ -228,6 +241,27 @@ def test_default_adversary_screen_denies_russia() -> None:
         (RU_DATASET.ref, Layer.DATASETS),
     }
     assert {rule for rule, _, _ in rules_of(result, "adversary")} == {"ADV001"}
+    finding = next(f for f in result.findings if f.component_ref == RU_BASE.ref)
+    assert "comes from RU, on the us-15-cfr-791.4 list" in finding.message
+    assert finding.remediation.startswith("Replace ai-forever/ru-base")
+
+
+def test_a_jurisdiction_without_a_default_list_needs_deny() -> None:
+    result = run(domestic_chain(), load_builtin("adversary"), jurisdiction="DE")
+    adversary = verdict_of(result, "adversary")
+    assert adversary.verdict is Verdict.UNKNOWN
+    assert rules_of(result, "adversary") == [("ADV002", RU_MODEL.ref, None)]
+    assert adversary.reasons == ("UNKNOWN: no deny list for DE: give one with --deny",)
+    finding = result.findings[0]
+    assert finding.remediation == "Pass --deny XX,YY naming the countries DE screens out"
+    denied = run(domestic_chain(), with_deny(load_builtin("adversary"), ["RU"]), jurisdiction="DE")
+    assert verdict_of(denied, "adversary").verdict is Verdict.FAIL
+    assert verdict_of(denied, "adversary").basis == "deny list --deny: countries given in --deny"
+
+
+def test_a_deny_list_naming_the_jurisdiction_itself_is_refused() -> None:
+    with pytest.raises(UsageError, match="cannot deny itself"):
+        run(domestic_chain(), with_deny(load_builtin("adversary"), ["RU", "CN"]))
 
 
 def test_domestic_chain_without_attestation_is_unknown_per_claim() -> None:
@@ -341,7 +375,7 @@ def test_russian_lora_on_llama_fails_national_on_the_llama_licence() -> None:
         ("NAT001", LLAMA.ref, Layer.WEIGHTS),
         ("NAT001", RU_LORA.ref, Layer.WEIGHTS),
     ]
-    base = next(f for f in result.findings if f.tier == "national")
+    base = next(f for f in result.findings if "national" in f.tiers)
     assert "Llama community licence" in base.message
     assert national.reasons == (
         "FAIL: 2 components under restrictive foreign licences in the weights layer: "
@@ -369,13 +403,15 @@ def test_russian_finetune_on_apache_qwen() -> None:
         "counted layers (weights, tokenizer, code, datasets, python); no restrictive foreign "
         "licence",
     )
-    assert verdict_of(result, "adversary").verdict is Verdict.FAIL
-    assert ("ADV001", QWEN.ref, Layer.WEIGHTS) in rules_of(result, "adversary")
+    # China is not on Russia's list of unfriendly states: the RU screen passes Qwen.
+    assert verdict_of(result, "adversary").verdict is Verdict.PASS
     assert rules_of(result, "cn-screen") == [("ADV001", QWEN.ref, Layer.WEIGHTS)]
     assert verdict_of(result, "cn-screen").reasons == (
         "FAIL: 1 component from a denied country in the weights layer: "
         "Qwen/Qwen2.5-7B (Alibaba Cloud, CN)",
     )
+    us = run(finetune_on_qwen(), load_builtin("adversary"), jurisdiction="US")
+    assert ("ADV001", QWEN.ref, Layer.WEIGHTS) in rules_of(us, "adversary")
 
 
 def test_unknown_origin_ancestor_is_never_pass() -> None:
@@ -426,6 +462,9 @@ def test_community_library() -> None:
     subject = hub("aleph-alpha", "model", ALEPH, licenses=("apache-2.0",))
     result = run(
         scan(subject, numpy, relations=(rel(subject, numpy, RelationKind.DEPENDS_ON),)),
+        load_builtin("sovereign"),
+        load_builtin("national"),
+        with_deny(load_builtin("adversary"), ["CN", "IR"]),
         jurisdiction="DE",
         attestation=Attestation(
             source="a.yaml",
@@ -445,7 +484,7 @@ def test_community_library() -> None:
     adversary = verdict_of(result, "adversary")
     assert adversary.verdict is Verdict.PASS
     assert adversary.reasons == (
-        "PASS: none of the 2 counted components comes from CN, RU, IR, KP, CU, VE "
+        "PASS: none of the 2 counted components comes from a country on the --deny list "
         "(1 community project attributed to no state)",
     )
 
@@ -640,7 +679,7 @@ def test_profile_without_layers_is_unknown() -> None:
         tier="empty",
         verdict=Verdict.UNKNOWN,
         reasons=("UNKNOWN: the profile counts no layers: nothing to evaluate",),
-        rules=("ATT001", "ATT002", "GEN001", "SOV001", "SOV002", "SOV003", "SOV004"),
+        rules=("ATT001", "ATT002", "GEN001", "SEC100", "SOV001", "SOV002", "SOV003", "SOV004"),
     )
 
 
@@ -704,10 +743,21 @@ def test_trusted_hash_mismatch_and_unlisted_component() -> None:
 
 def test_trusted_includes_national_findings() -> None:
     result = run(lora_on_llama(), load_builtin("trusted"))
-    assert [rule for rule, _, _ in rules_of(result, "trusted")] == ["NAT001", "NAT001"]
+    assert [rule for rule, _, _ in rules_of(result, "trusted")] == ["NAT001", "NAT001", "TRU004"]
     assert verdict_of(result, "trusted").reasons[-1] == (
         "UNKNOWN: no --trusted-registry: cannot check that the components are approved"
     )
+    missing = next(f for f in result.findings if f.rule_id == "TRU004")
+    assert missing.remediation.startswith("Pass --trusted-registry FILE")
+
+
+def test_a_finding_raised_alike_by_several_tiers_is_reported_once() -> None:
+    result = run(lora_on_llama(), load_builtin("national"), load_builtin("trusted"))
+    nat001 = [f for f in result.findings if f.rule_id == "NAT001"]
+    assert len(nat001) == 2  # the adapter's base and its base: one finding each, not per tier
+    assert {f.tiers for f in nat001} == {("national", "trusted")}
+    assert all(f.remediation.startswith("Replace ") for f in nat001)
+    assert all("does not allow free modification" in f.remediation for f in nat001)
 
 
 # --- custom profiles, jurisdictions and the result -----------------------------------------------
@@ -805,7 +855,7 @@ def test_evaluation_is_deterministic_and_replaces_its_own_findings() -> None:
 def test_findings_keep_earlier_ones_of_other_tiers() -> None:
     national = run(lora_on_llama(), load_builtin("national"))
     both = run(national, load_builtin("sovereign"), attestation=ATTESTED_RU)
-    assert {f.tier for f in both.findings} == {"national", "sovereign"}
+    assert {tier for f in both.findings for tier in f.tiers} == {"national", "sovereign"}
     assert [v.tier for v in both.verdicts] == ["national", "sovereign"]
 
 
@@ -814,7 +864,9 @@ def test_every_finding_uses_a_known_rule() -> None:
     for finding in result.findings:
         rule = RULES[finding.rule_id]
         assert finding.severity is rule.severity
-        assert finding.tier in BUILTIN_TIERS
+        assert finding.tiers
+        assert set(finding.tiers) <= set(BUILTIN_TIERS)
+        assert finding.remediation, finding
 
 
 def test_rule_table() -> None:
@@ -828,18 +880,23 @@ def test_rule_table() -> None:
         "TRU001",
         "TRU002",
         "TRU003",
+        "TRU004",
         "ADV001",
+        "ADV002",
         "ATT001",
         "ATT002",
+        "SEC100",
         "GEN001",
         *(f"SEC00{n}" for n in range(1, 8)),
     ]
     assert RULES["SOV001"].name == "foreign-ancestor"
     assert RULES["GEN001"].outcome is Verdict.UNKNOWN
-    policy = [rule for rule in RULES.values() if not rule.id.startswith("SEC")]
+    policy = [rule for rule in RULES.values() if not rule.id.startswith("SEC00")]
     assert {rule.outcome for rule in policy} == {Verdict.FAIL, Verdict.UNKNOWN}
-    # Static-analysis rules belong to no tier: the code they find is counted as a component.
-    analysis = [rule for rule in RULES.values() if rule.id.startswith("SEC")]
+    assert RULES["SEC100"].outcome is Verdict.FAIL
+    # Static-analysis rules belong to no tier: the code they find is counted as a component,
+    # and SEC100 (every tier) fails on the dangerous ones.
+    analysis = [rule for rule in RULES.values() if rule.id.startswith("SEC00")]
     assert {rule.outcome for rule in analysis} == {Verdict.NOT_APPLICABLE}
     assert all(rule.description and rule.help for rule in RULES.values())
 
@@ -848,5 +905,17 @@ def test_verdicts_name_the_rules_their_tier_applies() -> None:
     result = evaluate(
         domestic_chain(), [load_builtin("national"), load_builtin("adversary")], jurisdiction="RU"
     )
-    assert verdict_of(result, "national").rules == ("GEN001", "NAT001", "NAT002")
-    assert verdict_of(result, "adversary").rules == ("ADV001", "GEN001", "SOV002")
+    assert verdict_of(result, "national").rules == (
+        "GEN001",
+        "NAT001",
+        "NAT002",
+        "SEC100",
+        "SOV002",
+    )
+    assert verdict_of(result, "adversary").rules == (
+        "ADV001",
+        "ADV002",
+        "GEN001",
+        "SEC100",
+        "SOV002",
+    )

@@ -49,7 +49,9 @@ def test_builtin_national_trusted_adversary() -> None:
     assert trusted.rules == (RuleKind.OPEN_LICENCE_FOR_FOREIGN, RuleKind.REGISTRY)
     assert trusted.layers == national.layers == ALL_LAYERS
     assert adversary.rules == (RuleKind.DENY_LIST,)
-    assert adversary.deny == ("CN", "RU", "IR", "KP", "CU", "VE")
+    # The deny list is the evaluated jurisdiction's default one (scanner/policy/deny_lists.yaml).
+    assert adversary.deny == ()
+    assert adversary.deny_default
     assert Layer.FILES not in {layer for n in BUILTIN_TIERS for layer in load_builtin(n).layers}
 
 
@@ -61,7 +63,8 @@ def test_unknown_builtin() -> None:
 def test_with_deny_replaces_the_list() -> None:
     screen = with_deny(load_builtin("adversary"), ["cn", "HK", "CN"])
     assert screen.deny == ("CN", "HK")
-    assert load_builtin("adversary").deny[0] == "CN"  # the cached built-in is untouched
+    assert not screen.deny_default
+    assert load_builtin("adversary").deny_default  # the cached built-in is untouched
     with pytest.raises(UsageError, match="--deny: 'XX' is not an ISO 3166-1"):
         with_deny(load_builtin("adversary"), ["XX"])
     with pytest.raises(UsageError, match="at least one"):

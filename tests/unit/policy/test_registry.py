@@ -114,9 +114,10 @@ def test_parse_purl() -> None:
             ),
             "hash-mismatch",
         ),
+        # a pinned SHA-256 the scan has nothing to compare with is never approved
         (
             component("z", purl="pkg:pypi/zope-interface@5.0", kind=ComponentKind.LIBRARY),
-            "registered",
+            "unverifiable",
         ),
         # an unpinned entry approves every version, whatever the bytes
         (

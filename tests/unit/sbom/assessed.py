@@ -264,7 +264,8 @@ def assessed_result() -> ScanResult:
             message="meta-llama/Meta-Llama-3-8B-Instruct comes from US (Meta Platforms, Inc.)",
             evidence=(CURATED, BASE_MODEL_LINE, ADAPTER_BASE),
             layer=Layer.WEIGHTS,
-            tier="sovereign",
+            tiers=("sovereign",),
+            remediation="Replace meta-llama/Meta-Llama-3-8B-Instruct with a component from RU",
         ),
         Finding(
             rule_id="SOV001",
@@ -273,7 +274,7 @@ def assessed_result() -> ScanResult:
             message="meta-llama/Meta-Llama-3-8B comes from US (Meta Platforms, Inc.)",
             evidence=(CURATED,),
             layer=Layer.WEIGHTS,
-            tier="sovereign",
+            tiers=("sovereign",),
         ),
         Finding(
             rule_id="SOV002",
@@ -282,7 +283,8 @@ def assessed_result() -> ScanResult:
             message="dataset IlyaGusev/ru_sharegpt_cleaned has no known origin",
             evidence=(DATASETS_LINE,),
             layer=Layer.DATASETS,
-            tier="sovereign",
+            tiers=("sovereign",),
+            remediation="Add an --origins entry for the Hub namespace IlyaGusev",
         ),
         Finding(
             rule_id="NAT001",
@@ -291,7 +293,8 @@ def assessed_result() -> ScanResult:
             message="llama3 restricts use; Meta-Llama-3-8B-Instruct is foreign",
             evidence=(LICENSE_LINE,),
             layer=Layer.WEIGHTS,
-            tier="national",
+            tiers=("national", "trusted"),
+            remediation="Replace meta-llama/Meta-Llama-3-8B-Instruct with an openly licensed one",
         ),
         Finding(
             rule_id="TRU001",
@@ -299,7 +302,7 @@ def assessed_result() -> ScanResult:
             component_ref=SUBJECT,
             message="ru-chat-lora is not on the trusted registry",
             layer=Layer.WEIGHTS,
-            tier="trusted",
+            tiers=("trusted",),
         ),
         Finding(
             rule_id="XYZ001",

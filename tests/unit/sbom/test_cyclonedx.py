@@ -43,7 +43,7 @@ from scanner.model import (
 REPO = Path(__file__).resolve().parents[3]
 SHA = "0123456789abcdef0123456789abcdef01234567"
 WHEN = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-FIXED = BomOptions(timestamp=WHEN, reproducible=True)
+FIXED = BomOptions(timestamp=WHEN)
 
 SUBJECT = f"pkg:huggingface/acme/sov-merge@{SHA}"
 FINETUNE = "pkg:huggingface/acme/llama-ft"
@@ -629,24 +629,32 @@ def test_reproducible_output_is_byte_identical() -> None:
     assert serial[len("urn:uuid:") :][14] == "5"  # a uuid5
 
 
-def test_serial_follows_content_timestamp_and_randomness() -> None:
+def test_serial_follows_content_and_timestamp_never_chance() -> None:
     base_serial = bom()["serialNumber"]
     result = scan_result()
     other = replace(result, properties=(*result.properties, ("sovscan:note", "x")))
     assert json.loads(render_cyclonedx(other, "json", FIXED))["serialNumber"] != base_serial
     later = replace(FIXED, timestamp=datetime(2025, 1, 1, tzinfo=UTC))
     assert json.loads(render_cyclonedx(result, "json", later))["serialNumber"] != base_serial
-    random_a = json.loads(render_cyclonedx(result, "json", BomOptions(timestamp=WHEN)))
-    random_b = json.loads(render_cyclonedx(result, "json", BomOptions(timestamp=WHEN)))
-    assert random_a["serialNumber"] != random_b["serialNumber"]
-    assert random_a["metadata"]["timestamp"] == "2024-05-01T12:00:00+00:00"
+    again = json.loads(render_cyclonedx(result, "json", FIXED))
+    assert again["serialNumber"] == base_serial
+    assert again["metadata"]["timestamp"] == "2024-05-01T12:00:00+00:00"
+    # How the target was typed (relative, absolute, through a symlink) does not count.
+    typed = replace(result, roots=((result.subjects[0], "/somewhere/else/model"),))
+    assert json.loads(render_cyclonedx(typed, "json", FIXED))["serialNumber"] == base_serial
 
 
-def test_without_a_timestamp_the_clock_is_used() -> None:
-    before = datetime.now(UTC).replace(microsecond=0)
+def test_without_a_timestamp_the_bom_has_none_and_is_byte_stable() -> None:
+    # A run's clock is no fact about the model: without SOURCE_DATE_EPOCH there is no timestamp.
+    for fmt in ("json", "xml"):
+        first = render_cyclonedx(scan_result(), fmt, BomOptions())
+        assert first == render_cyclonedx(scan_result(), fmt, BomOptions())
+        assert "timestamp" not in first
+        assert '"created"' not in first
+        assert "<created>" not in first
     doc = json.loads(render_cyclonedx(scan_result(), "json", BomOptions()))
-    stamp = datetime.fromisoformat(doc["metadata"]["timestamp"])
-    assert before <= stamp <= datetime.now(UTC)
+    assert "timestamp" not in doc["metadata"]
+    assert doc["serialNumber"].startswith("urn:uuid:")
 
 
 # --- broken input never becomes output -----------------------------------------------------

@@ -31,7 +31,7 @@ from tests.unit.sbom.assessed import (
 )
 
 WHEN = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-FIXED = BomOptions(timestamp=WHEN, reproducible=True)
+FIXED = BomOptions(timestamp=WHEN)
 CREATED = "2024-05-01T12:00:00+00:00"
 
 
@@ -107,8 +107,15 @@ def test_one_claim_per_finding_with_its_evidence() -> None:
         "meta-llama/Meta-Llama-3-8B-Instruct comes from US (Meta Platforms, Inc.)"
     )
     assert instruct["reasoning"] == (
-        "rule SOV001 (foreign-component), severity high, tier sovereign, layer weights"
+        "rule SOV001 (foreign-component), severity high, tiers sovereign, layer weights, "
+        "what to do: Replace meta-llama/Meta-Llama-3-8B-Instruct with a component from RU"
     )
+    # One claim for a finding that two tiers raise, a counter-claim in each tier's attestation.
+    nat001 = claim_of(doc, "NAT001", INSTRUCT)
+    assert "tiers national, trusted" in nat001["reasoning"]
+    for tier in ("national", "trusted"):
+        whole = attestation(doc, tier)["map"][0]
+        assert nat001["bom-ref"] in whole["counterClaims"]
     evidence = {e["bom-ref"]: e for e in doc["declarations"]["evidence"]}
     first, second, third = (evidence[ref] for ref in instruct["evidence"])
     assert first == {
@@ -164,7 +171,11 @@ def test_attestations_score_each_tier_and_each_rule() -> None:
 
 def test_unknown_is_no_conformance_with_no_confidence_and_pass_is_full() -> None:
     doc = bom()
-    (trusted, _) = attestation(doc, "trusted")["map"]
+    trusted, *rules = attestation(doc, "trusted")["map"]
+    assert [entry["requirement"] for entry in rules] == [
+        "requirement:trusted:NAT001",
+        "requirement:trusted:TRU001",
+    ]
     assert trusted["conformance"] == {
         "score": 0,
         "rationale": "no trusted registry was given (--trusted-registry)",
@@ -408,7 +419,9 @@ def test_fuzzed_findings_and_verdicts_always_give_valid_documents(
         component_ref=INSTRUCT,
         message=message,
         evidence=(Evidence(location=location, field=field, value=value, method="m", line=line),),
-        tier=tier,
+        tiers=(tier,),
+        key=message,
+        remediation=reason,
     )
     result = replace(
         assessed_result(),

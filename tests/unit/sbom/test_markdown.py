@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from sbom.markdown import MAX_FILES_SHOWN, MAX_FINDINGS_SHOWN, md, render_markdown
 from scanner.model import (
+    Acceptance,
     Component,
     ComponentKind,
     Finding,
@@ -22,7 +23,14 @@ from scanner.model import (
     TierVerdict,
     Verdict,
 )
-from tests.unit.sbom.assessed import INSTRUCT, RULES, SUBJECT, assessed_result
+from tests.unit.sbom.assessed import (
+    INSTRUCT,
+    README,
+    RULES,
+    SUBJECT,
+    WEIGHTS,
+    assessed_result,
+)
 from tests.unit.sbom.golden_files import assert_golden
 
 
@@ -69,21 +77,46 @@ def test_lineage_names_each_node_organisation_and_country() -> None:
     assert "parent LF AI & Data Foundation" in lineage
 
 
-def test_findings_are_grouped_by_tier_in_verdict_order_with_file_lines() -> None:
+def test_each_finding_is_listed_once_with_its_tiers_and_what_to_do() -> None:
     findings = section(report(), "Findings")
     order = [line for line in findings.splitlines() if line.startswith("### ")]
-    assert order == [
-        "### sovereign (3)",
-        "### national (1)",
-        "### trusted (1)",
-        "### File analysis (what loading a file would run) (1)",
-    ]
+    assert order == ["### What to do (5)", "### File analysis: what loading a file would run (1)"]
     assert (
-        "| NAT001 restrictive-foreign-licence (high) | meta-llama/Meta-Llama-3-8B-Instruct "
+        "| FAIL: national, trusted | NAT001 restrictive-foreign-licence (high) "
+        "| meta-llama/Meta-Llama-3-8B-Instruct "
         "| llama3 restricts use; Meta-Llama-3-8B-Instruct is foreign "
+        "| Replace meta-llama/Meta-Llama-3-8B-Instruct with an openly licensed one "
         "| README.md:5 (license=llama3) |"
     ) in findings
+    assert findings.count("NAT001") == 1
+    # FAIL before UNKNOWN
+    assert findings.index("FAIL: sovereign") < findings.index("UNKNOWN: sovereign")
     assert "| XYZ001 xyz001 (low) | ru-chat-lora tokenizer |" in findings
+
+
+def test_accepted_findings_and_dangerous_code_are_shown_apart() -> None:
+    result = assessed_result()
+    waiver = Acceptance(
+        source="waivers.yaml", entry=2, reason="reviewed", accepted_by="Ann", expires="2030-01-01"
+    )
+    dangerous = Finding(
+        rule_id="SEC100",
+        severity=Severity.CRITICAL,
+        component_ref=WEIGHTS,
+        message="adapter_model.bin: loading it runs code beyond rebuilding tensors: posix.system",
+        tiers=("sovereign", "national", "trusted", "adversary"),
+        key="adapter_model.bin",
+        remediation="Do not load adapter_model.bin",
+    )
+    accepted = replace(dangerous, component_ref=README, accepted=waiver, message="other file")
+    text = report(replace(result, findings=(*result.findings, dangerous, accepted)))
+    assert text.index("> **Dangerous code: 1 file(s)") < text.index("## Scanned models")
+    assert "> - adapter\\_model.bin: loading it runs code beyond rebuilding tensors" in text
+    findings = section(text, "Findings")
+    assert "| FAIL: every tier | SEC100 sec100 (critical) |" in findings
+    assert findings.index("SEC100") < findings.index("NAT001")
+    accepted_rows = findings[findings.index("### Accepted (1)") :]
+    assert "| other file | Ann | reviewed | 2030-01-01 (waivers.yaml entry 2) |" in accepted_rows
 
 
 def test_missing_evidence_lists_unknown_tiers_unattributed_components_and_issues() -> None:
@@ -132,8 +165,8 @@ def test_scanned_text_cannot_inject_markdown_or_html() -> None:
         message="ok | <img src=x onerror=alert(1)> [link](https://evil.test) `code`\n# head",
     )
     text = report(replace(result, findings=(evil,)))
-    row = next(line for line in text.splitlines() if line.startswith("| SOV001"))
-    assert row.count(" | ") == 3  # the message's pipe does not open a cell
+    row = next(line for line in text.splitlines() if "| SOV001" in line)
+    assert row.count(" | ") == 5  # the message's pipe does not open a cell
     assert "\\<img src=x onerror=alert(1)\\>" in row
     assert "\\[link\\](https://evil.test)" in row
     assert "\\`code\\` # head" in row
@@ -157,7 +190,7 @@ def test_long_lists_are_capped_with_a_count() -> None:
             severity=Severity.HIGH,
             component_ref=INSTRUCT,
             message=f"finding {index}",
-            tier="sovereign",
+            tiers=("sovereign",),
         )
         for index in range(MAX_FINDINGS_SHOWN + 7)
     )

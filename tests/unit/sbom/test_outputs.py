@@ -12,7 +12,7 @@ from sbom.outputs import OutputFormat, format_for_path, render
 from scanner.errors import UsageError
 from tests.unit.sbom.assessed import RULES, assessed_result
 
-FIXED = BomOptions(timestamp=datetime(2024, 5, 1, tzinfo=UTC), reproducible=True)
+FIXED = BomOptions(timestamp=datetime(2024, 5, 1, tzinfo=UTC))
 
 
 @pytest.mark.parametrize(

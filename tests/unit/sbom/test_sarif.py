@@ -25,6 +25,7 @@ from sbom.sarif import (
     render_sarif,
 )
 from scanner.model import (
+    Acceptance,
     Component,
     ComponentKind,
     Evidence,
@@ -205,13 +206,15 @@ def test_a_model_card_key_is_located_at_its_line_under_the_target() -> None:
     assert located(sharegpt) == (f"{TARGET}/README.md", 8)
     assert sharegpt["level"] == "warning"
     assert sharegpt["message"]["text"] == (
-        "[sovereign] dataset IlyaGusev/ru_sharegpt_cleaned has no known origin"
+        "[sovereign] dataset IlyaGusev/ru_sharegpt_cleaned has no known origin. What to do: "
+        "Add an --origins entry for the Hub namespace IlyaGusev"
     )
     assert sharegpt["properties"] == {
         "component": SHAREGPT,
         "layer": "datasets",
         "severity": "medium",
-        "tier": "sovereign",
+        "tiers": ["sovereign"],
+        "remediation": "Add an --origins entry for the Hub namespace IlyaGusev",
     }
 
 
@@ -329,14 +332,14 @@ def single_file_result(target: str) -> ScanResult:
                 component_ref=tokenizer.ref,
                 message="tokenizer of unknown origin",
                 evidence=(seen,),
-                tier="sovereign",
+                tiers=("sovereign",),
             ),
             Finding(
                 rule_id="SOV002",
                 severity=Severity.MEDIUM,
                 component_ref=subject.ref,
                 message="model of unknown origin",
-                tier="sovereign",
+                tiers=("sovereign",),
             ),
         ),
         roots=((subject.ref, target),),
@@ -358,7 +361,7 @@ def test_file_names_are_percent_encoded_into_uri_references() -> None:
         path="a b:c#1%.md",
     )
     seen = Evidence(location="a b:c#1%.md", field="f", value="v", method="m", line=4)
-    finding = replace(result.findings[-1], evidence=(seen,), tier="sovereign")
+    finding = replace(result.findings[-1], evidence=(seen,), tiers=("sovereign",))
     changed = replace(
         result,
         components=(*result.components, odd),
@@ -373,38 +376,62 @@ def test_file_names_are_percent_encoded_into_uri_references() -> None:
     assert located(found) == ("%D1%87/x/a%20b%3Ac%231%25.md", 4)
 
 
-def test_results_are_ordered_by_tier_then_untiered_then_issues() -> None:
+def test_results_are_ordered_deciding_findings_then_analysis_then_issues() -> None:
     results = run(sarif())["results"]
-    assert [(r["properties"].get("tier"), r["ruleId"]) for r in results] == [
-        ("national", "NAT001"),
-        ("sovereign", "SOV001"),
-        ("sovereign", "SOV001"),
-        ("sovereign", "SOV002"),
-        ("trusted", "TRU001"),
+    assert [(r["properties"].get("tiers"), r["ruleId"]) for r in results] == [
+        (["national", "trusted"], "NAT001"),
+        (["sovereign"], "SOV001"),
+        (["sovereign"], "SOV001"),
+        (["sovereign"], "SOV002"),
+        (["trusted"], "TRU001"),
         (None, "XYZ001"),
         (None, "GEN002"),
     ]
 
 
-def test_fingerprints_are_stable_and_tell_tiers_apart() -> None:
+def test_a_finding_of_several_tiers_is_one_result() -> None:
+    (nat001,) = results_of(sarif(), "NAT001")
+    assert nat001["message"]["text"].startswith("[national, trusted] llama3 restricts use")
+    assert nat001["properties"]["tiers"] == ["national", "trusted"]
+
+
+def test_fingerprints_are_stable_and_tell_findings_apart() -> None:
     result = assessed_result()
-    national_copy = replace(result.findings[0], tier="national", message="reworded")
     moved = replace(
         result.findings[0],
         message="a new wording",
+        tiers=("sovereign", "national"),
         evidence=(replace(result.findings[0].evidence[1], line=40),),
     )
-    changed = replace(result, findings=(moved, national_copy))
+    # Two findings of one rule on one component, told apart by their key (e.g. two claims).
+    other_claim = replace(result.findings[0], key="training_location")
+    changed = replace(result, findings=(moved, other_claim))
     first, second = results_of(sarif(changed), "SOV001")
     (original,) = [
         r for r in results_of(sarif(), "SOV001") if r["properties"]["component"] == INSTRUCT
     ]
-    by_tier = {
-        r["properties"]["tier"]: r["partialFingerprints"][FINGERPRINT_KEY] for r in (first, second)
-    }
-    assert by_tier["sovereign"] == original["partialFingerprints"][FINGERPRINT_KEY]
-    assert by_tier["sovereign"] == fingerprint("SOV001", INSTRUCT, "sovereign")
-    assert by_tier["national"] != by_tier["sovereign"]
+    prints = {r["partialFingerprints"][FINGERPRINT_KEY] for r in (first, second)}
+    # Rewording, moving lines or another tier raising it keeps the alert's identity.
+    assert original["partialFingerprints"][FINGERPRINT_KEY] in prints
+    assert fingerprint("SOV001", INSTRUCT, "") in prints
+    assert fingerprint("SOV001", INSTRUCT, "training_location") in prints
+    assert len(prints) == 2
+
+
+def test_an_accepted_finding_is_suppressed_with_its_waiver() -> None:
+    result = assessed_result()
+    waiver = Acceptance(
+        source="waivers.yaml", entry=3, reason="reviewed", accepted_by="Ann", expires="2030-01-01"
+    )
+    accepted = replace(result.findings[-1], accepted=waiver)
+    (found,) = results_of(sarif(replace(result, findings=(accepted,))), "XYZ001")
+    assert found["suppressions"] == [
+        {
+            "kind": "external",
+            "status": "accepted",
+            "justification": "reviewed (accepted by Ann until 2030-01-01; waivers.yaml entry 3)",
+        }
+    ]
 
 
 def test_output_is_deterministic_whatever_the_input_order() -> None:
@@ -438,7 +465,7 @@ def test_hostile_text_is_cleaned_and_paths_never_escape() -> None:
             Evidence(location="/etc/passwd", field="f", value="v", method="m"),
             Evidence(location="README.md", field="f", value="v", method="m", line=0),
         ),
-        tier="sovereign",
+        tiers=("sovereign",),
     )
     issue = ScanIssue(location="../outside\x07", problem="bad\x00", severity=Severity.HIGH)
     doc = sarif(replace(result, findings=(hostile,), issues=(issue,)))
@@ -484,7 +511,9 @@ def test_fuzzed_findings_always_give_github_ready_logs(
         component_ref=SUBJECT,
         message=message,
         evidence=(Evidence(location=location, field="f", value="v", method="m", line=line),),
-        tier=tier,
+        tiers=(tier,) if tier is not None else (),
+        key=message,
+        remediation=message,
     )
     changed = replace(
         result,

@@ -12,19 +12,22 @@ from sbom.summary import (
     render_summary,
 )
 from scanner.model import (
+    Acceptance,
     Component,
     ComponentKind,
     Confidence,
+    Finding,
     Origin,
     OriginBasis,
     Relation,
     RelationKind,
     ScanResult,
+    Severity,
     StewardKind,
     TierVerdict,
     Verdict,
 )
-from tests.unit.sbom.assessed import INSTRUCT, assessed_result
+from tests.unit.sbom.assessed import INSTRUCT, RULES, WEIGHTS, assessed_result
 
 
 def lines() -> list[str]:
@@ -66,13 +69,61 @@ def test_verdicts_block_marks_the_chosen_tier_with_the_first_reason() -> None:
         "  adversary: PASS — no component comes from CN, CU, IR, KP, RU or VE",
     ]
     assert (
-        "Findings  6 (sovereign 3, national 1, trusted 1, file analysis 1); "
+        "Findings  6 (sovereign 3, national 1, trusted 2, file analysis 1); "
         "-o report.md or x.sarif lists them"
     ) in text
     assert text[-2:] == [
         "Issues (1): the scan went on without these",
         "  [medium] examples/ru-chat-lora/tokenizer.json: not valid JSON: line 1 column 1",
     ]
+
+
+def test_each_deciding_finding_is_listed_once_with_tiers_and_what_to_do() -> None:
+    text = render_summary(assessed_result(), RULES).splitlines()
+    start = text.index("To do     5 finding(s) decide the verdicts (each listed once):")
+    assert text[start + 1 : start + 3] == [
+        "  [FAIL: national, trusted] NAT001 restrictive-foreign-licence: llama3 restricts use; "
+        "Meta-Llama-3-8B-Instruct is foreign",
+        "      → Replace meta-llama/Meta-Llama-3-8B-Instruct with an openly licensed one",
+    ]
+    # FAIL before UNKNOWN, each with its remediation
+    assert text[start + 7 : start + 9] == [
+        "  [UNKNOWN: sovereign] SOV002 unknown-origin: dataset IlyaGusev/ru_sharegpt_cleaned has "
+        "no known origin",
+        "      → Add an --origins entry for the Hub namespace IlyaGusev",
+    ]
+
+
+def test_dangerous_code_heads_the_summary_naming_the_file_and_the_callable() -> None:
+    result = assessed_result()
+    dangerous = Finding(
+        rule_id="SEC100",
+        severity=Severity.CRITICAL,
+        component_ref=WEIGHTS,
+        message="pytorch_model.bin: loading it runs code beyond rebuilding tensors: "
+        "archive/data.pkl: imports posix.system (runs shell commands)",
+        tiers=("sovereign", "national", "trusted", "adversary"),
+        remediation="Do not load pytorch_model.bin",
+    )
+    text = render_summary(replace(result, findings=(*result.findings, dangerous)), RULES)
+    lines = text.splitlines()
+    assert lines[0] == "DANGEROUS  1 file(s) run dangerous code when loaded; every tier FAILs:"
+    assert lines[1].startswith("  - pytorch_model.bin: loading it runs code beyond rebuilding")
+    assert "posix.system" in lines[1]
+    actions = lines[lines.index(next(x for x in lines if x.startswith("To do"))) + 1]
+    assert actions.startswith("  [FAIL: every tier] SEC100")
+    waiver = Acceptance(
+        source="w.yaml", entry=1, reason="ours", accepted_by="Ann", expires="2030-01-01"
+    )
+    quiet = render_summary(
+        replace(result, findings=(*result.findings, replace(dangerous, accepted=waiver))), RULES
+    )
+    assert not quiet.startswith("DANGEROUS")
+    assert (
+        "  - SEC100 pytorch_model.bin: loading it runs code beyond rebuilding tensors: "
+        "archive/data.pkl: imports posix.system (runs shell commands) — ours (Ann, until "
+        "2030-01-01; w.yaml entry 1)"
+    ) in quiet.splitlines()
 
 
 def test_without_a_policy_there_is_no_verdict_block() -> None:

@@ -146,7 +146,7 @@ def test_lfs_digest_is_the_blob_name_and_the_blob_is_not_read(
     assert prop(weights, "sovscan:file:hash-source") == [HASH_SOURCE_BLOB_NAME]
     assert prop(weights, "sovscan:safetensors:tensors") == ["1"]  # header read through the link
     config_file = file_component(base, "config.json")
-    assert prop(config_file, "sovscan:file:hash-source") == ["read"]
+    assert prop(config_file, "sovscan:file:hash-source") == ["content"]
     assert {p.name for p in recorder.paths} == {
         git_sha1(json.dumps({"model_type": "llama"}).encode()),
         git_sha1(
@@ -175,7 +175,7 @@ def test_verify_rehashes_and_reports_a_modified_blob(tmp_path: Path) -> None:
     actual = hashlib.sha256(safetensors_bytes()).hexdigest()
     assert weights.hashes[0].value == actual
     assert prop(weights, "sovscan:file:verified") == ["false"]
-    assert prop(weights, "sovscan:file:hash-source") == ["read"]
+    assert prop(weights, "sovscan:file:hash-source") == ["content"]
     assert prop(file_component(checked, "other.bin"), "sovscan:file:verified") == ["true"]
     modified = [i for i in checked.issues if "modified in the cache" in i.problem]
     assert len(modified) == 1

@@ -28,7 +28,7 @@ def test_malicious_pickle_becomes_a_finding_a_property_and_unknown_code(tmp_path
     (finding,) = [f for f in inventory.findings if f.rule_id == "SEC001"]
     assert finding.severity is Severity.HIGH
     assert "posix.system" in finding.message
-    assert finding.tier is None
+    assert finding.tiers == ()
     file = next(c for c in inventory.components if c.path == "pytorch_model.bin")
     assert ("sovscan:security:executable-on-load", "true") in file.properties
     assert ("sovscan:security:import", "posix.system") in file.properties
