@@ -102,6 +102,7 @@ DEPENDENCY_RELATIONS = frozenset(
         RelationKind.TOKENIZER_FROM,
         RelationKind.REMOTE_CODE_FROM,
         RelationKind.DEPENDS_ON,
+        RelationKind.SUBMODEL,
     }
 )
 

@@ -19,7 +19,7 @@ from sbom.findings import DANGEROUS_CODE_RULE, action_findings, tiers_label
 from sbom.sarif import RuleDescription, describe_rule
 from sbom.summary import component_label, human_size, origin_label, plain
 from scanner.model import (
-    LINEAGE_RELATIONS,
+    WEIGHTS_RELATIONS,
     Component,
     ComponentKind,
     Evidence,
@@ -216,7 +216,7 @@ def _lineage(
         return lines
     for relation in result.relations_from(ref):
         base = by_ref.get(relation.dst)
-        if relation.kind not in LINEAGE_RELATIONS or base is None:
+        if relation.kind not in WEIGHTS_RELATIONS or base is None:
             continue
         unresolved = " (unresolved)" if ("sovscan:unresolved", "true") in base.properties else ""
         lines.append(

@@ -24,7 +24,7 @@ from sbom.findings import (
 from sbom.sarif import NO_RULES, RuleDescription
 from scanner.formats.load_risk import EXECUTABLE_PROPERTY, IMPORT_PROPERTY
 from scanner.model import (
-    LINEAGE_RELATIONS,
+    WEIGHTS_RELATIONS,
     Component,
     ComponentKind,
     Finding,
@@ -138,7 +138,7 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
     if card and (card.architecture or card.task):
         parts = [p for p in (card.architecture, card.architecture_family, card.task) if p]
         lines.append(f"Arch      {plain(' · '.join(parts))}")
-    lineage = [r for r in relations if r.kind in LINEAGE_RELATIONS]
+    lineage = [r for r in relations if r.kind in WEIGHTS_RELATIONS]
     lines.append("Lineage" if lineage else "Lineage   none declared")
     lines += _lineage_tree(result, ref, by_ref, depth=1, seen={ref})
     tokenizer_sources = [
@@ -299,7 +299,7 @@ def _lineage_tree(
 ) -> list[str]:
     lines = []
     for rel in result.relations_from(ref):
-        if rel.kind not in LINEAGE_RELATIONS:
+        if rel.kind not in WEIGHTS_RELATIONS:
             continue
         base = by_ref[rel.dst]
         sources = plain(", ".join(sorted({e.location for e in rel.evidence})))

@@ -33,12 +33,17 @@ class RelationKind(StrEnum):
     REMOTE_CODE_FROM = "remote-code-from"
     DEPENDS_ON = "depends-on"
     CONTAINS = "contains"
+    SUBMODEL = "submodel"
+    """``src`` (a pipeline) includes a sub-model whose weights come from ``dst`` (a diffusers
+    pipeline's text encoder or safety checker): weights it uses, not a base it was tuned from."""
 
 
-#: Relations through which weights are inherited: the weights lineage.
+#: Relations through which weights are inherited: the weights lineage (CycloneDX pedigree).
 LINEAGE_RELATIONS = frozenset(
     {RelationKind.FINETUNE, RelationKind.ADAPTER, RelationKind.QUANTIZED, RelationKind.MERGE}
 )
+#: Relations to every source of a model's weights: its lineage and the sub-models it includes.
+WEIGHTS_RELATIONS = LINEAGE_RELATIONS | {RelationKind.SUBMODEL}
 
 
 class Layer(StrEnum):

@@ -37,6 +37,9 @@ class RiskKind(StrEnum):
     UNREADABLE = "unreadable"
     """The file could not be analysed (encrypted archive, truncated stream, caps hit): what it
     would do on load is unknown."""
+    FRAMEWORK_STATE = "framework-state"
+    """A pickle restores training-framework classes (a Trainer's arguments, accelerate state,
+    their enums) in the one form that runs none of their code: data, not code."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final, Protocol
 
 from scanner.formats.capped_io import open_regular_file
 from scanner.formats.load_risk import FileAnalysis, LoadRisk, RiskKind
+from scanner.formats.trainer_classes import RESTORE_FORMS, RestoreForm
 from scanner.model import Severity
 
 if TYPE_CHECKING:
@@ -506,6 +507,8 @@ class _Findings:
     rebound_globals: dict[str, None] = field(default_factory=dict)
     """Imported objects whose attributes BUILD overwrites (a later import can be redirected)."""
     dropped_operands: int = 0
+    framework_misuse: dict[_Global, None] = field(default_factory=dict)
+    """Trainer framework classes used other than by their restore form (see trainer_classes)."""
     problems: list[str] = field(default_factory=list)
     suppressed_problems: int = 0
     calls: int = 0
@@ -538,6 +541,7 @@ class _Findings:
             self.hidden_imports[how] = self.hidden_imports.get(how, 0) + count
         self.extension_codes.update(other.extension_codes)
         self.rebound_globals.update(other.rebound_globals)
+        self.framework_misuse.update(other.framework_misuse)
         self.dropped_operands += other.dropped_operands
         for problem in other.problems:
             self.add_problem(problem)
@@ -596,6 +600,15 @@ class _Instance:
     """The result of calling an imported callable."""
 
     cls: _Global
+    framework: bool = False
+    """A Trainer framework class restored without running its code (``trainer_classes``)."""
+
+
+@dataclass(slots=True)
+class _PlainDict:
+    """A dict about to become a framework object's state: are all its keys strings?"""
+
+    str_keys: bool = True
 
 
 @dataclass(slots=True)
@@ -634,6 +647,14 @@ _ARRAY_WRAPPERS: Final = frozenset(
     }
 )
 _NUMPY_DTYPE: Final = frozenset({_Global("numpy", "dtype")})
+#: ``copyreg._reconstructor(cls, object, None)`` is ``object.__new__(cls)`` (protocols 0-1).
+_RECONSTRUCTORS: Final = frozenset(
+    {_Global("copyreg", "_reconstructor"), _Global("copy_reg", "_reconstructor")}
+)
+_PLAIN_BASES: Final = (
+    (_Global("builtins", "object"), None),
+    (_Global("__builtin__", "object"), None),
+)
 _SCALARS = (str, int, bool, type(None), _Global, _Dtype)
 
 
@@ -1012,20 +1033,51 @@ class _Walker:
         hidden = self.findings.hidden_imports
         hidden[how] = hidden.get(how, 0) + 1
 
-    def call(self, callee: object, args: object) -> object:
+    def call(self, callee: object, args: object, how: str) -> object:
+        """The modelled result of calling ``callee`` with ``args`` by opcode ``how``."""
         self.findings.calls += 1
         if not isinstance(callee, _Global):
             return _ANY
+        framework = self._framework_call(callee, args, how)
+        if framework is not None:
+            return framework
         if callee in _NUMPY_DTYPE and isinstance(args, tuple) and args:
             descr = args[0]
             if isinstance(descr, str):
                 return _Dtype(descr)
         return _Instance(callee)
 
+    def _framework_call(self, callee: _Global, args: object, how: str) -> _Instance | None:
+        """A Trainer class restored by its form is data; any other use of one is a misuse."""
+        cls = callee
+        if callee in _RECONSTRUCTORS and isinstance(args, tuple) and args:
+            # copyreg._reconstructor(cls, object, None): cls.__new__(cls), as NEWOBJ does.
+            first = args[0]
+            if isinstance(first, _Global) and (first.module, first.name) in RESTORE_FORMS:
+                cls, args, how = first, () if args[1:] in _PLAIN_BASES else args, "newobj"
+        passed = args if isinstance(args, tuple) else ()
+        for item in passed:
+            if isinstance(item, _Global) and (item.module, item.name) in RESTORE_FORMS:
+                self.findings.framework_misuse[item] = None
+        form = RESTORE_FORMS.get((cls.module, cls.name))
+        if form is None:
+            return None if cls is callee else _Instance(callee)
+        if form is RestoreForm.STATE and how == "newobj" and args == ():
+            return _Instance(cls, framework=True)
+        one_string = isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], str)
+        if not (form is RestoreForm.ENUM and how == "reduce" and one_string):
+            self.findings.framework_misuse[cls] = None
+        return _Instance(cls)
+
     def build(self) -> None:
         state = self.pop()
         target = self.top()
         self.findings.calls += 1
+        if isinstance(target, _Instance) and target.framework:
+            # Every BUILD on it must be a plain dict update (a 2-tuple's slots use setattr).
+            if not (isinstance(state, _PlainDict) and state.str_keys):
+                self.findings.framework_misuse[target.cls] = None
+            return
         if isinstance(target, _Global):
             self.findings.rebound_globals[target.qualified] = None
         elif isinstance(target, _Dtype):
@@ -1167,6 +1219,8 @@ def _h_inst(walker: _Walker) -> bool:
     found = _op_global(walker, "INST")
     walker.pop_mark()
     walker.findings.calls += 1
+    if found is not None and (found.module, found.name) in RESTORE_FORMS:
+        walker.findings.framework_misuse[found] = None  # INST calls the class with arguments
     walker.push(_Instance(found) if found is not None else _ANY)
     return False
 
@@ -1201,14 +1255,14 @@ def _ext(size: int) -> Callable[[_Walker], bool]:
 def _h_reduce(walker: _Walker) -> bool:
     args = walker.pop()
     callee = walker.pop()
-    walker.push(walker.call(callee, args))
+    walker.push(walker.call(callee, args, "reduce"))
     return False
 
 
 def _h_newobj(walker: _Walker) -> bool:
     args = walker.pop()
     cls = walker.pop()
-    walker.push(walker.call(cls, args))
+    walker.push(walker.call(cls, args, "newobj"))
     return False
 
 
@@ -1216,7 +1270,7 @@ def _h_newobj_ex(walker: _Walker) -> bool:
     walker.pop()  # kwargs
     args = walker.pop()
     cls = walker.pop()
-    walker.push(walker.call(cls, args))
+    walker.push(walker.call(cls, args, "newobj_ex"))
     return False
 
 
@@ -1226,7 +1280,7 @@ def _h_obj(walker: _Walker) -> bool:
         walker.note_underflow()
         walker.push(_ANY)
         return False
-    walker.push(walker.call(items[0], tuple(items[1:])))
+    walker.push(walker.call(items[0], tuple(items[1:]), "obj"))
     return False
 
 
@@ -1423,14 +1477,27 @@ def _wrapper_below(walker: _Walker, depth: int) -> bool:
     return isinstance(below, _Instance) and below.cls in _ARRAY_WRAPPERS
 
 
+def _framework_below(walker: _Walker) -> bool:
+    """Whether the object a BUILD would target is a Trainer class restored by its form."""
+    below = walker.stack[-1] if walker.stack else None
+    return isinstance(below, _Instance) and below.framework
+
+
 def _h_empty_dict(walker: _Walker) -> bool:
+    if _framework_below(walker):
+        walker.push(_PlainDict())
+        return False
     walker.push(_StateDict() if _wrapper_below(walker, 1) else _ANY)
     return False
 
 
 def _h_dict(walker: _Walker) -> bool:
     items = walker.pop_mark()
-    if _wrapper_below(walker, 1) and len(items) <= 2 * MAX_MODELLED_DICT:
+    if _framework_below(walker):
+        state: object = _PlainDict()
+        _set_items(state, items)
+        walker.push(state)
+    elif _wrapper_below(walker, 1) and len(items) <= 2 * MAX_MODELLED_DICT:
         state = _StateDict()
         _set_items(state, items)
         walker.push(state)
@@ -1440,6 +1507,9 @@ def _h_dict(walker: _Walker) -> bool:
 
 
 def _set_items(target: object, items: list[object]) -> None:
+    if isinstance(target, _PlainDict):
+        target.str_keys = target.str_keys and all(isinstance(key, str) for key in items[::2])
+        return
     if not isinstance(target, _StateDict):
         return
     for key, value in zip(items[::2], items[1::2], strict=False):
@@ -1655,7 +1725,11 @@ def _risks(findings: _Findings, *, complete: bool, member: str | None) -> tuple[
     """One risk per unsafe import, one for the imports outside the allowlist, one per hiding."""
     risks: list[LoadRisk] = []
     outside_allowlist: list[str] = []
+    framework: list[str] = []
     for found in findings.imports:
+        if (found.module, found.name) in RESTORE_FORMS and found not in findings.framework_misuse:
+            framework.append(found.qualified)
+            continue
         verdict = classify_import(found.module, found.name)
         if verdict is None:
             continue
@@ -1671,6 +1745,17 @@ def _risks(findings: _Findings, *, complete: bool, member: str | None) -> tuple[
                 message=f"imports {found.qualified} ({reason})",
                 member=member,
                 callables=(found.qualified,),
+            )
+        )
+    if framework:
+        risks.append(
+            LoadRisk(
+                kind=RiskKind.FRAMEWORK_STATE,
+                severity=Severity.INFO,
+                message=f"restores {_listing(framework)} as data (Trainer training state, "
+                "restored without running the classes' own code)",
+                member=member,
+                callables=tuple(framework),
             )
         )
     if outside_allowlist:

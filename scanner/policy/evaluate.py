@@ -196,6 +196,9 @@ class _Facts:
     """Declared licences, and the component they were taken from when not its own."""
     container: Mapping[str, Component]
     """The component that contains a component (a file holding code run on load)."""
+    owner: Mapping[str, Component]
+    """The model a local tokenizer or code component belongs to (it takes its origin and
+    licence from it, so a remedy is about that model)."""
 
     @classmethod
     def of(cls, result: ScanResult) -> _Facts:
@@ -205,11 +208,21 @@ class _Facts:
             for relation in result.relations
             if relation.kind is RelationKind.CONTAINS and relation.src in by_ref
         }
+        owner = {
+            relation.dst: by_ref[relation.src]
+            for relation in result.relations
+            if relation.kind is RelationKind.DEPENDS_ON
+            and relation.src in by_ref
+            and relation.dst in by_ref
+            and by_ref[relation.dst].kind in (ComponentKind.TOKENIZER, ComponentKind.CODE)
+            and by_ref[relation.dst].purl is None
+        }
         return cls(
             by_ref=by_ref,
             origins=_origins(result, by_ref),
             licences=_licences(result, by_ref),
             container=container,
+            owner=owner,
         )
 
 
@@ -604,8 +617,8 @@ def _unknown_origin_hit(
         f"Origin of {_label(component)} ({_origin_text(origin)}) is not established{_also(layers)}",
         ("component of unknown origin", "components of unknown origin"),
         origin_remedy(
-            component,
-            subject=component.ref in tier.result.subjects,
+            (owner := tier.facts.owner.get(component.ref, component)),
+            subject=owner.ref in tier.result.subjects,
             on_load=_on_load(tier, component),
         ),
     )
@@ -717,8 +730,8 @@ def _unknown_licence_hit(
         ),
         evidence=(*_licence_evidence(component, source), *_origin_evidence(origin, None)),
         remediation=licence_remedy(
-            component,
-            subject=component.ref in tier.result.subjects,
+            (owner := tier.facts.owner.get(component.ref, component)),
+            subject=owner.ref in tier.result.subjects,
             on_load=_on_load(tier, component),
         ),
     )

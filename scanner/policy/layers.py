@@ -1,10 +1,10 @@
-"""Which layers (DESIGN.md §4) each component counts in, derived from the relations."""
+"""Which policy layers each component counts in, derived from the relations."""
 
 from __future__ import annotations
 
 from collections import deque
 
-from scanner.model import LINEAGE_RELATIONS, ComponentKind, Layer, RelationKind, ScanResult
+from scanner.model import WEIGHTS_RELATIONS, ComponentKind, Layer, RelationKind, ScanResult
 
 #: Layers a component of this kind always counts in, wherever it sits.
 _KIND_LAYERS = {
@@ -54,7 +54,7 @@ def _lineage_closure(result: ScanResult, refs: set[str]) -> set[str]:
     """The subjects and all their weights ancestors."""
     bases: dict[str, list[str]] = {}
     for relation in result.relations:
-        if relation.kind in LINEAGE_RELATIONS and relation.dst in refs:
+        if relation.kind in WEIGHTS_RELATIONS and relation.dst in refs:
             bases.setdefault(relation.src, []).append(relation.dst)
     applications = {c.ref for c in result.components if c.kind is ComponentKind.APPLICATION}
     # A scanned project folder holds no weights: it is a subject but not in the weights layer.

@@ -253,6 +253,17 @@ _ANALYSIS_RULES = (
         severity=Severity.MEDIUM,
         outcome=Verdict.NOT_APPLICABLE,
     ),
+    Rule(
+        id="SEC008",
+        name="training-state",
+        description="A pickle restores training-framework classes (a Hugging Face Trainer's "
+        "arguments, accelerate state, their enums) in the one form that runs none of their "
+        "code.",
+        help="A note: the file is a training checkpoint's state, restored as data. It is not "
+        "needed to run the model; leave it out of what you deploy.",
+        severity=Severity.INFO,
+        outcome=Verdict.NOT_APPLICABLE,
+    ),
 )
 
 #: Every rule by id: the policy's and the static analysis's.

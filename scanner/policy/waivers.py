@@ -5,7 +5,7 @@ In the spirit of VEX statements and ``.trivyignore``, each entry names a file by
 
     accepted:
       - sha256: "aee5dec6a88863ec4b1dfe853da67124aca7b1df040ea699d676a6ad2364a468"
-        rule: SEC002                 # SEC001-SEC007, or SEC100 for all of a file's findings
+        rule: SEC002                 # SEC001-SEC008, or SEC100 for all of a file's findings
         reason: Trainer arguments of our own fine-tune; classes reviewed
         accepted_by: Jane Doe <jane@example.org>
         expires: 2027-06-30          # ISO 8601 date; the entry no longer applies after it

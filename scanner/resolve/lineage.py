@@ -17,6 +17,7 @@ from typing import Final
 
 from scanner.model import (
     LINEAGE_RELATIONS,
+    WEIGHTS_RELATIONS,
     Component,
     ComponentKind,
     Evidence,
@@ -142,7 +143,7 @@ def _ancestor_refs(inventories: Iterable[Inventory]) -> dict[str, str | None]:
         by_ref = {c.ref: c for c in inventory.components}
         for rel in inventory.relations:
             target = by_ref.get(rel.dst)
-            if rel.kind in LINEAGE_RELATIONS and target is not None and _hub_repo(target):
+            if rel.kind in WEIGHTS_RELATIONS and target is not None and _hub_repo(target):
                 declared = target.version if "@" in (target.purl or "") else None
                 refs[target.ref] = refs.get(target.ref) or declared
     return refs

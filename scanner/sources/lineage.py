@@ -1,4 +1,4 @@
-"""Declared ancestors of a folder's model and how it derives from each (DESIGN.md §3)."""
+"""Declared ancestors of a folder's model and how it derives from each."""
 
 from __future__ import annotations
 
@@ -42,11 +42,24 @@ def add_lineage(builder: InventoryBuilder, subject_ref: str, facts: FolderFacts)
     _gguf_lineage(builder, subject_ref, facts)
     known = {rel.dst for rel in builder.relations.values() if rel.src == subject_ref}
     for ref, evidence in _config_hints(builder, facts):
-        if ref in known:
+        if _in_pipeline_component(facts, evidence.location):
+            # A diffusers pipeline's text encoder or safety checker names where *its* weights
+            # come from: a sub-model the pipeline includes, not a base it was tuned from.
+            builder.relate(subject_ref, ref, RelationKind.SUBMODEL, evidence)
+        elif ref in known:
             builder.relate(subject_ref, ref, _relation_to(builder, subject_ref, ref), evidence)
         else:
             builder.relate(subject_ref, ref, inferred, evidence)
             known.add(ref)
+
+
+def _in_pipeline_component(facts: FolderFacts, location: str) -> bool:
+    """Whether a config lies in the subfolder of a component of the folder's diffusers pipeline."""
+    index = facts.model_index
+    if index is None or "/" not in location:
+        return False
+    folder = location.split("/", 1)[0]
+    return any(component.name == folder for component in index.components)
 
 
 def _relation_to(builder: InventoryBuilder, src: str, dst: str) -> RelationKind:

@@ -53,6 +53,7 @@ RULE_OF_RISK = {
     RiskKind.EXTERNAL_DATA: "SEC004",
     RiskKind.TEMPLATE: "SEC005",
     RiskKind.UNREADABLE: "SEC006",
+    RiskKind.FRAMEWORK_STATE: "SEC008",
 }
 REMOTE_CODE_RULE = "SEC007"
 #: Most imports and risks recorded as properties of one file (the findings keep them all).
@@ -256,7 +257,8 @@ class _Builder:
             for problem in problems
         ]
         if executable:
-            self._embedded_code(location, ref, imports, risks, problems)
+            runs_code = any(a.executable_on_load for a in analyses)
+            self._embedded_code(location, ref, imports, risks, problems, analysed=runs_code)
 
     def _embedded_code(
         self,
@@ -265,7 +267,11 @@ class _Builder:
         imports: tuple[str, ...],
         risks: list[LoadRisk],
         problems: list[str],
+        *,
+        analysed: bool,
     ) -> None:
+        """The code a file runs on load, or may run (``analysed`` False: it could not be
+        analysed, which is unknown, not known to run code)."""
         shown = ", ".join(imports[:8]) + (" …" if len(imports) > 8 else "")
         where = self.locate(location)
         evidence = Evidence(
@@ -281,10 +287,16 @@ class _Builder:
             Component(
                 ref=ref,
                 kind=ComponentKind.CODE,
-                name=f"code run on load by {PurePosixPath(location).name}",
+                name=f"code run on load by {PurePosixPath(location).name}"
+                if analysed
+                else f"code of {PurePosixPath(location).name} (could not be analysed)",
                 path=location,
-                description=f"Loading {where} runs code beyond rebuilding tensors"
-                + (f" ({shown})" if shown else ""),
+                description=(
+                    f"Loading {where} runs code beyond rebuilding tensors"
+                    + (f" ({shown})" if shown else "")
+                    if analysed
+                    else f"{where} could not be analysed: what loading it would run is unknown"
+                ),
                 layer=Layer.CODE,
                 evidence=(evidence,),
                 properties=(

@@ -342,6 +342,28 @@ def test_corpus_slerp_merge_has_both_parents(corpus: Path, tmp_path: Path) -> No
     assert "base_model_relation=merge" in subject["pedigree"]["notes"]
 
 
+def test_corpus_pipeline_sub_models_are_used_weights_not_tuning_bases(
+    corpus: Path, tmp_path: Path
+) -> None:
+    bom = scan_bom(corpus / "models/runwayml__stable-diffusion-v1-5", tmp_path)
+    subject = bom["metadata"]["component"]
+    # The text encoder and safety checker name where their own weights come from.
+    assert ancestors(subject) == {}
+    found = components(bom)
+    for ref in (
+        "pkg:huggingface/openai/clip-vit-large-patch14",
+        "pkg:huggingface/CompVis/stable-diffusion-safety-checker",
+    ):
+        assert props(found[ref])["sovscan:relation"] == ["submodel"]
+        assert props(found[ref])["sovscan:layer"] == ["weights"]
+    root_needs = next(d for d in bom["dependencies"] if d["ref"] == subject["bom-ref"])
+    assert "pkg:huggingface/openai/clip-vit-large-patch14" in root_needs["dependsOn"]
+    # They are the pipeline's weights all the same: sovereign counts them as foreign.
+    result = scan(str(corpus / "models/runwayml__stable-diffusion-v1-5"), "--policy", "sovereign")
+    assert result.exit_code == 1
+    assert "submodel: openai/clip-vit-large-patch14 — OpenAI (US)" in result.output
+
+
 def test_corpus_chatglm_remote_code(corpus: Path, tmp_path: Path) -> None:
     bom = scan_bom(corpus / "models/THUDM__chatglm-6b", tmp_path)
     code = {c["name"] for c in bom["components"] if props(c).get("sovscan:kind") == ["code"]}

@@ -162,7 +162,7 @@ def test_real_torch_save_zips_are_safe(name: str) -> None:
     assert analysis.problems == ()
 
 
-def test_real_training_args_import_transformers_classes() -> None:
+def test_real_training_args_restore_trainer_state_as_data() -> None:
     path = MODELS / "DMalakhov1__YandexGPT-5-Lite-8B-instruct-lora" / "training_args.bin"
     if not path.is_file():
         pytest.skip("corpus sample training_args.bin is absent")
@@ -171,8 +171,9 @@ def test_real_training_args_import_transformers_classes() -> None:
     assert analysis.format == "pytorch-zip"
     assert "transformers.training_args.TrainingArguments" in analysis.imports
     assert [(r.kind, r.severity, r.member) for r in analysis.risks] == [
-        (RiskKind.UNKNOWN_IMPORT, Severity.MEDIUM, "training_args/data.pkl")
+        (RiskKind.FRAMEWORK_STATE, Severity.INFO, "training_args/data.pkl")
     ]
+    assert not analysis.executable_on_load
 
 
 def test_png_named_pt_is_not_a_model_file() -> None:

@@ -887,7 +887,7 @@ def test_rule_table() -> None:
         "ATT002",
         "SEC100",
         "GEN001",
-        *(f"SEC00{n}" for n in range(1, 8)),
+        *(f"SEC00{n}" for n in range(1, 9)),
     ]
     assert RULES["SOV001"].name == "foreign-ancestor"
     assert RULES["GEN001"].outcome is Verdict.UNKNOWN
