@@ -33,6 +33,7 @@ from scanner.model import (
     ScanResult,
     StewardKind,
 )
+from scanner.sources.model_digest import DIGEST_PROPERTY, DIGEST_UNAVAILABLE_PROPERTY
 
 #: Issues listed in full before the rest are counted.
 MAX_ISSUES_SHOWN = 20
@@ -171,6 +172,7 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
         ]
         lines += _more(len(datasets), MAX_DATASETS_SHOWN)
     lines += _python_lines(result, ref, by_ref)
+    lines += _digest_lines(subject)
     files = [by_ref[r.dst] for r in relations if r.kind is RelationKind.CONTAINS]
     total = sum(f.size or 0 for f in files)
     pointers = sum(1 for f in files if ("sovscan:file:lfs-pointer", "true") in f.properties)
@@ -178,6 +180,17 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
     lines.append(f"Files     {len(files)}, {human_size(total)}{detail}")
     lines += _on_load_lines(result, files)
     return lines
+
+
+def _digest_lines(subject: Component) -> list[str]:
+    """``Digest    sha256:… (sovscan-manifest-v1 over 9 files)``, or why there is none."""
+    properties = dict(subject.properties)
+    digest = next((h.value for h in subject.hashes if h.alg == "SHA-256"), None)
+    if digest is not None and DIGEST_PROPERTY in properties:
+        return [f"Digest    sha256:{digest} ({plain(properties[DIGEST_PROPERTY])})"]
+    if DIGEST_UNAVAILABLE_PROPERTY in properties:
+        return [f"Digest    none: {plain(properties[DIGEST_UNAVAILABLE_PROPERTY])}"]
+    return []
 
 
 def _on_load_lines(result: ScanResult, files: list[Component]) -> list[str]:

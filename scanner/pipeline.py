@@ -22,6 +22,7 @@ from scanner.resolve.package_index import PackageIndexClient
 from scanner.sources.builder import merge_components
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
+from scanner.sources.model_digest import with_model_digests
 from scanner.sources.python_deps import PythonParts, python_parts
 from scanner.sources.python_env import read_environment
 from scanner.targets import Target, TargetKind
@@ -74,7 +75,7 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
             stats.retries,
             stats.cache_hits,
         )
-    result = merge(inventories)
+    result = with_model_digests(merge(inventories))
     subjects = tuple(dict.fromkeys(inv.subject_ref for _, inv in scanned))
     roots = tuple(dict.fromkeys((inv.subject_ref, raw) for raw, inv in scanned))
     result = replace(result, subjects=subjects, roots=roots)
