@@ -44,8 +44,8 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
     with _hash_cache(config) as cache:
         scanned = [
             (
-                _root_display(target.raw, target.path),
-                scan_local(target.path, config, cache, target.raw),
+                _root_display(target.display, target.path),
+                scan_local(target.path, config, cache, target.display),
             )
             for target in targets
             if target.kind is TargetKind.LOCAL and target.path is not None
@@ -56,7 +56,7 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
     if hub_targets or (config.resolve and inventories):
         client = _hub_client(config)
         scanned += [
-            (target.raw, _scan_hub_target(client, config, target)) for target in hub_targets
+            (target.display, _scan_hub_target(client, config, target)) for target in hub_targets
         ]
         from scanner.resolve.lineage import resolve_lineage
 
@@ -135,15 +135,8 @@ def _scan_hf_caches(
     scanned: list[tuple[str, Inventory]] = []
     for target in caches:
         assert target.path is not None  # noqa: S101  (filtered above)
-        scanned += scan_hf_cache(target.path, config, cache, client, _cache_display(target))
+        scanned += scan_hf_cache(target.path, config, cache, client, target.display)
     return scanned
-
-
-def _cache_display(target: Target) -> str:
-    """``hf-cache:DIR`` as typed; the default cache shown with its folder."""
-    if target.raw != "hf-cache:" or target.path is None:
-        return target.raw
-    return f"hf-cache:{target.path.as_posix()}"
 
 
 def _hub_client(config: ScanConfig) -> HubClient:
@@ -177,9 +170,9 @@ def _scan_hub_target(client: HubClient, config: ScanConfig, target: Target) -> I
     return scan_hub_repo(client, info, client.endpoint, repo_id=target.repo_id)
 
 
-def _root_display(raw: str, path: Path) -> str:
-    """The folder evidence locations are relative to, as the user typed it."""
-    return PurePosixPath(raw).parent.as_posix() if path.is_file() else raw
+def _root_display(display: str, path: Path) -> str:
+    """The folder evidence locations are relative to, as reports name it."""
+    return PurePosixPath(display).parent.as_posix() if path.is_file() else display
 
 
 def _lineage_progress(depth: int, repos: int) -> None:

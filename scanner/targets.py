@@ -1,7 +1,13 @@
-"""Parse the TARGET arguments of ``sovscan scan`` (DESIGN.md §5)."""
+"""Parse the TARGET arguments of ``sovscan scan``.
+
+Each target also gets a canonical ``display``: how reports name it, the same whichever way the
+user spelt it (a relative or absolute path, a path through a symlink, ``hf:`` or a Hub URL), so
+that one model gives the same bytes whatever path reached it.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,6 +38,35 @@ class Target:
     """For Hub targets: the branch, tag or commit asked for (None: the default branch)."""
     repo_type: str = "model"
     """For Hub targets: ``model``, or ``dataset`` when asked for as ``hf:datasets/ORG/NAME``."""
+
+    @property
+    def display(self) -> str:
+        """The target as reports name it: a local path resolved (symlinks followed) and made
+        relative to the working directory when inside it; a Hub repo as ``hf:[datasets/]ORG/NAME
+        [@REV]``; a cache as ``hf-cache:DIR`` (resolved)."""
+        if self.kind is TargetKind.HUB:
+            kind = "datasets/" if self.repo_type == "dataset" else ""
+            revision = f"@{self.revision}" if self.revision else ""
+            return f"hf:{kind}{self.repo_id}{revision}"
+        if self.path is None:
+            return self.raw
+        shown = canonical_path(self.path)
+        return f"hf-cache:{shown}" if self.kind is TargetKind.HF_CACHE else shown
+
+
+def canonical_path(path: Path) -> str:
+    """``path`` resolved, POSIX, relative to the resolved working directory when inside it
+    (``.`` for the directory itself), else absolute."""
+    resolved = path.resolve()
+    try:
+        here = Path.cwd().resolve()
+    except OSError:  # the working directory was removed under us
+        return resolved.as_posix()
+    if resolved == here:
+        return "."
+    if resolved.is_relative_to(here):
+        return Path(os.path.relpath(resolved, here)).as_posix()
+    return resolved.as_posix()
 
 
 _HUB_PREFIXES = ("hf:", "https://huggingface.co/", "http://huggingface.co/")

@@ -67,7 +67,9 @@ def identify(
         )
     else:
         hub_id, name = _from_folder_name(target)
-        evidence = Evidence(location=".", field="folder", value=target.name, method="folder-name")
+        evidence = Evidence(
+            location=".", field="folder", value=_folder_name(target), method="folder-name"
+        )
     identity = ModelIdentity(
         name=name, hub_id=hub_id, revision=revision, evidence=(evidence, *revision_evidence)
     )
@@ -112,11 +114,20 @@ def _cache_snapshot(folder: Path) -> HubId | None:
     return parse_hub_id(f"{match['ns']}/{match['name']}")
 
 
+def _folder_name(target: Path) -> str:
+    """The resolved folder's or file's own name."""
+    return target.resolve().name
+
+
 def _from_folder_name(target: Path) -> tuple[HubId | None, str]:
-    """``models--ORG--NAME`` or ``ORG__NAME`` (a flattened Hub id) → ORG/NAME; else the name."""
-    folder = target.resolve().name if target.name in {"", ".", ".."} else target.name
-    if target.is_file():
-        folder = target.stem
+    """``models--ORG--NAME`` or ``ORG__NAME`` (a flattened Hub id) → ORG/NAME; else the name.
+
+    The name is the resolved folder's (or file's): a model reached through a symlink, or as
+    ``.``, is named as itself, whatever path reached it.
+    """
+    folder = _folder_name(target)
+    if target.resolve().is_file():
+        folder = target.resolve().stem
     match = _CACHE_REPO_DIR.match(folder)
     if match:
         hub_id = parse_hub_id(f"{match['ns']}/{match['name']}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,39 @@ def test_same_folder_gives_byte_identical_output(tmp_path: Path, suffix: str) ->
         assert result.exit_code == 0, result.stderr
     assert first.read_bytes() == second.read_bytes()
     assert b"2023-11-14T22:13:20" in first.read_bytes()
+
+
+def test_one_folder_gives_the_same_bytes_whatever_path_and_cache_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    work = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "ru-chat-lora", work / "models" / "ru-chat-lora")
+    (work / "link").symlink_to(work / "models" / "ru-chat-lora")
+    (work / "models" / "ru-chat-lora" / "generation_config.json").write_text("{not json")
+    monkeypatch.chdir(work)
+    cache = tmp_path / "cache"
+    spellings = [
+        ("models/ru-chat-lora", ()),  # cold cache
+        ("models/ru-chat-lora", ()),  # warm: digests from the hash cache
+        (str(work / "models" / "ru-chat-lora"), ()),  # absolute
+        ("./models//ru-chat-lora/", ()),
+        ("link", ()),  # through a symlink
+        ("models/ru-chat-lora", ("--no-cache",)),
+    ]
+    outputs: list[list[bytes]] = []
+    for index, (target, extra) in enumerate(spellings):
+        paths = [tmp_path / f"{index}{suffix}" for suffix in (".cdx.json", ".sarif", ".md")]
+        args = [target, "--cache-dir", str(cache), *extra]
+        result = scan(*args, *(item for path in paths for item in ("-o", str(path))))
+        assert result.exit_code == 0, result.output + result.stderr
+        outputs.append([path.read_bytes() for path in paths])
+    for spelling, produced in zip(spellings[1:], outputs[1:], strict=True):
+        assert produced == outputs[0], spelling
+    bom = json.loads(outputs[0][0])
+    assert bom["metadata"]["component"]["name"] == "ru-chat-lora"
+    assert "timestamp" not in bom["metadata"]
+    assert b"models/ru-chat-lora/generation_config.json" in outputs[0][1]  # an issue, located
 
 
 def test_xml_output_carries_model_card(tmp_path: Path) -> None:
