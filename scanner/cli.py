@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import tempfile
 from contextlib import nullcontext
@@ -19,6 +20,9 @@ from scanner.hashing import default_jobs
 from scanner.model import ScanResult
 
 EXIT_INTERNAL = 70
+#: Exit code of a scan stopped by Ctrl-C (128 + SIGINT) or by SIGTERM (128 + 15).
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 _FORMATS = ("cyclonedx-json", "cyclonedx-xml", "sarif", "markdown", "summary")
 _SPEC_VERSIONS = ("1.5", "1.6", "1.7")
@@ -44,8 +48,10 @@ is reported as findings SEC001-SEC007 and counted as code of unknown origin.
 \b
 Exit codes:
   0  no --policy, or the policy passes   1  the --policy tier FAILs (outputs written)
-  2  usage error or unreadable target    3  the --policy verdict is UNKNOWN
+  2  usage error, unreadable target or   3  the --policy verdict is UNKNOWN
+     a target with nothing to scan
   4  network failure, nothing to report  70 internal error (please report it)
+  130 interrupted (Ctrl-C; 143 on SIGTERM): no output is written
 \b
 Environment: SOURCE_DATE_EPOCH fixes the BOM timestamp and makes the serial number
 content-derived (byte-identical output); SOVSCAN_CACHE_DIR moves the cache;
@@ -209,7 +215,9 @@ def scan(
     --python the packages installed for an interpreter.
     """
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        _check_name(name, targets)
         config = ScanConfig(
             offline=offline,
             use_cache=not no_cache,
@@ -234,6 +242,10 @@ def scan(
         sys.exit(_scan(config, targets, outputs, fmt, spec_version))
     except ScannerError as exc:
         _fail(exc.diagnostics(), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted; no output was written", EXIT_INTERRUPTED)
+    except _Terminated:
+        _fail("terminated; no output was written", EXIT_TERMINATED)
     except Exception as exc:
         if debug:
             raise
@@ -242,6 +254,21 @@ def scan(
             "Run again with --debug for the traceback, and please report it.",
             EXIT_INTERNAL,
         )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check_name(name: str | None, targets: tuple[str, ...]) -> None:
+    if name is not None and len(dict.fromkeys(targets)) > 1:
+        raise UsageError("--name names one model: give it with a single target")
+
+
+class _Terminated(BaseException):
+    """SIGTERM: stop like Ctrl-C (readers cancelled, no partial output), exit 143."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _deny_list(raw: str | None) -> tuple[str, ...] | None:
@@ -283,7 +310,35 @@ def _scan(
         documents = [(path, render(result, out_fmt, options, RULES)) for path, out_fmt in plan]
     for path, text in documents:
         _write(path, text)
-    return exit_code(result)
+    code = exit_code(result)
+    if outputs and code != 0 and config.progress:
+        for line in gate_lines(result, [path for path in outputs if path != "-"]):
+            click.echo(f"sovscan: {line}", err=True)
+    return code
+
+
+def gate_lines(result: ScanResult, written: list[str]) -> list[str]:
+    """What a CI log shows when the chosen tier does not pass and the report went to files:
+    dangerous code first, then the tier's verdict, its first reason and where the rest is."""
+    from sbom.summary import plain
+    from scanner.policy.rules import DANGEROUS_CODE_RULE
+
+    lines = [
+        f"DANGEROUS {plain(finding.message)}"
+        for finding in result.findings
+        if finding.rule_id == DANGEROUS_CODE_RULE and finding.accepted is None
+    ]
+    for verdict in result.verdicts:
+        if verdict.tier != result.policy:
+            continue
+        first = plain(verdict.reasons[0]) if verdict.reasons else "no reason given"
+        deciding = sum(1 for f in result.findings if verdict.tier in f.tiers and f.accepted is None)
+        where = f"; see {', '.join(written)}" if written else ""
+        lines.append(
+            f"{verdict.tier}: {verdict.verdict} — {first.removeprefix(f'{verdict.verdict}: ')} "
+            f"({deciding} finding(s) to act on{where})"
+        )
+    return lines
 
 
 #: Exit codes of a chosen policy's verdict (DESIGN.md §5).
@@ -343,19 +398,34 @@ def origins_list(country: str | None, origins_file: Path | None) -> None:
 
 
 def _write(path: str, text: str) -> None:
-    """Write atomically (temp file + rename), so a failed run never leaves half a BOM."""
+    """Write atomically (temp file + rename), so a failed or interrupted run never leaves half
+    a BOM; the file gets the permissions the umask gives a new file."""
     if path == "-":
         click.echo(text, nl=not text.endswith("\n"))
         return
     target = Path(path)
+    tmp: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        tmp = Path(name)
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-        Path(tmp).replace(target)
+        tmp.replace(target)
+        tmp = None
     except OSError as exc:
         raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -75,10 +75,16 @@ _HUB_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?", re.A
 _HUB_REPO_ID = re.compile(rf"(?:{_HUB_NAME.pattern}/)?{_HUB_NAME.pattern}", re.ASCII)
 _DATASETS_PREFIX = "datasets/"
 _REVISION = re.compile(r"[^\x00-\x20\x7f]{1,256}")
+#: ``scheme://`` at the start of a target: a URL, which is no local path.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def parse_target(raw: str) -> Target:
     """Classify a TARGET argument; local paths must exist and be readable."""
+    if not raw.strip():
+        raise TargetError(
+            f"{raw!r}: an empty target; give a folder, a file, hf:ORG/NAME or hf-cache:"
+        )
     if raw.startswith(_HUB_PREFIXES):
         repo_type, repo_id, revision = _hub_reference(raw)
         return Target(
@@ -86,12 +92,31 @@ def parse_target(raw: str) -> Target:
         )
     if raw.startswith("hf-cache:"):
         return Target(kind=TargetKind.HF_CACHE, raw=raw, path=_hf_cache_dir(raw))
+    if _URL.match(raw):
+        raise TargetError(
+            f"{raw}: not a Hugging Face URL (https://huggingface.co/ORG/NAME[/tree/REV]); "
+            "other hubs are named with --hub-endpoint and hf:ORG/NAME"
+        )
     path = Path(raw).expanduser()
     if not path.exists():
         raise TargetError(f"{raw}: no such file or folder")
     if not (path.is_dir() or path.is_file()):
         raise TargetError(f"{raw}: not a regular file or folder")
+    _check_readable(raw, path)
     return Target(kind=TargetKind.LOCAL, raw=raw, path=path)
+
+
+def _check_readable(raw: str, path: Path) -> None:
+    """Open the folder or file once: an unreadable target is a usage error, not a scan."""
+    try:
+        if path.is_dir():
+            with os.scandir(path):
+                pass
+        else:
+            with path.open("rb"):
+                pass
+    except OSError as exc:
+        raise TargetError(f"{raw}: cannot read: {exc.strerror or exc}") from exc
 
 
 def _hf_cache_dir(raw: str) -> Path:

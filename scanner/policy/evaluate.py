@@ -439,10 +439,11 @@ def _finding(hit: _Hit, tier: str) -> Finding:
     )
 
 
-def _hit_order(hit: _Hit) -> tuple[str, int, str]:
-    # Stable: hits of one rule on one component keep their order (claims in profile order).
+def _hit_order(hit: _Hit) -> tuple[bool, str, int, str]:
+    # Dangerous code first; stable otherwise: hits of one rule on one component keep their
+    # order (claims in profile order).
     rank = _LAYER_RANK[hit.layer] if hit.layer is not None else len(_LAYER_RANK)
-    return hit.rule, rank, hit.ref
+    return hit.rule != DANGEROUS_CODE_RULE, hit.rule, rank, hit.ref
 
 
 def _reasons(hits: list[_Hit], outcome: Verdict) -> list[str]:

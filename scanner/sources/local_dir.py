@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from scanner.config import DEFAULT_HUB, ScanConfig
+from scanner.errors import TargetError
 from scanner.hash_cache import HashCache
 from scanner.hashing import HashRequest, hash_files
 from scanner.model import ComponentKind, ScanIssue, Severity
@@ -27,6 +28,12 @@ def scan_local(
     ``display`` (the target as the user typed it) so that they can be found from there.
     """
     walk = walk_target(target)
+    shown = display if display is not None else target.as_posix()
+    if target.is_dir() and not walk.files and not walk.issues and config.python is None:
+        raise TargetError(
+            f"{shown}: nothing to scan: the folder holds no files (to scan only an "
+            "interpreter's packages, add --python PYTHON)"
+        )
     facts = read_folder_facts(walk)
     identity, identity_issues = identify(target, config.name, facts.downloads)
     digests, hash_issues = _hash(walk.files, facts, config, cache)
@@ -45,6 +52,17 @@ def scan_local(
         inventory = as_project(inventory)
     python = python_parts(documents, [inventory.subject_ref])
     inventory = with_load_analysis(inventory, walk.files, facts)
+    if (
+        target.is_file()
+        and config.python is None
+        and not holds_a_model(facts, walk.files)
+        and not inventory.findings
+        and not facts.issues
+    ):
+        raise TargetError(
+            f"{shown}: nothing to scan: not a model file (no model format, model card or "
+            "pickle recognised); scan the folder that holds the model"
+        )
     issues = (
         *walk.issues,
         *facts.issues,

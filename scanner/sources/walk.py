@@ -112,7 +112,7 @@ def _classify(
     if stat.S_ISDIR(st.st_mode):
         if entry.name in SKIPPED_DIRS:
             return None
-        if (Path(entry.path) / "pyvenv.cfg").is_file():
+        if _is_virtualenv(Path(entry.path)):
             issues.append(
                 _issue(
                     rel,
@@ -151,7 +151,11 @@ def _follow_symlink(
             )
         )
         return None
-    st = resolved.stat()
+    try:
+        st = resolved.stat()
+    except OSError as exc:
+        issues.append(_issue(rel, f"cannot stat symlink target: {exc.strerror or exc}"))
+        return None
     if stat.S_ISDIR(st.st_mode):
         issues.append(_issue(rel, "symlink to a folder not followed", Severity.LOW))
         return None
@@ -159,6 +163,15 @@ def _follow_symlink(
         issues.append(_issue(rel, f"symlink to a {_file_type(st.st_mode)} not followed"))
         return None
     return FileEntry(relpath=rel, path=resolved, size=st.st_size, via_symlink=True)
+
+
+def _is_virtualenv(folder: Path) -> bool:
+    """Whether ``folder`` holds ``pyvenv.cfg``; an unreadable folder is not one (listing it
+    reports the problem)."""
+    try:
+        return (folder / "pyvenv.cfg").is_file()
+    except OSError:
+        return False
 
 
 def _file_type(mode: int) -> str:
