@@ -39,6 +39,7 @@ from scanner.formats.python_deps import (
     DependencyScope,
     DocumentKind,
     PythonPackage,
+    literal_version,
 )
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ def read_pyproject(path: Path, root: Path) -> DependencyDocument:
         kind=DocumentKind.PYPROJECT,
         packages=tuple(reader.packages),
         project=reader.project,
+        project_version=reader.project_version,
         problems=reader.problems.freeze(),
     )
 
@@ -189,6 +191,7 @@ class _PyprojectReader:
         self.problems = ProblemLog()
         self.packages: list[PythonPackage] = []
         self.project: str | None = None
+        self.project_version: str | None = None
         self._extras: dict[str, _Group] = {}
         self._full = False
 
@@ -198,6 +201,14 @@ class _PyprojectReader:
         tool = self._table(data, "tool")
         poetry = self._table(tool, "tool", "poetry") if tool is not None else None
         self.project = self._project_name(project, poetry)
+        self.project_version = next(
+            (
+                literal_version(table.get("version"))
+                for table in (project, poetry)
+                if table is not None and literal_version(table.get("version"))
+            ),
+            None,
+        )
         declared: set[str] = set()
         if project is not None:
             declared = self._pep621(project)

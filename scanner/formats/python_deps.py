@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from packaging.version import InvalidVersion, Version
+
 from scanner.model import Hash
 
 
@@ -133,6 +135,8 @@ class DependencyDocument:
     packages: tuple[PythonPackage, ...] = ()
     project: str | None = None
     """Canonical name of the project the document belongs to, when it names one."""
+    project_version: str | None = None
+    """The project's own version, when the document states it literally."""
     locked: bool = False
     """True for lockfiles and environments: versions are exact and the set is complete."""
     has_graph: bool = False
@@ -145,3 +149,14 @@ class DependencyDocument:
     package is not installed, or installed at a version outside the requirement)."""
     includes: tuple[str, ...] = ()
     """Requirements files only: the files pulled in with ``-r`` / ``-c`` (relative to the root)."""
+
+
+def literal_version(value: object) -> str | None:
+    """A project version as a manifest states it literally (``1.2.0``), normalised; None for
+    anything else (``attr: pkg.__version__``, ``file: VERSION``, not a PEP 440 version)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(Version(value.strip()))
+    except InvalidVersion:
+        return None

@@ -21,7 +21,12 @@ from scanner.formats.dependency_fields import (
     requirement_problem,
 )
 from scanner.formats.pep508 import parse_pep508
-from scanner.formats.python_deps import DependencyDocument, DependencyScope, DocumentKind
+from scanner.formats.python_deps import (
+    DependencyDocument,
+    DependencyScope,
+    DocumentKind,
+    literal_version,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,6 +69,7 @@ def read_setup_cfg(path: Path, root: Path) -> DependencyDocument:
     location = document_location(path, root)
     reader = _SetupCfgReader(location, _IniLines(text))
     project = reader.project_name(parser)
+    version = _option(parser, "metadata", "version")
     for key, scope, groups in _OPTION_KEYS:
         found = _option(parser, _OPTIONS, key)
         if found is not None:
@@ -77,6 +83,7 @@ def read_setup_cfg(path: Path, root: Path) -> DependencyDocument:
         kind=DocumentKind.SETUP_CFG,
         packages=tuple(reader.packages),
         project=project,
+        project_version=literal_version(version[1] if version else None),
         problems=reader.problems.freeze(),
     )
 

@@ -90,14 +90,15 @@ def read_uv_lock(path: Path, root: Path) -> DependencyDocument:
         entries.append(entry)
     graph = _Graph(entries, log)
     roots = [entry for entry in entries if entry.is_root]
-    project = next((e.package.name for e in roots if e.is_project), None)
-    if project is None and len(roots) == 1:
-        project = roots[0].package.name
+    own = next((e.package for e in roots if e.is_project), None)
+    if own is None and len(roots) == 1:
+        own = roots[0].package
     return DependencyDocument(
         location=document_location(path, root),
         kind=DocumentKind.UV_LOCK,
         packages=graph.packages(roots),
-        project=project,
+        project=own.name if own else None,
+        project_version=own.version if own else None,
         locked=True,
         has_graph=True,
         problems=log.freeze(),

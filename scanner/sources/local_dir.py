@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from scanner.config import DEFAULT_HUB, ScanConfig
 from scanner.errors import TargetError
+from scanner.formats.python_deps import DependencyDocument, DocumentKind
 from scanner.hash_cache import HashCache
 from scanner.hashing import HashRequest, hash_files
-from scanner.model import ComponentKind, ScanIssue, Severity
+from scanner.model import ComponentKind, Evidence, ScanIssue, Severity
 from scanner.sources.folder_facts import FolderFacts, read_folder_facts
 from scanner.sources.identity import identify
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
@@ -49,7 +51,7 @@ def scan_local(
     )
     # A folder of Python manifests (or an empty one scanned for --python) is a project.
     if (documents or config.python is not None) and not holds_a_model(facts, walk.files):
-        inventory = as_project(inventory)
+        inventory = as_project(inventory, documents, named=config.name is not None)
     python = python_parts(documents, [inventory.subject_ref])
     inventory = with_load_analysis(inventory, walk.files, facts)
     if (
@@ -128,15 +130,74 @@ def holds_a_model(facts: FolderFacts, files: tuple[FileEntry, ...]) -> bool:
     )
 
 
-def as_project(inventory: Inventory) -> Inventory:
-    """The inventory of a project folder without a model: its subject is an application."""
-    components = tuple(
-        replace(c, kind=ComponentKind.APPLICATION, layer=None, purl=None, model_card=None)
-        if c.ref == inventory.subject_ref
-        else c
-        for c in inventory.components
+#: Which documents name a project best: its own manifest, then a lockfile's root package.
+_PROJECT_SOURCES = (
+    DocumentKind.PYPROJECT,
+    DocumentKind.SETUP_CFG,
+    DocumentKind.UV_LOCK,
+    DocumentKind.POETRY_LOCK,
+)
+
+
+def as_project(
+    inventory: Inventory, documents: Sequence[DependencyDocument] = (), *, named: bool = False
+) -> Inventory:
+    """The inventory of a project folder without a model: its subject is an application,
+    named from its own metadata (``[project] name`` and ``version``, a lock's root package)
+    unless ``--name`` named it (``named``), with a ``pkg:pypi`` purl."""
+    subject = next(c for c in inventory.components if c.ref == inventory.subject_ref)
+    project = replace(
+        subject, kind=ComponentKind.APPLICATION, layer=None, purl=None, model_card=None
     )
-    return replace(inventory, components=components)
+    declared = None if named else _declared_project(documents)
+    if declared is not None:
+        name, version, evidence = declared
+        purl = f"pkg:pypi/{name}@{version}" if version else f"pkg:pypi/{name}"
+        project = replace(
+            project,
+            ref=f"project:{name}",
+            name=name,
+            group=None,
+            version=version,
+            purl=purl,
+            evidence=(evidence, *(e for e in subject.evidence if e.field != "folder")),
+        )
+    renamed = {subject.ref: project.ref}
+    return replace(
+        inventory,
+        subject_ref=project.ref,
+        components=tuple(project if c.ref == subject.ref else c for c in inventory.components),
+        relations=tuple(
+            replace(r, src=renamed.get(r.src, r.src), dst=renamed.get(r.dst, r.dst))
+            for r in inventory.relations
+        ),
+    )
+
+
+def _declared_project(
+    documents: Sequence[DependencyDocument],
+) -> tuple[str, str | None, Evidence] | None:
+    """(name, version, evidence) of the project the folder's own documents name."""
+    top = [d for d in documents if d.project and "/" not in d.location]
+    for kind in _PROJECT_SOURCES:
+        for document in top:
+            if document.kind is kind and document.project:
+                version = document.project_version or next(
+                    (
+                        d.project_version
+                        for d in top
+                        if d.project == document.project and d.project_version
+                    ),
+                    None,
+                )
+                evidence = Evidence(
+                    location=document.location,
+                    field="name",
+                    value=document.project,
+                    method=f"{kind.value}",
+                )
+                return document.project, version, evidence
+    return None
 
 
 def _locate(prefix: PurePosixPath, location: str) -> str:

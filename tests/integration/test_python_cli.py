@@ -224,6 +224,14 @@ def test_poetry_lock_modelscan_every_package_graph_hashes_scopes(
     subject = subject_ref(bom)
     assert names(depends_on(bom, subject)) == declared
     assert reachable(bom, subject) >= set(pypi_libraries(bom))
+    # The project is named from its own metadata ([tool.poetry] name and version).
+    root = bom["metadata"]["component"]
+    assert (root["bom-ref"], root["name"], root["version"], root["purl"]) == (
+        "project:modelscan",
+        "modelscan",
+        "0.0.0",
+        "pkg:pypi/modelscan@0.0.0",
+    )
 
     libraries = pypi_libraries(bom)
     click = libraries[ref_of("click", locked["click"]["version"])]
@@ -1057,3 +1065,45 @@ def test_hub_repo_requirements_become_libraries_of_the_model(
         "/pypi/requests/2.32.3/json",
         "/pypi/torch/2.5.1/json",
     ]
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {"pyproject.toml": '[project]\nname = "Acme_Tool"\nversion = "1.2"\n'},
+            ("project:acme-tool", "acme-tool", "1.2", "pkg:pypi/acme-tool@1.2"),
+        ),
+        (
+            {"pyproject.toml": '[project]\nname = "acme"\ndynamic = ["version"]\n'},
+            ("project:acme", "acme", None, "pkg:pypi/acme"),
+        ),
+        (
+            {"setup.cfg": "[metadata]\nname = acme\nversion = attr: acme.__version__\n"},
+            ("project:acme", "acme", None, "pkg:pypi/acme"),
+        ),
+        (
+            {
+                "uv.lock": 'version = 1\n[[package]]\nname = "acme"\nversion = "0.3.0"\n'
+                'source = { editable = "." }\n'
+            },
+            ("project:acme", "acme", "0.3.0", "pkg:pypi/acme@0.3.0"),
+        ),
+        # Nothing names the project: the folder does.
+        ({"requirements.txt": "requests==2.32.3\n"}, ("model:folder", "folder", None, None)),
+    ],
+)
+def test_a_project_is_named_from_its_own_metadata(
+    tmp_path: Path, files: dict[str, str], expected: tuple[str, str, str | None, str | None]
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    bom = scan_bom(folder, tmp_path / "out", "--offline")
+    root = bom["metadata"]["component"]
+    assert root["type"] == "application"
+    assert (root["bom-ref"], root["name"], root.get("version"), root.get("purl")) == expected
+    # --name still wins.
+    named = scan_bom(folder, tmp_path / "named", "--offline", "--name", "acme/other")
+    assert named["metadata"]["component"]["name"] == "other"
