@@ -7,11 +7,11 @@ official schema → check what the schema cannot (``sbom.integrity``). Output th
 raises ``InvalidOutputError`` and is never returned. cyclonedx is imported inside functions:
 ``sovscan --help`` must not pay for it.
 
-Layout (DESIGN.md §5): BOM-level facts (``sovscan:policy``, ``sovscan:jurisdiction``,
-``sovscan:verdict:<tier>``, one ``sovscan:issue`` per unreadable file or upstream) are
-``metadata.properties``, in every spec version. An attributed component has ``supplier`` (name,
-``address.country`` when known) and ``sovscan:origin:*`` properties, one ``sovscan:origin:hint``
-per lineage hint. One subject is
+Layout (the README's output contract): BOM-level facts (``sovscan:policy``,
+``sovscan:jurisdiction``, ``sovscan:verdict:<tier>``, one ``sovscan:issue`` per unreadable file
+or upstream) are ``metadata.properties``, in every spec version. An attributed component has
+``supplier`` (name, ``address.country`` when known) and ``sovscan:origin:*`` properties, one
+``sovscan:origin:hint`` per lineage hint. One subject is
 ``metadata.component``; several are top-level components under a synthesised ``application``
 "sovscan scan" (bom-ref ``scan``) that depends on each. Lineage (finetune, adapter, quantized,
 merge) becomes ``pedigree.ancestors`` (copies with bom-refs ``<child>#ancestor:<base>``); runtime

@@ -44,7 +44,13 @@ Output (-o is repeatable; the format follows the suffix, else --format):
 \b
 Nothing scanned is ever loaded or run: pickles, PyTorch / NumPy / Keras archives, ONNX
 external data and chat templates are analysed statically; what loading a file would run
-is reported as findings SEC001-SEC007 and counted as code of unknown origin.
+is reported as findings SEC001-SEC008 and counted as code of unknown origin, and a file
+that runs dangerous code fails every tier (SEC100). --accept FILE accepts reviewed files
+by SHA-256, rule, reason, author and expiry.
+\b
+Deny lists of the adversary tier: US, 15 CFR 791.4; RU, order 430-r as amended; any
+other jurisdiction needs --deny. A registry pin on a model is checked against its
+manifest digest (the SHA-256 of its files' sha256sum listing, sorted by path).
 \b
 Exit codes:
   0  no --policy, or the policy passes   1  the --policy tier FAILs (outputs written)
@@ -53,9 +59,10 @@ Exit codes:
   4  network failure, nothing to report  70 internal error (please report it)
   130 interrupted (Ctrl-C; 143 on SIGTERM): no output is written
 \b
-Environment: SOURCE_DATE_EPOCH fixes the BOM timestamp and makes the serial number
-content-derived (byte-identical output); SOVSCAN_CACHE_DIR moves the cache;
-SOVSCAN_INDEX_URL names the package index (as --index-url).
+Outputs are byte-stable: the same model gives the same BOM, SARIF and Markdown bytes
+whatever path reached it. Environment: SOURCE_DATE_EPOCH adds a BOM timestamp (there is
+none otherwise); SOVSCAN_CACHE_DIR moves the cache; SOVSCAN_INDEX_URL names the package
+index (as --index-url).
 """
 
 
@@ -152,7 +159,8 @@ def cli() -> None:
 @click.option(
     "--deny",
     metavar="XX,YY",
-    help="Countries for the adversary screen [default: CN,RU,IR,KP,CU,VE].",
+    help="Countries for the adversary screen [default: the jurisdiction's list: US, 15 CFR "
+    "791.4; RU, order 430-r; none for others].",
 )
 @click.option(
     "--origins",
@@ -180,8 +188,10 @@ def cli() -> None:
     help="Waivers: reviewed load-analysis findings to accept, each naming a file's SHA-256, "
     "the rule, a reason, who accepted it and an expiry date.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars, no verdict line on stderr.")
+@click.option(
+    "--debug", is_flag=True, help="Log requests and cache use; show tracebacks of internal errors."
+)
 def scan(
     targets: tuple[str, ...],
     outputs: tuple[str, ...],
@@ -341,7 +351,7 @@ def gate_lines(result: ScanResult, written: list[str]) -> list[str]:
     return lines
 
 
-#: Exit codes of a chosen policy's verdict (DESIGN.md §5).
+#: Exit codes of a chosen policy's verdict (the README's "Exit codes").
 VERDICT_EXIT_CODES = {"PASS": 0, "NOT-APPLICABLE": 0, "FAIL": 1, "UNKNOWN": 3}
 
 

@@ -1,4 +1,4 @@
-"""The plain, immutable data every stage reads and adds to (DESIGN.md §3)."""
+"""The plain, immutable data every stage reads and adds to."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ WEIGHTS_RELATIONS = LINEAGE_RELATIONS | {RelationKind.SUBMODEL}
 
 
 class Layer(StrEnum):
-    """The layers a policy can count (DESIGN.md §4)."""
+    """The layers a policy can count."""
 
     WEIGHTS = "weights"
     TOKENIZER = "tokenizer"

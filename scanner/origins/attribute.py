@@ -47,7 +47,7 @@ _LICENSE_FIELDS = frozenset({"license", "license_name", "general.license"})
 def attribute(result: ScanResult, kb: KnowledgeBase) -> ScanResult:
     """A copy of ``result`` where every non-file component has ``origin`` and its hints set.
 
-    Rules (DESIGN.md §4): Hub models, adapters, remote code and datasets take their namespace's
+    Rules: Hub models, adapters, remote code and datasets take their namespace's
     entry; a namespace with no entry is *unknown*, never foreign. Re-uploaders (TheBloke,
     bartowski, mlx-community, …) are not the origin of the weights: the origin is inherited
     through the weights lineage (finetune / adapter / quantized / merge); with several
