@@ -254,66 +254,77 @@ def _findings(
     lines = ["## Findings", ""]
     if not result.findings:
         return [*lines, "No findings."]
-    actions = action_findings(result)
-    accepted = [f for f in result.findings if f.accepted is not None]
-    analysis = sorted(
-        (f for f in result.findings if not f.tiers),
-        key=lambda f: (f.rule_id, f.component_ref, f.key, f.message),
+
+    def deciding(finding: Finding) -> list[str]:
+        return [
+            md(tiers_label(result, finding)),
+            _rule_cell(finding, rules),
+            md(_name(finding, by_ref)),
+            md(finding.message),
+            md(finding.remediation) or "none given",
+            _evidence_cell(finding),
+        ]
+
+    def accepted(finding: Finding) -> list[str]:
+        waiver = finding.accepted
+        assert waiver is not None  # noqa: S101  (only accepted findings are listed)
+        return [
+            _rule_cell(finding, rules),
+            md(_name(finding, by_ref)),
+            md(finding.message),
+            md(waiver.accepted_by),
+            md(waiver.reason),
+            f"{md(waiver.expires)} ({md(waiver.source)} entry {waiver.entry})",
+        ]
+
+    def analysed(finding: Finding) -> list[str]:
+        status = " (accepted)" if finding.accepted is not None else ""
+        return [
+            _rule_cell(finding, rules) + status,
+            md(_name(finding, by_ref)),
+            md(finding.message),
+            _evidence_cell(finding),
+        ]
+
+    tables = (
+        (
+            "What to do",
+            "Each finding that decides a verdict is listed once, with the tiers it affects.",
+            ("Tiers", "Rule", "Component", "Finding", "What to do", "Evidence"),
+            action_findings(result),
+            deciding,
+        ),
+        (
+            "Accepted",
+            "Accepted by an --accept waiver: reported here, counted in no verdict.",
+            ("Rule", "Component", "Finding", "Accepted by", "Reason", "Until"),
+            [f for f in result.findings if f.accepted is not None],
+            accepted,
+        ),
+        (
+            "File analysis: what loading a file would run",
+            "",
+            ("Rule", "File", "Finding", "Evidence"),
+            sorted(
+                (f for f in result.findings if not f.tiers),
+                key=lambda f: (f.rule_id, f.component_ref, f.key, f.message),
+            ),
+            analysed,
+        ),
     )
     budget = MAX_FINDINGS_SHOWN
-    if actions:
-        lines += [
-            f"### What to do ({len(actions)})",
-            "",
-            "Each finding that decides a verdict is listed once, with the tiers it affects.",
-            "",
-            "| Tiers | Rule | Component | Finding | What to do | Evidence |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
-        for finding in actions[:budget]:
-            lines.append(
-                f"| {md(tiers_label(result, finding))} | {_rule_cell(finding, rules)} "
-                f"| {md(_name(finding, by_ref))} | {md(finding.message)} "
-                f"| {md(finding.remediation) or 'none given'} | {_evidence_cell(finding)} |"
-            )
-        budget -= min(len(actions), budget)
+    listed = 0
+    for title, intro, header, findings, cells in tables:
+        if not findings:
+            continue
+        listed += len(findings)
+        lines += [f"### {title} ({len(findings)})", ""]
+        lines += [intro, ""] if intro else []
+        lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+        lines += ["| " + " | ".join(cells(f)) + " |" for f in findings[:budget]]
+        budget -= min(len(findings), budget)
         lines.append("")
-    if accepted:
-        lines += [
-            f"### Accepted ({len(accepted)})",
-            "",
-            "Accepted by an --accept waiver: reported here, counted in no verdict.",
-            "",
-            "| Rule | Component | Finding | Accepted by | Reason | Until |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
-        for finding in accepted[:budget]:
-            waiver = finding.accepted
-            assert waiver is not None  # noqa: S101  (filtered above)
-            lines.append(
-                f"| {_rule_cell(finding, rules)} | {md(_name(finding, by_ref))} "
-                f"| {md(finding.message)} | {md(waiver.accepted_by)} | {md(waiver.reason)} "
-                f"| {md(waiver.expires)} ({md(waiver.source)} entry {waiver.entry}) |"
-            )
-        budget -= min(len(accepted), budget)
-        lines.append("")
-    if analysis:
-        lines += [
-            f"### File analysis: what loading a file would run ({len(analysis)})",
-            "",
-            "| Rule | File | Finding | Evidence |",
-            "| --- | --- | --- | --- |",
-        ]
-        for finding in analysis[:budget]:
-            status = " (accepted)" if finding.accepted is not None else ""
-            lines.append(
-                f"| {_rule_cell(finding, rules)}{status} | {md(_name(finding, by_ref))} "
-                f"| {md(finding.message)} | {_evidence_cell(finding)} |"
-            )
-        budget -= min(len(analysis), budget)
-        lines.append("")
-    listed = len(actions) + len(accepted) + len(analysis)
-    if budget <= 0 and listed > MAX_FINDINGS_SHOWN:
+    if listed > MAX_FINDINGS_SHOWN:
         lines.append(f"… and {listed - MAX_FINDINGS_SHOWN} more findings (see the SARIF or BOM).")
     return lines[:-1] if lines[-1] == "" else lines
 

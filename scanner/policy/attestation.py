@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.errors import UsageError
-from scanner.policy.profile import read_policy_document
+from scanner.policy.profile import read_entries
 
 #: Caps on an attestation file.
 MAX_ATTESTATION_BYTES = 1024 * 1024
@@ -65,15 +65,14 @@ class Attestation:
 
 def load_attestation(path: Path) -> Attestation:
     """Read ``--attestation FILE``; ``UsageError`` naming the file and the claim when malformed."""
-    data = read_policy_document(path, what="attestation", max_bytes=MAX_ATTESTATION_BYTES)
-    if isinstance(data, Mapping):
-        if set(data) != {"claims"}:
-            raise UsageError(f"{path}: an attestation mapping has exactly one key, 'claims'")
-        data = data["claims"]
-    if not isinstance(data, list):
-        raise UsageError(f"{path}: an attestation is a list of claims")
-    if len(data) > MAX_CLAIMS:
-        raise UsageError(f"{path}: more than {MAX_CLAIMS} claims")
+    data = read_entries(
+        path,
+        what="attestation",
+        key="claims",
+        noun="claims",
+        max_bytes=MAX_ATTESTATION_BYTES,
+        max_entries=MAX_CLAIMS,
+    )
     claims: dict[str, Claim] = {}
     for index, item in enumerate(data):
         claim = _claim(item, f"{path}: claim {index + 1}")

@@ -72,6 +72,7 @@ MAX_NAME_CHARS = 64
 MAX_EXTENDS_DEPTH = 4
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CLAIM = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _PROFILE_KEYS = frozenset(
     {"name", "description", "rule", "extends", "layers", "jurisdiction", "attestations", "deny"}
@@ -185,6 +186,34 @@ def read_policy_document(path: Path, *, what: str, max_bytes: int) -> object:
         raise UsageError(
             f"{path}: the {what} is not valid {'JSON' if is_json else 'YAML'}: {detail}"
         ) from exc
+
+
+def read_entries(
+    path: Path, *, what: str, key: str, noun: str, max_bytes: int, max_entries: int
+) -> list[object]:
+    """The entries of a policy input that is a list, or a mapping whose only key is ``key``
+    holding that list (a registry, an attestation, a waiver file); ``UsageError`` otherwise."""
+    data = read_policy_document(path, what=what, max_bytes=max_bytes)
+    if isinstance(data, Mapping):
+        if set(data) != {key}:
+            raise UsageError(f"{path}: a {what} mapping has exactly one key, {key!r}")
+        data = data[key]
+    if not isinstance(data, list):
+        raise UsageError(f"{path}: a {what} is a list of {noun} (under {key!r})")
+    if len(data) > max_entries:
+        raise UsageError(f"{path}: more than {max_entries} {noun}")
+    return data
+
+
+def parse_sha256(value: object, *, where: str) -> str:
+    """A SHA-256 as 64 lower-case hex digits; ``UsageError`` naming ``where`` otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise UsageError(
+            f"{where}: key 'sha256': quote the hash (YAML read an all-digit value as a number)"
+        )
+    if not isinstance(value, str) or not _SHA256.match(value.strip().lower()):
+        raise UsageError(f"{where}: key 'sha256': must be 64 hexadecimal digits")
+    return value.strip().lower()
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:

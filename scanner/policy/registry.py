@@ -29,7 +29,6 @@ Matching (``TrustedRegistry.match``):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -40,7 +39,7 @@ from packaging.utils import canonicalize_name, canonicalize_version
 
 from scanner.errors import UsageError
 from scanner.model import Component, ComponentKind
-from scanner.policy.profile import read_policy_document
+from scanner.policy.profile import parse_sha256, read_entries
 
 #: Caps on a registry file.
 MAX_REGISTRY_BYTES = 32 * 1024 * 1024
@@ -49,7 +48,6 @@ MAX_PURL_CHARS = 2_048
 MAX_REF_CHARS = 2_048
 MAX_NOTE_CHARS = 1_000
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEYS = frozenset({"purl", "ref", "sha256", "note"})
 
 
@@ -294,15 +292,14 @@ def _remedy(found: RegistryMatch, component: Component, source: str) -> str:
 
 def load_registry(path: Path) -> TrustedRegistry:
     """Read ``--trusted-registry FILE``; ``UsageError`` naming the file and entry when malformed."""
-    data = read_policy_document(path, what="trusted registry", max_bytes=MAX_REGISTRY_BYTES)
-    if isinstance(data, Mapping):
-        if set(data) != {"components"}:
-            raise UsageError(f"{path}: a registry mapping has exactly one key, 'components'")
-        data = data["components"]
-    if not isinstance(data, list):
-        raise UsageError(f"{path}: a registry is a list of components")
-    if len(data) > MAX_REGISTRY_ENTRIES:
-        raise UsageError(f"{path}: more than {MAX_REGISTRY_ENTRIES} entries")
+    data = read_entries(
+        path,
+        what="trusted registry",
+        key="components",
+        noun="components",
+        max_bytes=MAX_REGISTRY_BYTES,
+        max_entries=MAX_REGISTRY_ENTRIES,
+    )
     entries = tuple(_entry(item, index + 1, path) for index, item in enumerate(data))
     return TrustedRegistry(source=str(path), entries=entries)
 
@@ -318,15 +315,7 @@ def _entry(item: object, position: int, path: Path) -> RegistryEntry:
     ref = _string(item.get("ref"), where, "ref", MAX_REF_CHARS)
     note = _string(item.get("note"), where, "note", MAX_NOTE_CHARS)
     raw_sha = item.get("sha256")
-    if isinstance(raw_sha, int) and not isinstance(raw_sha, bool):
-        raise UsageError(
-            f"{where}: key 'sha256': quote the hash (YAML read an all-digit value as a number)"
-        )
-    sha256 = _string(raw_sha, where, "sha256", 64)
-    if sha256 is not None:
-        sha256 = sha256.lower()
-        if not _SHA256.match(sha256):
-            raise UsageError(f"{where}: key 'sha256': must be 64 hexadecimal digits")
+    sha256 = parse_sha256(raw_sha, where=where) if raw_sha is not None else None
     if purl is None and ref is None and sha256 is None:
         raise UsageError(f"{where}: needs a purl, a ref or a sha256")
     if purl is not None and ref is not None:

@@ -28,7 +28,6 @@ What an entry does:
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,7 +43,7 @@ from scanner.model import (
     ScanResult,
     Severity,
 )
-from scanner.policy.profile import read_policy_document
+from scanner.policy.profile import parse_sha256, read_entries
 from scanner.policy.rules import DANGEROUS_CODE_RULE, LOAD_ANALYSIS_RULES, is_dangerous
 
 #: Property of a component a waiver accepts: it is reported, not counted.
@@ -59,7 +58,6 @@ MAX_WAIVER_BYTES = 4 * 1024 * 1024
 MAX_WAIVERS = 10_000
 MAX_TEXT_CHARS = 1_000
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEYS = frozenset({"sha256", "rule", "reason", "accepted_by", "expires", "file"})
 
 
@@ -93,15 +91,14 @@ def accept_entry(sha256: str, rule: str) -> str:
 
 def load_waivers(path: Path) -> Waivers:
     """Read ``--accept FILE``; ``UsageError`` naming the file and entry when malformed."""
-    data = read_policy_document(path, what="waiver file", max_bytes=MAX_WAIVER_BYTES)
-    if isinstance(data, Mapping):
-        if set(data) != {"accepted"}:
-            raise UsageError(f"{path}: a waiver mapping has exactly one key, 'accepted'")
-        data = data["accepted"]
-    if not isinstance(data, list):
-        raise UsageError(f"{path}: a waiver file is a list of entries (under 'accepted')")
-    if len(data) > MAX_WAIVERS:
-        raise UsageError(f"{path}: more than {MAX_WAIVERS} entries")
+    data = read_entries(
+        path,
+        what="waiver file",
+        key="accepted",
+        noun="entries",
+        max_bytes=MAX_WAIVER_BYTES,
+        max_entries=MAX_WAIVERS,
+    )
     return Waivers(
         source=str(path),
         entries=tuple(_entry(item, index + 1, path) for index, item in enumerate(data)),
@@ -206,14 +203,7 @@ def _entry(item: object, position: int, path: Path) -> Waiver:
     unknown = sorted(str(key)[:60] for key in item if key not in _KEYS)
     if unknown:
         raise UsageError(f"{where}: unknown key {unknown[0]!r}")
-    raw_sha = item.get("sha256")
-    if isinstance(raw_sha, int) and not isinstance(raw_sha, bool):
-        raise UsageError(
-            f"{where}: key 'sha256': quote the hash (YAML read an all-digit value as a number)"
-        )
-    sha256 = _text(raw_sha, where, "sha256").lower()
-    if not _SHA256.match(sha256):
-        raise UsageError(f"{where}: key 'sha256': must be 64 hexadecimal digits")
+    sha256 = parse_sha256(item.get("sha256"), where=where)
     rule = _text(item.get("rule"), where, "rule").upper()
     if rule not in WAIVABLE_RULES:
         raise UsageError(

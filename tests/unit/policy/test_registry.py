@@ -201,7 +201,7 @@ def test_several_builds_of_one_version(tmp_path: Path) -> None:
         ("- pkg:pypi/x\n", "entry 1: must be a mapping"),
         ("components: []\nextra: 1\n", "exactly one key, 'components'"),
         ("purl: pkg:pypi/x\n", "exactly one key, 'components'"),
-        ("true\n", "a registry is a list"),
+        ("true\n", "a trusted registry is a list"),
         ("- {purl: [\n", "not valid YAML"),
     ],
 )
@@ -217,7 +217,7 @@ def test_caps(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("- purl: pkg:pypi/a\n- purl: pkg:pypi/b\n", encoding="utf-8")
     monkeypatch.setattr(registry_module, "MAX_REGISTRY_ENTRIES", 1)
-    with pytest.raises(UsageError, match="more than 1 entries"):
+    with pytest.raises(UsageError, match="more than 1 components"):
         load_registry(path)
     monkeypatch.setattr(registry_module, "MAX_REGISTRY_BYTES", 5)
     with pytest.raises(UsageError, match="larger than 5 bytes"):
