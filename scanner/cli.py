@@ -7,7 +7,8 @@ import os
 import signal
 import sys
 import tempfile
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import NoReturn
 
@@ -159,8 +160,9 @@ def cli() -> None:
 @click.option(
     "--deny",
     metavar="XX,YY",
-    help="Countries for the adversary screen [default: the jurisdiction's list: US, 15 CFR "
-    "791.4; RU, order 430-r; none for others].",
+    multiple=True,
+    help="Countries for the adversary screen, repeatable [default: the jurisdiction's list: "
+    "US, 15 CFR 791.4; RU, order 430-r; none for others].",
 )
 @click.option(
     "--origins",
@@ -210,7 +212,7 @@ def scan(
     verify: bool,
     policy: str | None,
     jurisdiction: str,
-    deny: str | None,
+    deny: tuple[str, ...],
     origins_file: Path | None,
     attestation_file: Path | None,
     registry_file: Path | None,
@@ -225,7 +227,11 @@ def scan(
     --python the packages installed for an interpreter.
     """
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    progress = _Progress()
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, progress.on_signal),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, progress.on_signal),
+    }
     try:
         _check_name(name, targets)
         config = ScanConfig(
@@ -249,14 +255,15 @@ def scan(
             registry_file=registry_file,
             accept_file=accept_file,
         )
-        sys.exit(_scan(config, targets, outputs, fmt, spec_version))
+        sys.exit(_scan(config, targets, outputs, fmt, spec_version, progress))
     except ScannerError as exc:
         _fail(exc.diagnostics(), exc.exit_code)
-    except KeyboardInterrupt:
-        _fail("interrupted; no output was written", EXIT_INTERRUPTED)
-    except _Terminated:
-        _fail("terminated; no output was written", EXIT_TERMINATED)
+    except (KeyboardInterrupt, _Terminated):
+        progress.stop()
     except Exception as exc:
+        if progress.signals:
+            # A library may turn the interrupt raised inside it into another error.
+            progress.stop()
         if debug:
             raise
         _fail(
@@ -265,7 +272,8 @@ def scan(
             EXIT_INTERNAL,
         )
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _check_name(name: str | None, targets: tuple[str, ...]) -> None:
@@ -277,14 +285,39 @@ class _Terminated(BaseException):
     """SIGTERM: stop like Ctrl-C (readers cancelled, no partial output), exit 143."""
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise _Terminated
+class _Progress:
+    """What a run has done, for the message and exit code of an interrupted one."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+        self.written: list[str] = []
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        """SIGINT raises KeyboardInterrupt, SIGTERM _Terminated; both are remembered."""
+        self.signals.append(signum)
+        if signum == signal.SIGTERM:
+            raise _Terminated
+        raise KeyboardInterrupt
+
+    def stop(self) -> NoReturn:
+        """Exit 130 (Ctrl-C) or 143 (SIGTERM), saying what was written."""
+        terminated = signal.SIGTERM in self.signals
+        what = "terminated" if terminated else "interrupted"
+        done = (
+            f"after writing {', '.join(self.written)}" if self.written else "no output was written"
+        )
+        _fail(f"{what}; {done}", EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
 
 
-def _deny_list(raw: str | None) -> tuple[str, ...] | None:
-    if raw is None:
+def _deny_list(given: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Every country of every ``--deny`` (None when none was given: the default list)."""
+    if not given:
         return None
-    codes = [country_code(part, "--deny") for part in raw.split(",") if part.strip()]
+    codes = [
+        country_code(part, "--deny") for raw in given for part in raw.split(",") if part.strip()
+    ]
+    if not codes:
+        raise UsageError("--deny: give at least one country code")
     return tuple(dict.fromkeys(codes))
 
 
@@ -294,6 +327,7 @@ def _scan(
     outputs: tuple[str, ...],
     fmt: str | None,
     spec_version: str,
+    progress: _Progress,
 ) -> int:
     """Run the scan, write every output, and return the exit code the chosen policy implies."""
     # Heavy modules (cyclonedx, and huggingface_hub later) load only once a scan really runs.
@@ -318,8 +352,9 @@ def _scan(
         result = run(config, targets)
         # Render everything first: a document that fails validation is never written.
         documents = [(path, render(result, out_fmt, options, RULES)) for path, out_fmt in plan]
-    for path, text in documents:
-        _write(path, text)
+    with _signals_held():
+        _write_all(documents)
+        progress.written = [path for path, _ in documents if path != "-"]
     code = exit_code(result)
     if outputs and code != 0 and config.progress:
         for line in gate_lines(result, [path for path in outputs if path != "-"]):
@@ -407,28 +442,54 @@ def origins_list(country: str | None, origins_file: Path | None) -> None:
         _fail(exc.diagnostics(), exc.exit_code)
 
 
-def _write(path: str, text: str) -> None:
-    """Write atomically (temp file + rename), so a failed or interrupted run never leaves half
-    a BOM; the file gets the permissions the umask gives a new file."""
-    if path == "-":
-        click.echo(text, nl=not text.endswith("\n"))
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while the outputs are written: all of them or none; a signal
+    that comes meanwhile is delivered after."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
         return
-    target = Path(path)
-    tmp: Path | None = None
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        tmp = Path(name)
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _write_all(documents: list[tuple[str, str]]) -> None:
+    """Write every file to a temporary beside it, then rename them all, so that a failed run
+    leaves none half written; the files get the permissions the umask gives a new file."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, text in documents:
+            if path != "-":
+                staged.append((_stage(path, text), Path(path)))
+        for tmp, target in staged:
+            tmp.replace(target)
+    except OSError as exc:
+        raise UsageError(f"{exc.filename or ''}: cannot write: {exc.strerror or exc}") from exc
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    for path, text in documents:
+        if path == "-":
+            click.echo(text, nl=not text.endswith("\n"))
+
+
+def _stage(path: str, text: str) -> Path:
+    """``text`` in a temporary file beside ``path``."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-        tmp.replace(target)
-        tmp = None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
 
 
 def _umask() -> int:
@@ -444,5 +505,12 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def main() -> None:
-    """Console entry point."""
-    cli(prog_name="sovscan")
+    """Console entry point: click's own handling, except that Ctrl-C exits 130 (not 1)."""
+    try:
+        code = cli.main(prog_name="sovscan", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("interrupted; no output was written", EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

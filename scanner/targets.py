@@ -103,7 +103,8 @@ def parse_target(raw: str) -> Target:
     if not (path.is_dir() or path.is_file()):
         raise TargetError(f"{raw}: not a regular file or folder")
     _check_readable(raw, path)
-    return Target(kind=TargetKind.LOCAL, raw=raw, path=path)
+    # A file reached through a symlink is scanned as the file itself (its name, its bytes).
+    return Target(kind=TargetKind.LOCAL, raw=raw, path=path.resolve() if path.is_file() else path)
 
 
 def _check_readable(raw: str, path: Path) -> None:

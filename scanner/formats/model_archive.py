@@ -756,8 +756,13 @@ def analyze_zip(archive: ZipArchive, builder: AnalysisBuilder, *, suffix: str) -
     from scanner.formats import keras_archive, numpy_file
 
     names = {member.name for member in archive.members}
-    if suffix == ".keras" or {"config.json", "metadata.json"} <= names:
+    if suffix == ".keras":
         keras_archive.analyze_keras_members(archive, builder)
+        return builder.build("keras")
+    if {"config.json", "metadata.json"} <= names:
+        # Keras-like members under another name: whatever loads it, the pickles count too.
+        keras_archive.analyze_keras_members(archive, builder)
+        _analyze_generic_members(archive, builder)
         return builder.build("keras")
     if suffix == ".npz" or (names and all(name.endswith(".npy") for name in names)):
         numpy_file.analyze_npz_members(archive, builder)
@@ -897,7 +902,8 @@ _OTHER_FORMAT_SUFFIXES = frozenset(
 #: First bytes of a protocol-0/1 pickle holding a container or an object: MARK, GLOBAL,
 #: EMPTY_LIST, EMPTY_DICT, EMPTY_TUPLE (scalars are left out: raw ``.bin`` files start with
 #: almost anything).
-_PROTOCOL_0_START = frozenset(b"(c]})")
+#: Other names a pickle-reading loader is given: no suffix, ``.data``, ``.model``, ``.sav``.
+_LOADER_SUFFIXES = frozenset({"", ".data", ".model", ".sav"})
 _SNIFF_BYTES = 8
 
 
@@ -925,8 +931,21 @@ def analyze_model_file(path: Path) -> FileAnalysis | None:
         return scan_pickle_file(path)
     if suffix in _OTHER_FORMAT_SUFFIXES:
         return None
-    if PICKLE_START.match(head) or (
-        suffix in PICKLE_SUFFIXES and head[:1] and head[0] in _PROTOCOL_0_START
-    ):
+    if PICKLE_START.match(head):
         return scan_pickle_file(path)
+    if suffix in PICKLE_SUFFIXES or suffix in _LOADER_SUFFIXES:
+        # torch.load, joblib and pickle read these whatever their first opcode: parse them,
+        # and drop the result only when the very first opcodes are no pickle at all.
+        found = scan_pickle_file(path)
+        return None if _not_a_pickle(found) else found
     return None
+
+
+def _not_a_pickle(analysis: FileAnalysis) -> bool:
+    """Whether parsing found no pickle at all (a GGML ``.bin``, a SentencePiece ``.model``)."""
+    return (
+        not analysis.risks
+        and not analysis.imports
+        and bool(analysis.problems)
+        and all(problem.startswith("not a pickle") for problem in analysis.problems)
+    )

@@ -423,6 +423,13 @@ def classify_import(module: str, name: str) -> tuple[Severity, str] | None:
     Python 3 maps them when it loads an old-protocol pickle.
     """
     verdict = _classify_exact(module, name)
+    parts = name.split(".")
+    for split in range(1, len(parts)):
+        # ``torch.os.system`` or ``posixpath.os.system`` reaches ``os.system`` through a module
+        # attribute: a dotted name is also read as the module path it walks.
+        reached = _classify_exact(".".join(parts[:split]), ".".join(parts[split:]))
+        if reached is not None and reached[0] == Severity.HIGH:
+            return reached
     mapped_module, mapped_name = _python3_name(module, name)
     if (mapped_module, mapped_name) == (module, name):
         return verdict

@@ -145,7 +145,11 @@ def _deny_list(profile: Profile, jurisdiction: str) -> DenyList | None:
             "evaluated for: a jurisdiction cannot deny itself"
         )
     source = "--deny" if profile.source.startswith("builtin:") else profile.source
-    return DenyList(id=source, title=f"countries given in {source}", countries=profile.deny)
+    return DenyList(
+        id=source,
+        title=f"countries given in {source} ({', '.join(profile.deny)})",
+        countries=profile.deny,
+    )
 
 
 def _without_tiers(findings: Sequence[Finding], names: set[str]) -> list[Finding]:
@@ -363,17 +367,20 @@ def _foreign_hint(component: Component, jurisdiction: str) -> Origin | None:
 
 def _evaluate_tier(tier: _Tier) -> tuple[list[Finding], TierVerdict]:
     profile = tier.profile
-    if not profile.layers:
-        return [], _verdict(
-            profile, Verdict.UNKNOWN, ["UNKNOWN: the profile counts no layers: nothing to evaluate"]
-        )
-    if not tier.counted:
+    if not profile.layers or not tier.counted:
+        # Dangerous code fails a tier whatever it counts; otherwise nothing is proven.
+        dangerous = sorted(_check_dangerous_code(tier).hits, key=_hit_order)
+        live = [hit for hit in dangerous if hit.accepted is None]
         names = ", ".join(layer.value for layer in profile.layers)
-        return [], _verdict(
-            profile,
-            Verdict.UNKNOWN,
-            [f"UNKNOWN: nothing to evaluate: no component in the counted layers ({names})"],
+        gap = (
+            "UNKNOWN: the profile counts no layers: nothing to evaluate"
+            if not profile.layers
+            else f"UNKNOWN: nothing to evaluate: no component in the counted layers ({names})"
         )
+        findings = [_finding(hit, profile.name) for hit in dangerous]
+        if live:
+            return findings, _verdict(profile, Verdict.FAIL, _reasons(live, Verdict.FAIL))
+        return findings, _verdict(profile, Verdict.UNKNOWN, [gap])
     checked = _Checked()
     checks = (
         _check_dangerous_code,
@@ -490,7 +497,7 @@ def _check_dangerous_code(tier: _Tier) -> _Checked:
             _Hit(
                 rule=DANGEROUS_CODE_RULE,
                 ref=ref,
-                message=f"{where}: loading it runs code beyond rebuilding tensors: {what}",
+                message=f"{where}: loading it runs dangerous code: {what}",
                 item=f"{where} ({_clip(what, 120)})",
                 noun=(
                     "file that runs dangerous code on load",
@@ -817,9 +824,10 @@ def _check_deny(tier: _Tier) -> _Checked:
                 ref=tier.anchor(),
                 message=f"sovscan ships no deny list for {tier.jurisdiction} and none was "
                 "given: the screen has nothing to screen against",
-                reason=f"UNKNOWN: no deny list for {tier.jurisdiction}: give one with --deny",
-                remediation=f"Pass --deny XX,YY naming the countries {tier.jurisdiction} "
-                "screens out",
+                reason=f"UNKNOWN: no deny list for {tier.jurisdiction}: give one with "
+                f"{_deny_flag(tier.profile)}",
+                remediation=f"Name the countries {tier.jurisdiction} screens out with "
+                f"{_deny_flag(tier.profile)}",
             )
         )
         return out
@@ -880,6 +888,13 @@ def _check_deny(tier: _Tier) -> _Checked:
             )
         )
     return out
+
+
+def _deny_flag(profile: Profile) -> str:
+    """Where a deny list is given: --deny for the built-in screen, else the profile's key."""
+    if profile.source.startswith("builtin:"):
+        return "--deny XX,YY"
+    return f"the 'deny' key of {profile.source}"
 
 
 def _check_attestations(tier: _Tier) -> _Checked:

@@ -180,7 +180,7 @@ def read_policy_document(path: Path, *, what: str, max_bytes: int) -> object:
     try:
         if is_json:
             return json.loads(text, object_pairs_hook=_unique_keys)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506  (a SafeLoader)
     except (ValueError, yaml.YAMLError, RecursionError) as exc:
         detail = " ".join(str(exc).split())[:300]
         raise UsageError(
@@ -214,6 +214,23 @@ def parse_sha256(value: object, *, where: str) -> str:
     if not isinstance(value, str) or not _SHA256.match(value.strip().lower()):
         raise UsageError(f"{where}: key 'sha256': must be 64 hexadecimal digits")
     return value.strip().lower()
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` that refuses a key given twice in one mapping (YAML would keep the
+    last one silently: a second ``sha256`` or ``expires`` must not override the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str | int | float | bool) or key is None:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {_show(key)}", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:

@@ -40,6 +40,7 @@ from packaging.utils import canonicalize_name, canonicalize_version
 from scanner.errors import UsageError
 from scanner.model import Component, ComponentKind
 from scanner.policy.profile import parse_sha256, read_entries
+from scanner.sources.inventory import REVISION_SOURCE_PROPERTY
 
 #: Caps on a registry file.
 MAX_REGISTRY_BYTES = 32 * 1024 * 1024
@@ -184,7 +185,7 @@ class TrustedRegistry:
         elif component.kind is not ComponentKind.FILE:
             candidates = list(self._by_ref.get(component.ref, []))
         if candidates:
-            return _check_hashes(candidates, digests)
+            return _check_hashes(candidates, digests, declared=_declared_revision(component))
         for digest in sorted(digests):
             approved = self._by_sha256.get(digest)
             if approved:
@@ -232,13 +233,30 @@ def _version_miss(listed: list[RegistryEntry], version: str | None) -> RegistryM
     )
 
 
-def _check_hashes(candidates: list[RegistryEntry], digests: frozenset[str]) -> RegistryMatch:
+def _declared_revision(component: Component) -> bool:
+    """Whether the component's revision is only what its own folder declares."""
+    return any(name == REVISION_SOURCE_PROPERTY for name, _ in component.properties)
+
+
+def _check_hashes(
+    candidates: list[RegistryEntry], digests: frozenset[str], *, declared: bool = False
+) -> RegistryMatch:
     for entry in candidates:
         if entry.sha256 is not None and entry.sha256 in digests:
             return RegistryMatch(
                 status=MatchStatus.REGISTERED, entry=entry, detail="SHA-256 matches"
             )
     unhashed = next((entry for entry in candidates if entry.sha256 is None), None)
+    if unhashed is not None and unhashed.version is not None and declared:
+        # A folder's download records can name any commit: a revision pin alone proves
+        # nothing about its bytes.
+        return RegistryMatch(
+            status=MatchStatus.UNVERIFIABLE,
+            entry=unhashed,
+            detail=f"its revision {unhashed.version[:12]} is only what the folder's own records "
+            "say; the registry entry pins no SHA-256 to check the bytes against",
+            missing="sha256",
+        )
     if unhashed is not None:
         return RegistryMatch(status=MatchStatus.REGISTERED, entry=unhashed)
     entry = candidates[0]
@@ -266,6 +284,12 @@ def _remedy(found: RegistryMatch, component: Component, source: str) -> str:
         return (
             f"The bytes of {component.name} are not the approved ones: restore them, or after "
             f'review set entry {entry.position} of {source} to sha256 "{ours[0]}"'
+        )
+    if found.status is MatchStatus.UNVERIFIABLE and found.missing == "sha256" and ours and entry:
+        return (
+            f"Pin the bytes: after checking they are the approved ones, add sha256 "
+            f'"{ours[0]}" (the manifest digest of {component.name}) to entry {entry.position} '
+            f"of {source}"
         )
     if found.status is MatchStatus.UNVERIFIABLE and found.missing == "sha256":
         return (

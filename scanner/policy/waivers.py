@@ -45,6 +45,7 @@ from scanner.model import (
 )
 from scanner.policy.profile import parse_sha256, read_entries
 from scanner.policy.rules import DANGEROUS_CODE_RULE, LOAD_ANALYSIS_RULES, is_dangerous
+from scanner.sources.model_digest import content_sha256
 
 #: Property of a component a waiver accepts: it is reported, not counted.
 ACCEPTED_PROPERTY = "sovscan:accepted"
@@ -110,10 +111,11 @@ def apply_waivers(result: ScanResult, waivers: Waivers, today: dt.date) -> ScanR
     for every entry that is expired or matches nothing."""
     files_by_digest: dict[str, list[str]] = {}
     for component in result.components:
-        if component.kind is ComponentKind.FILE:
-            for digest in component.hashes:
-                if digest.alg == "SHA-256":
-                    files_by_digest.setdefault(digest.value.lower(), []).append(component.ref)
+        # Only a digest read from the file's bytes identifies them: an unread cache blob's name
+        # or an LFS pointer's claim does not.
+        digest = content_sha256(component) if component.kind is ComponentKind.FILE else None
+        if digest is not None:
+            files_by_digest.setdefault(digest.lower(), []).append(component.ref)
     accepted: dict[int, Acceptance] = {}
     issues: list[ScanIssue] = []
     for waiver in waivers.entries:

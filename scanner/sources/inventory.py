@@ -145,9 +145,23 @@ def _subject(identity: ModelIdentity, facts: FolderFacts, hub: str) -> Component
         licenses=licenses,
         layer=Layer.WEIGHTS,
         evidence=(*identity.evidence, *license_evidence),
-        properties=_subject_properties(facts),
+        properties=(*_subject_properties(facts), *_revision_source(identity)),
         external_urls=tuple(external),
     )
+
+
+#: On a local model whose revision the folder itself declares (download records, the cache
+#: layout): how it was read. Nothing checks such a revision against the Hub.
+REVISION_SOURCE_PROPERTY = "sovscan:model:revision-source"
+
+
+def _revision_source(identity: ModelIdentity) -> tuple[tuple[str, str], ...]:
+    if identity.revision is None:
+        return ()
+    methods = [
+        e.method for e in identity.evidence if e.method in {"download-metadata", "hf-cache-layout"}
+    ]
+    return ((REVISION_SOURCE_PROPERTY, methods[0]),) if methods else ()
 
 
 def _subject_properties(facts: FolderFacts) -> tuple[tuple[str, str], ...]:

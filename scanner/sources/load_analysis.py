@@ -1,8 +1,9 @@
 """What loading a folder's model files would do: static analysis turned into findings.
 
 Every walked file the archive/pickle analysers recognise is analysed (never loaded); chat
-templates (tokenizer_config.json, chat_template.jinja, GGUF ``tokenizer.chat_template``), ONNX
-external-data locations and the folder's ``*.py`` files are checked too. Each risk becomes a
+templates (``tokenizer_config.json``, ``chat_template.json``, ``processor_config.json``, any
+``*.jinja``, GGUF ``tokenizer.chat_template``), ONNX external-data locations and the folder's
+``*.py`` files are checked too. Each risk becomes a
 finding (rule ``SEC00x``, no policy tier) and a property of its file component; a file that
 would run code on load also yields a ``code`` component of unknown origin, which the policy
 counts in the code layer like any other code nobody can vouch for.
@@ -58,10 +59,11 @@ RULE_OF_RISK = {
 REMOTE_CODE_RULE = "SEC007"
 #: Most imports and risks recorded as properties of one file (the findings keep them all).
 MAX_PROPERTY_VALUES = 64
-#: Largest chat_template.jinja read.
+#: Largest ``*.jinja`` template read.
 MAX_TEMPLATE_FILE_BYTES = 4 * 1024 * 1024
-_TEMPLATE_FILES = frozenset({"chat_template.jinja"})
-_TOKENIZER_CONFIG = "tokenizer_config.json"
+_TEMPLATE_SUFFIX = ".jinja"
+#: JSON files whose ``chat_template`` key transformers renders (a string or named templates).
+_TEMPLATE_JSON = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json"})
 _GGUF_TEMPLATE_KEY = "tokenizer.chat_template"
 
 
@@ -166,13 +168,13 @@ def _analyses(entry: FileEntry, issues: list[ScanIssue]) -> Iterator[FileAnalysi
     location = entry.relpath.as_posix()
     name = entry.relpath.name
     try:
-        if name == _TOKENIZER_CONFIG:
-            yield from _tokenizer_templates(entry)
+        if name in _TEMPLATE_JSON:
+            yield from _json_templates(entry)
             return
     except (MalformedFileError, OSError):
         return  # the config reader reports the file already
     try:
-        if name in _TEMPLATE_FILES:
+        if entry.relpath.suffix.lower() == _TEMPLATE_SUFFIX:
             text = read_text_capped(entry.path, max_bytes=MAX_TEMPLATE_FILE_BYTES)
             yield FileAnalysis(format="jinja", risks=analyze_chat_template(text, source=name))
             return
@@ -189,7 +191,7 @@ def _analyses(entry: FileEntry, issues: list[ScanIssue]) -> Iterator[FileAnalysi
         yield found
 
 
-def _tokenizer_templates(entry: FileEntry) -> Iterator[FileAnalysis]:
+def _json_templates(entry: FileEntry) -> Iterator[FileAnalysis]:
     document = read_json_capped(entry.path)
     if not isinstance(document, dict):
         return
@@ -206,7 +208,7 @@ def _tokenizer_templates(entry: FileEntry) -> Iterator[FileAnalysis]:
     risks = tuple(
         risk
         for label, text in templates
-        for risk in analyze_chat_template(text, source=f"{_TOKENIZER_CONFIG} {label}")
+        for risk in analyze_chat_template(text, source=f"{entry.relpath.name} {label}")
     )
     if risks:
         yield FileAnalysis(format="tokenizer-config", risks=risks)

@@ -18,7 +18,7 @@ from scanner.sources.inventory import FileDigest, Inventory, build_inventory
 from scanner.sources.load_analysis import with_load_analysis
 from scanner.sources.python_deps import python_parts
 from scanner.sources.python_files import read_dependency_files
-from scanner.sources.walk import FileEntry, walk_target
+from scanner.sources.walk import VIRTUALENV_NOT_WALKED, FileEntry, walk_target
 
 
 def scan_local(
@@ -53,6 +53,8 @@ def scan_local(
     if (documents or config.python is not None) and not holds_a_model(facts, walk.files):
         inventory = as_project(inventory, documents, named=config.name is not None)
     python = python_parts(documents, [inventory.subject_ref])
+    if holds_a_model(facts, walk.files):
+        walk = replace(walk, issues=tuple(_model_venv(issue) for issue in walk.issues))
     inventory = with_load_analysis(inventory, walk.files, facts)
     if (
         target.is_file()
@@ -198,6 +200,19 @@ def _declared_project(
                 )
                 return document.project, version, evidence
     return None
+
+
+def _model_venv(issue: ScanIssue) -> ScanIssue:
+    """In a model folder a virtual environment is unexpected, and a folder its files are not
+    scanned in: what it holds is unknown, which blocks a PASS (in a project it is a note)."""
+    if issue.problem != VIRTUALENV_NOT_WALKED:
+        return issue
+    return replace(
+        issue,
+        problem="a folder with pyvenv.cfg inside a model folder is not scanned: what it holds "
+        "is unknown (move the environment out, or scan its packages with --python)",
+        severity=Severity.MEDIUM,
+    )
 
 
 def _locate(prefix: PurePosixPath, location: str) -> str:

@@ -9,9 +9,9 @@ all), but over paths too, so that a renamed or moved file changes it. The manife
 so that, for a folder without backslashes or newlines in its file names, it can be checked with
 standard tools::
 
-    cd MODEL && find . -path ./.git -prune -o -path ./.cache/huggingface -prune -o \\
-        \\( -type f -o -type l \\) -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum \\
-        | sha256sum
+    cd MODEL && find . \\( -name .git -o -name .hg -o -name .svn -o -name __pycache__ \\
+        -o -path ./.cache/huggingface \\) -prune -o \\( -type f -o -type l \\) -printf '%P\\0' \\
+        | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
 
 It is computed only when every file's SHA-256 was read from its bytes (or, for a Hub repo, is
 the one the Hub lists): a folder of Git LFS pointers, a Hub repo's small files (the Hub lists only
@@ -69,7 +69,7 @@ def with_model_digests(result: ScanResult) -> ScanResult:
 
 
 def _with_digest(subject: Component, files: list[Component]) -> Component:
-    unread = [file for file in files if _sha256_read(file) is None]
+    unread = [file for file in files if content_sha256(file) is None]
     if not files or unread:
         shown = ", ".join(_why(file) for file in unread[:_SHOWN])
         more = f" and {len(unread) - _SHOWN} more" if len(unread) > _SHOWN else ""
@@ -82,7 +82,7 @@ def _with_digest(subject: Component, files: list[Component]) -> Component:
         return replace(
             subject, properties=(*subject.properties, (DIGEST_UNAVAILABLE_PROPERTY, reason))
         )
-    entries = [(file.path or file.name, _sha256_read(file) or "") for file in files]
+    entries = [(file.path or file.name, content_sha256(file) or "") for file in files]
     digest = manifest_digest(entries)
     return replace(
         subject,
@@ -94,7 +94,7 @@ def _with_digest(subject: Component, files: list[Component]) -> Component:
     )
 
 
-def _sha256_read(file: Component) -> str | None:
+def content_sha256(file: Component) -> str | None:
     """The file's SHA-256 when it was read from its bytes (or listed by the Hub), else None."""
     digest = next((h.value for h in file.hashes if h.alg == "SHA-256"), None)
     properties = dict(file.properties)

@@ -18,6 +18,10 @@ HF_LOCAL_CACHE = PurePosixPath(".cache/huggingface")
 MAX_ENTRIES = 2_000_000
 #: Cap on directory depth.
 MAX_DEPTH = 64
+#: The issue of a virtual environment inside the folder (not walked: scan it with --python).
+VIRTUALENV_NOT_WALKED = (
+    "virtual environment (pyvenv.cfg) not walked; scan its packages with --python"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,14 +117,7 @@ def _classify(
         if entry.name in SKIPPED_DIRS:
             return None
         if _is_virtualenv(Path(entry.path)):
-            issues.append(
-                _issue(
-                    rel,
-                    "virtual environment not walked; scan its packages with "
-                    f"--python {rel.as_posix()}/bin/python",
-                    Severity.INFO,
-                )
-            )
+            issues.append(_issue(rel, VIRTUALENV_NOT_WALKED, Severity.INFO))
             return None
         if depth + 1 > MAX_DEPTH:
             issues.append(_issue(rel, f"folder nesting deeper than {MAX_DEPTH}; not entered"))
@@ -157,7 +154,8 @@ def _follow_symlink(
         issues.append(_issue(rel, f"cannot stat symlink target: {exc.strerror or exc}"))
         return None
     if stat.S_ISDIR(st.st_mode):
-        issues.append(_issue(rel, "symlink to a folder not followed", Severity.LOW))
+        # A loader follows it: what it holds is unknown to this scan, which cannot pass on it.
+        issues.append(_issue(rel, "symlink to a folder not followed: what it holds is not scanned"))
         return None
     if not stat.S_ISREG(st.st_mode):
         issues.append(_issue(rel, f"symlink to a {_file_type(st.st_mode)} not followed"))

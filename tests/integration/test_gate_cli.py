@@ -137,7 +137,7 @@ def test_dangerous_code_is_named_first_on_stderr(work: Path) -> None:
     )
     assert result.returncode == 1
     first, second = result.stderr.splitlines()
-    assert first.startswith("sovscan: DANGEROUS pytorch_model.bin: loading it runs code")
+    assert first.startswith("sovscan: DANGEROUS pytorch_model.bin: loading it runs dangerous code")
     assert "posix.system" in first
     assert second.startswith("sovscan: adversary: FAIL — 1 file that runs dangerous code")
 

@@ -180,3 +180,22 @@ def test_manifest_digest_sorts_by_path_bytes() -> None:
     assert one == manifest_digest([("a", "2" * 64), ("b", "1" * 64)])
     expected = hashlib.sha256(f"{'2' * 64}  a\n{'1' * 64}  b\n".encode()).hexdigest()
     assert one == expected
+
+
+def test_a_revision_pin_cannot_be_met_by_the_folders_own_download_records(
+    tmp_path: Path,
+) -> None:
+    folder = model(tmp_path / "m")
+    commit = "abcdef0123456789abcdef0123456789abcdef01"
+    records = folder / ".cache" / "huggingface" / "download"
+    records.mkdir(parents=True)
+    (records / "config.json.metadata").write_text(f"{commit}\nsomeetag\n1700000000\n")
+    path = tmp_path / "registry.yaml"
+    path.write_text(f"components:\n  - purl: pkg:huggingface/acme/model@{commit}\n")
+    code, bom = trusted(folder, tmp_path, path)
+    assert (code, verdicts(bom)["trusted"]) == (3, "UNKNOWN")
+    subject = bom["metadata"]["component"]
+    assert props(subject)["sovscan:model:revision-source"] == ["download-metadata"]
+    (claim,) = [c for c in bom["declarations"]["claims"] if "TRU003" in c["reasoning"]]
+    assert "only what the folder's own records say" in claim["predicate"]
+    assert f'"{digest_of(bom)}"' in claim["reasoning"]  # the remediation gives the digest

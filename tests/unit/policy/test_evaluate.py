@@ -251,12 +251,14 @@ def test_a_jurisdiction_without_a_default_list_needs_deny() -> None:
     adversary = verdict_of(result, "adversary")
     assert adversary.verdict is Verdict.UNKNOWN
     assert rules_of(result, "adversary") == [("ADV002", RU_MODEL.ref, None)]
-    assert adversary.reasons == ("UNKNOWN: no deny list for DE: give one with --deny",)
+    assert adversary.reasons == ("UNKNOWN: no deny list for DE: give one with --deny XX,YY",)
     finding = result.findings[0]
-    assert finding.remediation == "Pass --deny XX,YY naming the countries DE screens out"
+    assert finding.remediation == "Name the countries DE screens out with --deny XX,YY"
     denied = run(domestic_chain(), with_deny(load_builtin("adversary"), ["RU"]), jurisdiction="DE")
     assert verdict_of(denied, "adversary").verdict is Verdict.FAIL
-    assert verdict_of(denied, "adversary").basis == "deny list --deny: countries given in --deny"
+    assert (
+        verdict_of(denied, "adversary").basis == "deny list --deny: countries given in --deny (RU)"
+    )
 
 
 def test_a_deny_list_naming_the_jurisdiction_itself_is_refused() -> None:

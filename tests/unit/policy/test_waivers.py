@@ -43,7 +43,9 @@ SBER = Origin(
 PROFILES = [load_builtin(name) for name in BUILTIN_TIERS]
 
 
-def model_with(path: str, digest: str, *findings: tuple[str, Severity]) -> ScanResult:
+def model_with(
+    path: str, digest: str, *findings: tuple[str, Severity], source: str = "content"
+) -> ScanResult:
     """A domestic, openly licensed model holding one file with the given load findings."""
     subject = Component(
         ref="pkg:huggingface/ai-forever/m",
@@ -60,6 +62,7 @@ def model_with(path: str, digest: str, *findings: tuple[str, Severity]) -> ScanR
         name=path,
         path=path,
         hashes=(Hash(alg="SHA-256", value=digest),),
+        properties=(("sovscan:file:hash-source", source),),
     )
     code = Component(
         ref=f"code:on-load:{path}",
@@ -126,7 +129,7 @@ def test_dangerous_code_fails_every_tier_whatever_the_origins() -> None:
     assert dangerous.tiers == BUILTIN_TIERS
     assert dangerous.component_ref == "file:m/pytorch_model.bin"
     assert dangerous.message == (
-        "pytorch_model.bin: loading it runs code beyond rebuilding tensors: archive/data.pkl: "
+        "pytorch_model.bin: loading it runs dangerous code: archive/data.pkl: "
         "imports posix.system (runs shell commands)"
     )
     assert f'sha256: "{EVIL}", rule: SEC100' in dangerous.remediation
@@ -170,6 +173,17 @@ def test_the_same_name_with_other_bytes_is_not_accepted(tmp_path: Path) -> None:
         "entry 1 (SEC100, SHA-256 bbbbbbbbbbbb…) matches no finding of this scan; not used"
     )
     assert issue.severity is Severity.LOW
+
+
+def test_a_digest_not_read_from_the_bytes_matches_no_waiver(tmp_path: Path) -> None:
+    # A cache blob's name is a claim about its bytes: a waiver never matches it (rehash with
+    # --verify first).
+    scan = model_with(
+        "pytorch_model.bin", EVIL, ("SEC001", Severity.HIGH), source="hf-cache-blob-name"
+    )
+    result = assess(scan, waivers(tmp_path, "accepted:\n" + entry(EVIL, "SEC100")))
+    assert set(verdicts(result).values()) == {Verdict.FAIL}
+    assert "matches no finding" in result.issues[0].problem
 
 
 def test_an_expired_waiver_is_ignored_and_reported(tmp_path: Path) -> None:
@@ -238,3 +252,15 @@ def test_waiver_entry_fields_are_read(tmp_path: Path) -> None:
         "a.bin",
     )
     assert replace(waiver, file=None).file is None
+
+
+def test_dangerous_code_fails_a_profile_that_counts_nothing_else() -> None:
+    scan = model_with("evil.pkl", EVIL, ("SEC001", Severity.HIGH))
+    datasets_only = [
+        replace(load_builtin("national"), name="datasets-only", layers=(Layer.DATASETS,)),
+        replace(load_builtin("national"), name="no-layers", layers=()),
+    ]
+    result = evaluate(scan, datasets_only, jurisdiction="RU")
+    assert verdicts(result) == {"datasets-only": Verdict.FAIL, "no-layers": Verdict.FAIL}
+    (dangerous,) = [f for f in result.findings if f.rule_id == "SEC100"]
+    assert dangerous.tiers == ("datasets-only", "no-layers")

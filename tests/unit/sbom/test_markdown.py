@@ -103,7 +103,7 @@ def test_accepted_findings_and_dangerous_code_are_shown_apart() -> None:
         rule_id="SEC100",
         severity=Severity.CRITICAL,
         component_ref=WEIGHTS,
-        message="adapter_model.bin: loading it runs code beyond rebuilding tensors: posix.system",
+        message="adapter_model.bin: loading it runs dangerous code: posix.system",
         tiers=("sovereign", "national", "trusted", "adversary"),
         key="adapter_model.bin",
         remediation="Do not load adapter_model.bin",
@@ -111,7 +111,7 @@ def test_accepted_findings_and_dangerous_code_are_shown_apart() -> None:
     accepted = replace(dangerous, component_ref=README, accepted=waiver, message="other file")
     text = report(replace(result, findings=(*result.findings, dangerous, accepted)))
     assert text.index("> **Dangerous code: 1 file(s)") < text.index("## Scanned models")
-    assert "> - adapter\\_model.bin: loading it runs code beyond rebuilding tensors" in text
+    assert "> - adapter\\_model.bin: loading it runs dangerous code" in text
     findings = section(text, "Findings")
     assert "| FAIL: every tier | SEC100 sec100 (critical) |" in findings
     assert findings.index("SEC100") < findings.index("NAT001")

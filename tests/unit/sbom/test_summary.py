@@ -100,7 +100,7 @@ def test_dangerous_code_heads_the_summary_naming_the_file_and_the_callable() -> 
         rule_id="SEC100",
         severity=Severity.CRITICAL,
         component_ref=WEIGHTS,
-        message="pytorch_model.bin: loading it runs code beyond rebuilding tensors: "
+        message="pytorch_model.bin: loading it runs dangerous code: "
         "archive/data.pkl: imports posix.system (runs shell commands)",
         tiers=("sovereign", "national", "trusted", "adversary"),
         remediation="Do not load pytorch_model.bin",
@@ -108,7 +108,7 @@ def test_dangerous_code_heads_the_summary_naming_the_file_and_the_callable() -> 
     text = render_summary(replace(result, findings=(*result.findings, dangerous)), RULES)
     lines = text.splitlines()
     assert lines[0] == "DANGEROUS  1 file(s) run dangerous code when loaded; every tier FAILs:"
-    assert lines[1].startswith("  - pytorch_model.bin: loading it runs code beyond rebuilding")
+    assert lines[1].startswith("  - pytorch_model.bin: loading it runs dangerous code")
     assert "posix.system" in lines[1]
     actions = lines[lines.index(next(x for x in lines if x.startswith("To do"))) + 1]
     assert actions.startswith("  [FAIL: every tier] SEC100")
@@ -120,7 +120,7 @@ def test_dangerous_code_heads_the_summary_naming_the_file_and_the_callable() -> 
     )
     assert not quiet.startswith("DANGEROUS")
     assert (
-        "  - SEC100 pytorch_model.bin: loading it runs code beyond rebuilding tensors: "
+        "  - SEC100 pytorch_model.bin: loading it runs dangerous code: "
         "archive/data.pkl: imports posix.system (runs shell commands) — ours (Ann, until "
         "2030-01-01; w.yaml entry 1)"
     ) in quiet.splitlines()
