@@ -26,6 +26,7 @@ from scanner.hashing import (
     describe_os_error,
     hash_files,
 )
+from tests.conftest import CORPUS as CORPUS_ROOT
 
 SMALL_BUFFER = 4096
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -161,7 +162,7 @@ def test_real_minilm_safetensors():
     assert outcome.error is None
 
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 
 
 def test_real_checkpoint_folder_from_the_corpus():

@@ -19,8 +19,9 @@ from scanner.formats.capped_io import (
     read_json_capped,
     read_text_capped,
 )
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 
 
 def corpus_file(relative: str) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,8 +19,9 @@ from scanner.formats.chat_template import (
 from scanner.formats.gguf import read_gguf_metadata
 from scanner.formats.load_risk import LoadRisk, RiskKind
 from scanner.model import Severity
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 SOURCE = "tokenizer_config.json chat_template"
 
 

@@ -26,8 +26,9 @@ from scanner.formats.gguf import (
     GgufType,
     read_gguf_metadata,
 )
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS_GGUF = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "gguf"
+CORPUS_GGUF = CORPUS_ROOT / "gguf"
 
 T = GgufType
 

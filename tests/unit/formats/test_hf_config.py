@@ -28,8 +28,9 @@ from scanner.formats.hf_config import (
     read_tokenizer_config,
 )
 from scanner.formats.hub_id import parse_code_reference
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 MODELS = CORPUS / "models"
 
 READERS: dict[str, Callable[[Path], object]] = {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,8 +9,9 @@ from hypothesis import strategies as st
 from scanner.errors import MalformedFileError
 from scanner.formats.hub_id import CodeReference, HubId, parse_code_reference, parse_hub_id
 from scanner.formats.model_card import read_model_card
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from scanner.errors import MalformedFileError
 from scanner.formats.lfs_pointer import POINTER_MAX_BYTES, LfsPointer, read_lfs_pointer
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 VERSION = "version https://git-lfs.github.com/spec/v1\n"
 OID = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393"
 

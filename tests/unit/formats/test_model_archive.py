@@ -23,8 +23,9 @@ from scanner.formats.model_archive import (
     read_zip,
 )
 from scanner.model import Severity
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "pickles"
+CORPUS = CORPUS_ROOT / "pickles"
 MODELS = CORPUS.parent / "models"
 
 # PROTO 2, GLOBAL posix.system, BINUNICODE "id", TUPLE1, REDUCE, STOP: written, never loaded.

@@ -20,8 +20,9 @@ from scanner.formats.model_card import (
     ModelCardMetadata,
     read_model_card,
 )
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 
 MINILM_DATASETS = (
     "s2orc",

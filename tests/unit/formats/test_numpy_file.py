@@ -15,16 +15,9 @@ from scanner.formats.load_risk import FileAnalysis, RiskKind
 from scanner.formats.model_archive import analyze_model_file
 from scanner.formats.numpy_file import analyze_npy, analyze_npz, read_npy_header
 from scanner.model import Severity
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-DATA2 = (
-    Path(__file__).resolve().parents[3]
-    / ".."
-    / "shared"
-    / "corpus"
-    / "pickles"
-    / "picklescan"
-    / "data2"
-)
+DATA2 = CORPUS_ROOT / "pickles" / "picklescan" / "data2"
 
 # PROTO 2, GLOBAL posix.system, BINUNICODE "id", TUPLE1, REDUCE, STOP: written, never loaded.
 EVIL_PICKLE = b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R."

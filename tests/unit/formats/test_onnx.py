@@ -35,8 +35,9 @@ from scanner.formats.onnx import (
     read_onnx_metadata,
 )
 from scanner.model import Severity
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 
 # --- a tiny protobuf encoder ----------------------------------------------------------------
 

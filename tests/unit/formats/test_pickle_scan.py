@@ -40,13 +40,14 @@ from scanner.formats.pickle_scan import (
     scan_pickle_stream,
 )
 from scanner.model import Severity
+from tests.conftest import CORPUS as CORPUS_ROOT
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from _typeshed import WriteableBuffer
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 PICKLE_SUFFIXES = {".pkl", ".pickle", ".bin", ".pt", ".joblib"}
 
 HIGH = Severity.HIGH

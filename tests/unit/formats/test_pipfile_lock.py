@@ -21,9 +21,10 @@ from scanner.formats.python_deps import (
     PythonPackage,
 )
 from scanner.model import Hash
+from tests.conftest import CORPUS as CORPUS_ROOT
 from tests.unit.formats.toml_strategies import TEXT, assert_reads_or_refuses, nested_values
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 PIPENV = CORPUS / "python" / "cyclonedx-python_testdata" / "pipenv"
 PYPI = "https://pypi.org/simple"
 

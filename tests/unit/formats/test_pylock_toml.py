@@ -22,9 +22,10 @@ from scanner.formats.python_deps import (
     PythonPackage,
 )
 from scanner.model import Hash
+from tests.conftest import CORPUS as CORPUS_ROOT
 from tests.unit.formats.toml_strategies import assert_reads_or_refuses, toml_value, toml_values
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 PYTHON = CORPUS / "python"
 PYPI = "https://pypi.org/simple"
 FILES = "https://files.pythonhosted.org/packages"

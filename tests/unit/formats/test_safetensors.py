@@ -21,8 +21,9 @@ from scanner.formats.safetensors import (
     SafetensorsHeader,
     read_safetensors_header,
 )
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 
 
 def write_safetensors(

@@ -16,9 +16,10 @@ from scanner.formats.python_deps import (
     PythonPackage,
 )
 from scanner.formats.setup_cfg import SETUP_CFG_MAX_BYTES, read_setup_cfg, requirement_items
+from tests.conftest import CORPUS as CORPUS_ROOT
 from tests.unit.formats.toml_strategies import assert_reads_or_refuses, fragment_texts
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "python"
+CORPUS = CORPUS_ROOT / "python"
 REQUIRED, OPTIONAL, DEV = DependencyScope.REQUIRED, DependencyScope.OPTIONAL, DependencyScope.DEV
 
 

@@ -23,8 +23,9 @@ from scanner.model import (
 from scanner.origins.attribute import attribute
 from scanner.origins.knowledge import KnowledgeBase, load_builtin, load_overlay
 from scanner.sources.local_dir import scan_local
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 
 
 @pytest.fixture(scope="module")
