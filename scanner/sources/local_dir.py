@@ -49,17 +49,18 @@ def scan_local(
     documents, python_issues = (
         read_dependency_files(target, walk.files) if target.is_dir() else ([], [])
     )
+    model_folder = holds_a_model(facts, walk.files)
     # A folder of Python manifests (or an empty one scanned for --python) is a project.
-    if (documents or config.python is not None) and not holds_a_model(facts, walk.files):
+    if (documents or config.python is not None) and not model_folder:
         inventory = as_project(inventory, documents, named=config.name is not None)
     python = python_parts(documents, [inventory.subject_ref])
-    if holds_a_model(facts, walk.files):
+    if model_folder:
         walk = replace(walk, issues=tuple(_model_venv(issue) for issue in walk.issues))
     inventory = with_load_analysis(inventory, walk.files, facts)
     if (
         target.is_file()
         and config.python is None
-        and not holds_a_model(facts, walk.files)
+        and not model_folder
         and not inventory.findings
         and not facts.issues
     ):
@@ -196,7 +197,7 @@ def _declared_project(
                     location=document.location,
                     field="name",
                     value=document.project,
-                    method=f"{kind.value}",
+                    method=kind.value,
                 )
                 return document.project, version, evidence
     return None
