@@ -902,8 +902,9 @@ _OTHER_FORMAT_SUFFIXES = frozenset(
 #: First bytes of a protocol-0/1 pickle holding a container or an object: MARK, GLOBAL,
 #: EMPTY_LIST, EMPTY_DICT, EMPTY_TUPLE (scalars are left out: raw ``.bin`` files start with
 #: almost anything).
-#: Other names a pickle-reading loader is given: no suffix, ``.data``, ``.model``, ``.sav``.
-_LOADER_SUFFIXES = frozenset({"", ".data", ".model", ".sav"})
+#: Other names a pickle-reading loader is given: no suffix, ``.data``, ``.model``, ``.sav``,
+#: and ``.npz`` (``numpy.load(allow_pickle=True)`` unpickles a file that is no zip).
+_LOADER_SUFFIXES = frozenset({"", ".data", ".model", ".sav", ".npz"})
 _SNIFF_BYTES = 8
 
 

@@ -26,7 +26,7 @@ from scanner.formats.model_archive import (
     report_member_names,
     report_renamed_members,
 )
-from scanner.formats.pickle_scan import scan_pickle_stream
+from scanner.formats.pickle_scan import PickleScan, scan_pickle_stream
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -212,13 +212,23 @@ def scan_npy_stream(
         builder.problem(
             f"{where}: dtype {header.descr} is not one numpy writes (numpy may refuse it)"
         )
-        if not _data_starts_like_pickle(stream):
+        # A structured or sub-array dtype with an object field ('O,i4', '(2,)O') is unpickled
+        # by numpy too: walk it whatever its first byte.
+        if "O" not in header.descr and not _data_starts_like_pickle(stream):
             return
     if pickle_refusal is not None:
         builder.unreadable(pickle_refusal, member=member)
         return
+    start = stream.tell() if stream.seekable() else None
     scan = scan_pickle_stream(stream, max_bytes=MAX_OBJECT_PICKLE_BYTES, member=member)
+    if header.holds_objects is None and start is not None and _no_pickle_at_all(scan, start):
+        return  # numpy would fail on the first byte: nothing runs
     builder.pickle_scan(scan)
+
+
+def _no_pickle_at_all(scan: PickleScan, start: int) -> bool:
+    """Whether the walk stopped at the very first opcode, having seen nothing."""
+    return not scan.complete and not scan.imports and scan.end_offset - start <= 1
 
 
 def _data_starts_like_pickle(stream: BinaryIO) -> bool:

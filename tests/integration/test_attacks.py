@@ -83,6 +83,13 @@ def stack_global(module: str, name: str) -> bytes:
     return b"\x80\x04" + text(module) + text(name) + b"\x93" + text("id") + b"\x85R."
 
 
+def npy(descr: str, data: bytes) -> bytes:
+    """A version 1.0 ``.npy`` header for ``descr`` (padded to 64 bytes), then ``data``."""
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,), }}".encode()
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + data
+
+
 def test_the_baseline_passes(tmp_path: Path) -> None:
     assert national(baseline(tmp_path / "m"), tmp_path) == (
         0,
@@ -133,6 +140,10 @@ def _folder_link_into_git(folder: Path) -> None:
             1,
         ),
         (_write("additional_chat_templates/t.jinja", b"{{ ''|attr('__class__') }}"), 1),
+        # numpy unpickles an object field of a structured dtype, and a .npz that is no zip.
+        (_write("arrays.npy", npy("O,i4", P0)), 1),
+        (_write("arrays.npy", npy("(2,)O", P0)), 1),
+        (_write("arrays.npz", P0), 1),
         # Folders the scan does not enter cannot hide what a loader reads.
         (_fake_venv, 3),
         (_folder_link_into_git, 3),
@@ -150,6 +161,9 @@ def _folder_link_into_git(folder: Path) -> None:
         "torch-os-system",
         "chat-template-json",
         "additional-jinja",
+        "npy-structured-object",
+        "npy-subarray-object",
+        "npz-raw-pickle",
         "fake-venv",
         "folder-symlink-into-git",
     ],
