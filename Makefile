@@ -19,7 +19,7 @@ dev: $(BIN)/.sovscan-dev
 lint: dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy scanner sbom tests bench examples
+	$(BIN)/mypy scanner tests bench examples
 
 reformat: dev
 	$(BIN)/ruff format .

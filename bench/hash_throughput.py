@@ -33,8 +33,8 @@ WRITE_CHUNK = 16 * MIB
 CHILD = """
 import json, os, resource, sys, time
 from pathlib import Path
-from scanner.hashing import HashRequest, hash_files
-from scanner.hash_cache import HashCache
+from scanner.hashing.digest import HashRequest, hash_files
+from scanner.hashing.cache import HashCache
 
 jobs, buffer_size, cache_dir, *paths = sys.argv[1:]
 requests = [HashRequest(path=Path(p), size=os.lstat(p).st_size) for p in paths]
@@ -286,7 +286,7 @@ def report(
 
 def main() -> None:
     sys.path.insert(0, str(REPO_ROOT))
-    from scanner.hashing import default_jobs
+    from scanner.hashing.digest import default_jobs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-gb", type=float, default=3.0)

@@ -5,7 +5,7 @@ Usage: python bench/hub_lineage.py [--latency 0.05]
 For each fake world (a finetune chain of 1, 3 and 6 hops, an 8-parent merge) it times:
 
 - (a) the entry repo's scan and its lineage resolution in-process, with one worker and with
-  the default concurrency (``scanner.resolve.lineage.MAX_WORKERS``; the CLI has no flag for it);
+  the default concurrency (``scanner.sources.lineage_walk.MAX_WORKERS``; no CLI flag sets it);
 - (b) the real CLI (``sovscan scan hf:… -q``) three times on one cache folder: cold, warm
   (cached, online) and ``--offline``.
 
@@ -30,9 +30,9 @@ sys.path.insert(0, str(REPO_ROOT))
 from click.testing import CliRunner  # noqa: E402
 
 from scanner.cli import cli  # noqa: E402
-from scanner.resolve.hub_client import HubClient, HubProblem  # noqa: E402
-from scanner.resolve.lineage import MAX_WORKERS, resolve_lineage  # noqa: E402
+from scanner.resolve.hub.client import HubClient, HubProblem  # noqa: E402
 from scanner.sources.hf_repo import scan_hub_repo  # noqa: E402
+from scanner.sources.lineage_walk import MAX_WORKERS, resolve_lineage  # noqa: E402
 from tests.fakes import worlds  # noqa: E402
 from tests.fakes.hub import FakeHub, World  # noqa: E402
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from scanner.config import ScanConfig
-from scanner.errors import UsageError
-from scanner.model import ScanResult
+from scanner.core.config import ScanConfig
+from scanner.core.errors import UsageError
+from scanner.core.model import ScanResult
 from scanner.origins.attribute import attribute
 from scanner.origins.knowledge import KnowledgeBase, load_builtin, load_overlay
 from scanner.policy.attestation import Attestation, load_attestation

@@ -15,10 +15,10 @@ from typing import NoReturn
 import click
 
 from scanner import __version__
-from scanner.config import ScanConfig, country_code, default_cache_dir, source_date_epoch
-from scanner.errors import ScannerError, UsageError
-from scanner.hashing import default_jobs
-from scanner.model import ScanResult
+from scanner.core.config import ScanConfig, country_code, default_cache_dir, source_date_epoch
+from scanner.core.errors import ScannerError, UsageError
+from scanner.core.model import ScanResult
+from scanner.hashing.digest import default_jobs
 
 EXIT_INTERNAL = 70
 #: Exit code of a scan stopped by Ctrl-C (128 + SIGINT) or by SIGTERM (128 + 15).
@@ -331,12 +331,12 @@ def _scan(
 ) -> int:
     """Run the scan, write every output, and return the exit code the chosen policy implies."""
     # Heavy modules (cyclonedx, and huggingface_hub later) load only once a scan really runs.
-    from sbom.cyclonedx import BomOptions
-    from sbom.outputs import OutputFormat, format_for_path, render
-    from scanner.offline import network_blocked
+    from scanner.core.offline import network_blocked
     from scanner.pipeline import run
     from scanner.policy.rules import RULES
-    from scanner.targets import parse_target
+    from scanner.sbom.cyclonedx import BomOptions
+    from scanner.sbom.outputs import OutputFormat, format_for_path, render
+    from scanner.sources.targets import parse_target
 
     targets = [parse_target(raw) for raw in dict.fromkeys(raw_targets)]
     chosen = OutputFormat(fmt) if fmt else None
@@ -365,8 +365,8 @@ def _scan(
 def gate_lines(result: ScanResult, written: list[str]) -> list[str]:
     """What a CI log shows when the chosen tier does not pass and the report went to files:
     dangerous code first, then the tier's verdict, its first reason and where the rest is."""
-    from sbom.summary import plain
     from scanner.policy.rules import DANGEROUS_CODE_RULE
+    from scanner.sbom.summary import plain
 
     lines = [
         f"DANGEROUS {plain(finding.message)}"

@@ -13,23 +13,23 @@ from typing import TYPE_CHECKING
 import click
 
 from scanner.assess import Assessor
-from scanner.config import ScanConfig
-from scanner.errors import UpstreamError
-from scanner.hash_cache import HashCache
-from scanner.model import Component, ComponentKind, Finding, Relation, ScanIssue, ScanResult
-from scanner.resolve.library_metadata import enrich_libraries
+from scanner.core.config import ScanConfig
+from scanner.core.errors import UpstreamError
+from scanner.core.model import Component, ComponentKind, Finding, Relation, ScanIssue, ScanResult
+from scanner.hashing.cache import HashCache
 from scanner.resolve.package_index import PackageIndexClient
 from scanner.sources.builder import merge_components
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
 from scanner.sources.model_digest import with_model_digests
-from scanner.sources.python_deps import PythonParts, python_parts
-from scanner.sources.python_env import read_environment
-from scanner.targets import Target, TargetKind
+from scanner.sources.python.components import PythonParts, python_parts
+from scanner.sources.python.environment import read_environment
+from scanner.sources.python.library_metadata import enrich_libraries
+from scanner.sources.targets import Target, TargetKind
 
 if TYPE_CHECKING:
     # The Hub modules (and huggingface_hub behind them) load only when a scan needs the Hub.
-    from scanner.resolve.hub_client import HubClient
+    from scanner.resolve.hub.client import HubClient
 
 _LOG = logging.getLogger("sovscan")
 
@@ -58,7 +58,7 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
         scanned += [
             (target.display, _scan_hub_target(client, config, target)) for target in hub_targets
         ]
-        from scanner.resolve.lineage import resolve_lineage
+        from scanner.sources.lineage_walk import resolve_lineage
 
         inventories = resolve_lineage(
             client,
@@ -140,7 +140,7 @@ def _scan_hf_caches(
 
 
 def _hub_client(config: ScanConfig) -> HubClient:
-    from scanner.resolve.hub_client import HubClient
+    from scanner.resolve.hub.client import HubClient
 
     return HubClient(
         endpoint=config.hub_endpoint,
@@ -154,7 +154,7 @@ def _hub_client(config: ScanConfig) -> HubClient:
 def _scan_hub_target(client: HubClient, config: ScanConfig, target: Target) -> Inventory:
     """The entry repo of a Hub target; if even it cannot be read there is nothing to report."""
     assert target.repo_id is not None  # noqa: S101  (parse_target sets it for Hub targets)
-    from scanner.resolve.hub_client import HubProblem
+    from scanner.resolve.hub.client import HubProblem
     from scanner.sources.hf_repo import scan_hub_dataset, scan_hub_repo
 
     info = client.repo_info(target.repo_id, target.revision, repo_type=target.repo_type)

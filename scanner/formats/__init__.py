@@ -1,1 +1,2 @@
-"""Header-only readers for model file formats: they read metadata, never tensors."""
+"""Readers of bytes: header-only parsers for model files (``model``) and Python dependency
+manifests and lockfiles (``python``). They read metadata, never tensors, and never execute."""

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, replace
 from typing import assert_never
 from urllib.parse import unquote
 
-from scanner.formats.load_risk import EMBEDDED_CODE_PROPERTY
-from scanner.model import (
+from scanner.analysis.load_risk import EMBEDDED_CODE_PROPERTY
+from scanner.core.model import (
     LINEAGE_RELATIONS,
     Component,
     ComponentKind,

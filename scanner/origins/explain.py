@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from scanner.formats.hub_id import parse_hub_id
-from scanner.model import Origin, OriginBasis
+from scanner.core.ids import parse_hub_id
+from scanner.core.model import Origin, OriginBasis
 from scanner.origins.inference import (
     Inference,
     email_domain,

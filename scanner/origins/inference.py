@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from scanner.formats.hub_id import HUB_HOSTS, HUB_REPO_TYPES, HUB_SITE_PAGES
-from scanner.model import Confidence, Evidence, Origin, OriginBasis, StewardKind
+from scanner.core.ids import HUB_HOSTS, HUB_REPO_TYPES, HUB_SITE_PAGES
+from scanner.core.model import Confidence, Evidence, Origin, OriginBasis, StewardKind
 from scanner.origins.knowledge import EntryKind, EntryMatch, KnowledgeBase, OriginEntry
 
 #: Longest licence id, address, URL or name examined; longer input carries no signal.

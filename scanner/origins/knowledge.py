@@ -17,8 +17,8 @@ from typing import Final, TypeVar
 import yaml
 from packaging.utils import canonicalize_name
 
-from scanner.errors import ScannerError, UsageError
-from scanner.model import Confidence
+from scanner.core.errors import ScannerError, UsageError
+from scanner.core.model import Confidence
 
 #: Evidence location of built-in entries: they live in the package, not in a scanned target.
 BUILTIN_LOCATION: Final = "sovscan:origins/data/origins.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.utils import getaddresses
 
-from scanner.model import Component, Evidence, Origin, StewardKind
+from scanner.core.model import Component, Evidence, Origin, StewardKind
 from scanner.origins.inference import Inference, infer_email, infer_url
 from scanner.origins.knowledge import KnowledgeBase
 

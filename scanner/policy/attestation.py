@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scanner.errors import UsageError
+from scanner.core.errors import UsageError
 from scanner.policy.profile import read_entries
 
 #: Caps on an attestation file.

@@ -7,8 +7,8 @@ Each ``check_*`` returns the hits of its rules and the reasons the tier passes t
 
 from __future__ import annotations
 
-from scanner.formats.load_risk import EMBEDDED_CODE_PROPERTY
-from scanner.model import (
+from scanner.analysis.load_risk import EMBEDDED_CODE_PROPERTY
+from scanner.core.model import (
     Component,
     Confidence,
     Evidence,

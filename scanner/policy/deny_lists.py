@@ -14,7 +14,7 @@ from importlib import resources
 
 import yaml
 
-from scanner.errors import ScannerError, UsageError
+from scanner.core.errors import ScannerError, UsageError
 from scanner.policy.profile import parse_country
 
 #: Where the shipped lists live (inside the package).

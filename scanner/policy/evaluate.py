@@ -35,8 +35,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from scanner.errors import UsageError
-from scanner.model import Finding, Layer, ScanResult, TierVerdict, Verdict
+from scanner.core.errors import UsageError
+from scanner.core.model import Finding, Layer, ScanResult, TierVerdict, Verdict
 from scanner.policy.attestation import Attestation
 from scanner.policy.checks import (
     CHECKS,

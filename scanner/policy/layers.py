@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from scanner.model import WEIGHTS_RELATIONS, ComponentKind, Layer, RelationKind, ScanResult
+from scanner.core.model import WEIGHTS_RELATIONS, ComponentKind, Layer, RelationKind, ScanResult
 
 #: Layers a component of this kind always counts in, wherever it sits.
 _KIND_LAYERS = {

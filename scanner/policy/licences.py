@@ -27,7 +27,7 @@ from types import MappingProxyType
 
 import yaml
 
-from scanner.errors import ScannerError
+from scanner.core.errors import ScannerError
 
 #: Longest licence string classified; longer ones are UNKNOWN.
 MAX_LICENCE_CHARS = 512

@@ -51,8 +51,8 @@ from pathlib import Path
 
 import yaml
 
-from scanner.errors import UsageError
-from scanner.model import Layer
+from scanner.core.errors import UsageError
+from scanner.core.model import Layer
 
 #: The built-in tiers, in the order reports show them.
 BUILTIN_TIERS = ("sovereign", "national", "trusted", "adversary")

@@ -37,8 +37,8 @@ from pathlib import Path
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name, canonicalize_version
 
-from scanner.errors import UsageError
-from scanner.model import Component, ComponentKind
+from scanner.core.errors import UsageError
+from scanner.core.model import Component, ComponentKind
 from scanner.policy.profile import parse_sha256, read_entries
 from scanner.sources.inventory import REVISION_SOURCE_PROPERTY
 

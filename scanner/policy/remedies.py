@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TypeAlias
 
-from scanner.model import Component, ComponentKind, ScanIssue
+from scanner.core.model import Component, ComponentKind, ScanIssue
 from scanner.policy.waivers import accept_entry
 
 #: For code a file runs on load: the file, and the rules of its findings a waiver would accept.

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from scanner.model import Finding, Severity, Verdict
+from scanner.core.model import Finding, Severity, Verdict
 from scanner.policy.profile import Profile, RuleKind
 
 

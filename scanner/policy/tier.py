@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, auto
 
-from scanner.formats.load_risk import EMBEDDED_CODE_PROPERTY
-from scanner.model import (
+from scanner.analysis.load_risk import EMBEDDED_CODE_PROPERTY
+from scanner.core.model import (
     Acceptance,
     Component,
     ComponentKind,

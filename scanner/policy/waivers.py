@@ -32,8 +32,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from scanner.errors import UsageError
-from scanner.model import (
+from scanner.core.errors import UsageError
+from scanner.core.model import (
     Acceptance,
     Component,
     ComponentKind,

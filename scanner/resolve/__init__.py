@@ -1,1 +1,1 @@
-"""Resolution against upstream services: the Hub client, its cache and retry policy."""
+"""The network: the Hugging Face Hub client (``hub``) and the Python package index."""

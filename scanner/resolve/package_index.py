@@ -21,7 +21,7 @@ rooted; the client derives the JSON API root from it:
    ``/simple`` spelling.
 
 **Cache.** Answers are stored under ``<cache_dir>/package-index/`` (see ``INDEX_CACHE_SUBDIR``;
-the storage is ``scanner.resolve.hub_cache.HubCache``, keyed by the root without credentials, the
+the storage is ``scanner.resolve.hub.cache.HubCache``, keyed by the root without credentials, the
 kind of answer, the canonical name and the version). A release's metadata is immutable and kept
 for good. A project's latest release is asked again once its entry is older than
 ``project_ttl_s`` (24 h); if that fails for a transient reason the stale copy is used. Offline,
@@ -49,12 +49,12 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from scanner.errors import MalformedFileError, UsageError
-from scanner.formats.capped_io import decode_utf8, parse_json_text
-from scanner.formats.python_deps import PackageMetadata
-from scanner.offline import NetworkBlockedError
-from scanner.resolve.hub_cache import HubCache
-from scanner.resolve.hub_client import HubStats
+from scanner.core.capped_io import decode_utf8, parse_json_text
+from scanner.core.errors import MalformedFileError, UsageError
+from scanner.core.offline import NetworkBlockedError
+from scanner.formats.python.records import PackageMetadata
+from scanner.resolve.hub.cache import HubCache
+from scanner.resolve.hub.client import HubStats
 from scanner.resolve.retry import (
     AttemptFailed,
     RetryPolicy,

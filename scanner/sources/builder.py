@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from scanner.formats.hub_id import HubId, parse_hub_id
-from scanner.model import (
+from scanner.core.ids import HubId, parse_hub_id
+from scanner.core.model import (
     Component,
     ComponentKind,
     Evidence,

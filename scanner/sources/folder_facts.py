@@ -7,14 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from scanner.errors import MalformedFileError
-from scanner.formats.download_metadata import (
+from scanner.core.errors import MalformedFileError
+from scanner.core.model import Evidence, ScanIssue, Severity
+from scanner.formats.model.download_metadata import (
     DownloadMetadata,
     download_metadata_target,
     read_download_metadata,
 )
-from scanner.formats.gguf import GgufMetadata, read_gguf_metadata
-from scanner.formats.hf_config import (
+from scanner.formats.model.gguf import GgufMetadata, read_gguf_metadata
+from scanner.formats.model.hf_config import (
     AdapterConfig,
     GenerationConfig,
     ModelConfig,
@@ -32,11 +33,10 @@ from scanner.formats.hf_config import (
     read_sentence_transformers_modules,
     read_tokenizer_config,
 )
-from scanner.formats.lfs_pointer import LfsPointer, read_lfs_pointer
-from scanner.formats.model_card import ModelCardMetadata, read_model_card
-from scanner.formats.onnx import OnnxMetadata, read_onnx_metadata
-from scanner.formats.safetensors import SafetensorsHeader, read_safetensors_header
-from scanner.model import Evidence, ScanIssue, Severity
+from scanner.formats.model.lfs_pointer import LfsPointer, read_lfs_pointer
+from scanner.formats.model.model_card import ModelCardMetadata, read_model_card
+from scanner.formats.model.onnx import OnnxMetadata, read_onnx_metadata
+from scanner.formats.model.safetensors import SafetensorsHeader, read_safetensors_header
 from scanner.sources.walk import FileEntry, WalkResult
 
 #: Files no bigger than this are checked for being Git LFS pointers.

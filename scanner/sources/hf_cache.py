@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from scanner.config import DEFAULT_HUB, ScanConfig
-from scanner.errors import TargetError
-from scanner.formats.hub_id import HubId, parse_hub_id
-from scanner.hash_cache import HashCache
-from scanner.hashing import HashRequest, hash_files
-from scanner.model import Component, ComponentKind, Evidence, ScanIssue, Severity
+from scanner.core.config import DEFAULT_HUB, ScanConfig
+from scanner.core.errors import TargetError
+from scanner.core.ids import HubId, parse_hub_id
+from scanner.core.model import Component, ComponentKind, Evidence, ScanIssue, Severity
+from scanner.hashing.cache import HashCache
+from scanner.hashing.digest import HashRequest, hash_files
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
@@ -37,7 +37,7 @@ from scanner.sources.walk import FileEntry, WalkResult
 if TYPE_CHECKING:
     from huggingface_hub import CachedRepoInfo, CachedRevisionInfo
 
-    from scanner.resolve.hub_client import HubClient
+    from scanner.resolve.hub.client import HubClient
 
 _LOG = logging.getLogger("sovscan")
 
@@ -397,7 +397,7 @@ def _hub_check(
     hub: HubClient | None,
 ) -> tuple[dict[PurePosixPath, bool], list[ScanIssue]]:
     """Whether each LFS file's content matches the Hub's SHA-256 at the snapshot's commit."""
-    from scanner.resolve.hub_client import HubProblem
+    from scanner.resolve.hub.client import HubProblem
 
     if hub is None or hub.offline:
         return {}, [

@@ -22,11 +22,9 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 import yaml
 
-from scanner.errors import MalformedFileError
-from scanner.formats.gguf import GgufMetadata, read_gguf_metadata
-from scanner.formats.hub_id import parse_hub_id
-from scanner.formats.safetensors import SafetensorsHeader, read_safetensors_header
-from scanner.model import (
+from scanner.core.errors import MalformedFileError
+from scanner.core.ids import parse_hub_id
+from scanner.core.model import (
     Component,
     ComponentKind,
     Evidence,
@@ -37,13 +35,15 @@ from scanner.model import (
     ScanIssue,
     Severity,
 )
-from scanner.resolve.hub_client import HubClient, HubFile, HubProblem, HubRepoInfo, thaw_json
+from scanner.formats.model.gguf import GgufMetadata, read_gguf_metadata
+from scanner.formats.model.safetensors import SafetensorsHeader, read_safetensors_header
+from scanner.resolve.hub.client import HubClient, HubFile, HubProblem, HubRepoInfo, thaw_json
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.hub_load_analysis import with_hub_load_analysis
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
-from scanner.sources.python_deps import python_parts
-from scanner.sources.python_files import dependency_reader, read_dependency_files
+from scanner.sources.python.components import python_parts
+from scanner.sources.python.files import dependency_reader, read_dependency_files
 from scanner.sources.walk import walk_target
 
 if TYPE_CHECKING:

@@ -26,10 +26,9 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO, Final
 
-from scanner.errors import MalformedFileError
-from scanner.formats.keras_archive import MAX_CONFIG_BYTES as MAX_KERAS_CONFIG_BYTES
-from scanner.formats.load_risk import FileAnalysis, LoadRisk, RiskKind
-from scanner.formats.model_archive import (
+from scanner.analysis.keras_archive import MAX_CONFIG_BYTES as MAX_KERAS_CONFIG_BYTES
+from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
+from scanner.analysis.model_archive import (
     EMPTY_ZIP_MAGIC,
     PICKLE_START,
     SEVEN_ZIP_MAGIC,
@@ -40,22 +39,23 @@ from scanner.formats.model_archive import (
     read_zip,
     skipped_members,
 )
-from scanner.formats.numpy_file import MAGIC as NPY_MAGIC
-from scanner.formats.numpy_file import MAX_HEADER_BYTES as NPY_MAX_HEADER_BYTES
-from scanner.formats.numpy_file import read_npy_header
-from scanner.formats.pickle_scan import (
+from scanner.analysis.numpy_file import MAGIC as NPY_MAGIC
+from scanner.analysis.numpy_file import MAX_HEADER_BYTES as NPY_MAX_HEADER_BYTES
+from scanner.analysis.numpy_file import read_npy_header
+from scanner.analysis.pickle_scan import (
     LEGACY_TORCH_MAGIC,
     MAX_PICKLES_PER_FILE,
     scan_pickle_stream,
 )
-from scanner.model import ComponentKind, ScanIssue, Severity
-from scanner.resolve.hub_client import HubProblem
+from scanner.core.errors import MalformedFileError
+from scanner.core.model import ComponentKind, ScanIssue, Severity
+from scanner.resolve.hub.client import HubProblem
 from scanner.sources.load_analysis import with_file_analyses
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from scanner.resolve.hub_client import HubClient, HubFile, HubRepoInfo
+    from scanner.resolve.hub.client import HubClient, HubFile, HubRepoInfo
     from scanner.sources.inventory import Inventory
 
 #: Suffixes of the files analysed: pickles, PyTorch checkpoints, NumPy and Keras archives.

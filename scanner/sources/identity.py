@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from scanner.formats.download_metadata import DownloadMetadata
-from scanner.formats.hub_id import HubId, parse_hub_id
-from scanner.model import Evidence, ScanIssue, Severity
+from scanner.core.ids import HubId, parse_hub_id
+from scanner.core.model import Evidence, ScanIssue, Severity
+from scanner.formats.model.download_metadata import DownloadMetadata
 
 _CACHE_REPO_DIR = re.compile(r"^models--(?P<ns>[^/]+?)--(?P<name>[^/]+)$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")

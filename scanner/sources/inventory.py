@@ -7,12 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from scanner.config import DEFAULT_HUB
-from scanner.formats.gguf import GgufDataset, GgufMetadata
-from scanner.formats.hub_id import parse_hub_id
-from scanner.formats.onnx import OnnxMetadata
-from scanner.formats.safetensors import SafetensorsHeader
-from scanner.model import (
+from scanner.core.config import DEFAULT_HUB
+from scanner.core.ids import parse_hub_id
+from scanner.core.model import (
     Component,
     ComponentKind,
     Evidence,
@@ -25,6 +22,9 @@ from scanner.model import (
     ScanIssue,
     Severity,
 )
+from scanner.formats.model.gguf import GgufDataset, GgufMetadata
+from scanner.formats.model.onnx import OnnxMetadata
+from scanner.formats.model.safetensors import SafetensorsHeader
 from scanner.sources.builder import InventoryBuilder
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.identity import ModelIdentity

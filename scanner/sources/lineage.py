@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from scanner.formats.hf_config import ModelConfig
-from scanner.formats.hub_id import parse_hub_id
-from scanner.model import Evidence, Layer, RelationKind, Severity
+from scanner.core.ids import parse_hub_id
+from scanner.core.model import Evidence, Layer, RelationKind, Severity
+from scanner.formats.model.hf_config import ModelConfig
 from scanner.sources.builder import InventoryBuilder
 from scanner.sources.folder_facts import FolderFacts
 

@@ -15,10 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from scanner.errors import MalformedFileError
-from scanner.formats.capped_io import read_json_capped, read_text_capped
-from scanner.formats.chat_template import analyze_chat_template
-from scanner.formats.load_risk import (
+from scanner.analysis.chat_template import analyze_chat_template
+from scanner.analysis.load_risk import (
     EMBEDDED_CODE_PROPERTY,
     EXECUTABLE_PROPERTY,
     IMPORT_PROPERTY,
@@ -26,9 +24,10 @@ from scanner.formats.load_risk import (
     LoadRisk,
     RiskKind,
 )
-from scanner.formats.model_archive import analyze_model_file
-from scanner.formats.onnx import external_data_risks
-from scanner.model import (
+from scanner.analysis.model_archive import analyze_model_file
+from scanner.core.capped_io import read_json_capped, read_text_capped
+from scanner.core.errors import MalformedFileError
+from scanner.core.model import (
     Component,
     ComponentKind,
     Evidence,
@@ -39,6 +38,7 @@ from scanner.model import (
     ScanIssue,
     Severity,
 )
+from scanner.formats.model.onnx import external_data_risks
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.inventory import Inventory
 from scanner.sources.walk import FileEntry

@@ -6,18 +6,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from scanner.config import DEFAULT_HUB, ScanConfig
-from scanner.errors import TargetError
-from scanner.formats.python_deps import DependencyDocument, DocumentKind
-from scanner.hash_cache import HashCache
-from scanner.hashing import HashRequest, hash_files
-from scanner.model import ComponentKind, Evidence, ScanIssue, Severity
+from scanner.core.config import DEFAULT_HUB, ScanConfig
+from scanner.core.errors import TargetError
+from scanner.core.model import ComponentKind, Evidence, ScanIssue, Severity
+from scanner.formats.python.records import DependencyDocument, DocumentKind
+from scanner.hashing.cache import HashCache
+from scanner.hashing.digest import HashRequest, hash_files
 from scanner.sources.folder_facts import FolderFacts, read_folder_facts
 from scanner.sources.identity import identify
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
 from scanner.sources.load_analysis import with_load_analysis
-from scanner.sources.python_deps import python_parts
-from scanner.sources.python_files import read_dependency_files
+from scanner.sources.python.components import python_parts
+from scanner.sources.python.files import read_dependency_files
 from scanner.sources.walk import VIRTUALENV_NOT_WALKED, FileEntry, walk_target
 
 

@@ -25,7 +25,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import replace
 
-from scanner.model import Component, ComponentKind, Hash, RelationKind, ScanResult
+from scanner.core.model import Component, ComponentKind, Hash, RelationKind, ScanResult
 
 #: Name and version of the manifest scheme (a new scheme gets a new name).
 MANIFEST_SCHEME = "sovscan-manifest-v1"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from scanner.errors import MalformedFileError
-from scanner.formats.hub_id import parse_code_reference
-from scanner.model import Component, ComponentKind, Evidence, Layer, RelationKind, Severity
+from scanner.core.errors import MalformedFileError
+from scanner.core.ids import parse_code_reference
+from scanner.core.model import Component, ComponentKind, Evidence, Layer, RelationKind, Severity
 from scanner.sources.builder import InventoryBuilder
 from scanner.sources.folder_facts import FolderFacts
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from scanner.model import ScanIssue, Severity
+from scanner.core.model import ScanIssue, Severity
 
 #: Folders that are never part of a model's content.
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scanner.cli import cli
-from scanner.hashing import HashOutcome, HashRequest, hash_files
+from scanner.hashing.digest import HashOutcome, HashRequest, hash_files
 from scanner.sources import hf_cache
 from tests.fakes.hub import FakeFile, FakeHub, FakeRepo, World
 

@@ -32,7 +32,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import sbom
 import scanner
 from scanner.cli import cli
 from tests.conftest import REPO
@@ -602,7 +601,6 @@ def allowed_outside(path: Path, scan: Scan) -> bool:
     """
     own = [
         Path(scanner.__file__).resolve().parent,
-        Path(sbom.__file__).resolve().parent,
         *(Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")),
         scan.cache_dir.resolve(),
     ]

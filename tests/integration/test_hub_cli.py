@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scanner.cli import cli
-from scanner.errors import TargetError
-from scanner.targets import TargetKind, parse_target
+from scanner.core.errors import TargetError
+from scanner.sources.targets import TargetKind, parse_target
 from tests.fakes import worlds
 from tests.fakes.hub import FakeFile, FakeHub, World
 

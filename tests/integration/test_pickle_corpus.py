@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.formats.load_risk import FileAnalysis, RiskKind
-from scanner.formats.model_archive import analyze_model_file
-from scanner.model import Severity
+from scanner.analysis.load_risk import FileAnalysis, RiskKind
+from scanner.analysis.model_archive import analyze_model_file
+from scanner.core.model import Severity
 
 _ROW = re.compile(r"^\| `(?P<path>pickles/[^`]+)` \|(?:[^|]*\|){4}(?P<what>[^|]*)\|")
 _LABEL = re.compile(r"\*\*(?P<label>[a-z-]+)")

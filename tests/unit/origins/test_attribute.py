@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.config import ScanConfig
-from scanner.model import (
+from scanner.core.config import ScanConfig
+from scanner.core.model import (
     Component,
     ComponentKind,
     Confidence,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.model import Confidence, OriginBasis, StewardKind
+from scanner.core.model import Confidence, OriginBasis, StewardKind
 from scanner.origins.inference import (
     cctld_country,
     email_domain,

@@ -14,8 +14,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.errors import UsageError
-from scanner.model import Confidence
+from scanner.core.errors import UsageError
+from scanner.core.model import Confidence
 from scanner.origins import knowledge
 from scanner.origins.knowledge import (
     BUILTIN_LOCATION,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.model import (
+from scanner.core.model import (
     Component,
     ComponentKind,
     Evidence,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.errors import UsageError
+from scanner.core.errors import UsageError
 from scanner.policy import attestation as attestation_module
 from scanner.policy.attestation import Claim, load_attestation
 

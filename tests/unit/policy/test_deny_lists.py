@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.errors import UsageError
+from scanner.core.errors import UsageError
 from scanner.policy.deny_lists import default_deny_list, parse_deny_lists, user_deny_list
 
 EU = {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import UsageError
-from scanner.model import (
+from scanner.core.errors import UsageError
+from scanner.core.model import (
     Component,
     ComponentKind,
     Confidence,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scanner.model import Component, ComponentKind, Layer, Relation, RelationKind, ScanResult
+from scanner.core.model import Component, ComponentKind, Layer, Relation, RelationKind, ScanResult
 from scanner.policy.layers import component_layers
 
 W, T, C, D, P, F = (

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.errors import UsageError
-from scanner.model import Layer
+from scanner.core.errors import UsageError
+from scanner.core.model import Layer
 from scanner.policy import profile as profile_module
 from scanner.policy.profile import (
     BUILTIN_TIERS,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.errors import UsageError
-from scanner.model import Component, ComponentKind, Hash
+from scanner.core.errors import UsageError
+from scanner.core.model import Component, ComponentKind, Hash
 from scanner.policy import registry as registry_module
 from scanner.policy.registry import (
     MatchStatus,

@@ -15,9 +15,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.errors import MalformedFileError, UsageError
-from scanner.formats.python_deps import PackageMetadata
-from scanner.offline import network_blocked
+from scanner.core.errors import MalformedFileError, UsageError
+from scanner.core.offline import network_blocked
+from scanner.formats.python.records import PackageMetadata
 from scanner.resolve.package_index import (
     DEFAULT_INDEX_URL,
     INDEX_CACHE_SUBDIR,

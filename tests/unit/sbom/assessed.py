@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scanner.model import (
+from scanner.core.model import (
     Component,
     ComponentKind,
     Confidence,

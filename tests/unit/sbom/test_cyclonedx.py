@@ -20,9 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scanner
-from sbom.cyclonedx import BomOptions, render_cyclonedx
-from scanner.errors import InvalidOutputError, UsageError
-from scanner.model import (
+from scanner.core.errors import InvalidOutputError, UsageError
+from scanner.core.model import (
     Component,
     ComponentKind,
     Confidence,
@@ -39,6 +38,7 @@ from scanner.model import (
     Severity,
     StewardKind,
 )
+from scanner.sbom.cyclonedx import BomOptions, render_cyclonedx
 
 REPO = Path(__file__).resolve().parents[3]
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -794,7 +794,7 @@ def test_many_files_validate_in_slices() -> None:
 
 def test_importing_the_exporter_does_not_import_cyclonedx() -> None:
     code = (
-        "import sys, sbom.cyclonedx\n"
+        "import sys, scanner.sbom.cyclonedx\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cyclonedx', 'jsonschema')))"
     )
     run = subprocess.run(
@@ -807,7 +807,7 @@ def test_output_does_not_depend_on_hash_seeds() -> None:
     """Set iteration order changes with PYTHONHASHSEED; the bytes must not."""
     code = (
         "import hashlib\n"
-        "from sbom.cyclonedx import render_cyclonedx\n"
+        "from scanner.sbom.cyclonedx import render_cyclonedx\n"
         "from tests.unit.sbom.test_cyclonedx import FIXED, scan_result\n"
         "for fmt in ('json', 'xml'):\n"
         "    text = render_cyclonedx(scan_result(), fmt, FIXED)\n"
@@ -832,7 +832,7 @@ def test_output_does_not_depend_on_hash_seeds() -> None:
 
 
 def test_sliced_schema_check_reports_errors_where_the_whole_would() -> None:
-    from sbom.cyclonedx import _json_schema_problems
+    from scanner.sbom.cyclonedx import _json_schema_problems
 
     components: list[dict[str, Any]] = [
         {"type": "file", "name": f"f{index}", "bom-ref": f"f{index}"} for index in range(150)

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scanner
-from sbom.cyclonedx import BomOptions, render_cyclonedx
-from sbom.declarations import build_compliance
-from scanner.errors import InvalidOutputError
-from scanner.model import Evidence, Finding, Severity, TierVerdict, Verdict
+from scanner.core.errors import InvalidOutputError
+from scanner.core.model import Evidence, Finding, Severity, TierVerdict, Verdict
+from scanner.sbom.cyclonedx import BomOptions, render_cyclonedx
+from scanner.sbom.declarations import build_compliance
 from tests.unit.sbom.assessed import (
     BASE,
     INSTRUCT,
@@ -283,7 +283,7 @@ def test_every_version_and_format_validates(fmt: str, spec_version: str) -> None
 
 def test_the_schema_sees_the_declarations() -> None:
     """A wrong score or an unknown key in declarations fails: the parts are really validated."""
-    from sbom.cyclonedx import _json_schema_problems
+    from scanner.sbom.cyclonedx import _json_schema_problems
 
     doc = bom()
     doc["declarations"]["attestations"][0]["map"][0]["conformance"]["score"] = 2

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sbom.integrity import check_integrity, is_absolute_uri
+from scanner.sbom.integrity import check_integrity, is_absolute_uri
 
 SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 

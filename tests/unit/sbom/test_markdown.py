@@ -10,8 +10,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sbom.markdown import MAX_FILES_SHOWN, MAX_FINDINGS_SHOWN, md, render_markdown
-from scanner.model import (
+from scanner.core.model import (
     Acceptance,
     Component,
     ComponentKind,
@@ -23,6 +22,7 @@ from scanner.model import (
     TierVerdict,
     Verdict,
 )
+from scanner.sbom.markdown import MAX_FILES_SHOWN, MAX_FINDINGS_SHOWN, md, render_markdown
 from tests.unit.sbom.assessed import (
     INSTRUCT,
     README,

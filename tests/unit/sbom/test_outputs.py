@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sbom.cyclonedx import BomOptions
-from sbom.outputs import OutputFormat, format_for_path, render
-from scanner.errors import UsageError
+from scanner.core.errors import UsageError
+from scanner.sbom.cyclonedx import BomOptions
+from scanner.sbom.outputs import OutputFormat, format_for_path, render
 from tests.unit.sbom.assessed import RULES, assessed_result
 
 FIXED = BomOptions(timestamp=datetime(2024, 5, 1, tzinfo=UTC))

@@ -18,13 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scanner
-from sbom.sarif import (
-    FINGERPRINT_KEY,
-    SARIF_SCHEMA,
-    fingerprint,
-    render_sarif,
-)
-from scanner.model import (
+from scanner.core.model import (
     Acceptance,
     Component,
     ComponentKind,
@@ -35,6 +29,12 @@ from scanner.model import (
     ScanIssue,
     ScanResult,
     Severity,
+)
+from scanner.sbom.sarif import (
+    FINGERPRINT_KEY,
+    SARIF_SCHEMA,
+    fingerprint,
+    render_sarif,
 )
 from tests.unit.sbom.assessed import (
     BASE,

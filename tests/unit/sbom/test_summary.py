@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sbom.summary import (
-    MAX_DATASETS_SHOWN,
-    human_size,
-    origin_label,
-    plain,
-    render_summary,
-)
-from scanner.model import (
+from scanner.core.model import (
     Acceptance,
     Component,
     ComponentKind,
@@ -26,6 +19,13 @@ from scanner.model import (
     StewardKind,
     TierVerdict,
     Verdict,
+)
+from scanner.sbom.summary import (
+    MAX_DATASETS_SHOWN,
+    human_size,
+    origin_label,
+    plain,
+    render_summary,
 )
 from tests.unit.sbom.assessed import INSTRUCT, RULES, WEIGHTS, assessed_result
 

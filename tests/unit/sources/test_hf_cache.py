@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner.config import ScanConfig
-from scanner.errors import TargetError
-from scanner.hashing import HashOutcome, HashRequest, hash_files
-from scanner.model import Component, ComponentKind, Severity
+from scanner.core.config import ScanConfig
+from scanner.core.errors import TargetError
+from scanner.core.model import Component, ComponentKind, Severity
+from scanner.hashing.digest import HashOutcome, HashRequest, hash_files
 from scanner.sources import hf_cache
 from scanner.sources.hf_cache import (
     HASH_SOURCE_BLOB_NAME,
@@ -22,7 +22,7 @@ from scanner.sources.hf_cache import (
     scan_hf_cache,
 )
 from scanner.sources.inventory import Inventory
-from scanner.targets import TargetKind, parse_target
+from scanner.sources.targets import TargetKind, parse_target
 
 BASE_COMMIT = "a" * 40
 LORA_COMMIT = "b" * 40

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from scanner.formats.download_metadata import DownloadMetadata
+from scanner.formats.model.download_metadata import DownloadMetadata
 from scanner.sources.identity import identify
 
 COMMIT_A = "a" * 40

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.config import ScanConfig
-from scanner.model import ComponentKind, RelationKind
+from scanner.core.config import ScanConfig
+from scanner.core.model import ComponentKind, RelationKind
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from scanner.config import ScanConfig
-from scanner.model import ComponentKind, RelationKind, Severity
+from scanner.core.config import ScanConfig
+from scanner.core.model import ComponentKind, RelationKind, Severity
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
 

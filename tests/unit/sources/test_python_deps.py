@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from packageurl import PackageURL
 
-from scanner.formats.python_deps import (
+from scanner.core.model import ComponentKind, Hash, RelationKind
+from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
@@ -13,8 +14,7 @@ from scanner.formats.python_deps import (
     PackageMetadata,
     PythonPackage,
 )
-from scanner.model import ComponentKind, Hash, RelationKind
-from scanner.sources.python_deps import (
+from scanner.sources.python.components import (
     DIRECT_PROPERTY,
     NATIVE_OF_PROPERTY,
     SCOPE_PROPERTY,

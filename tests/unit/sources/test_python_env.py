@@ -19,16 +19,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from scanner.errors import TargetError
-from scanner.formats.python_deps import (
+from scanner.core.errors import TargetError
+from scanner.core.model import Hash
+from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DocumentKind,
     PackageLink,
     PythonPackage,
 )
-from scanner.model import Hash
-from scanner.sources.python_env import PROBE_FORMAT, parse_probe_output, read_environment
+from scanner.sources.python.environment import PROBE_FORMAT, parse_probe_output, read_environment
 from tests.conftest import MINILM_SHA256
 
 REPO = Path(__file__).resolve().parents[3]

@@ -6,13 +6,13 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from scanner.formats.pipfile_lock import read_pipfile_lock
-from scanner.formats.pylock_toml import read_pylock
-from scanner.formats.pyproject_toml import read_pyproject
-from scanner.formats.python_deps import DocumentKind
-from scanner.formats.requirements_txt import read_requirements
-from scanner.model import Severity
-from scanner.sources.python_files import dependency_reader, read_dependency_files
+from scanner.core.model import Severity
+from scanner.formats.python.pipfile_lock import read_pipfile_lock
+from scanner.formats.python.pylock_toml import read_pylock
+from scanner.formats.python.pyproject_toml import read_pyproject
+from scanner.formats.python.records import DocumentKind
+from scanner.formats.python.requirements_txt import read_requirements
+from scanner.sources.python.files import dependency_reader, read_dependency_files
 from scanner.sources.walk import walk_target
 
 

@@ -1,1 +1,0 @@
-"""sovscan's exporters: CycloneDX (JSON, XML) and its integrity checks."""

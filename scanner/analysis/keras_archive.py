@@ -1,0 +1,251 @@
+"""Static analysis of Keras v3 ``.keras`` archives: code and imports named in ``config.json``.
+
+A ``.keras`` file is a zip of ``config.json`` (the serialised model), ``metadata.json`` and
+``model.weights.h5``. Loading it imports every ``module`` the config names and, for ``Lambda``
+layers, rebuilds Python functions from marshalled bytecode (refused by ``safe_mode=True``,
+the default since Keras 3, but bypasses exist) or calls any function the config names.
+
+Legacy HDF5 ``.h5`` Keras files are not analysed here: reading HDF5 needs h5py, a C parser
+of hostile input this project does not take on; the dispatcher returns None for them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scanner.analysis.load_risk import LoadRisk, RiskKind
+from scanner.analysis.model_archive import (
+    AnalysisBuilder,
+    ZipArchive,
+    analyze_zip_file,
+    display_text,
+    readable,
+    report_member_names,
+    report_renamed_members,
+    report_stream_state,
+)
+from scanner.core.capped_io import (
+    METADATA_JSON_MAX_BYTES,
+    METADATA_JSON_MAX_DEPTH,
+    decode_utf8,
+    parse_json_text,
+)
+from scanner.core.errors import MalformedFileError
+from scanner.core.model import Severity
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from scanner.analysis.load_risk import FileAnalysis
+    from scanner.analysis.model_archive import ZipMember
+
+#: Largest ``config.json`` read, in bytes (the metadata JSON cap; real ones are < 1 MB).
+MAX_CONFIG_BYTES = METADATA_JSON_MAX_BYTES
+#: Deepest JSON nesting accepted in ``config.json``.
+MAX_CONFIG_DEPTH = METADATA_JSON_MAX_DEPTH
+#: Most JSON values visited in one config.
+MAX_CONFIG_NODES = 1_000_000
+
+CONFIG_MEMBER = "config.json"
+#: Top-level packages whose classes and functions a Keras config may name without being
+#: reported (the Keras family: KerasHub presets name ``keras_hub`` classes).
+_KERAS_ROOTS = frozenset({"keras", "tensorflow", "tf_keras", "keras_hub", "keras_nlp", "keras_cv"})
+#: Top-level packages that run commands, code, files or network when a config names them.
+_UNSAFE_ROOTS = frozenset(
+    {
+        "os", "posix", "nt", "subprocess", "sys", "importlib", "runpy", "shutil", "socket",
+        "pty", "ctypes", "pickle", "marshal", "code", "codeop", "webbrowser", "urllib", "http",
+        "requests", "tempfile", "multiprocessing", "pathlib", "io",
+    }
+)  # fmt: skip
+_UNSAFE_BUILTINS = frozenset(
+    {
+        "eval", "exec", "compile", "open", "__import__", "getattr", "setattr", "delattr",
+        "globals", "locals", "vars", "input", "breakpoint", "exit", "quit",
+    }
+)  # fmt: skip
+#: Keras functions that undo the loader's protections when a config calls them: turning
+#: safe mode off, loading another model unsafely, downloading files (CVE-2025-1550, -9906).
+_UNSAFE_KERAS_CALLABLES = frozenset(
+    {"enable_unsafe_deserialization", "load_model", "get_file", "set_global_attribute"}
+)
+#: TensorFlow ops a ``TFOpLambda`` may call that read or write files or run Python.
+_UNSAFE_TF_OPS = ("io.", "compat.v1.io.", "compat.v1.gfile", "py_function", "numpy_function",
+                  "compat.v1.py_func", "raw_ops.", "saved_model.", "debugging.")  # fmt: skip
+_SAFE_MODE_NOTE = "Keras refuses it unless safe_mode=False, older Keras runs it"
+
+
+def analyze_keras(path: Path) -> FileAnalysis:
+    """Analyse a Keras v3 ``.keras`` zip: Lambda layers, TFOpLambda and custom imports.
+
+    Raises:
+        MalformedFileError: the path is not a regular file.
+        OSError: the file cannot be opened or read.
+    """
+    return analyze_zip_file(path, "keras", analyze_keras_members)
+
+
+def analyze_keras_members(archive: ZipArchive, builder: AnalysisBuilder) -> None:
+    """Analyse the ``config.json`` of an open ``.keras`` archive into ``builder``."""
+    report_member_names(archive, builder)
+    configs = [member for member in archive.members if member.name == CONFIG_MEMBER]
+    if not configs:
+        builder.unreadable("no config.json: not a Keras v3 archive, its layers are not analysed")
+    for member in configs:
+        config = _read_config(archive, member, builder)
+        if config is not None:
+            report_keras_config(config, builder)
+    report_renamed_members(archive, builder)
+
+
+def _read_config(archive: ZipArchive, member: ZipMember, builder: AnalysisBuilder) -> object:
+    if not readable(archive, member, builder):
+        return None
+    if member.size > MAX_CONFIG_BYTES:
+        builder.unreadable(
+            f"config.json of {member.size} bytes exceeds the {MAX_CONFIG_BYTES}-byte limit",
+            member=CONFIG_MEMBER,
+        )
+        return None
+    try:
+        reader = archive.open_member(member, max_bytes=MAX_CONFIG_BYTES)
+        data = reader.readall()
+        report_stream_state(reader, member, builder)
+        return parse_json_text(decode_utf8(data), max_depth=MAX_CONFIG_DEPTH)
+    except MalformedFileError as error:
+        builder.unreadable(f"config.json: {error.problem}", member=CONFIG_MEMBER)
+        return None
+
+
+def report_keras_config(config: object, builder: AnalysisBuilder) -> None:
+    """Record the risks of a parsed Keras ``config.json`` (every serialised object in it)."""
+    covered: set[int] = set()  # function objects already reported with their Lambda layer
+    pending: list[tuple[object, int]] = [(config, 0)]
+    visited = 0
+    while pending:
+        node, depth = pending.pop()
+        visited += 1
+        if visited > MAX_CONFIG_NODES or depth > MAX_CONFIG_DEPTH:
+            builder.unreadable(
+                f"config.json is larger than the {MAX_CONFIG_NODES}-value, "
+                f"{MAX_CONFIG_DEPTH}-level limit: not fully analysed",
+                member=CONFIG_MEMBER,
+            )
+            return
+        if isinstance(node, list):
+            pending.extend((item, depth + 1) for item in node)
+        elif isinstance(node, dict):
+            if isinstance(node.get("class_name"), str):
+                _report_object(node, builder, covered)
+            pending.extend((value, depth + 1) for value in node.values())
+
+
+def _report_object(node: dict[str, object], builder: AnalysisBuilder, covered: set[int]) -> None:
+    """Record what one serialised object ``{module, class_name, config}`` does on load."""
+    class_name = str(node["class_name"])
+    config = node.get("config")
+    if class_name == "Lambda":
+        _report_lambda(node, builder, covered)
+    elif class_name == "TFOpLambda":
+        _report_tf_op(node, builder)
+    elif class_name == "__lambda__" and id(node) not in covered:
+        builder.risk(
+            LoadRisk(
+                kind=RiskKind.EMBEDDED_CODE,
+                severity=Severity.HIGH,
+                message=f"a lambda (marshalled bytecode) is run on load ({_SAFE_MODE_NOTE})",
+                member=CONFIG_MEMBER,
+            )
+        )
+    module = node.get("module")
+    if isinstance(module, str):
+        target = config if class_name == "function" and isinstance(config, str) else class_name
+        _report_import(module, target, builder, function=class_name == "function")
+
+
+def _report_lambda(node: dict[str, object], builder: AnalysisBuilder, covered: set[int]) -> None:
+    config = node.get("config")
+    function = config.get("function") if isinstance(config, dict) else None
+    callables: tuple[str, ...] = ()
+    detail = f"marshalled bytecode; {_SAFE_MODE_NOTE}"
+    if isinstance(function, dict):
+        covered.add(id(function))
+        module, name = function.get("module"), function.get("config")
+        if (
+            function.get("class_name") != "__lambda__"
+            and isinstance(module, str)
+            and isinstance(name, str)
+        ):
+            callables = (f"{module}.{name}",)
+            detail = f"calls {display_text(callables[0])}"
+    builder.risk(
+        LoadRisk(
+            kind=RiskKind.EMBEDDED_CODE,
+            severity=Severity.HIGH,
+            message=f"Lambda layer {_layer_name(node)} carries Python code run on load ({detail})",
+            member=CONFIG_MEMBER,
+            callables=callables,
+        )
+    )
+
+
+def _report_tf_op(node: dict[str, object], builder: AnalysisBuilder) -> None:
+    config = node.get("config")
+    function = config.get("function") if isinstance(config, dict) else None
+    if not isinstance(function, str):
+        return
+    unsafe = function.startswith(_UNSAFE_TF_OPS)
+    builder.risk(
+        LoadRisk(
+            kind=RiskKind.UNSAFE_IMPORT if unsafe else RiskKind.UNKNOWN_IMPORT,
+            severity=Severity.HIGH if unsafe else Severity.LOW,
+            message=(
+                f"TFOpLambda layer {_layer_name(node)} calls tf.{display_text(function)} on load"
+                + (" (reads or writes files, or runs Python)" if unsafe else "")
+            ),
+            member=CONFIG_MEMBER,
+            callables=(f"tensorflow.{function}",),
+        ),
+        runs_on_load=unsafe,  # an ordinary TF op is part of the graph, not foreign code
+    )
+
+
+def _report_import(module: str, name: str, builder: AnalysisBuilder, *, function: bool) -> None:
+    root = module.split(".", 1)[0]
+    dotted = f"{module}.{name}"
+    shown = display_text(dotted)
+    if root in _UNSAFE_ROOTS or (module == "builtins" and name in _UNSAFE_BUILTINS):
+        risk = LoadRisk(
+            kind=RiskKind.UNSAFE_IMPORT,
+            severity=Severity.HIGH,
+            message=f"imports {shown} on load (runs commands, code, files or network)",
+            member=CONFIG_MEMBER,
+            callables=(dotted,),
+        )
+    elif root in _KERAS_ROOTS and function and name in _UNSAFE_KERAS_CALLABLES:
+        risk = LoadRisk(
+            kind=RiskKind.UNSAFE_IMPORT,
+            severity=Severity.HIGH,
+            message=f"calls {shown} on load (disables safe mode or loads or fetches other files)",
+            member=CONFIG_MEMBER,
+            callables=(dotted,),
+        )
+    elif root in _KERAS_ROOTS or module == "builtins":
+        return
+    else:
+        risk = LoadRisk(
+            kind=RiskKind.UNKNOWN_IMPORT,
+            severity=Severity.MEDIUM,
+            message=f"custom {'function' if function else 'class'} {shown} is imported on load",
+            member=CONFIG_MEMBER,
+            callables=(dotted,),
+        )
+    builder.risk(risk)
+
+
+def _layer_name(node: dict[str, object]) -> str:
+    config = node.get("config")
+    name = config.get("name") if isinstance(config, dict) else None
+    if not isinstance(name, str):
+        name = node.get("name")
+    return display_text(name) if isinstance(name, str) else "(unnamed)"

@@ -1,0 +1,1 @@
+"""Readers of Python manifests and lockfiles; each returns a ``DependencyDocument``."""

@@ -1,0 +1,385 @@
+"""Streaming sha256 of many files at once: the scan's hot path (model folders of 100+ GB).
+
+Each file is read once, front to back, into a fixed, page-aligned per-thread buffer
+(``BUFFER_SIZE``), so memory stays at ``jobs * buffer`` whatever the file sizes. Files are hashed
+in parallel across a thread pool (``hashlib`` and ``readinto`` release the GIL), largest first so
+that one giant shard does not start last and finish alone.
+
+Callers pass resolved, in-tree paths of regular files (the walker refuses symlinks that leave
+the tree). This module is defensive all the same: it never follows a symlink in the last path
+component (``lstat`` first, then ``O_NOFOLLOW``), never opens a FIFO or device found there
+(``lstat`` says what the path is, ``O_NONBLOCK`` keeps a FIFO swapped in afterwards from
+blocking the open, and ``fstat`` on the descriptor must say "regular file" before any read), and
+reads at most the listed size plus one byte, so a file that keeps growing cannot stall a scan.
+
+Caching: with a ``HashCache``, ``hash_files`` itself ``lstat``\\ s each path just before looking
+it up, so the key always describes the file as it is now, never a stale listing; a file is
+cached under its ``fstat`` only when that ``fstat`` was identical before and after reading.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import mmap
+import os
+import stat
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import click
+
+if TYPE_CHECKING:
+    from scanner.hashing.cache import HashCache
+
+#: Bytes read per ``readinto``; see bench/hash_throughput.py for the measurement behind it.
+BUFFER_SIZE: Final = 1024 * 1024
+#: Upper bound of ``default_jobs``: past a few readers a disk is seek-bound, not CPU-bound.
+MAX_DEFAULT_JOBS: Final = 8
+#: Below this many bytes to hash, a progress bar would only flicker.
+PROGRESS_MIN_BYTES: Final = 256 * 1024 * 1024
+#: How often the main thread refreshes the progress bar.
+PROGRESS_INTERVAL_S: Final = 0.2
+#: Cached results are written in batches of this many, so an interrupted scan keeps most work.
+CACHE_BATCH: Final = 64
+
+_Advance = Callable[[int], None]
+
+_OPEN_FLAGS: Final = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HashRequest:
+    """One file to hash."""
+
+    path: Path
+    """A resolved, in-tree path of a regular file (see the module doc)."""
+    size: int
+    """Its size from the walker's ``lstat``; the file must still have it when read."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HashOutcome:
+    """The digest of one file, or why there is none."""
+
+    path: Path
+    sha256: str | None
+    """Lowercase hex digest; None exactly when ``error`` is set."""
+    size: int
+    """Bytes hashed (the listed size when the file could not be hashed)."""
+    from_cache: bool
+    """True when the digest came from the cache and the file was not read."""
+    error: str | None
+    """What went wrong, for a person: "permission denied", "not a regular file (FIFO)", …"""
+
+
+class _Cancelled(Exception):
+    """The scan is being torn down (an exception in the main thread, e.g. Ctrl-C)."""
+
+
+def default_jobs() -> int:
+    """A sensible number of hashing threads: the usable CPUs, at most ``MAX_DEFAULT_JOBS``."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_DEFAULT_JOBS, cpus))
+
+
+def hash_files(
+    requests: Sequence[HashRequest],
+    *,
+    jobs: int,
+    cache: HashCache | None,
+    progress: bool,
+    buffer_size: int = BUFFER_SIZE,
+) -> dict[Path, HashOutcome]:
+    """sha256 every requested file once, ``jobs`` files at a time; never raises for a file.
+
+    A file that cannot be hashed gets an outcome with ``error`` set. With ``cache``, unchanged
+    files are not read and fresh digests are stored. A progress bar by bytes is drawn on stderr
+    when ``progress`` is set, stderr is a terminal and at least ``PROGRESS_MIN_BYTES`` are to
+    be read. ``buffer_size`` (bytes per read, per thread) is there for the benchmark and
+    tests. Outcomes come back in request order, one per distinct path. Raises ValueError for
+    ``jobs`` or ``buffer_size`` below 1.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    if buffer_size < 1:
+        raise ValueError(f"buffer_size must be at least 1, not {buffer_size}")
+    unique = {request.path: request for request in requests}
+    outcomes: dict[Path, HashOutcome] = {}
+    to_read: list[HashRequest] = []
+    for request in unique.values():
+        cached = _cached_outcome(request, cache)
+        if cached is None:
+            to_read.append(request)
+        else:
+            outcomes[request.path] = cached
+    to_read.sort(key=lambda request: request.size, reverse=True)
+    _hash_in_pool(to_read, outcomes, jobs=jobs, cache=cache, progress=progress, size=buffer_size)
+    # Same order as the requests, whatever order the threads finished in.
+    return {path: outcomes[path] for path in unique}
+
+
+def _cached_outcome(request: HashRequest, cache: HashCache | None) -> HashOutcome | None:
+    if cache is None:
+        return None
+    try:
+        st = os.lstat(request.path)
+    except OSError:
+        return None  # the reader reports the problem with the right message
+    if not stat.S_ISREG(st.st_mode) or st.st_size != request.size:
+        return None
+    digest = cache.lookup(st)
+    if digest is None:
+        return None
+    return HashOutcome(
+        path=request.path, sha256=digest, size=st.st_size, from_cache=True, error=None
+    )
+
+
+def _hash_in_pool(
+    requests: list[HashRequest],
+    outcomes: dict[Path, HashOutcome],
+    *,
+    jobs: int,
+    cache: HashCache | None,
+    progress: bool,
+    size: int,
+) -> None:
+    if not requests:
+        return
+    counter = _ByteCounter()
+    cancel = threading.Event()
+    buffers = _ThreadBuffers(size)
+    to_store: list[tuple[os.stat_result, str]] = []
+    total_bytes = sum(request.size for request in requests)
+    executor = ThreadPoolExecutor(max_workers=min(jobs, len(requests)), thread_name_prefix="hash")
+    try:
+        # Submitting in size order makes the pool's FIFO queue hand out the largest files first.
+        # The futures hold only small outcomes, never file data.
+        pending: set[Future[tuple[HashOutcome, os.stat_result | None]]] = {
+            executor.submit(_hash_one, request, buffers, counter, cancel) for request in requests
+        }
+        with _progress_bar(total_bytes, enabled=progress) as advance:
+            while pending:
+                done, pending = wait(
+                    pending, timeout=PROGRESS_INTERVAL_S, return_when=FIRST_COMPLETED
+                )
+                advance(counter.take())
+                for future in done:
+                    outcome, st = future.result()
+                    outcomes[outcome.path] = outcome
+                    if st is not None and outcome.sha256 is not None:
+                        to_store.append((st, outcome.sha256))
+                if cache is not None and len(to_store) >= CACHE_BATCH:
+                    cache.store_many(to_store)
+                    to_store.clear()
+    finally:
+        # On Ctrl-C (or any error here) stop the readers mid-file instead of finishing 100 GB.
+        cancel.set()
+        executor.shutdown(wait=True, cancel_futures=True)
+        if cache is not None and to_store:
+            cache.store_many(to_store)
+
+
+def _hash_one(
+    request: HashRequest,
+    buffers: _ThreadBuffers,
+    counter: _ByteCounter,
+    cancel: threading.Event,
+) -> tuple[HashOutcome, os.stat_result | None]:
+    """Hash one file; return its outcome and, on success, the stat to cache it under."""
+    try:
+        digest, st = _read_and_hash(request, buffers.get(), counter, cancel)
+    except _HashError as exc:
+        return _failure(request, exc.reason), None
+    except OSError as exc:
+        return _failure(request, describe_os_error(exc)), None
+    outcome = HashOutcome(
+        path=request.path, sha256=digest, size=st.st_size, from_cache=False, error=None
+    )
+    return outcome, st
+
+
+class _HashError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _read_and_hash(
+    request: HashRequest,
+    buffer: memoryview,
+    counter: _ByteCounter,
+    cancel: threading.Event,
+) -> tuple[str, os.stat_result]:
+    listed = os.lstat(request.path)
+    # Refuse what is not a regular file before opening it: opening a device can have effects.
+    _require_regular(listed)
+    fd = os.open(request.path, _OPEN_FLAGS)
+    with io.FileIO(fd, "rb", closefd=True) as stream:
+        before = os.fstat(fd)
+        _require_regular(before)
+        if (before.st_dev, before.st_ino) != (listed.st_dev, listed.st_ino):
+            raise _HashError("file was replaced while being opened")
+        if before.st_size != request.size:
+            raise _HashError(
+                f"file changed size since it was listed (listed {request.size}, "
+                f"now {before.st_size})"
+            )
+        _clear_nonblocking(fd)
+        _advise_sequential(fd)
+        digest = hashlib.sha256()
+        read_total = 0
+        # Read at most one byte past the expected end: enough to see growth, never unbounded.
+        limit = before.st_size + 1
+        while read_total < limit:
+            if cancel.is_set():
+                raise _Cancelled
+            chunk = min(len(buffer), limit - read_total)
+            count = stream.readinto(buffer[:chunk])
+            if not count:  # 0 is the end; None would need a non-blocking descriptor
+                break
+            digest.update(buffer[:count])
+            read_total += count
+            counter.add(count)
+        after = os.fstat(fd)
+    if read_total != before.st_size or after.st_size != before.st_size:
+        raise _HashError(
+            f"file changed size while hashing (expected {before.st_size}, read {read_total})"
+        )
+    if _identity(after) != _identity(before):
+        raise _HashError("file was modified while hashing (its mtime or ctime changed)")
+    return digest.hexdigest(), before
+
+
+def _require_regular(st: os.stat_result) -> None:
+    if stat.S_ISLNK(st.st_mode):
+        raise _HashError("is a symbolic link (symlinks are never followed)")
+    if not stat.S_ISREG(st.st_mode):
+        raise _HashError(f"not a regular file ({_file_type_name(st.st_mode)})")
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _file_type_name(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "unknown file type")
+
+
+def _clear_nonblocking(fd: int) -> None:
+    # O_NONBLOCK only had to keep the open from hanging on a FIFO; a regular file reads the same
+    # without it, and some network and FUSE filesystems would honour it with EAGAIN.
+    if getattr(os, "O_NONBLOCK", 0):
+        os.set_blocking(fd, True)
+
+
+def _advise_sequential(fd: int) -> None:
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    # Doubles the kernel's read-ahead; only a hint, so a refusal changes nothing.
+    with suppress(OSError):
+        advise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A short, human message for an error opening or reading a file."""
+    known = {
+        errno.ENOENT: "file not found (it disappeared after it was listed)",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ELOOP: "is a symbolic link (symlinks are never followed)",
+        errno.EISDIR: "not a regular file (directory)",
+        errno.ENOTDIR: "file not found (a parent is not a directory)",
+        errno.EIO: "input/output error while reading",
+    }
+    if exc.errno in known:
+        return known[exc.errno]
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _failure(request: HashRequest, reason: str) -> HashOutcome:
+    return HashOutcome(
+        path=request.path, sha256=None, size=request.size, from_cache=False, error=reason
+    )
+
+
+class _ThreadBuffers:
+    """One preallocated, page-aligned read buffer per worker thread."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._local = threading.local()
+
+    def get(self) -> memoryview:
+        buffer: memoryview | None = getattr(self._local, "buffer", None)
+        if buffer is None:
+            # An anonymous mapping is page-aligned; a bytearray of this size is a malloc chunk
+            # 16 bytes past a page start, and the kernel's copy into such a destination ran 4-5x
+            # slower (all of it system time) on the AMD EPYC we measured. See bench/README.md.
+            buffer = memoryview(mmap.mmap(-1, self._size))
+            self._local.buffer = buffer
+        return buffer
+
+
+class _ByteCounter:
+    """Bytes read by the workers since the main thread last looked."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bytes = 0
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            self._bytes += count
+
+    def take(self) -> int:
+        with self._lock:
+            taken, self._bytes = self._bytes, 0
+        return taken
+
+
+@contextmanager
+def _progress_bar(total_bytes: int, *, enabled: bool) -> Iterator[_Advance]:
+    if not (enabled and total_bytes >= PROGRESS_MIN_BYTES and _stderr_is_tty()):
+        yield _ignore
+        return
+    # Only the main thread touches the bar; workers just count bytes.
+    with click.progressbar(length=total_bytes, file=sys.stderr, label="Hashing") as bar:
+        yield bar.update
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
+
+
+def _ignore(_count: int) -> None:
+    return None

@@ -1,0 +1,783 @@
+"""CycloneDX ML-BOM (JSON or XML; spec 1.5, 1.6, 1.7) of a ScanResult, validated before return.
+
+One pass, one place per step: build a ``Bom`` with cyclonedx-python-lib → serialise it → add what
+the library lacks (``scanner.sbom.cdx_model_card``; for 1.6+ the policy and its verdicts as
+``definitions.standards`` + ``declarations``, ``scanner.sbom.declarations``) → validate against the
+official schema → check what the schema cannot (``scanner.sbom.integrity``). Output that fails any
+step raises ``InvalidOutputError`` and is never returned. cyclonedx is imported inside functions:
+``sovscan --help`` must not pay for it.
+
+Layout (the README's output contract): BOM-level facts (``sovscan:policy``,
+``sovscan:jurisdiction``, ``sovscan:verdict:<tier>``, one ``sovscan:issue`` per unreadable file
+or upstream) are ``metadata.properties``, in every spec version. An attributed component has
+``supplier`` (name, ``address.country`` when known) and ``sovscan:origin:*`` properties, one
+``sovscan:origin:hint`` per lineage hint. One subject is
+``metadata.component``; several are top-level components under a synthesised ``application``
+"sovscan scan" (bom-ref ``scan``) that depends on each. Lineage (finetune, adapter, quantized,
+merge) becomes ``pedigree.ancestors`` (copies with bom-refs ``<child>#ancestor:<base>``); runtime
+needs (adapter, contains, tokenizer-from, remote-code-from, depends-on) become ``dependencies``.
+Ordering is the library's: components by (type, group, name, version, bom-ref), properties by
+(name, value), dependencies by ref; all content-derived.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import uuid
+import warnings
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+import scanner
+from scanner.core.errors import InvalidOutputError, UsageError
+from scanner.core.model import (
+    LINEAGE_RELATIONS,
+    Component,
+    ComponentKind,
+    Evidence,
+    Hash,
+    ModelCardFacts,
+    RelationKind,
+    ScanResult,
+)
+from scanner.core.properties import (
+    PropertyName,
+    basis_property,
+    origin_hint_value,
+    verdict_property,
+)
+from scanner.sbom.cdx_model_card import (
+    ComponentExtras,
+    data_json,
+    inject_json,
+    inject_xml,
+    model_card_json,
+    xml_safe,
+)
+from scanner.sbom.declarations import COMPLIANCE_SPEC_VERSIONS, build_compliance, compliance_xml
+from scanner.sbom.integrity import check_integrity, is_absolute_uri
+from scanner.sbom.sarif import NO_RULES, RuleDescription
+
+if TYPE_CHECKING:
+    from cyclonedx.model import ExternalReference, HashType, Property
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component as CdxComponent
+    from cyclonedx.model.component import Pedigree
+    from cyclonedx.model.component_evidence import ComponentEvidence
+    from cyclonedx.model.contact import OrganizationalEntity
+    from cyclonedx.model.license import License
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation import SchemabasedValidator
+    from packageurl import PackageURL
+
+SPEC_VERSIONS = ("1.5", "1.6", "1.7")
+
+#: sovscan kind → (CycloneDX component type, ``data[].type`` for ``data`` components).
+#: - model, adapter: weights → machine-learning-model.
+#: - dataset → data/dataset. tokenizer → data/configuration: vocabulary and merge rules are data
+#:   that configure the model; neither weights nor code.
+#: - code → library: remote code (``auto_map``, ``*.py``) runs in-process like a library, and
+#:   "file" would claim bytes a reference may not have. ``sovscan:kind`` keeps the distinction.
+#: - library → library; file → file (with its SHA-256).
+KIND_TO_CDX: dict[ComponentKind, tuple[str, str | None]] = {
+    ComponentKind.MODEL: ("machine-learning-model", None),
+    ComponentKind.ADAPTER: ("machine-learning-model", None),
+    ComponentKind.DATASET: ("data", "dataset"),
+    ComponentKind.TOKENIZER: ("data", "configuration"),
+    ComponentKind.CODE: ("library", None),
+    ComponentKind.LIBRARY: ("library", None),
+    ComponentKind.FILE: ("file", None),
+    ComponentKind.APPLICATION: ("application", None),
+}
+
+#: Relations that are runtime needs (``dependencies``); lineage goes to ``pedigree`` and
+#: trained-on to ``modelCard.modelParameters.datasets``. An adapter is both: its base is an
+#: ancestor and needed at runtime.
+DEPENDENCY_RELATIONS = frozenset(
+    {
+        RelationKind.ADAPTER,
+        RelationKind.CONTAINS,
+        RelationKind.TOKENIZER_FROM,
+        RelationKind.REMOTE_CODE_FROM,
+        RelationKind.DEPENDS_ON,
+        RelationKind.SUBMODEL,
+    }
+)
+
+#: bom-ref of the synthesised root when a scan has several subjects.
+SCAN_ROOT_REF = "scan"
+
+#: CycloneDX hash algorithm → hashlib name, for HashTypeFactory.
+_HASHLIB_NAMES = {
+    "MD5": "md5",
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+    "SHA3-256": "sha3_256",
+    "SHA3-384": "sha3_384",
+    "SHA3-512": "sha3_512",
+}
+
+#: The library warns when metadata.component depends on nothing; a fine-tune without files
+#: legitimately does (its base is pedigree, not a dependency).
+_ROOT_WITHOUT_DEPENDENCIES = "The Component this BOM is describing"
+
+#: Long top-level arrays are schema-checked in slices of this size (see _json_schema_problems).
+_VALIDATION_SLICE = 64
+#: What a URL is replaced by while the shape around it is schema-checked.
+_STAND_IN_URL = "https://stand-in.invalid/"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BomOptions:
+    """How to render: spec version, clock, reproducibility, tool version."""
+
+    spec_version: str = "1.6"
+    """The CycloneDX version: 1.5, 1.6 or 1.7 (see SPEC_VERSIONS)."""
+    timestamp: datetime | None = None
+    """``metadata.timestamp``; None: left out, so that the same scan gives the same bytes (the
+    CLI passes SOURCE_DATE_EPOCH when it is set). The serial number is always a uuid5 of the
+    content."""
+    tool_version: str = scanner.__version__
+
+
+def render_cyclonedx(
+    result: ScanResult,
+    fmt: Literal["json", "xml"],
+    options: BomOptions,
+    rules: Mapping[str, RuleDescription] = NO_RULES,
+    *,
+    tier_rules: Mapping[str, Collection[str]] | None = None,
+) -> str:
+    """The validated CycloneDX text of ``result``; ``InvalidOutputError`` if any check fails.
+
+    ``rules`` describes the findings' rules in ``definitions.standards`` (1.6+); ``tier_rules``
+    names the rules each tier applies (see ``scanner.sbom.declarations``).
+    """
+    if options.spec_version not in SPEC_VERSIONS:
+        raise UsageError(
+            f"CycloneDX {options.spec_version} is not supported; use one of "
+            + ", ".join(SPEC_VERSIONS)
+        )
+    if fmt not in ("json", "xml"):
+        raise UsageError(f"unknown CycloneDX format {fmt!r}; use json or xml")
+    label = f"CycloneDX {options.spec_version} {fmt.upper()}"
+    builder = _BomBuilder(result, options)
+    bom = builder.build()
+    if builder.problems:
+        raise InvalidOutputError(label, builder.problems)
+    version = _schema_version(options.spec_version)
+    compliance = None
+    if options.spec_version in COMPLIANCE_SPEC_VERSIONS:
+        compliance = build_compliance(
+            builder.result,
+            rules,
+            created=builder.timestamp.isoformat() if builder.timestamp else None,
+            tool_version=options.tool_version,
+            tier_rules=tier_rules,
+        )
+    json_text, doc = inject_json(
+        _library_output(bom, "json", version, label),
+        builder.extras,
+        compliance.json_parts() if compliance else None,
+    )
+    problems = check_integrity(doc)
+    if fmt == "json":
+        text = json_text
+        problems.extend(_json_schema_problems(doc, options.spec_version))
+    else:
+        raw_xml = _library_output(bom, "xml", version, label)
+        top_level = compliance_xml(compliance) if compliance else []
+        text = inject_xml(raw_xml, builder.extras, options.spec_version, top_level)
+        problems.extend(_xml_schema_problems(text, options.spec_version))
+    if problems:
+        raise InvalidOutputError(label, problems)
+    return text
+
+
+def serial_number(result: ScanResult, options: BomOptions, timestamp: datetime | None) -> uuid.UUID:
+    """uuid5 of a canonical digest of the result and the options that shape the document.
+
+    Derived from the data, not the text, so the JSON and XML of one scan share a serial; the
+    targets as typed (``roots``) are left out, so that how a folder was named does not count.
+    """
+    content = asdict(replace(result, roots=()))
+    canonical = json.dumps(
+        {
+            "result": content,
+            "spec_version": options.spec_version,
+            "timestamp": timestamp.isoformat() if timestamp else None,
+            "tool_version": options.tool_version,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"sovscan:{digest}")
+
+
+def _utc_timestamp(options: BomOptions) -> datetime | None:
+    """The document's timestamp, in UTC to the second (a naive value is taken as UTC)."""
+    moment = options.timestamp
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+class _BomBuilder:
+    """Turns a ScanResult into a library ``Bom`` plus the extras the library cannot carry."""
+
+    def __init__(self, result: ScanResult, options: BomOptions) -> None:
+        self.result = _with_xml_safe_refs(result)
+        self.options = options
+        self.timestamp = _utc_timestamp(options)
+        self.problems: list[str] = []
+        self.extras: dict[str, ComponentExtras] = {}
+        self.by_ref = {component.ref: component for component in self.result.components}
+        self.incoming: dict[str, set[str]] = defaultdict(set)
+        self.lineage: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.needs: dict[str, set[str]] = defaultdict(set)
+
+    def build(self) -> Bom:
+        """The Bom; problems that would make it wrong are collected in ``self.problems``."""
+        from cyclonedx.model.bom import Bom, BomMetaData
+        from cyclonedx.model.component import Component as CdxComponent
+        from cyclonedx.model.component import ComponentType
+        from cyclonedx.model.dependency import Dependency
+
+        self._check_refs()
+        self._index_relations()
+        built = {c.ref: self._component(c) for c in self.result.components}
+        subjects = self.result.subjects
+        if len(subjects) == 1 and subjects[0] in built:
+            root = built.pop(subjects[0])
+        else:
+            root = CdxComponent(
+                type=ComponentType.APPLICATION,
+                name="sovscan scan",
+                bom_ref=SCAN_ROOT_REF,
+                description=xml_safe(f"scan of {len(subjects)} targets: " + ", ".join(subjects)),
+            )
+            self.needs[SCAN_ROOT_REF].update(subjects)
+        everything = {**built, str(root.bom_ref): root}
+        metadata = BomMetaData(
+            component=root, properties=self._properties(_bom_properties(self.result))
+        )
+        # The library stamps "now" when given nothing; a byte-stable BOM carries no run time.
+        metadata.timestamp = self.timestamp  # type: ignore[assignment]
+        metadata.tools.components.add(
+            CdxComponent(
+                type=ComponentType.APPLICATION, name="sovscan", version=self.options.tool_version
+            )
+        )
+        dependencies = [
+            Dependency(
+                ref=component.bom_ref,
+                dependencies=[
+                    Dependency(ref=everything[target].bom_ref)
+                    for target in sorted(self.needs.get(ref, ()))
+                    if target in everything
+                ],
+            )
+            for ref, component in sorted(everything.items())
+        ]
+        return Bom(
+            metadata=metadata,
+            components=built.values(),
+            dependencies=dependencies,
+            serial_number=self._serial(),
+        )
+
+    def _serial(self) -> uuid.UUID:
+        return serial_number(self.result, self.options, self.timestamp)
+
+    def _check_refs(self) -> None:
+        """Refs must be unique and every relation must name known components."""
+        seen: set[str] = set()
+        for component in self.result.components:
+            if not component.ref:
+                self.problems.append(f"component {component.name!r} has an empty ref")
+            if component.ref in seen:
+                self.problems.append(f"component ref {component.ref!r} is used more than once")
+            seen.add(component.ref)
+        if len(self.result.subjects) > 1 and SCAN_ROOT_REF in seen:
+            self.problems.append(f"component ref {SCAN_ROOT_REF!r} is reserved for the scan root")
+        self.problems.extend(
+            f"subject {subject!r} is not among the components"
+            for subject in self.result.subjects
+            if subject not in seen
+        )
+        for relation in self.result.relations:
+            self.problems.extend(
+                f"{relation.kind} relation {relation.src!r} → {relation.dst!r} names unknown "
+                f"component {ref!r}"
+                for ref in (relation.src, relation.dst)
+                if ref not in seen
+            )
+
+    def _index_relations(self) -> None:
+        for relation in self.result.relations:
+            if relation.src not in self.by_ref or relation.dst not in self.by_ref:
+                continue
+            self.incoming[relation.dst].add(relation.kind.value)
+            if relation.kind in LINEAGE_RELATIONS:
+                self.lineage[relation.src][relation.dst].add(relation.kind.value)
+            if relation.kind in DEPENDENCY_RELATIONS:
+                self.needs[relation.src].add(relation.dst)
+
+    def _component(self, component: Component) -> CdxComponent:
+        """The full top-level component, with its extras registered."""
+        from cyclonedx.model.component import Component as CdxComponent
+        from cyclonedx.model.component import ComponentType
+
+        cdx_type, data_type = KIND_TO_CDX[component.kind]
+        self._register_extras(component, cdx_type, data_type)
+        return CdxComponent(
+            type=ComponentType(cdx_type),
+            name=_display_name(component),
+            bom_ref=component.ref,
+            group=_optional_text(component.group),
+            version=_optional_text(component.version),
+            description=_optional_text(component.description),
+            purl=self._purl(component),
+            licenses=self._licenses(component),
+            hashes=self._hashes(component),
+            supplier=_supplier(component),
+            external_references=self._external_references(component),
+            properties=self._properties(_component_properties(component, self.incoming)),
+            evidence=_evidence(component),
+            pedigree=self._pedigree(component),
+        )
+
+    def _register_extras(self, component: Component, cdx_type: str, data_type: str | None) -> None:
+        if cdx_type == "machine-learning-model":
+            facts = component.model_card or ModelCardFacts()
+            self.extras[component.ref] = ComponentExtras(
+                model_card=model_card_json(component.ref, facts)
+            )
+        elif data_type is not None:
+            url = next((u for t, u in component.external_urls if t == "distribution"), None)
+            entry = data_json(data_type, component.name, _uri_or_none(url))
+            self.extras[component.ref] = ComponentExtras(data=(entry,))
+
+    def _ancestor_copy(
+        self, child: Component, base: Component, kinds: Iterable[str]
+    ) -> CdxComponent:
+        """A pedigree copy of ``base``: its identity and supplier, under its own bom-ref."""
+        from cyclonedx.model.component import Component as CdxComponent
+        from cyclonedx.model.component import ComponentType
+
+        properties = [(PropertyName.KIND.value, base.kind.value)]
+        properties.extend((PropertyName.RELATION.value, kind) for kind in kinds)
+        return CdxComponent(
+            type=ComponentType(KIND_TO_CDX[base.kind][0]),
+            name=_display_name(base),
+            bom_ref=f"{child.ref}#ancestor:{base.ref}",
+            group=_optional_text(base.group),
+            version=_optional_text(base.version),
+            purl=self._purl(base),
+            licenses=self._licenses(base),
+            supplier=_supplier(base),
+            properties=self._properties(properties),
+        )
+
+    def _pedigree(self, component: Component) -> Pedigree | None:
+        from cyclonedx.model.component import Pedigree
+
+        bases = self.lineage.get(component.ref)
+        if not bases:
+            return None
+        ancestors = [
+            self._ancestor_copy(component, self.by_ref[ref], sorted(kinds))
+            for ref, kinds in sorted(bases.items())
+        ]
+        kinds = sorted({kind for kinds in bases.values() for kind in kinds})
+        notes = "; ".join(f"base_model_relation={kind}" for kind in kinds)
+        return Pedigree(ancestors=ancestors, notes=notes)
+
+    def _purl(self, component: Component) -> PackageURL | None:
+        """The parsed purl; a purl that does not parse or is not canonical is a problem."""
+        if component.purl is None:
+            return None
+        from packageurl import PackageURL
+
+        try:
+            parsed = PackageURL.from_string(component.purl)
+        except ValueError as error:
+            self.problems.append(f"purl {component.purl!r} of {component.ref!r}: {error}")
+            return None
+        if parsed.to_string() != component.purl or any(c.isspace() for c in component.purl):
+            self.problems.append(
+                f"purl {component.purl!r} of {component.ref!r} is not canonical "
+                f"({parsed.to_string()!r})"
+            )
+        return parsed
+
+    def _licenses(self, component: Component) -> list[License]:
+        """One licence per declared string; an expression only when it is the only one."""
+        from cyclonedx.contrib.license.factories import LicenseFactory
+        from cyclonedx.exception import CycloneDxException
+        from cyclonedx.model.license import LicenseExpression
+
+        factory = LicenseFactory()
+        declared = sorted({xml_safe(s).strip() for s in component.licenses} - {""})
+        licenses: list[License] = []
+        for text in declared:
+            try:
+                made = factory.make_from_string(text)
+            except CycloneDxException:
+                made = factory.make_with_name(text)
+            if isinstance(made, LicenseExpression) and len(declared) > 1:
+                # The schema forbids an expression next to other licences.
+                made = factory.make_with_name(text)
+            licenses.append(made)
+        return licenses
+
+    def _hashes(self, component: Component) -> list[HashType]:
+        return self._digests(component.hashes, component.ref)
+
+    def _digests(self, digests: Iterable[Hash], ref: str) -> list[HashType]:
+        from cyclonedx.contrib.hash.factories import HashTypeFactory
+
+        factory = HashTypeFactory()
+        hashes = []
+        for digest in digests:
+            name = _HASHLIB_NAMES.get(digest.alg)
+            if name is None:
+                self.problems.append(f"hash algorithm {digest.alg!r} of {ref!r}")
+                continue
+            hashes.append(factory.from_hashlib_alg(name, digest.value))
+        return hashes
+
+    def _external_references(self, component: Component) -> list[ExternalReference]:
+        from cyclonedx.model import ExternalReference, ExternalReferenceType, XsUri
+
+        references = []
+        for kind, url in sorted(set(component.external_urls)):
+            uri = _uri_or_none(url)
+            if uri is None:
+                continue
+            try:
+                ref_type = ExternalReferenceType(kind)
+            except ValueError:
+                self.problems.append(f"external reference type {kind!r} of {component.ref!r}")
+                continue
+            references.append(ExternalReference(type=ref_type, url=XsUri(uri)))
+        for distribution in component.distributions:
+            uri = _uri_or_none(distribution.url)
+            if uri is None:
+                self.problems.append(
+                    f"distribution URL {distribution.url!r} of {component.ref!r} is not a URI"
+                )
+                continue
+            references.append(
+                ExternalReference(
+                    type=ExternalReferenceType.DISTRIBUTION,
+                    url=XsUri(uri),
+                    comment=_optional_text(distribution.comment),
+                    hashes=self._digests(distribution.hashes, component.ref),
+                )
+            )
+        return references
+
+    @staticmethod
+    def _properties(pairs: Iterable[tuple[str, str]]) -> list[Property]:
+        from cyclonedx.model import Property
+
+        cleaned = {(xml_safe(name), xml_safe(value)) for name, value in pairs}
+        return [Property(name=name, value=value) for name, value in sorted(cleaned)]
+
+
+def _with_xml_safe_refs(result: ScanResult) -> ScanResult:
+    """``result`` with every ref XML-safe (refs may hold hostile file names), the same if it is.
+
+    Two refs that only differed in such characters collide and are refused as duplicates.
+    """
+    refs = {ref for c in result.components for ref in (c.ref, *_dataset_refs(c))}
+    refs.update(ref for r in result.relations for ref in (r.src, r.dst))
+    refs.update(result.subjects)
+    refs.update(finding.component_ref for finding in result.findings)
+    if all(xml_safe(ref) == ref for ref in refs):
+        return result
+
+    def clean(component: Component) -> Component:
+        card = component.model_card
+        if card is not None:
+            card = replace(card, dataset_refs=tuple(map(xml_safe, card.dataset_refs)))
+        return replace(component, ref=xml_safe(component.ref), model_card=card)
+
+    return replace(
+        result,
+        subjects=tuple(map(xml_safe, result.subjects)),
+        components=tuple(map(clean, result.components)),
+        relations=tuple(
+            replace(r, src=xml_safe(r.src), dst=xml_safe(r.dst)) for r in result.relations
+        ),
+        findings=tuple(
+            replace(f, component_ref=xml_safe(f.component_ref)) for f in result.findings
+        ),
+    )
+
+
+def _dataset_refs(component: Component) -> tuple[str, ...]:
+    return component.model_card.dataset_refs if component.model_card else ()
+
+
+def _display_name(component: Component) -> str:
+    """A file's name is its path relative to the target root."""
+    if component.kind is ComponentKind.FILE and component.path:
+        return xml_safe(component.path)
+    return xml_safe(component.name)
+
+
+def _optional_text(text: str | None) -> str | None:
+    return None if text is None else xml_safe(text)
+
+
+def _uri_or_none(url: str | None) -> str | None:
+    """``url`` as an absolute ASCII URI, or None if it cannot be one (a hostile card's URL).
+
+    The library escapes what xs:anyURI rejects (spaces, quotes, brackets); non-ASCII characters
+    are percent-encoded as UTF-8 (RFC 3987 §3.1), which names the same resource.
+    """
+    if not url:
+        return None
+    from cyclonedx.exception.model import InvalidUriException
+    from cyclonedx.model import XsUri
+
+    try:
+        escaped = str(XsUri(xml_safe(url)))
+    except InvalidUriException:
+        return None
+    ascii_uri = "".join(char if char.isascii() else quote(char, safe="") for char in escaped)
+    return ascii_uri if is_absolute_uri(ascii_uri) else None
+
+
+def _bom_properties(result: ScanResult) -> list[tuple[str, str]]:
+    """``metadata.properties``: the result's own; the jurisdiction, the chosen policy, one
+    ``sovscan:verdict:<tier>`` per tier (and ``sovscan:basis:<tier>`` naming what a tier was
+    judged against, e.g. its deny list); one ``sovscan:issue`` per scan issue."""
+    pairs = list(result.properties)
+    if result.jurisdiction:
+        pairs.append((PropertyName.JURISDICTION.value, result.jurisdiction))
+    if result.policy:
+        pairs.append((PropertyName.POLICY.value, result.policy))
+    pairs.extend((verdict_property(v.tier), v.verdict.value) for v in result.verdicts)
+    pairs.extend((basis_property(v.tier), v.basis) for v in result.verdicts if v.basis)
+    pairs.extend(
+        (PropertyName.ISSUE.value, f"[{issue.severity}] {issue.location}: {issue.problem}")
+        for issue in result.issues
+    )
+    return pairs
+
+
+def _component_properties(
+    component: Component, incoming: Mapping[str, set[str]]
+) -> list[tuple[str, str]]:
+    """The ``sovscan:`` properties of a top-level component."""
+    pairs = list(component.properties)
+    pairs.append((PropertyName.KIND.value, component.kind.value))
+    if component.layer is not None:
+        pairs.append((PropertyName.LAYER.value, component.layer.value))
+    if component.kind is ComponentKind.FILE and component.size is not None:
+        pairs.append((PropertyName.FILE_SIZE.value, str(component.size)))
+    pairs.extend((PropertyName.RELATION.value, kind) for kind in incoming.get(component.ref, ()))
+    origin = component.origin
+    if origin is not None:
+        pairs.append((PropertyName.ORIGIN_STEWARD.value, origin.steward.value))
+        pairs.append((PropertyName.ORIGIN_BASIS.value, origin.basis.value))
+        pairs.append((PropertyName.ORIGIN_CONFIDENCE.value, origin.confidence.value))
+        if origin.country:
+            pairs.append((PropertyName.ORIGIN_COUNTRY.value, origin.country))
+        if origin.organization:
+            pairs.append((PropertyName.ORIGIN_ORGANIZATION.value, origin.organization))
+        if origin.parent:
+            pairs.append((PropertyName.ORIGIN_PARENT.value, origin.parent))
+        if origin.note:
+            pairs.append((PropertyName.ORIGIN_NOTE.value, origin.note))
+    pairs.extend(
+        (PropertyName.ORIGIN_HINT.value, origin_hint_value(hint)) for hint in component.origin_hints
+    )
+    return pairs
+
+
+def _supplier(component: Component) -> OrganizationalEntity | None:
+    """The origin as ``supplier``: organisation name and alpha-2 country, when known."""
+    from cyclonedx.model.contact import OrganizationalEntity, PostalAddress
+
+    origin = component.origin
+    if origin is None or not (origin.organization or origin.country):
+        return None
+    address = PostalAddress(country=origin.country) if origin.country else None
+    return OrganizationalEntity(name=_optional_text(origin.organization), address=address)
+
+
+def _evidence(component: Component) -> ComponentEvidence | None:
+    """Where the component's facts (and its origin's) were read, deduplicated and sorted."""
+    from cyclonedx.model.component_evidence import ComponentEvidence, Occurrence
+
+    observed: Iterable[Evidence] = component.evidence
+    if component.origin is not None:
+        observed = (*component.evidence, *component.origin.evidence)
+    seen = {
+        (xml_safe(e.location), xml_safe(f"{e.field}={e.value} ({e.method})"))
+        for e in observed
+        if e.location
+    }
+    if not seen:
+        return None
+    # The library orders occurrences by bom-ref first and two unset refs compare neither equal
+    # nor less, so without refs the order would follow set iteration (varies per run).
+    width = len(str(len(seen) - 1))
+    return ComponentEvidence(
+        occurrences=[
+            Occurrence(
+                bom_ref=f"{component.ref}#evidence:{index:0{width}d}",
+                location=location,
+                additional_context=context,
+            )
+            for index, (location, context) in enumerate(sorted(seen))
+        ]
+    )
+
+
+def _schema_version(spec_version: str) -> SchemaVersion:
+    from cyclonedx.schema import SchemaVersion
+
+    return SchemaVersion.from_version(spec_version)
+
+
+def _library_output(
+    bom: Bom, fmt: Literal["json", "xml"], version: SchemaVersion, label: str
+) -> str:
+    """The library's serialisation (XML unindented: model_card indents after injecting)."""
+    from cyclonedx.exception import CycloneDxException
+    from cyclonedx.output import make_outputter
+    from cyclonedx.schema import OutputFormat
+
+    output_format = OutputFormat.JSON if fmt == "json" else OutputFormat.XML
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=_ROOT_WITHOUT_DEPENDENCIES, category=UserWarning
+            )
+            return make_outputter(bom, output_format, version).output_as_string()
+    except CycloneDxException as error:
+        raise InvalidOutputError(label, [f"{type(error).__name__}: {error}"]) from error
+
+
+@cache
+def _validator(fmt: Literal["json", "xml"], spec_version: str) -> SchemabasedValidator:
+    """One validator per format and version: loading a schema is the slow part."""
+    _skip_iri_grammar()
+    from cyclonedx.schema import OutputFormat
+    from cyclonedx.validation import make_schemabased_validator
+
+    output_format = OutputFormat.JSON if fmt == "json" else OutputFormat.XML
+    return make_schemabased_validator(output_format, _schema_version(spec_version))
+
+
+def _skip_iri_grammar() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax``, whose import compiles a grammar (~2 s).
+
+    jsonschema uses it only for the ``iri-reference`` format, and URLs never reach the schema
+    validator: ``_take_urls`` removes them and ``is_absolute_uri`` checks them. A ``None`` entry
+    in ``sys.modules`` makes the optional import fail, so jsonschema skips that checker.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def _json_schema_problems(doc: Mapping[str, Any], spec_version: str) -> list[str]:
+    """Schema errors of ``doc``, checked in parts that add up to the same verdict, but fast.
+
+    The library's validator (jsonschema) has two costs that grow badly with a BOM's size:
+    - ``uniqueItems`` on arrays of objects is checked pairwise (O(n²): ~10 s for 2,000
+      components), so the long top-level arrays are validated in slices; uniqueness across
+      slices is what check_integrity proves (unique bom-refs, one dependencies entry per ref).
+    - ``iri-reference`` is checked by an Earley parser (4-80 ms per URL, jsonschema#1392), so
+      URLs are taken out and checked by ``is_absolute_uri`` (stricter: every RFC 3986 URI is an
+      RFC 3987 IRI reference); each distinct external reference shape is validated once, with a
+      stand-in URL.
+    """
+    validator = _validator("json", spec_version)
+    stripped = json.loads(json.dumps(doc))
+    problems, shapes = _take_urls(stripped)
+    head = {"bomFormat": doc.get("bomFormat"), "specVersion": doc.get("specVersion")}
+    if shapes:
+        holder = {
+            "type": "library",
+            "name": "external reference shapes",
+            "externalReferences": [json.loads(shape) for shape in sorted(shapes)],
+        }
+        problems.extend(_json_errors(validator, head | {"components": [holder]}, None, 0))
+    sliced = ("components", "dependencies")
+    skeleton = {key: value for key, value in stripped.items() if key not in sliced}
+    problems.extend(_json_errors(validator, skeleton, None, 0))
+    for key in sliced:
+        items = stripped.get(key, [])
+        for start in range(0, len(items), _VALIDATION_SLICE):
+            part = head | {key: items[start : start + _VALIDATION_SLICE]}
+            problems.extend(_json_errors(validator, part, key, start))
+    return problems
+
+
+def _take_urls(doc: dict[str, Any]) -> tuple[list[str], set[str]]:
+    """Remove every URL from ``doc`` (in place) after checking it; return the problems and the
+    distinct external reference shapes (with a stand-in URL, as sorted JSON)."""
+    problems: list[str] = []
+    shapes: set[str] = set()
+    stack: list[Any] = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for reference in node.pop("externalReferences", []):
+            problems.extend(_url_problems(reference.get("url")))
+            shapes.add(json.dumps(reference | {"url": _STAND_IN_URL}, sort_keys=True))
+        if "url" in node:
+            problems.extend(_url_problems(node.pop("url")))
+        stack.extend(node.values())
+    return problems, shapes
+
+
+def _url_problems(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    return [f"url {url!r} is not a valid absolute URI" for url in values if not _is_url(url)]
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and is_absolute_uri(value)
+
+
+def _json_errors(
+    validator: SchemabasedValidator, doc: Mapping[str, Any], key: str | None, offset: int
+) -> list[str]:
+    """The validator's errors for ``doc``; paths inside a slice are given as in the whole."""
+    errors = validator.validate_str(json.dumps(doc), all_errors=True)
+    problems = []
+    for error in errors or ():
+        path = list(error.data.absolute_path)
+        if key is not None and len(path) > 1 and path[0] == key:
+            path[1] += offset
+        where = "/".join(str(step) for step in path) or "(document)"
+        problems.append(f"schema: {where}: {error.data.message}")
+    return problems
+
+
+def _xml_schema_problems(text: str, spec_version: str) -> list[str]:
+    errors = _validator("xml", spec_version).validate_str(text, all_errors=True)
+    return [f"schema: {error}" for error in errors or ()]

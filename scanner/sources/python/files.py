@@ -1,0 +1,99 @@
+"""Find the Python manifests and lockfiles in a scanned folder and read each with its reader."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePosixPath
+
+from scanner.core.errors import MalformedFileError
+from scanner.core.model import ScanIssue, Severity
+from scanner.formats.python.pipfile_lock import read_pipfile_lock
+from scanner.formats.python.poetry_lock import read_poetry_lock
+from scanner.formats.python.pylock_toml import read_pylock
+from scanner.formats.python.pyproject_toml import read_pyproject
+from scanner.formats.python.records import DependencyDocument, DocumentKind
+from scanner.formats.python.requirements_txt import read_requirements
+from scanner.formats.python.setup_cfg import read_setup_cfg
+from scanner.formats.python.uv_lock import read_uv_lock
+from scanner.sources.walk import FileEntry
+
+Reader = Callable[[Path, Path], DependencyDocument]
+
+#: File names (glob patterns, matched without case) and the reader of each.
+_READERS: tuple[tuple[str, Reader], ...] = (
+    ("requirements*.txt", read_requirements),
+    ("pyproject.toml", read_pyproject),
+    ("setup.cfg", read_setup_cfg),
+    ("poetry.lock", read_poetry_lock),
+    ("uv.lock", read_uv_lock),
+    ("pipfile.lock", read_pipfile_lock),
+    ("pylock.toml", read_pylock),
+    ("pylock.*.toml", read_pylock),
+)
+#: Directories whose dependency files belong to someone else (installed environments,
+#: vendored trees): a project's own manifests never live there.
+_FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__pypackages__"})
+
+
+def dependency_reader(relpath: PurePosixPath) -> Reader | None:
+    """The reader for a dependency file at ``relpath``, or None when it is not one.
+
+    ``requirements*.txt`` anywhere, and any ``*.txt`` in a ``requirements/`` folder; files under
+    hidden folders (``.venv``, ``.tox``) or installed trees (``site-packages``) are skipped.
+    """
+    parts = relpath.parts[:-1]
+    if any(part.startswith(".") or part in _FOREIGN_DIRS for part in parts):
+        return None
+    name = relpath.name.lower()
+    for pattern, reader in _READERS:
+        if fnmatch.fnmatchcase(name, pattern):
+            return reader
+    if name.endswith(".txt") and parts and parts[-1].lower() == "requirements":
+        return read_requirements
+    return None
+
+
+def read_dependency_files(
+    root: Path, files: Iterable[FileEntry]
+) -> tuple[list[DependencyDocument], list[ScanIssue]]:
+    """Every dependency document in the walked folder; a file that cannot be read is an issue.
+
+    A requirements file pulled in by another one's ``-r``/``-c`` is read as part of it only
+    (a constraints file read on its own would turn its pins into requirements).
+    """
+    documents: list[DependencyDocument] = []
+    issues: list[ScanIssue] = []
+    # A ``requirements/`` folder scanned itself: its *.txt files are requirements files too.
+    inside = PurePosixPath(root.name) if root.name.lower() == "requirements" else PurePosixPath()
+    for entry in files:
+        reader = dependency_reader(inside / entry.relpath)
+        if reader is None:
+            continue
+        location = entry.relpath.as_posix()
+        try:
+            documents.append(reader(root / entry.relpath, root))
+        except MalformedFileError as error:
+            issues.append(
+                ScanIssue(location=location, problem=error.problem, severity=Severity.MEDIUM)
+            )
+        except OSError as error:
+            issues.append(
+                ScanIssue(
+                    location=location,
+                    problem=f"cannot read: {error.strerror or error}",
+                    severity=Severity.MEDIUM,
+                )
+            )
+    return [d for d in documents if not _included_elsewhere(d, documents)], issues
+
+
+def _included_elsewhere(document: DependencyDocument, documents: list[DependencyDocument]) -> bool:
+    """Whether another requirements file includes ``document`` (and is not included by it)."""
+    return any(
+        other is not document
+        and other.kind is DocumentKind.REQUIREMENTS
+        and document.location in other.includes
+        and other.location not in document.includes
+        for other in documents
+    )
