@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from functools import partial
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from scanner.core.capped_io import open_regular_file
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import Evidence, ScanIssue, Severity
+from scanner.formats.model.catalog import HeaderReader, format_of
 from scanner.formats.model.download_metadata import (
     DownloadMetadata,
     download_metadata_target,
     read_download_metadata,
 )
-from scanner.formats.model.gguf import GgufMetadata, read_gguf_metadata
+from scanner.formats.model.gguf import GgufMetadata
 from scanner.formats.model.hf_config import (
     AdapterConfig,
     GenerationConfig,
@@ -35,8 +39,8 @@ from scanner.formats.model.hf_config import (
 )
 from scanner.formats.model.lfs_pointer import LfsPointer, read_lfs_pointer
 from scanner.formats.model.model_card import ModelCardMetadata, read_model_card
-from scanner.formats.model.onnx import OnnxMetadata, read_onnx_metadata
-from scanner.formats.model.safetensors import SafetensorsHeader, read_safetensors_header
+from scanner.formats.model.onnx import OnnxMetadata
+from scanner.formats.model.safetensors import SafetensorsHeader
 from scanner.sources.walk import FileEntry, WalkResult
 
 #: Files no bigger than this are checked for being Git LFS pointers.
@@ -112,13 +116,6 @@ _TOP_LEVEL_READERS: dict[str, tuple[str, Callable[..., Any]]] = {
     "config_sentence_transformers.json": ("st_config", read_sentence_transformers_config),
 }
 
-#: Readers by suffix, anywhere in the tree: suffix → (FolderFacts field, reader).
-_SUFFIX_READERS: dict[str, tuple[str, Callable[..., Any]]] = {
-    ".safetensors": ("safetensors", read_safetensors_header),
-    ".gguf": ("gguf", read_gguf_metadata),
-    ".onnx": ("onnx", read_onnx_metadata),
-}
-
 
 def read_folder_facts(walk: WalkResult) -> FolderFacts:
     """Run the matching reader over each file; a file that cannot be read becomes an issue."""
@@ -153,9 +150,8 @@ def _read_entry(entry: FileEntry, state: _Collector) -> None:
         _store_listed("configs", entry, read_model_config, state)
     elif name.endswith((".safetensors.index.json", ".bin.index.json")):
         _store_listed("safetensors_indexes", entry, read_safetensors_index, state)
-    elif rel.suffix in _SUFFIX_READERS:
-        key, reader = _SUFFIX_READERS[rel.suffix]
-        _store_listed(key, entry, reader, state)
+    elif (fmt := format_of(rel)).read_header is not None and fmt.header_field is not None:
+        _store_listed(fmt.header_field, entry, partial(_read_header, fmt.read_header), state)
 
 
 def _store_single(
@@ -203,3 +199,9 @@ def _guarded(entry: FileEntry, reader: Callable[..., Any], state: _Collector) ->
             )
         )
     return None
+
+
+def _read_header(read: HeaderReader, path: Path) -> object:
+    """Run a catalog header reader over the regular file at ``path``."""
+    with open_regular_file(path) as stream:
+        return read(stream, os.fstat(stream.fileno()).st_size)

@@ -12,6 +12,7 @@ inventoried from the Hub's dataset info alone.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import tempfile
@@ -35,8 +36,8 @@ from scanner.core.model import (
     ScanIssue,
     Severity,
 )
-from scanner.formats.model.gguf import GgufMetadata, read_gguf_metadata
-from scanner.formats.model.safetensors import SafetensorsHeader, read_safetensors_header
+from scanner.formats.model.gguf import GgufMetadata, read_gguf_stream
+from scanner.formats.model.safetensors import SafetensorsHeader, read_safetensors_stream
 from scanner.resolve.hub.client import HubClient, HubFile, HubProblem, HubRepoInfo, thaw_json
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.hub_load_analysis import with_hub_load_analysis
@@ -111,10 +112,8 @@ def scan_hub_repo(
         walk = walk_target(Path(folder))
         facts = read_folder_facts(walk)
         documents, python_issues = read_dependency_files(Path(folder), walk.files)
-        headers = Path(folder) / ".sovscan-headers"  # after the walk: not read as repo files
-        headers.mkdir()
-        gguf = _gguf_headers(client, info, headers, issues)
-        safetensors = _safetensors_headers(client, info, headers, issues)
+    gguf = _gguf_headers(client, info, issues)
+    safetensors = _safetensors_headers(client, info, issues)
     facts = replace(
         facts,
         python_files=_python_files(info),
@@ -216,7 +215,7 @@ def _safe_relative(path: str) -> bool:
 
 
 def _gguf_headers(
-    client: HubClient, info: HubRepoInfo, folder: Path, issues: list[ScanIssue]
+    client: HubClient, info: HubRepoInfo, issues: list[ScanIssue]
 ) -> list[tuple[PurePosixPath, GgufMetadata]]:
     """The key-value metadata of the first GGUF files, each from one ranged prefix."""
     listed = sorted(
@@ -224,23 +223,22 @@ def _gguf_headers(
         key=lambda item: item.path,
     )
     found = []
-    for index, item in enumerate(listed[:MAX_GGUF_HEADERS]):
+    for item in listed[:MAX_GGUF_HEADERS]:
         length = min(GGUF_HEADER_BYTES, item.size) if item.size is not None else GGUF_HEADER_BYTES
         if length == 0:  # an empty file: the local reader's complaint is no use here
             continue
         data = _fetch_prefix(client, info, item, length, issues)
         if data is None:
             continue
-        local = folder / f"{index}.gguf"
-        local.write_bytes(data)
-        meta = _read_header(info, item, issues, partial(read_gguf_metadata, local, partial_ok=True))
+        read = partial(read_gguf_stream, io.BytesIO(data), len(data), partial_ok=True)
+        meta = _read_header(info, item, issues, read)
         if meta is not None:
             found.append((PurePosixPath(item.path), meta))
     return found
 
 
 def _safetensors_headers(
-    client: HubClient, info: HubRepoInfo, folder: Path, issues: list[ScanIssue]
+    client: HubClient, info: HubRepoInfo, issues: list[ScanIssue]
 ) -> list[tuple[PurePosixPath, SafetensorsHeader]]:
     """The headers of every safetensors file, when there are few and no shard index."""
     listed = sorted(
@@ -251,7 +249,7 @@ def _safetensors_headers(
     if not listed or len(listed) > MAX_SAFETENSORS_HEADERS or (indexed and len(listed) > 1):
         return []
     found = []
-    for index, item in enumerate(listed):
+    for item in listed:
         if item.size is None or item.size < _SAFETENSORS_LENGTH_BYTES:
             continue
         prefix = _fetch_prefix(client, info, item, _SAFETENSORS_LENGTH_BYTES, issues)
@@ -264,9 +262,7 @@ def _safetensors_headers(
         data = _fetch_prefix(client, info, item, wanted, issues)
         if data is None:
             continue
-        local = folder / f"{index}.safetensors"
-        local.write_bytes(data)
-        read = partial(read_safetensors_header, local, file_size=item.size)
+        read = partial(read_safetensors_stream, io.BytesIO(data), item.size)
         header = _read_header(info, item, issues, read)
         if header is not None:
             found.append((PurePosixPath(item.path), header))

@@ -49,6 +49,7 @@ from scanner.analysis.pickle_scan import (
 )
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import ComponentKind, ScanIssue, Severity
+from scanner.formats.model.catalog import format_of
 from scanner.resolve.hub.client import HubProblem
 from scanner.sources.load_analysis import with_file_analyses
 
@@ -58,10 +59,6 @@ if TYPE_CHECKING:
     from scanner.resolve.hub.client import HubClient, HubFile, HubRepoInfo
     from scanner.sources.inventory import Inventory
 
-#: Suffixes of the files analysed: pickles, PyTorch checkpoints, NumPy and Keras archives.
-PICKLE_FORMAT_SUFFIXES: Final = frozenset(
-    {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".keras"}
-)
 #: Most files per repo analysed; the rest are reported unanalysed (UNREADABLE).
 MAX_HUB_PICKLE_FILES: Final = 8
 #: Bytes fetched from the start of every file (magic bytes; most legacy pickles whole).
@@ -303,9 +300,7 @@ def pickle_format_files(
     candidates = [
         item
         for item in info.files
-        if item.path in paths
-        and PurePosixPath(item.path).suffix.lower() in PICKLE_FORMAT_SUFFIXES
-        and item.size != 0
+        if item.path in paths and format_of(item.path).loading_may_run_code and item.size != 0
     ]
     candidates.sort(key=lambda item: (_rank(item.path), item.path.count("/"), item.path))
     return candidates[:MAX_HUB_PICKLE_FILES], candidates[MAX_HUB_PICKLE_FILES:]

@@ -22,6 +22,7 @@ from scanner.core.model import (
     ScanIssue,
     Severity,
 )
+from scanner.formats.model.catalog import format_of
 from scanner.formats.model.gguf import GgufDataset, GgufMetadata
 from scanner.formats.model.onnx import OnnxMetadata
 from scanner.formats.model.safetensors import SafetensorsHeader
@@ -48,31 +49,6 @@ TOKENIZER_FILES = frozenset(
         "chat_template.json",
     }
 )
-
-#: File formats by suffix, recorded as ``sovscan:file:format``.
-FILE_FORMATS = {
-    ".safetensors": "safetensors",
-    ".gguf": "gguf",
-    ".onnx": "onnx",
-    ".bin": "pytorch-pickle",
-    ".pt": "pytorch-pickle",
-    ".pth": "pytorch-pickle",
-    ".ckpt": "pytorch-pickle",
-    ".pkl": "pickle",
-    ".pickle": "pickle",
-    ".joblib": "pickle",
-    ".npy": "numpy",
-    ".npz": "numpy",
-    ".h5": "hdf5",
-    ".keras": "keras",
-    ".msgpack": "flax-msgpack",
-    ".py": "python",
-    ".json": "json",
-    ".md": "markdown",
-    ".txt": "text",
-    ".model": "sentencepiece",
-    ".jinja": "jinja",
-}
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
@@ -230,7 +206,7 @@ def _add_files(
     for rel, size in files:
         properties: list[tuple[str, str]] = []
         evidence: list[Evidence] = []
-        fmt = FILE_FORMATS.get(rel.suffix.lower())
+        fmt = format_of(rel).name
         if fmt:
             properties.append(("sovscan:file:format", fmt))
         pointer = pointers.get(rel)

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from scanner.core.config import DEFAULT_HUB, ScanConfig
 from scanner.core.errors import TargetError
 from scanner.core.model import ComponentKind, Evidence, ScanIssue, Severity
+from scanner.formats.model.catalog import holds_weights
 from scanner.formats.python.records import DependencyDocument, DocumentKind
 from scanner.hashing.cache import HashCache
 from scanner.hashing.digest import HashRequest, hash_files
@@ -90,30 +91,6 @@ def scan_local(
     )
 
 
-#: Suffixes of files that hold model weights (or pickled models).
-WEIGHT_SUFFIXES = frozenset(
-    {
-        ".safetensors",
-        ".gguf",
-        ".onnx",
-        ".bin",
-        ".pt",
-        ".pth",
-        ".ckpt",
-        ".pkl",
-        ".pickle",
-        ".joblib",
-        ".h5",
-        ".keras",
-        ".msgpack",
-        ".tflite",
-        ".mlmodel",
-        ".npz",
-        ".ggml",
-    }
-)
-
-
 def holds_a_model(facts: FolderFacts, files: tuple[FileEntry, ...]) -> bool:
     """Whether the folder shows any sign of a model: a card with front matter, a model,
     adapter or tokenizer config, weight headers or weight files, LFS pointers."""
@@ -129,7 +106,7 @@ def holds_a_model(facts: FolderFacts, files: tuple[FileEntry, ...]) -> bool:
         or facts.gguf
         or facts.onnx
         or facts.lfs_pointers
-        or any(entry.relpath.suffix.lower() in WEIGHT_SUFFIXES for entry in files)
+        or any(holds_weights(entry.relpath) for entry in files)
     )
 
 

@@ -352,8 +352,19 @@ def read_gguf_metadata(path: Path, *, partial_ok: bool = False) -> GgufMetadata:
     """
     with open_regular_file(path) as stream:
         file_size = os.fstat(stream.fileno()).st_size
-        cursor = _Cursor(stream, file_size)
-        return _read_metadata(cursor, partial_ok=partial_ok)
+        return read_gguf_stream(stream, file_size, partial_ok=partial_ok)
+
+
+def read_gguf_stream(stream: BinaryIO, size: int, *, partial_ok: bool = False) -> GgufMetadata:
+    """Read GGUF metadata from a seekable binary stream of ``size`` bytes holding the file from
+    its first byte (see ``read_gguf_metadata``; the stream's position does not matter).
+
+    Raises:
+        MalformedFileError: the content is not GGUF, is truncated or breaks a cap.
+        OSError: the stream cannot be read.
+    """
+    stream.seek(0)
+    return _read_metadata(_Cursor(stream, size), partial_ok=partial_ok)
 
 
 @functools.cache

@@ -191,11 +191,22 @@ def read_onnx_metadata(path: Path) -> OnnxMetadata:
         OSError: the file cannot be opened or read (left to the caller to report).
     """
     with open_regular_file(path) as stream:
-        file_size = os.fstat(stream.fileno()).st_size
-        if file_size == 0:
-            raise MalformedFileError("file is empty")
-        source = _Source(stream)
-        return _read_model(_Cursor(source, file_size, budget=_ReadBudget(MAX_READ_BYTES)))
+        return read_onnx_stream(stream, os.fstat(stream.fileno()).st_size)
+
+
+def read_onnx_stream(stream: BinaryIO, size: int) -> OnnxMetadata:
+    """Read the top-level ``ModelProto`` fields from a seekable binary stream of ``size`` bytes
+    holding the file from its first byte; see ``read_onnx_metadata``.
+
+    Raises:
+        MalformedFileError: the content is not a well-formed ModelProto, is truncated or
+            breaks a cap.
+        OSError: the stream cannot be read.
+    """
+    if size == 0:
+        raise MalformedFileError("file is empty")
+    stream.seek(0)
+    return _read_model(_Cursor(_Source(stream), size, budget=_ReadBudget(MAX_READ_BYTES)))
 
 
 class _ReadBudget:

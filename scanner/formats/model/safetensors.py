@@ -7,7 +7,7 @@ import math
 import os
 import struct
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from scanner.core.capped_io import open_regular_file
 from scanner.core.errors import MalformedFileError
@@ -92,14 +92,26 @@ def read_safetensors_header(path: Path, *, file_size: int | None = None) -> Safe
             file_size = present
         elif file_size < present:
             raise MalformedFileError(f"a {present}-byte prefix of a {file_size}-byte file")
-        prefix = stream.read(_LENGTH_PREFIX.size)
-        if len(prefix) < _LENGTH_PREFIX.size:
-            raise MalformedFileError(
-                f"file is {len(prefix)} bytes, too short for the 8-byte header length"
-            )
-        (header_size,) = _LENGTH_PREFIX.unpack(prefix)
-        _check_header_size(header_size, file_size)
-        raw_header = stream.read(header_size)
+        return read_safetensors_stream(stream, file_size)
+
+
+def read_safetensors_stream(stream: BinaryIO, file_size: int) -> SafetensorsHeader:
+    """Read the header of a safetensors file of ``file_size`` bytes from a seekable binary
+    stream holding (at least the start of) it; see ``read_safetensors_header``.
+
+    Raises:
+        MalformedFileError: the content is not a well-formed safetensors header.
+        OSError: the stream cannot be read.
+    """
+    stream.seek(0)
+    prefix = stream.read(_LENGTH_PREFIX.size)
+    if len(prefix) < _LENGTH_PREFIX.size:
+        raise MalformedFileError(
+            f"file is {len(prefix)} bytes, too short for the 8-byte header length"
+        )
+    (header_size,) = _LENGTH_PREFIX.unpack(prefix)
+    _check_header_size(header_size, file_size)
+    raw_header = stream.read(header_size)
     if len(raw_header) < header_size:
         raise MalformedFileError(
             f"truncated header: {header_size} bytes declared, {len(raw_header)} present"

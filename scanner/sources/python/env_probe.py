@@ -1,4 +1,4 @@
-"""Run by the scanned interpreter (``PYTHON -I -S -B env_probe.py``): its distributions as JSON.
+"""Run by the scanned interpreter (``PYTHON -I -S -B env_probe.py SUFFIXES``): its distributions.
 
 Standard library only, and Python 3.8 syntax (the interpreter may be any 3.8 to 3.14), so no
 ``X | Y`` types, no ``match``, no f-string ``=``. ``-S`` keeps ``site.py`` and the
@@ -53,10 +53,9 @@ MAX_PTH_FILES = 1000
 PTH_MAX_BYTES = 64 * 1024
 MAX_SITE_DIRS = 1000
 
-WEIGHT_SUFFIXES = (
-    ".safetensors", ".gguf", ".onnx", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".keras",
-    ".msgpack", ".pkl", ".joblib", ".npy", ".npz", ".tflite", ".mlmodel",
-)  # fmt: skip
+#: Suffixes of files that hold model weights: the first argument, comma-separated (the caller
+#: passes its format table's; this script cannot import it).
+WEIGHT_SUFFIXES = tuple(suffix for suffix in (sys.argv[1:] or [""])[0].split(",") if suffix)
 _SHARED_LIBRARY = re.compile(r"\.(?:so(?:\.[0-9A-Za-z_]+)*|dll|dylib|pyd)$", re.IGNORECASE)
 
 

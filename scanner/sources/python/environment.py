@@ -36,6 +36,7 @@ from packaging.version import InvalidVersion, Version
 from scanner.core.capped_io import parse_json_text
 from scanner.core.errors import MalformedFileError, TargetError
 from scanner.core.model import Hash
+from scanner.formats.model.catalog import WEIGHT_SUFFIXES
 from scanner.formats.python.dependency_fields import redact_url
 from scanner.formats.python.pep508 import (
     HASH_ALGORITHMS,
@@ -132,7 +133,7 @@ class _ProbeRun:
 def _run_probe(python: Path, timeout: float) -> bytes:
     """Run the probe under ``python`` and return its stdout, or raise TargetError."""
     executable = _interpreter(python)
-    command = [str(executable), "-I", "-S", "-B", str(PROBE_SCRIPT)]
+    command = [str(executable), "-I", "-S", "-B", str(PROBE_SCRIPT), ",".join(WEIGHT_SUFFIXES)]
     with tempfile.TemporaryDirectory(prefix="sovscan-python-env-") as workdir:
         try:
             process = subprocess.Popen(  # noqa: S603 (an argument list, no shell)

@@ -1,0 +1,151 @@
+"""The model-format table: one row per format, each row's facts used everywhere they matter."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from scanner.core.config import ScanConfig
+from scanner.core.errors import MalformedFileError
+from scanner.formats.model.catalog import (
+    MODEL_FORMATS,
+    UNLISTED,
+    WEIGHT_SUFFIXES,
+    ModelFormat,
+    PickleUse,
+    format_of,
+    holds_weights,
+)
+from scanner.formats.model.gguf import GgufMetadata
+from scanner.formats.model.onnx import OnnxMetadata
+from scanner.formats.model.safetensors import SafetensorsHeader
+from scanner.sources.folder_facts import read_folder_facts
+from scanner.sources.inventory import Inventory
+from scanner.sources.local_dir import holds_a_model, scan_local
+from scanner.sources.walk import walk_target
+from tests.conftest import CORPUS
+
+
+def _scan(folder: Path) -> Inventory:
+    config = ScanConfig(cache_dir=folder.parent / "cache", jobs=1, name="m", progress=False)
+    return scan_local(folder, config, cache=None)
+
+
+ROWS = {f"{row.name}{row.suffixes}": row for row in MODEL_FORMATS}
+
+
+def test_every_suffix_names_one_row() -> None:
+    suffixes = [suffix for row in MODEL_FORMATS for suffix in row.suffixes]
+    assert len(suffixes) == len(set(suffixes))
+    assert all(s == s.lower() and (s == "" or s.startswith(".")) for s in suffixes)
+
+
+@pytest.mark.parametrize("row", ROWS.values(), ids=ROWS.keys())
+def test_row_is_found_by_each_suffix_in_any_case(row: ModelFormat) -> None:
+    for suffix in row.suffixes:
+        assert format_of(f"dir.d/model{suffix}") is row
+        assert format_of(Path(f"MODEL{suffix.upper()}")) is row
+        assert holds_weights(f"w{suffix}") is row.holds_weights
+        assert (suffix in WEIGHT_SUFFIXES) is row.holds_weights
+
+
+def test_unlisted_suffix() -> None:
+    assert format_of("weights.xyz") is UNLISTED
+    assert UNLISTED.pickle is PickleUse.IF_IT_STARTS_LIKE_ONE
+    assert not holds_weights("weights.xyz")
+
+
+def test_only_loader_formats_run_code_on_load() -> None:
+    running = {s for row in MODEL_FORMATS if row.loading_may_run_code for s in row.suffixes}
+    assert running == {
+        ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".sav", ".npy", ".npz",
+        ".keras",
+    }  # fmt: skip
+    never = {s for row in MODEL_FORMATS if row.pickle is PickleUse.NEVER for s in row.suffixes}
+    assert ".safetensors" in never
+    assert never.isdisjoint(running)
+
+
+def _safetensors() -> bytes:
+    header = json.dumps(
+        {"w": {"dtype": "F16", "shape": [2, 2], "data_offsets": [0, 8]}, "__metadata__": {}}
+    ).encode()
+    return struct.pack("<Q", len(header)) + header + b"\0" * 8
+
+
+def _gguf() -> bytes:
+    key = b"general.architecture"
+    value = b"llama"
+    return (
+        b"GGUF"
+        + struct.pack("<IQQ", 3, 0, 1)
+        + struct.pack("<Q", len(key))
+        + key
+        + struct.pack("<I", 8)
+        + struct.pack("<Q", len(value))
+        + value
+    )
+
+
+def _onnx() -> bytes:
+    return bytes([0x08, 0x07])  # ModelProto.ir_version = 7
+
+
+READERS = {
+    ".safetensors": (_safetensors, SafetensorsHeader),
+    ".gguf": (_gguf, GgufMetadata),
+    ".onnx": (_onnx, OnnxMetadata),
+}
+HEADER_ROWS = [row for row in MODEL_FORMATS if row.read_header is not None]
+
+
+def test_header_rows_are_the_ones_with_readers_here() -> None:
+    assert {row.suffixes[0] for row in HEADER_ROWS} == set(READERS)
+
+
+@pytest.mark.parametrize("row", HEADER_ROWS, ids=[row.suffixes[0] for row in HEADER_ROWS])
+def test_header_reader_reads_a_stream_from_any_position(row: ModelFormat) -> None:
+    build, record = READERS[row.suffixes[0]]
+    data = build()
+    stream = io.BytesIO(data)
+    stream.seek(len(data) // 2)
+    assert row.read_header is not None
+    assert isinstance(row.read_header(stream, len(data)), record)
+    with pytest.raises(MalformedFileError):
+        row.read_header(io.BytesIO(b"\x00" * 3), 3)
+
+
+@pytest.mark.parametrize("row", HEADER_ROWS, ids=[row.suffixes[0] for row in HEADER_ROWS])
+def test_header_rows_feed_the_folder_scan(row: ModelFormat, tmp_path: Path) -> None:
+    build, _ = READERS[row.suffixes[0]]
+    (tmp_path / f"model{row.suffixes[0].upper()}").write_bytes(build())
+    inventory = _scan(tmp_path)
+    files = [c for c in inventory.components if c.name == f"model{row.suffixes[0].upper()}"]
+    assert files
+    assert ("sovscan:file:format", row.name) in files[0].properties
+
+
+def test_real_gguf_through_the_table() -> None:
+    path = CORPUS / "gguf" / "ggml-vocab-phi-3.gguf"
+    if not path.is_file():
+        pytest.skip("corpus GGUF is absent")
+    row = format_of(path)
+    assert row.read_header is not None
+    with path.open("rb") as stream:
+        meta = row.read_header(stream, path.stat().st_size)
+    assert isinstance(meta, GgufMetadata)
+    assert meta.architecture == "phi3"
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".sav", ".hdf5", ".tflite", ".ggml"])
+def test_a_lone_weights_file_makes_a_model_folder(suffix: str, tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("requests==2.32.3\n")
+    walk = walk_target(tmp_path)
+    assert not holds_a_model(read_folder_facts(walk), walk.files)
+    (tmp_path / f"weights{suffix}").write_bytes(b"\x00" * 16)
+    walk = walk_target(tmp_path)
+    assert holds_a_model(read_folder_facts(walk), walk.files)
