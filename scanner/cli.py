@@ -19,16 +19,16 @@ from scanner.core.config import ScanConfig, country_code, default_cache_dir, sou
 from scanner.core.errors import ScannerError, UsageError
 from scanner.core.model import ScanResult
 from scanner.hashing.digest import default_jobs
+from scanner.sbom.exporters import EXPORTERS, FORMAT_NAMES
 
 EXIT_INTERNAL = 70
 #: Exit code of a scan stopped by Ctrl-C (128 + SIGINT) or by SIGTERM (128 + 15).
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
-_FORMATS = ("cyclonedx-json", "cyclonedx-xml", "sarif", "markdown", "summary")
 _SPEC_VERSIONS = ("1.5", "1.6", "1.7")
 
-_EPILOG = """\b
+_EPILOG_TEMPLATE = """\b
 Targets:
   PATH                      a model folder or a single model file
   hf:ORG/NAME[@REV]         a Hugging Face Hub repo (metadata only; no weights downloaded)
@@ -36,10 +36,7 @@ Targets:
   hf-cache: / hf-cache:DIR  every model in the local Hugging Face cache (default or DIR)
 \b
 Output (-o is repeatable; the format follows the suffix, else --format):
-  x.cdx.json / x.cdx.xml    CycloneDX ML-BOM (JSON is the default)
-  x.sarif                   SARIF 2.1.0 (GitHub code scanning)
-  report.md                 Markdown report: lineage with origins, verdicts, findings
-  x.txt                     the human summary
+{outputs}
   -                         standard output, in --format
   no -o                     the human summary on standard output
 \b
@@ -65,6 +62,13 @@ whatever path reached it. Environment: SOURCE_DATE_EPOCH adds a BOM timestamp (t
 none otherwise); SOVSCAN_CACHE_DIR moves the cache; SOVSCAN_INDEX_URL names the package
 index (as --index-url).
 """
+_EPILOG = _EPILOG_TEMPLATE.replace(
+    "{outputs}",
+    "\n".join(
+        f"  {' / '.join('x' + suffix for suffix in exporter.suffixes):<25} {exporter.summary}"
+        for exporter in EXPORTERS
+    ),
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,7 +90,7 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(_FORMATS),
+    type=click.Choice(FORMAT_NAMES),
     help="Format for -o files without a known suffix, or for stdout.",
 )
 @click.option(
@@ -334,24 +338,24 @@ def _scan(
     from scanner.core.offline import network_blocked
     from scanner.pipeline import run
     from scanner.policy.rules import RULES
-    from scanner.sbom.cyclonedx import BomOptions
-    from scanner.sbom.outputs import OutputFormat, format_for_path, render
+    from scanner.sbom.exporters import STDOUT_DEFAULT, exporter_for_path, exporter_named
+    from scanner.sbom.rendering import RenderOptions
     from scanner.sources.targets import parse_target
 
     targets = [parse_target(raw) for raw in dict.fromkeys(raw_targets)]
-    chosen = OutputFormat(fmt) if fmt else None
-    plan = [(path, format_for_path(path, chosen)) for path in outputs]
+    chosen = exporter_named(fmt) if fmt else None
+    plan = [(path, exporter_for_path(path, chosen)) for path in outputs]
     if not plan:
-        plan = [("-", chosen or OutputFormat.SUMMARY)]
+        plan = [("-", chosen or STDOUT_DEFAULT)]
     stdout_count = sum(1 for path, _ in plan if path == "-")
     if stdout_count > 1:
         raise UsageError("only one output can go to standard output")
     timestamp = source_date_epoch()
-    options = BomOptions(spec_version=spec_version, timestamp=timestamp)
+    options = RenderOptions(spec_version=spec_version, timestamp=timestamp, rules=RULES)
     with network_blocked() if config.offline else nullcontext():
         result = run(config, targets)
         # Render everything first: a document that fails validation is never written.
-        documents = [(path, render(result, out_fmt, options, RULES)) for path, out_fmt in plan]
+        documents = [(path, exporter.render(result, options)) for path, exporter in plan]
     with _signals_held():
         _write_all(documents)
         progress.written = [path for path, _ in documents if path != "-"]

@@ -63,7 +63,7 @@ from scanner.sbom.cdx_model_card import (
 )
 from scanner.sbom.declarations import COMPLIANCE_SPEC_VERSIONS, build_compliance, compliance_xml
 from scanner.sbom.integrity import check_integrity, is_absolute_uri
-from scanner.sbom.sarif import NO_RULES, RuleDescription
+from scanner.sbom.rendering import NO_RULES, RenderOptions, RuleDescription
 
 if TYPE_CHECKING:
     from cyclonedx.model import ExternalReference, HashType, Property
@@ -147,6 +147,21 @@ class BomOptions:
     CLI passes SOURCE_DATE_EPOCH when it is set). The serial number is always a uuid5 of the
     content."""
     tool_version: str = scanner.__version__
+
+
+def render_cyclonedx_json(result: ScanResult, options: RenderOptions) -> str:
+    """The exporter of ``cyclonedx-json``: ``render_cyclonedx`` in JSON."""
+    return _render_with(result, "json", options)
+
+
+def render_cyclonedx_xml(result: ScanResult, options: RenderOptions) -> str:
+    """The exporter of ``cyclonedx-xml``: ``render_cyclonedx`` in XML."""
+    return _render_with(result, "xml", options)
+
+
+def _render_with(result: ScanResult, fmt: Literal["json", "xml"], options: RenderOptions) -> str:
+    bom = BomOptions(spec_version=options.spec_version, timestamp=options.timestamp)
+    return render_cyclonedx(result, fmt, bom, options.rules, tier_rules=options.tier_rules)
 
 
 def render_cyclonedx(

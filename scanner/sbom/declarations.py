@@ -47,7 +47,7 @@ from typing import Any
 
 from scanner.core.model import Evidence, Finding, ScanResult, Severity, TierVerdict, Verdict
 from scanner.sbom.cdx_model_card import xml_safe
-from scanner.sbom.sarif import RuleDescription, describe_rule
+from scanner.sbom.rendering import RuleDescription, describe_rule
 
 #: Spec versions that have ``declarations`` and ``definitions``.
 COMPLIANCE_SPEC_VERSIONS = frozenset({"1.6", "1.7"})

@@ -29,7 +29,7 @@ from scanner.core.model import (
     Verdict,
 )
 from scanner.sbom.findings import DANGEROUS_CODE_RULE, action_findings, tiers_label
-from scanner.sbom.sarif import RuleDescription, describe_rule
+from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription, describe_rule
 from scanner.sbom.summary import component_label, human_size, origin_label, plain
 
 MAX_FINDINGS_SHOWN = 500
@@ -62,8 +62,9 @@ def md(text: str) -> str:
     return _ENTITY.sub("&amp;", _SYNTAX.sub(r"\\\1", plain(text)))
 
 
-def render_markdown(result: ScanResult, rules: Mapping[str, RuleDescription]) -> str:
+def render_markdown(result: ScanResult, options: RenderOptions = PLAIN) -> str:
     """The report's Markdown text (deterministic for a given result)."""
+    rules = options.rules
     by_ref = {component.ref: component for component in result.components}
     sections = [
         _heading(result),

@@ -40,8 +40,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
-from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 import scanner
@@ -55,6 +54,7 @@ from scanner.core.model import (
     Severity,
 )
 from scanner.sbom.cdx_model_card import xml_safe
+from scanner.sbom.rendering import PLAIN, GenericRule, RenderOptions, RuleDescription, describe_rule
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -91,44 +91,6 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 _README = "README.md"
 
 
-class RuleDescription(Protocol):
-    """What the exporters need to know of a policy rule (``scanner.policy`` provides the table)."""
-
-    @property
-    def id(self) -> str:
-        """Stable id, e.g. ``SOV001``."""
-
-    @property
-    def name(self) -> str:
-        """Short kebab-case name, e.g. ``foreign-component``."""
-
-    @property
-    def description(self) -> str:
-        """One or two sentences: what the rule checks."""
-
-    @property
-    def help(self) -> str:
-        """What to do about a finding (Markdown allowed)."""
-
-    @property
-    def severity(self) -> Severity:
-        """The default severity of its findings."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GenericRule:
-    """A rule description made here: for issues, and for rule ids the table does not know."""
-
-    id: str
-    name: str
-    description: str
-    help: str
-    severity: Severity
-
-
-#: The empty rule table (the default of every renderer: findings then get generic rules).
-NO_RULES: Mapping[str, RuleDescription] = MappingProxyType({})
-
 #: Rule of the results made from ScanIssues (unless the policy's table describes GEN002 itself).
 UNREADABLE_INPUT = GenericRule(
     id="GEN002",
@@ -142,24 +104,9 @@ UNREADABLE_INPUT = GenericRule(
 )
 
 
-def describe_rule(
-    rules: Mapping[str, RuleDescription], rule_id: str, severity: Severity
-) -> RuleDescription:
-    """The table's description of ``rule_id``, else a generic one with ``severity``."""
-    known = rules.get(rule_id)
-    if known is not None:
-        return known
-    return GenericRule(
-        id=rule_id,
-        name=rule_id.lower(),
-        description=f"Rule {rule_id}, which this version of sovscan does not describe.",
-        help="Read the finding's message and evidence.",
-        severity=severity,
-    )
-
-
-def render_sarif(result: ScanResult, rules: Mapping[str, RuleDescription]) -> str:
+def render_sarif(result: ScanResult, options: RenderOptions = PLAIN) -> str:
     """The SARIF 2.1.0 JSON text of ``result``'s findings and issues (deterministic)."""
+    rules = options.rules
     locator = Locator(result)
     drafts = [_finding_draft(finding, locator) for finding in result.findings]
     drafts.extend(_issue_draft(issue, locator) for issue in result.issues)

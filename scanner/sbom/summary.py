@@ -32,7 +32,7 @@ from scanner.sbom.findings import (
     analysis_failed,
     tiers_label,
 )
-from scanner.sbom.sarif import NO_RULES, RuleDescription
+from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription
 from scanner.sources.model_digest import DIGEST_PROPERTY, DIGEST_UNAVAILABLE_PROPERTY
 
 #: Issues listed in full before the rest are counted.
@@ -89,9 +89,10 @@ def origin_label(origin: Origin | None) -> str:
     return plain(f"{who} ({where})")
 
 
-def render_summary(result: ScanResult, rules: Mapping[str, RuleDescription] = NO_RULES) -> str:
+def render_summary(result: ScanResult, options: RenderOptions = PLAIN) -> str:
     """Dangerous code first; models with their lineage and origins, verdicts, what to do,
     accepted findings and issues."""
+    rules = options.rules
     lines: list[str] = dangerous_code_lines(result)
     if lines:
         lines.append("")

@@ -23,6 +23,7 @@ from scanner.core.model import (
     Verdict,
 )
 from scanner.sbom.markdown import MAX_FILES_SHOWN, MAX_FINDINGS_SHOWN, md, render_markdown
+from scanner.sbom.rendering import RenderOptions
 from tests.unit.sbom.assessed import (
     INSTRUCT,
     README,
@@ -33,9 +34,11 @@ from tests.unit.sbom.assessed import (
 )
 from tests.unit.sbom.golden_files import assert_golden
 
+WITH_RULES = RenderOptions(rules=RULES)
+
 
 def report(result: ScanResult | None = None) -> str:
-    return render_markdown(result or assessed_result(), RULES)
+    return render_markdown(result or assessed_result(), WITH_RULES)
 
 
 def section(text: str, title: str) -> str:
@@ -150,7 +153,7 @@ def test_unknown_tiers_without_reasons_still_show() -> None:
 
 def test_a_plain_scan_says_what_it_lacks() -> None:
     subject = Component(ref="model:x", kind=ComponentKind.MODEL, name="x")
-    text = render_markdown(ScanResult(subjects=(subject.ref,), components=(subject,)), {})
+    text = render_markdown(ScanResult(subjects=(subject.ref,), components=(subject,)))
     assert "no policy chosen: report only" in text
     assert "No policy tier was evaluated." in text
     assert "No findings." in text

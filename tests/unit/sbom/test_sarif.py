@@ -30,6 +30,7 @@ from scanner.core.model import (
     ScanResult,
     Severity,
 )
+from scanner.sbom.rendering import RenderOptions
 from scanner.sbom.sarif import (
     FINGERPRINT_KEY,
     SARIF_SCHEMA,
@@ -47,6 +48,8 @@ from tests.unit.sbom.assessed import (
     assessed_result,
 )
 from tests.unit.sbom.golden_files import assert_golden
+
+WITH_RULES = RenderOptions(rules=RULES)
 
 
 @cache
@@ -68,7 +71,7 @@ def schema_errors(doc: dict[str, Any]) -> list[str]:
 
 
 def sarif(result: ScanResult | None = None) -> dict[str, Any]:
-    return json.loads(render_sarif(result or assessed_result(), RULES))
+    return json.loads(render_sarif(result or assessed_result(), WITH_RULES))
 
 
 def run(doc: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +137,7 @@ def test_the_schema_check_is_not_vacuous() -> None:
 
 
 def test_golden_document() -> None:
-    assert_golden("report.sarif", render_sarif(assessed_result(), RULES))
+    assert_golden("report.sarif", render_sarif(assessed_result(), WITH_RULES))
 
 
 def test_driver_and_rules_used_sorted_with_help_and_severity() -> None:
@@ -177,7 +180,7 @@ def test_a_rule_the_table_does_not_know_gets_a_generic_description() -> None:
 
 
 def test_without_a_rule_table_every_rule_is_generic_and_still_valid() -> None:
-    doc = json.loads(render_sarif(assessed_result(), {}))
+    doc = json.loads(render_sarif(assessed_result(), RenderOptions(rules={})))
     names = {rule["id"]: rule["name"] for rule in run(doc)["tool"]["driver"]["rules"]}
     assert names["SOV001"] == "sov001"
     assert names["GEN002"] == "unreadable-input"
@@ -441,7 +444,7 @@ def test_output_is_deterministic_whatever_the_input_order() -> None:
         findings=tuple(reversed(result.findings)),
         components=tuple(reversed(result.components)),
     )
-    assert render_sarif(shuffled, RULES) == render_sarif(result, RULES)
+    assert render_sarif(shuffled, WITH_RULES) == render_sarif(result, WITH_RULES)
 
 
 def test_an_empty_scan_is_a_valid_log_without_results() -> None:

@@ -20,6 +20,7 @@ from scanner.core.model import (
     TierVerdict,
     Verdict,
 )
+from scanner.sbom.rendering import RenderOptions
 from scanner.sbom.summary import (
     MAX_DATASETS_SHOWN,
     human_size,
@@ -28,6 +29,8 @@ from scanner.sbom.summary import (
     render_summary,
 )
 from tests.unit.sbom.assessed import INSTRUCT, RULES, WEIGHTS, assessed_result
+
+WITH_RULES = RenderOptions(rules=RULES)
 
 
 def lines() -> list[str]:
@@ -79,7 +82,7 @@ def test_verdicts_block_marks_the_chosen_tier_with_the_first_reason() -> None:
 
 
 def test_each_deciding_finding_is_listed_once_with_tiers_and_what_to_do() -> None:
-    text = render_summary(assessed_result(), RULES).splitlines()
+    text = render_summary(assessed_result(), WITH_RULES).splitlines()
     start = text.index("To do     5 finding(s) decide the verdicts (each listed once):")
     assert text[start + 1 : start + 3] == [
         "  [FAIL: national, trusted] NAT001 restrictive-foreign-licence: llama3 restricts use; "
@@ -105,7 +108,7 @@ def test_dangerous_code_heads_the_summary_naming_the_file_and_the_callable() -> 
         tiers=("sovereign", "national", "trusted", "adversary"),
         remediation="Do not load pytorch_model.bin",
     )
-    text = render_summary(replace(result, findings=(*result.findings, dangerous)), RULES)
+    text = render_summary(replace(result, findings=(*result.findings, dangerous)), WITH_RULES)
     lines = text.splitlines()
     assert lines[0] == "DANGEROUS  1 file(s) run dangerous code when loaded; every tier FAILs:"
     assert lines[1].startswith("  - pytorch_model.bin: loading it runs dangerous code")
@@ -116,7 +119,8 @@ def test_dangerous_code_heads_the_summary_naming_the_file_and_the_callable() -> 
         source="w.yaml", entry=1, reason="ours", accepted_by="Ann", expires="2030-01-01"
     )
     quiet = render_summary(
-        replace(result, findings=(*result.findings, replace(dangerous, accepted=waiver))), RULES
+        replace(result, findings=(*result.findings, replace(dangerous, accepted=waiver))),
+        WITH_RULES,
     )
     assert not quiet.startswith("DANGEROUS")
     assert (

@@ -1,0 +1,96 @@
+"""The contract between the policy, the pipeline and every exporter.
+
+An exporter is a function ``render(result, options) -> str`` (``Renderer``), registered in
+``scanner.sbom.exporters``. ``RenderOptions`` carries what the run decided (CycloneDX version,
+timestamp) and the policy's rule table, which exporters read through ``RuleDescription``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Protocol
+
+from scanner.core.model import ScanResult, Severity
+
+
+class RuleDescription(Protocol):
+    """What the exporters need to know of a policy rule (``scanner.policy`` provides the table)."""
+
+    @property
+    def id(self) -> str:
+        """Stable id, e.g. ``SOV001``."""
+
+    @property
+    def name(self) -> str:
+        """Short kebab-case name, e.g. ``foreign-component``."""
+
+    @property
+    def description(self) -> str:
+        """One or two sentences: what the rule checks."""
+
+    @property
+    def help(self) -> str:
+        """What to do about a finding (Markdown allowed)."""
+
+    @property
+    def severity(self) -> Severity:
+        """The default severity of its findings."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenericRule:
+    """A rule description made here: for issues, and for rule ids the table does not know."""
+
+    id: str
+    name: str
+    description: str
+    help: str
+    severity: Severity
+
+
+#: The empty rule table (the default of every renderer: findings then get generic rules).
+NO_RULES: Mapping[str, RuleDescription] = MappingProxyType({})
+
+
+def describe_rule(
+    rules: Mapping[str, RuleDescription], rule_id: str, severity: Severity
+) -> RuleDescription:
+    """The table's description of ``rule_id``, else a generic one with ``severity``."""
+    known = rules.get(rule_id)
+    if known is not None:
+        return known
+    return GenericRule(
+        id=rule_id,
+        name=rule_id.lower(),
+        description=f"Rule {rule_id}, which this version of sovscan does not describe.",
+        help="Read the finding's message and evidence.",
+        severity=severity,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderOptions:
+    """What every exporter may be told; each reads the fields that concern it."""
+
+    spec_version: str = "1.6"
+    """CycloneDX specification version."""
+    timestamp: datetime | None = None
+    """The BOM timestamp (``SOURCE_DATE_EPOCH``); None leaves it out (byte-stable output)."""
+    rules: Mapping[str, RuleDescription] = field(default_factory=lambda: NO_RULES)
+    """The policy's rule table (``scanner.policy.rules.RULES``)."""
+    tier_rules: Mapping[str, Collection[str]] | None = None
+    """The rules each tier applies, for the CycloneDX standards."""
+
+
+#: Options with nothing set: generic rule descriptions, no timestamp, CycloneDX 1.6.
+PLAIN = RenderOptions()
+
+
+class Renderer(Protocol):
+    """An exporter: the document text for one ScanResult (validated where a schema exists)."""
+
+    def __call__(self, result: ScanResult, options: RenderOptions, /) -> str:
+        """The document's text."""
