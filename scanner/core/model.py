@@ -208,6 +208,9 @@ class Component:
     """(CycloneDX externalReference type, url), e.g. ``("distribution", "https://…")``."""
     distributions: tuple[Distribution, ...] = ()
     """Libraries: the release files a lockfile or requirements file pins, with their hashes."""
+    unresolved: bool = False
+    """A declared reference that could not be resolved to a repo (a local path, a repo the Hub
+    does not serve): what it is, and so its origin, is unverified."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,6 +34,8 @@ class PropertyName(StrEnum):
     ORIGIN_HINT = "sovscan:origin:hint"
     """A weaker signal about the component's lineage, never its own origin, one per hint:
     ``<basis> <value seen> → <organisation> (<country>), <confidence> confidence``."""
+    UNRESOLVED = "sovscan:unresolved"
+    """``true`` on a declared reference that could not be resolved (see Component.unresolved)."""
     FILE_SIZE = "sovscan:file:size"
     FILE_FORMAT = "sovscan:file:format"
     FILE_LFS_POINTER = "sovscan:file:lfs-pointer"

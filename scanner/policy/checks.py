@@ -58,7 +58,6 @@ from scanner.policy.tier import (
 from scanner.policy.waivers import ON_LOAD_RULES
 
 _BLOCKING_ISSUES = frozenset({Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM})
-_UNRESOLVED = ("sovscan:unresolved", "true")
 
 
 def check_dangerous_code(tier: Tier) -> Checked:
@@ -126,7 +125,7 @@ def check_completeness(tier: Tier) -> Checked:
                 )
             )
     for component, layers in tier.counted:
-        if _UNRESOLVED in component.properties:
+        if component.unresolved:
             label = label_of(component)
             out.hits.append(
                 Hit(

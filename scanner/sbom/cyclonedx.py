@@ -602,6 +602,8 @@ def _component_properties(
     """The ``sovscan:`` properties of a top-level component."""
     pairs = list(component.properties)
     pairs.append((PropertyName.KIND.value, component.kind.value))
+    if component.unresolved:
+        pairs.append((PropertyName.UNRESOLVED.value, "true"))
     if component.layer is not None:
         pairs.append((PropertyName.LAYER.value, component.layer.value))
     if component.kind is ComponentKind.FILE and component.size is not None:

@@ -219,7 +219,7 @@ def _lineage(
         base = by_ref.get(relation.dst)
         if relation.kind not in WEIGHTS_RELATIONS or base is None:
             continue
-        unresolved = " (unresolved)" if ("sovscan:unresolved", "true") in base.properties else ""
+        unresolved = " (unresolved)" if base.unresolved else ""
         lines.append(
             f"{'  ' * depth}- {relation.kind} → {md(component_label(base))}{unresolved} — "
             f"{_origin_detail(base.origin)}"

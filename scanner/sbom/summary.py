@@ -317,7 +317,7 @@ def _lineage_tree(
             continue
         base = by_ref[rel.dst]
         sources = plain(", ".join(sorted({e.location for e in rel.evidence})))
-        unresolved = "  (unresolved)" if ("sovscan:unresolved", "true") in base.properties else ""
+        unresolved = "  (unresolved)" if base.unresolved else ""
         where = f"  [{sources}]" if sources else ""
         lines.append(
             f"{'  ' * depth}└─ {rel.kind}: {component_label(base)}{unresolved}"

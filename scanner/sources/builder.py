@@ -75,7 +75,7 @@ class InventoryBuilder:
                 name=name,
                 layer=Layer.WEIGHTS,
                 evidence=(evidence,),
-                properties=(("sovscan:unresolved", "true"),),
+                unresolved=True,
             )
         )
 

@@ -5,7 +5,7 @@ relation (base_model, adapter base, ``base_model:*`` tags, ``_name_or_path`` hin
 in turn, level by level up to ``max_depth``, each level's repos concurrently. A repo is scanned
 once however many children name it; cycles end the walk and are reported. Remote-code repos and
 declared datasets are pinned (datasets also get their publisher). Whatever cannot be resolved
-stays in the inventory marked ``sovscan:unresolved`` and is explained by a ScanIssue.
+stays in the inventory marked ``unresolved`` and is explained by a ScanIssue.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class _Pin:
     licenses: tuple[str, ...] = ()
     properties: tuple[tuple[str, str], ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    unresolved: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,10 +171,7 @@ def _extra_refs(inventories: Iterable[Inventory]) -> list[str]:
 
 
 def _hub_repo(component: Component) -> bool:
-    return (component.purl or "").startswith(_HUB_PURL) and (
-        "sovscan:unresolved",
-        "true",
-    ) not in component.properties
+    return (component.purl or "").startswith(_HUB_PURL) and not component.unresolved
 
 
 def _unpinned_hub(component: Component) -> bool:
@@ -242,7 +240,7 @@ def _unresolved(hub: str, repo_id: str, problem: HubProblem, what: str) -> _Outc
         problem=f"{reason}; it stays unresolved: {problem.message}",
         severity=Severity.LOW if offline else Severity.HIGH,
     )
-    return _Outcome(pin=_Pin(properties=(("sovscan:unresolved", "true"),)), issue=issue)
+    return _Outcome(pin=_Pin(unresolved=True), issue=issue)
 
 
 def _depth_issue(hub: str, ref: str, max_depth: int) -> ScanIssue:
@@ -264,6 +262,7 @@ def _combine(first: _Pin | None, second: _Pin) -> _Pin:
         licenses=tuple(dict.fromkeys((*first.licenses, *second.licenses))),
         properties=tuple(dict.fromkeys((*first.properties, *second.properties))),
         evidence=tuple(dict.fromkeys((*first.evidence, *second.evidence))),
+        unresolved=first.unresolved or second.unresolved,
     )
 
 
@@ -287,6 +286,7 @@ def _apply(inventory: Inventory, pins: dict[str, _Pin]) -> Inventory:
                 licenses=component.licenses or pin.licenses,
                 properties=tuple(dict.fromkeys((*component.properties, *pin.properties))),
                 evidence=tuple(dict.fromkeys((*component.evidence, *pin.evidence))),
+                unresolved=component.unresolved or pin.unresolved,
             )
         )
     return replace(inventory, components=tuple(components))

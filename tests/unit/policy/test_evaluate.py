@@ -617,7 +617,7 @@ def test_unresolved_ancestor_blocks_every_tier() -> None:
         layer=Layer.WEIGHTS,
         origin=SBER,
         licenses=("mit",),
-        properties=(("sovscan:unresolved", "true"),),
+        unresolved=True,
     )
     result = ScanResult(
         subjects=result.subjects,

@@ -111,7 +111,7 @@ def test_unresolvable_adapter_base_stays_in_the_inventory(tmp_path: Path) -> Non
     )
     (ref,) = _lineage(inv)
     base = next(c for c in inv.components if c.ref == ref)
-    assert ("sovscan:unresolved", "true") in base.properties
+    assert base.unresolved
     assert base.name == "llama-7b"
     assert any("not a Hugging Face repo id" in i.problem for i in inv.issues)
 

@@ -103,7 +103,7 @@ def test_offline_miss_is_low_and_unresolved(tmp_path: Path) -> None:
     issues = [issue for inv in found for issue in inv.issues if "ai-forever/m1" in issue.location]
     assert [str(issue.severity) for issue in issues] == ["low"]
     m1 = next(c for inv in found for c in inv.components if c.ref.endswith("ai-forever/m1"))
-    assert ("sovscan:unresolved", "true") in m1.properties
+    assert m1.unresolved
 
 
 def test_base_model_tags_add_ancestors_the_files_do_not_declare(tmp_path: Path) -> None:
