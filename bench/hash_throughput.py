@@ -34,7 +34,7 @@ CHILD = """
 import json, os, resource, sys, time
 from pathlib import Path
 from scanner.hashing.digest import HashRequest, hash_files
-from scanner.hashing.cache import HashCache
+from scanner.hashing.digest_cache import HashCache
 
 jobs, buffer_size, cache_dir, *paths = sys.argv[1:]
 requests = [HashRequest(path=Path(p), size=os.lstat(p).st_size) for p in paths]

@@ -16,7 +16,7 @@ from scanner.assess import Assessor
 from scanner.core.config import ScanConfig
 from scanner.core.errors import UpstreamError
 from scanner.core.model import Component, ComponentKind, Finding, Relation, ScanIssue, ScanResult
-from scanner.hashing.cache import HashCache
+from scanner.hashing.digest_cache import HashCache
 from scanner.resolve.package_index import PackageIndexClient
 from scanner.sources.builder import merge_components
 from scanner.sources.inventory import Inventory

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Final
 import click
 
 if TYPE_CHECKING:
-    from scanner.hashing.cache import HashCache
+    from scanner.hashing.digest_cache import HashCache
 
 #: Bytes read per ``readinto``; see bench/hash_throughput.py for the measurement behind it.
 BUFFER_SIZE: Final = 1024 * 1024

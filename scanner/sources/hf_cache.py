@@ -26,8 +26,8 @@ from scanner.core.config import DEFAULT_HUB, ScanConfig
 from scanner.core.errors import TargetError
 from scanner.core.ids import HubId, parse_hub_id
 from scanner.core.model import Component, ComponentKind, Evidence, ScanIssue, Severity
-from scanner.hashing.cache import HashCache
 from scanner.hashing.digest import HashRequest, hash_files
+from scanner.hashing.digest_cache import HashCache
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory

@@ -25,6 +25,7 @@ from scanner.analysis.load_risk import (
     RiskKind,
 )
 from scanner.analysis.model_archive import analyze_model_file
+from scanner.analysis.onnx_external_data import external_data_risks
 from scanner.core.capped_io import read_json_capped, read_text_capped
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import (
@@ -38,7 +39,6 @@ from scanner.core.model import (
     ScanIssue,
     Severity,
 )
-from scanner.formats.model.onnx import external_data_risks
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.inventory import Inventory
 from scanner.sources.walk import FileEntry

@@ -11,8 +11,8 @@ from scanner.core.errors import TargetError
 from scanner.core.model import ComponentKind, Evidence, ScanIssue, Severity
 from scanner.formats.model.catalog import holds_weights
 from scanner.formats.python.records import DependencyDocument, DocumentKind
-from scanner.hashing.cache import HashCache
 from scanner.hashing.digest import HashRequest, hash_files
+from scanner.hashing.digest_cache import HashCache
 from scanner.sources.folder_facts import FolderFacts, read_folder_facts
 from scanner.sources.identity import identify
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory

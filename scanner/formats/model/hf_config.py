@@ -15,22 +15,25 @@ from typing import TYPE_CHECKING, TypeGuard
 from scanner.core.capped_io import read_json_capped
 from scanner.core.errors import MalformedFileError
 from scanner.core.ids import parse_code_reference
+from scanner.formats.model.json_fields import (
+    MAX_LIST_ITEMS,
+    MAX_VALUE_CHARS,
+    Fields,
+    Problems,
+    a_kind,
+    kind_of,
+    read_object,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-#: Longest single string kept; longer ones are dropped, never truncated into a wrong id.
-MAX_VALUE_CHARS = 1024
-#: Most items kept from one list field (architectures, modules, ...).
-MAX_LIST_ITEMS = 1024
 #: Most ``auto_map`` / ``custom_pipelines`` / ``quantization_config`` entries kept.
 MAX_MAP_ENTRIES = 256
 #: How deep nested sub-configs (``text_config.vision_config``...) are followed.
 MAX_SUB_CONFIG_DEPTH = 4
 #: Most distinct shard files kept from a weight index (DeepSeek-R1 has 163).
 MAX_SHARDS = 65_536
-#: Most problems listed per file; the rest are counted in one last entry.
-MAX_PROBLEMS = 100
 
 #: Libraries a diffusers ``model_index.json`` component may name without being repo code:
 #: diffusers' LOADABLE_CLASSES keys, then the ``diffusers.pipelines`` subpackages of 2026, then
@@ -244,140 +247,12 @@ class SafetensorsIndex:
     problems: tuple[str, ...] = ()
 
 
-# ---------------------------------------------------------------------------------------------
-# Typed field access that records problems instead of raising
-
-
-class _Problems:
-    """A capped list of problem descriptions."""
-
-    def __init__(self) -> None:
-        self._items: list[str] = []
-        self._dropped = 0
-
-    def add(self, problem: str) -> None:
-        if len(self._items) < MAX_PROBLEMS:
-            self._items.append(problem)
-        else:
-            self._dropped += 1
-
-    def freeze(self) -> tuple[str, ...]:
-        more = (f"... and {self._dropped} more problems",) if self._dropped else ()
-        return (*self._items, *more)
-
-
-def _a_kind(value: object) -> str:
-    """``_kind`` with its article: "an array", "a number"."""
-    kind = _kind(value)
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-class _Fields:
-    """Reads typed fields of one JSON object; wrong types become problems."""
-
-    def __init__(self, document: dict[str, object], problems: _Problems, prefix: str = "") -> None:
-        self.document = document
-        self.problems = problems
-        self.prefix = prefix
-
-    def where(self, key: str) -> str:
-        return f"{self.prefix}{key}"
-
-    def note(self, key: str, problem: str) -> None:
-        self.problems.add(f"{self.where(key)}: {problem}")
-
-    def as_text(self, key: str, value: object) -> str | None:
-        """``value`` as a string; numbers and booleans are converted with a problem noted."""
-        if isinstance(value, str):
-            text = value.strip()
-        elif isinstance(value, bool | int | float):
-            text = json.dumps(value)
-            self.note(key, f"{_a_kind(value)} ({text[:40]}) where text was expected")
-        else:
-            if value is not None:
-                self.note(key, f"{_a_kind(value)} where text was expected; ignored")
-            return None
-        if len(text) > MAX_VALUE_CHARS:
-            self.note(key, f"a {len(text)}-character value exceeds {MAX_VALUE_CHARS}; ignored")
-            return None
-        return text or None
-
-    def text(self, *keys: str) -> str | None:
-        """The first of ``keys`` present, as text."""
-        for key in keys:
-            if key in self.document:
-                return self.as_text(key, self.document[key])
-        return None
-
-    def texts(self, key: str) -> tuple[str, ...]:
-        value = self.document.get(key)
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            self.note(key, f"{_a_kind(value)} where an array was expected")
-            value = [value]
-        if len(value) > MAX_LIST_ITEMS:
-            self.note(key, f"{len(value)} items; only the first {MAX_LIST_ITEMS} are kept")
-        kept = (self.as_text(key, item) for item in value[:MAX_LIST_ITEMS])
-        return tuple(dict.fromkeys(item for item in kept if item is not None))
-
-    def as_integer(self, key: str, value: object) -> int | None:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            self.note(key, f"the integer {value!r} is written as a float")
-            return int(value)
-        if value is not None:
-            self.note(key, f"{_a_kind(value)} where an integer was expected; ignored")
-        return None
-
-    def integer(self, key: str) -> int | None:
-        return self.as_integer(key, self.document.get(key))
-
-    def integers(self, key: str) -> tuple[int, ...]:
-        value = self.document.get(key)
-        items = value[:MAX_LIST_ITEMS] if isinstance(value, list) else [value]
-        kept = (self.as_integer(key, item) for item in items)
-        return tuple(item for item in kept if item is not None)
-
-    def mapping(self, key: str) -> dict[str, object] | None:
-        value = self.document.get(key)
-        if value is None or isinstance(value, dict):
-            return value
-        self.note(key, f"{_a_kind(value)} where an object was expected; ignored")
-        return None
-
-    def sub(self, key: str, document: dict[str, object]) -> _Fields:
-        return _Fields(document, self.problems, prefix=f"{self.where(key)}.")
-
-
-def _read_object(path: Path, what: str) -> _Fields:
-    document = read_json_capped(path)
-    if not isinstance(document, dict):
-        raise MalformedFileError(f"{what} is a JSON {_kind(document)}, not an object")
-    return _Fields(document, _Problems())
-
-
-def _code_reference_pairs(fields: _Fields, key: str, value: object) -> tuple[tuple[str, str], ...]:
+def _code_reference_pairs(fields: Fields, key: str, value: object) -> tuple[tuple[str, str], ...]:
     """Flatten an ``auto_map``: ``{cls: ref}`` or ``{cls: [slow, fast]}`` with nulls."""
     if value is None:
         return ()
     if not isinstance(value, dict):
-        fields.note(key, f"{_a_kind(value)} where an object was expected; ignored")
+        fields.note(key, f"{a_kind(value)} where an object was expected; ignored")
         return ()
     if len(value) > MAX_MAP_ENTRIES:
         fields.note(key, f"{len(value)} entries; only the first {MAX_MAP_ENTRIES} are kept")
@@ -396,7 +271,7 @@ def _code_reference_pairs(fields: _Fields, key: str, value: object) -> tuple[tup
     return tuple(pairs)
 
 
-def _check_code_reference(fields: _Fields, key: str, reference: str) -> None:
+def _check_code_reference(fields: Fields, key: str, reference: str) -> None:
     # Kept even when invalid: a hostile reference is still a sign of remote code.
     try:
         parse_code_reference(reference)
@@ -415,12 +290,12 @@ def read_model_config(path: Path) -> ModelConfig:
         MalformedFileError: not a capped, strict JSON object.
         OSError: the file cannot be opened or read.
     """
-    fields = _read_object(path, "config.json")
+    fields = read_object(path, "config.json")
     config = _model_config(fields, depth=0)
     return replace(config, problems=fields.problems.freeze())
 
 
-def _model_config(fields: _Fields, *, depth: int) -> ModelConfig:
+def _model_config(fields: Fields, *, depth: int) -> ModelConfig:
     return ModelConfig(
         name_or_path=fields.text("_name_or_path"),
         architectures=fields.texts("architectures"),
@@ -437,7 +312,7 @@ def _model_config(fields: _Fields, *, depth: int) -> ModelConfig:
     )
 
 
-def _commit_hash(fields: _Fields) -> str | None:
+def _commit_hash(fields: Fields) -> str | None:
     value = fields.text("_commit_hash")
     if value is None or _COMMIT.fullmatch(value):
         return value
@@ -445,7 +320,7 @@ def _commit_hash(fields: _Fields) -> str | None:
     return None
 
 
-def _quantization(fields: _Fields) -> QuantizationConfig | None:
+def _quantization(fields: Fields) -> QuantizationConfig | None:
     section = fields.mapping("quantization_config")
     if section is None:
         return None
@@ -465,7 +340,7 @@ def _quantization(fields: _Fields) -> QuantizationConfig | None:
     return QuantizationConfig(quant_method=sub.text("quant_method"), bits=bits, raw=tuple(raw))
 
 
-def _custom_pipelines(fields: _Fields) -> tuple[tuple[str, str], ...]:
+def _custom_pipelines(fields: Fields) -> tuple[tuple[str, str], ...]:
     section = fields.mapping("custom_pipelines")
     if section is None:
         return ()
@@ -483,7 +358,7 @@ def _custom_pipelines(fields: _Fields) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _sub_configs(fields: _Fields, *, depth: int) -> tuple[tuple[str, ModelConfig], ...]:
+def _sub_configs(fields: Fields, *, depth: int) -> tuple[tuple[str, ModelConfig], ...]:
     found: list[tuple[str, ModelConfig]] = []
     for key, value in fields.document.items():
         if not isinstance(value, dict) or not any(mark in value for mark in _SUB_CONFIG_MARKERS):
@@ -509,7 +384,7 @@ def read_adapter_config(path: Path) -> AdapterConfig:
         MalformedFileError: not a capped, strict JSON object.
         OSError: the file cannot be opened or read.
     """
-    fields = _read_object(path, "adapter_config.json")
+    fields = read_object(path, "adapter_config.json")
     return AdapterConfig(
         base_model_name_or_path=fields.text("base_model_name_or_path"),
         revision=fields.text("revision"),
@@ -521,7 +396,7 @@ def read_adapter_config(path: Path) -> AdapterConfig:
     )
 
 
-def _peft_auto_mapping(fields: _Fields) -> PeftAutoMapping | None:
+def _peft_auto_mapping(fields: Fields) -> PeftAutoMapping | None:
     section = fields.mapping("auto_mapping")
     if section is None:
         return None
@@ -539,7 +414,7 @@ def read_tokenizer_config(path: Path) -> TokenizerConfig:
         MalformedFileError: not a capped, strict JSON object.
         OSError: the file cannot be opened or read.
     """
-    fields = _read_object(path, "tokenizer_config.json")
+    fields = read_object(path, "tokenizer_config.json")
     auto_map = fields.document.get("auto_map")
     if isinstance(auto_map, list):
         # transformers' legacy form: the [slow, fast] pair for AutoTokenizer alone.
@@ -556,7 +431,7 @@ def read_tokenizer_config(path: Path) -> TokenizerConfig:
     )
 
 
-def _chat_templates(fields: _Fields) -> tuple[int, tuple[str, ...]]:
+def _chat_templates(fields: Fields) -> tuple[int, tuple[str, ...]]:
     """Total template length and template names of ``chat_template``."""
     value = fields.document.get("chat_template")
     if value is None:
@@ -564,7 +439,7 @@ def _chat_templates(fields: _Fields) -> tuple[int, tuple[str, ...]]:
     if isinstance(value, str):
         return len(value), ()
     if not isinstance(value, list):
-        fields.note("chat_template", f"{_a_kind(value)} where text was expected; ignored")
+        fields.note("chat_template", f"{a_kind(value)} where text was expected; ignored")
         return 0, ()
     length = 0
     names: list[str] = []
@@ -587,7 +462,7 @@ def read_generation_config(path: Path) -> GenerationConfig:
         MalformedFileError: not a capped, strict JSON object.
         OSError: the file cannot be opened or read.
     """
-    fields = _read_object(path, "generation_config.json")
+    fields = read_object(path, "generation_config.json")
     return GenerationConfig(
         transformers_version=fields.text("transformers_version"),
         bos_token_id=fields.integer("bos_token_id"),
@@ -608,7 +483,7 @@ def read_model_index(path: Path) -> ModelIndex:
         MalformedFileError: not a capped, strict JSON object.
         OSError: the file cannot be opened or read.
     """
-    fields = _read_object(path, "model_index.json")
+    fields = read_object(path, "model_index.json")
     class_name, custom_module = _pipeline_class(fields)
     components: list[DiffusersComponent] = []
     for key, value in fields.document.items():
@@ -638,7 +513,7 @@ def _is_component_spec(value: object) -> TypeGuard[list[str | None]]:
     )
 
 
-def _pipeline_class(fields: _Fields) -> tuple[str | None, str | None]:
+def _pipeline_class(fields: Fields) -> tuple[str | None, str | None]:
     """``_class_name``: a class, or ``[module, Class]`` for a pipeline in repo code."""
     value = fields.document.get("_class_name")
     if not _is_component_spec(value):
@@ -649,7 +524,7 @@ def _pipeline_class(fields: _Fields) -> tuple[str | None, str | None]:
     return class_name, module
 
 
-def _component(fields: _Fields, name: str, spec: list[str | None]) -> DiffusersComponent | None:
+def _component(fields: Fields, name: str, spec: list[str | None]) -> DiffusersComponent | None:
     if not _is_safe_segment(name):
         fields.note(name, "component name is not a plain folder name; ignored")
         return None
@@ -693,20 +568,20 @@ def read_sentence_transformers_modules(path: Path) -> SentenceTransformersModule
     """
     document = read_json_capped(path)
     if not isinstance(document, list):
-        raise MalformedFileError(f"modules.json is a JSON {_kind(document)}, not an array")
-    problems = _Problems()
+        raise MalformedFileError(f"modules.json is a JSON {kind_of(document)}, not an array")
+    problems = Problems()
     if len(document) > MAX_LIST_ITEMS:
         problems.add(f"{len(document)} modules; only the first {MAX_LIST_ITEMS} are kept")
     modules: list[SentenceTransformersModule] = []
     for position, entry in enumerate(document[:MAX_LIST_ITEMS]):
         if not isinstance(entry, dict):
-            problems.add(f"[{position}]: {_a_kind(entry)} where an object was expected")
+            problems.add(f"[{position}]: {a_kind(entry)} where an object was expected")
             continue
-        modules.append(_sentence_transformers_module(_Fields(entry, problems, f"[{position}].")))
+        modules.append(_sentence_transformers_module(Fields(entry, problems, f"[{position}].")))
     return SentenceTransformersModules(modules=tuple(modules), problems=problems.freeze())
 
 
-def _sentence_transformers_module(fields: _Fields) -> SentenceTransformersModule:
+def _sentence_transformers_module(fields: Fields) -> SentenceTransformersModule:
     module_type = fields.text("type")
     if module_type is None:
         fields.note("type", "missing")
@@ -720,7 +595,7 @@ def _sentence_transformers_module(fields: _Fields) -> SentenceTransformersModule
     )
 
 
-def _module_path(fields: _Fields) -> str | None:
+def _module_path(fields: Fields) -> str | None:
     value = fields.document.get("path")
     if value == "":
         return ""  # the root module
@@ -740,7 +615,7 @@ def read_sentence_transformers_config(path: Path) -> SentenceTransformersConfig:
         MalformedFileError: not a capped, strict JSON object.
         OSError: the file cannot be opened or read.
     """
-    fields = _read_object(path, "config_sentence_transformers.json")
+    fields = read_object(path, "config_sentence_transformers.json")
     section = fields.mapping("__version__") or {}
     sub = fields.sub("__version__", section)
     versions = (
@@ -767,7 +642,7 @@ def read_safetensors_index(path: Path) -> SafetensorsIndex:
         MalformedFileError: not a capped, strict JSON object.
         OSError: the file cannot be opened or read.
     """
-    fields = _read_object(path, "index")
+    fields = read_object(path, "index")
     metadata = fields.mapping("metadata") or {}
     meta_fields = fields.sub("metadata", metadata)
     total_size = meta_fields.integer("total_size")
@@ -792,12 +667,12 @@ def read_safetensors_index(path: Path) -> SafetensorsIndex:
     )
 
 
-def _shards(fields: _Fields) -> tuple[tuple[str, ...], int]:
+def _shards(fields: Fields) -> tuple[tuple[str, ...], int]:
     names: set[str] = set()
     rejected: set[str] = set()
     for tensor, shard in fields.document.items():
         if not isinstance(shard, str):
-            fields.note(tensor, f"{_a_kind(shard)} where a shard file name was expected")
+            fields.note(tensor, f"{a_kind(shard)} where a shard file name was expected")
         elif shard in names or shard in rejected:
             continue
         elif not _is_relative_path(shard) or len(shard) > MAX_VALUE_CHARS:

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from scanner.core.errors import MalformedFileError
 from scanner.core.ids import parse_code_reference
 from scanner.formats.model.hf_config import (
-    MAX_PROBLEMS,
     MAX_SUB_CONFIG_DEPTH,
     DiffusersComponent,
     PeftAutoMapping,
@@ -28,6 +27,7 @@ from scanner.formats.model.hf_config import (
     read_sentence_transformers_modules,
     read_tokenizer_config,
 )
+from scanner.formats.model.json_fields import MAX_PROBLEMS
 from tests.conftest import CORPUS as CORPUS_ROOT
 
 CORPUS = CORPUS_ROOT

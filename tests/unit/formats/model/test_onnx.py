@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.analysis.load_risk import LoadRisk, RiskKind
+from scanner.analysis.onnx_external_data import MAX_LOCATION_RISKS, external_data_risks
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import Severity
 from scanner.formats.model import onnx
@@ -23,7 +24,6 @@ from scanner.formats.model.onnx import (
     MAX_EXTERNAL_DATA_ENTRIES,
     MAX_GRAPH_DEPTH,
     MAX_GROUP_DEPTH,
-    MAX_LOCATION_RISKS,
     MAX_METADATA_PROPS,
     MAX_OPSET_IMPORTS,
     MAX_READ_BYTES,
@@ -32,7 +32,6 @@ from scanner.formats.model.onnx import (
     OnnxExternalData,
     OnnxMetadata,
     OnnxOpset,
-    external_data_risks,
     read_onnx_metadata,
 )
 from tests.conftest import CORPUS as CORPUS_ROOT

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.hashing import cache as hash_cache
-from scanner.hashing.cache import DB_FILE_NAME, RACY_WINDOW_NS, HashCache, is_racy
+from scanner.hashing import digest_cache as hash_cache
 from scanner.hashing.digest import HashOutcome, HashRequest, hash_files
+from scanner.hashing.digest_cache import DB_FILE_NAME, RACY_WINDOW_NS, HashCache, is_racy
 
 DAY_NS = 86_400 * 1_000_000_000
 DIGEST_A = "a" * 64
