@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     # The Hub modules (and huggingface_hub behind them) load only when a scan needs the Hub.
     from scanner.resolve.hub.client import HubClient
 
-_LOG = logging.getLogger("sovscan")
+_LOG = logging.getLogger(__name__)
 
 
 def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:

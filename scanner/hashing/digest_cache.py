@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
-_LOG = logging.getLogger("sovscan")
+_LOG = logging.getLogger(__name__)
 
 #: File name of the database inside the cache directory.
 DB_FILE_NAME: Final = "hashes.sqlite3"

@@ -23,8 +23,8 @@ from scanner.core.model import (
 )
 from scanner.origins.inference import (
     entry_evidence,
-    from_organisation_name,
-    infer_licence,
+    from_organization_name,
+    infer_license,
     is_known,
     origin_from_entry,
     unknown_origin,
@@ -275,8 +275,8 @@ class _Attributor:
     def _lineage_hints(self, comp: Component) -> Iterable[Origin]:
         if comp.kind not in {ComponentKind.MODEL, ComponentKind.ADAPTER}:
             return
-        for licence in comp.licenses:
-            hint = infer_licence(licence, self.kb, location=_licence_location(comp, licence))
+        for license in comp.licenses:
+            hint = infer_license(license, self.kb, location=_license_location(comp, license))
             if hint.origin is not None:
                 yield hint.origin
         for rel in self.outgoing.get(comp.ref, ()):
@@ -285,7 +285,7 @@ class _Attributor:
                 continue
             for name, value in file.properties:
                 if name == GGUF_ORGANIZATION_PROPERTY:
-                    origin = from_organisation_name(value, self.kb, location=file.path or file.ref)
+                    origin = from_organization_name(value, self.kb, location=file.path or file.ref)
                     if origin is not None:
                         yield replace(
                             origin,
@@ -326,8 +326,8 @@ def _pypi_name(purl: str) -> str:
     return unquote(name)
 
 
-def _licence_location(comp: Component, licence: str) -> str:
+def _license_location(comp: Component, license: str) -> str:
     for evidence in comp.evidence:
-        if evidence.field in _LICENSE_FIELDS and evidence.value == licence:
+        if evidence.field in _LICENSE_FIELDS and evidence.value == license:
             return evidence.location
     return comp.ref

@@ -11,13 +11,14 @@ from scanner.origins.inference import (
     email_domain,
     infer_domain,
     infer_email,
-    infer_licence,
-    infer_organisation_name,
+    infer_license,
+    infer_organization_name,
     infer_url,
     origin_from_entry,
 )
 from scanner.origins.knowledge import (
     CHECKED,
+    FILE_KEYS,
     MAX_QUERY_LENGTH,
     UNCHECKED,
     EntryKind,
@@ -29,7 +30,7 @@ from scanner.origins.knowledge import (
 #: Where the evidence of an ``origins show`` query comes from.
 QUERY_LOCATION = "(query)"
 #: Widest organisation shown in the ``origins list`` table.
-MAX_ORGANISATION_WIDTH = 48
+MAX_ORGANIZATION_WIDTH = 48
 _NO_COUNTRY = ("none", "-", "null")
 #: Entry fields shown by ``origins show``, in the data model's order (id and kind head the block).
 _FIELD_ORDER = tuple(f.name for f in fields(OriginEntry) if f.name not in {"id", "kind", "user"})
@@ -38,7 +39,7 @@ _BASIS_FOR_KIND = {
     EntryKind.PYPI_PACKAGE: OriginBasis.CURATED,
     EntryKind.GITHUB_ORG: OriginBasis.URL,
     EntryKind.EMAIL_DOMAIN: OriginBasis.EMAIL_DOMAIN,
-    EntryKind.LICENCE: OriginBasis.LICENSE,
+    EntryKind.LICENSE: OriginBasis.LICENSE,
 }
 
 
@@ -92,7 +93,7 @@ def list_entries(
         (
             entry.kind.value,
             entry.id + (" (user)" if entry.user else ""),
-            _clip(entry.organisation, MAX_ORGANISATION_WIDTH),
+            _clip(entry.organization, MAX_ORGANIZATION_WIDTH),
             entry.country or "-",
             entry.confidence.value,
         )
@@ -164,7 +165,8 @@ def _describe(found: EntryMatch) -> list[str]:
             lines.append(_checked_line(entry))
             continue
         shown = "yes" if value is True else str(value)
-        lines.append(f"  {name.replace('_', ' ') + ':':<24}{shown}")
+        label = FILE_KEYS.get(name, name).replace("_", " ")
+        lines.append(f"  {label + ':':<24}{shown}")
     lines.append(f"  -> {_verdict(entry)}")
     return lines
 
@@ -186,7 +188,7 @@ def _verdict(entry: OriginEntry) -> str:
             "re-uploader: not the origin of the weights; attribution follows the base_model lineage"
         )
     origin = origin_from_entry(entry, basis=_BASIS_FOR_KIND[entry.kind])
-    if entry.kind is EntryKind.LICENCE:
+    if entry.kind is EntryKind.LICENSE:
         return f"lineage hint (a licence shows an ancestor, not authorship): {_summary(origin)}"
     return f"attribution: {_summary(origin)}"
 
@@ -214,10 +216,10 @@ def _inferences(kb: KnowledgeBase, text: str) -> list[tuple[str, Inference]]:
         return [("email", infer_email(text, kb, location=QUERY_LOCATION))]
     results: list[tuple[str, Inference]] = []
     if not any(ch.isspace() for ch in text):
-        results.append(("licence", infer_licence(text, kb, location=QUERY_LOCATION)))
+        results.append(("licence", infer_license(text, kb, location=QUERY_LOCATION)))
     if "." in text and " " not in text:
         results.append(("domain", infer_domain(text, kb)))
     results.append(
-        ("organisation name", infer_organisation_name(text, kb, location=QUERY_LOCATION))
+        ("organisation name", infer_organization_name(text, kb, location=QUERY_LOCATION))
     )
     return results

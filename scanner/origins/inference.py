@@ -90,7 +90,7 @@ def steward_of(entry: OriginEntry) -> StewardKind:
 def entry_evidence(entry: OriginEntry) -> Evidence:
     """The knowledge-base entry as evidence: where it is defined, what it says, its source."""
     summary = (
-        f"{entry.organisation}; country {entry.country or 'none'}; "
+        f"{entry.organization}; country {entry.country or 'none'}; "
         f"confidence {entry.confidence}; source: {entry.source}"
     )
     return Evidence(
@@ -118,7 +118,7 @@ def origin_from_entry(
     steward = steward_of(entry)
     country = entry.country if entry.user or steward is StewardKind.ORGANIZATION else None
     return Origin(
-        organization=entry.organisation,
+        organization=entry.organization,
         steward=steward,
         country=country,
         basis=OriginBasis.OVERRIDE if entry.user else basis,
@@ -194,14 +194,14 @@ def cctld_country(tld: str, kb: KnowledgeBase) -> str | None:
 # --- licence -----------------------------------------------------------------------------------
 
 
-def infer_licence(
-    licence_id: str, kb: KnowledgeBase, *, location: str = UNSPECIFIED_LOCATION
+def infer_license(
+    license_id: str, kb: KnowledgeBase, *, location: str = UNSPECIFIED_LOCATION
 ) -> Inference:
     """What a licence id says about a component's lineage (see ``from_licence``)."""
-    text = licence_id.strip()
+    text = license_id.strip()
     if not text or len(text) > MAX_SIGNAL_LENGTH:
         return Inference(origin=None, reason="empty or overlong licence id")
-    found = kb.match(EntryKind.LICENCE, text)
+    found = kb.match(EntryKind.LICENSE, text)
     if found is None:
         return Inference(
             origin=None,
@@ -213,24 +213,24 @@ def infer_licence(
         entry,
         basis=OriginBasis.LICENSE,
         observed=(_observed(location, "license", text, "license-name"),),
-        note=f"licence {entry.id} shows an ancestor by {entry.organisation}; derivatives keep "
+        note=f"licence {entry.id} shows an ancestor by {entry.organization}; derivatives keep "
         "their base's licence, so it is a lineage hint, not authorship",
     )
     return Inference(
         origin=origin,
-        reason=f"licence {entry.id} belongs to {entry.organisation} "
+        reason=f"licence {entry.id} belongs to {entry.organization} "
         f"({entry.country or 'no single country'})",
     )
 
 
-def from_licence(
-    licence_id: str, kb: KnowledgeBase, *, location: str = UNSPECIFIED_LOCATION
+def from_license(
+    license_id: str, kb: KnowledgeBase, *, location: str = UNSPECIFIED_LOCATION
 ) -> Origin | None:
     """The organisation a licence name points to (``llama3`` → Meta, US), basis LICENSE.
 
     A licence travels with derivatives, so the result is a lineage hint, never authorship.
     """
-    return infer_licence(licence_id, kb, location=location).origin
+    return infer_license(license_id, kb, location=location).origin
 
 
 # --- email and domains -------------------------------------------------------------------------
@@ -296,7 +296,7 @@ def _from_domain_entry(
     if entry.consumer_mail:
         return Inference(
             origin=None,
-            reason=f"{name} is consumer mail ({entry.organisation}){via}: never an organisation",
+            reason=f"{name} is consumer mail ({entry.organization}){via}: never an organisation",
         )
     if entry.url_domain:
         hint = Origin(
@@ -306,16 +306,16 @@ def _from_domain_entry(
             basis=OriginBasis.OVERRIDE if entry.user else basis,
             confidence=Confidence.LOW,
             evidence=(*observed, entry_evidence(entry)),
-            note=f"hosted on {entry.organisation}: where the code lives, not who wrote it",
+            note=f"hosted on {entry.organization}: where the code lives, not who wrote it",
         )
         return Inference(
             origin=hint,
-            reason=f"{name} is a hosting service ({entry.organisation}){via}: a weak hint only",
+            reason=f"{name} is a hosting service ({entry.organization}){via}: a weak hint only",
         )
     origin = origin_from_entry(entry, basis=basis, observed=observed)
     return Inference(
         origin=origin,
-        reason=f"{name} is an organisational domain of {entry.organisation}{via}",
+        reason=f"{name} is an organisational domain of {entry.organization}{via}",
     )
 
 
@@ -427,13 +427,13 @@ def _from_owner(
         )
     cap = Confidence.HIGH if found.exact else Confidence.MEDIUM
     origin = origin_from_entry(entry, basis=OriginBasis.URL, observed=observed, confidence_cap=cap)
-    return Inference(origin=origin, reason=f"{kind} {entry.id} is {entry.organisation}")
+    return Inference(origin=origin, reason=f"{kind} {entry.id} is {entry.organization}")
 
 
 # --- organisation names ------------------------------------------------------------------------
 
 
-def normalise_organisation(name: str) -> str:
+def normalize_organization(name: str) -> str:
     """A name reduced for comparison: lower case, words only, no parentheses or legal form."""
     text = re.sub(r"\([^()]*\)", " ", name[:MAX_SIGNAL_LENGTH])
     words = re.findall(r"[a-z0-9]+", text.casefold())
@@ -442,11 +442,11 @@ def normalise_organisation(name: str) -> str:
     return " ".join(words)
 
 
-def infer_organisation_name(
+def infer_organization_name(
     name: str, kb: KnowledgeBase, *, location: str = UNSPECIFIED_LOCATION
 ) -> Inference:
     """What a free-text organisation name says (see ``from_organisation_name``)."""
-    wanted = normalise_organisation(name)
+    wanted = normalize_organization(name)
     if not wanted:
         return Inference(origin=None, reason="empty organisation name")
     candidates = [entry for entry in kb if _names(entry, wanted)]
@@ -464,10 +464,10 @@ def infer_organisation_name(
     origin = origin_from_entry(
         best, basis=OriginBasis.METADATA, observed=observed, confidence_cap=Confidence.MEDIUM
     )
-    return Inference(origin=origin, reason=f"{name.strip()[:80]!r} names {best.organisation}")
+    return Inference(origin=origin, reason=f"{name.strip()[:80]!r} names {best.organization}")
 
 
-def from_organisation_name(
+def from_organization_name(
     name: str, kb: KnowledgeBase, *, location: str = UNSPECIFIED_LOCATION
 ) -> Origin | None:
     """The entry a declared organisation name (e.g. GGUF ``general.organization``) names.
@@ -476,14 +476,14 @@ def from_organisation_name(
     forms dropped) or a Hub namespace / GitHub org with dashes read as spaces (``Meta Llama``
     → meta-llama); entries that disagree on the country give None. Confidence at most MEDIUM.
     """
-    return infer_organisation_name(name, kb, location=location).origin
+    return infer_organization_name(name, kb, location=location).origin
 
 
 def _names(entry: OriginEntry, wanted: str) -> bool:
     if entry.consumer_mail or entry.url_domain or entry.reuploader:
         return False
-    if normalise_organisation(entry.organisation) == wanted:
+    if normalize_organization(entry.organization) == wanted:
         return True
     if entry.kind in {EntryKind.HF_NAMESPACE, EntryKind.GITHUB_ORG}:
-        return normalise_organisation(entry.id.replace("-", " ").replace("_", " ")) == wanted
+        return normalize_organization(entry.id.replace("-", " ").replace("_", " ")) == wanted
     return False

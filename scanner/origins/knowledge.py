@@ -54,7 +54,7 @@ class EntryKind(StrEnum):
     PYPI_PACKAGE = "pypi-package"
     GITHUB_ORG = "github-org"
     EMAIL_DOMAIN = "email-domain"
-    LICENCE = "licence"
+    LICENSE = "licence"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,7 +64,7 @@ class OriginEntry:
     id: str
     """Hub namespace, PyPI name, GitHub org, email/URL domain or licence id, as written."""
     kind: EntryKind
-    organisation: str
+    organization: str
     """Steward or publisher; for re-uploaders the uploader, not the weights' author."""
     country: str | None = None
     """ISO 3166-1 alpha-2 of the controlling jurisdiction, or None (no single country)."""
@@ -257,6 +257,9 @@ class _InvalidDocument(Exception):
     """A problem in an origins document; the loader adds the file name."""
 
 
+#: Entry fields whose origins-file key is spelt differently (the files use British English).
+FILE_KEYS = {"organization": "organisation"}
+
 _ENTRY_FIELDS = frozenset(
     {
         "id",
@@ -352,7 +355,7 @@ def _entry_from_fields(raw: dict[object, object], *, user: bool, defined_in: str
     entry = OriginEntry(
         id=_required_text(raw, "id", MAX_ID_LENGTH),
         kind=_enum(raw, "kind", EntryKind),
-        organisation=_required_text(raw, "organisation", MAX_TEXT_LENGTH),
+        organization=_required_text(raw, "organisation", MAX_TEXT_LENGTH),
         country=_country(raw, "country"),
         parent=_text(raw, "parent", MAX_TEXT_LENGTH),
         origin_country=_country(raw, "origin_country"),
@@ -384,7 +387,7 @@ def _check_consistency(entry: OriginEntry) -> None:
         raise _InvalidDocument("consumer_mail and url_domain apply to email-domain entries only")
     if entry.reuploader and entry.kind is not EntryKind.HF_NAMESPACE:
         raise _InvalidDocument("reuploader applies to hf-namespace entries only")
-    if any(ch.isspace() for ch in entry.id.strip()) and entry.kind is not EntryKind.LICENCE:
+    if any(ch.isspace() for ch in entry.id.strip()) and entry.kind is not EntryKind.LICENSE:
         raise _InvalidDocument("id contains whitespace")
 
 

@@ -18,7 +18,7 @@ from scanner.core.model import (
     Severity,
     StewardKind,
 )
-from scanner.policy.licences import LicenceClass, LicenceClassification
+from scanner.policy.licenses import LicenseClass, LicenseClassification
 from scanner.policy.profile import Profile, RuleKind
 from scanner.policy.registry import MatchStatus
 from scanner.policy.remedies import (
@@ -27,7 +27,7 @@ from scanner.policy.remedies import (
     attestation_remedy,
     foreign_remedy,
     issue_remedy,
-    licence_remedy,
+    license_remedy,
     origin_remedy,
     unresolved_remedy,
 )
@@ -46,8 +46,8 @@ from scanner.policy.tier import (
     hint_source,
     label_of,
     layer_names,
-    licence_evidence,
-    licence_of,
+    license_evidence,
+    license_of,
     origin_evidence,
     origin_hit,
     origin_text,
@@ -230,7 +230,7 @@ def _on_load(tier: Tier, component: Component) -> OnLoad | None:
     return file, tuple(rules) or (DANGEROUS_CODE_RULE,)
 
 
-def check_open_licence(tier: Tier) -> Checked:
+def check_open_license(tier: Tier) -> Checked:
     """open-licence-for-foreign: NAT001 restrictive, NAT002 unknown licence, SOV002."""
     out = Checked()
     jurisdiction = tier.jurisdiction
@@ -238,19 +238,19 @@ def check_open_licence(tier: Tier) -> Checked:
     for component, layers in tier.counted:
         origin = tier.facts.origins[component.ref]
         standing = standing_of(origin, jurisdiction)
-        licence, source = licence_of(tier, component)
+        license, source = license_of(tier, component)
         hint = foreign_hint(component, jurisdiction)
-        restrictive = licence.licence_class is LicenceClass.RESTRICTIVE
+        restrictive = license.license_class is LicenseClass.RESTRICTIVE
         if standing is Standing.DOMESTIC and not (hint is not None and restrictive):
             domestic += 1
-        elif licence.licence_class is LicenceClass.OPEN:
+        elif license.license_class is LicenseClass.OPEN:
             open_ += 1
         elif restrictive and (standing is not Standing.UNKNOWN or hint is not None):
-            out.hits.append(_restrictive_hit(tier, component, layers, licence, source, hint))
+            out.hits.append(_restrictive_hit(tier, component, layers, license, source, hint))
         elif restrictive:
             out.hits.append(_unknown_origin_hit(tier, component, layers, origin))
         else:
-            out.hits.append(_unknown_licence_hit(tier, component, layers, licence, source))
+            out.hits.append(_unknown_license_hit(tier, component, layers, license, source))
     if not out.hits:
         out.passes.append(
             f"PASS: {count(domestic, 'domestic component')} and "
@@ -264,7 +264,7 @@ def _restrictive_hit(
     tier: Tier,
     component: Component,
     layers: tuple[Layer, ...],
-    licence: LicenceClassification,
+    license: LicenseClassification,
     source: Component | None,
     hint: Origin | None,
 ) -> Hit:
@@ -280,44 +280,44 @@ def _restrictive_hit(
         rule="NAT001",
         ref=component.ref,
         layer=layers[0],
-        message=f"{label} ({whose}) is under {licence.licence!r}{taken}, a restrictive "
-        f"licence: {licence.reason}{also(layers)}",
-        item=f"{label} ({whose}; {licence.licence})",
+        message=f"{label} ({whose}) is under {license.license!r}{taken}, a restrictive "
+        f"licence: {license.reason}{also(layers)}",
+        item=f"{label} ({whose}; {license.license})",
         noun=(
             "component under a restrictive foreign licence",
             "components under restrictive foreign licences",
         ),
-        evidence=(*licence_evidence(component, source), *origin_evidence(origin, hint)),
+        evidence=(*license_evidence(component, source), *origin_evidence(origin, hint)),
         remediation=f"Replace {remedy_label(component)} with a component from "
         f"{tier.jurisdiction} or "
-        f"one under an open licence; {licence.licence!r} does not allow free modification and "
+        f"one under an open licence; {license.license!r} does not allow free modification and "
         "commercial use",
     )
 
 
-def _unknown_licence_hit(
+def _unknown_license_hit(
     tier: Tier,
     component: Component,
     layers: tuple[Layer, ...],
-    licence: LicenceClassification,
+    license: LicenseClassification,
     source: Component | None,
 ) -> Hit:
     origin = tier.facts.origins[component.ref]
     label = label_of(component)
-    declared = repr(licence.licence) if licence.licence else "no licence"
+    declared = repr(license.license) if license.license else "no licence"
     return Hit(
         rule="NAT002",
         ref=component.ref,
         layer=layers[0],
         message=f"{label} ({origin_text(origin)}) is not known to be from {tier.jurisdiction} "
-        f"and its licence is unknown: {declared} ({licence.reason}){also(layers)}",
-        item=f"{label} ({origin_text(origin)}; {licence.licence or 'no licence'})",
+        f"and its licence is unknown: {declared} ({license.reason}){also(layers)}",
+        item=f"{label} ({origin_text(origin)}; {license.license or 'no licence'})",
         noun=(
             "component with an unknown licence",
             "components with unknown licences",
         ),
-        evidence=(*licence_evidence(component, source), *origin_evidence(origin, None)),
-        remediation=licence_remedy(
+        evidence=(*license_evidence(component, source), *origin_evidence(origin, None)),
+        remediation=license_remedy(
             (owner := tier.facts.owner.get(component.ref, component)),
             subject=owner.ref in tier.result.subjects,
             on_load=_on_load(tier, component),
@@ -533,7 +533,7 @@ def check_attestations(tier: Tier) -> Checked:
 
 CHECKS = {
     RuleKind.DOMESTIC_ONLY: check_domestic,
-    RuleKind.OPEN_LICENCE_FOR_FOREIGN: check_open_licence,
+    RuleKind.OPEN_LICENSE_FOR_FOREIGN: check_open_license,
     RuleKind.REGISTRY: check_registry,
     RuleKind.DENY_LIST: check_deny,
 }

@@ -98,7 +98,7 @@ class RuleKind(StrEnum):
     """What a profile checks; a profile runs its own rule after those it extends."""
 
     DOMESTIC_ONLY = "domestic-only"
-    OPEN_LICENCE_FOR_FOREIGN = "open-licence-for-foreign"
+    OPEN_LICENSE_FOR_FOREIGN = "open-licence-for-foreign"
     REGISTRY = "registry"
     DENY_LIST = "deny-list"
 

@@ -79,7 +79,7 @@ def origin_remedy(component: Component, *, subject: bool, on_load: OnLoad | None
     return f"Add an --origins entry for the publisher of {label(component)}"
 
 
-def licence_remedy(component: Component, *, subject: bool, on_load: OnLoad | None) -> str:
+def license_remedy(component: Component, *, subject: bool, on_load: OnLoad | None) -> str:
     """For a component whose licence is unknown."""
     if on_load is not None:
         return on_load_remedy(*on_load)

@@ -290,7 +290,7 @@ def is_dangerous(finding: Finding) -> bool:
 #: when it requires attestations).
 RULES_OF_KIND: Mapping[RuleKind, tuple[str, ...]] = {
     RuleKind.DOMESTIC_ONLY: ("SOV001", "SOV002", "SOV003", "SOV004"),
-    RuleKind.OPEN_LICENCE_FOR_FOREIGN: ("NAT001", "NAT002", "SOV002"),
+    RuleKind.OPEN_LICENSE_FOR_FOREIGN: ("NAT001", "NAT002", "SOV002"),
     RuleKind.REGISTRY: ("TRU001", "TRU002", "TRU003", "TRU004"),
     RuleKind.DENY_LIST: ("ADV001", "ADV002", "SOV002"),
 }

@@ -25,7 +25,7 @@ from scanner.core.model import (
 )
 from scanner.policy.attestation import Attestation
 from scanner.policy.deny_lists import DenyList
-from scanner.policy.licences import LicenceClassification, classify_licences
+from scanner.policy.licenses import LicenseClassification, classify_licenses
 from scanner.policy.profile import Profile
 from scanner.policy.registry import PurlIdentity, TrustedRegistry, parse_purl
 from scanner.policy.remedies import label as remedy_label
@@ -38,7 +38,7 @@ class Facts:
 
     by_ref: Mapping[str, Component]
     origins: Mapping[str, Origin | None]
-    licences: Mapping[str, tuple[tuple[str, ...], Component | None]]
+    licenses: Mapping[str, tuple[tuple[str, ...], Component | None]]
     """Declared licences, and the component they were taken from when not its own."""
     container: Mapping[str, Component]
     """The component that contains a component (a file holding code run on load)."""
@@ -67,7 +67,7 @@ class Facts:
         return cls(
             by_ref=by_ref,
             origins=effective_origins(result, by_ref),
-            licences=effective_licences(result, by_ref),
+            licenses=effective_licenses(result, by_ref),
             container=container,
             owner=owner,
         )
@@ -92,7 +92,7 @@ def effective_origins(
     return origins
 
 
-def effective_licences(
+def effective_licenses(
     result: ScanResult, by_ref: Mapping[str, Component]
 ) -> dict[str, tuple[tuple[str, ...], Component | None]]:
     """Declared licences, and the component they were taken from when not its own."""
@@ -115,8 +115,8 @@ def effective_licences(
                 source = by_identity.get(parsed[0])
             elif component.kind in (ComponentKind.CODE, ComponentKind.TOKENIZER):
                 source = local_parent.get(component.ref)
-        licences = source.licenses if source is not None else component.licenses
-        found[component.ref] = (licences, source)
+        licenses = source.licenses if source is not None else component.licenses
+        found[component.ref] = (licenses, source)
     return found
 
 
@@ -271,13 +271,13 @@ def hint_source(hint: Origin) -> str:
     return f" (from {shown})" if shown else f" ({hint.basis.value})"
 
 
-def licence_of(tier: Tier, component: Component) -> tuple[LicenceClassification, Component | None]:
+def license_of(tier: Tier, component: Component) -> tuple[LicenseClassification, Component | None]:
     """The classification of a component's effective licence, and where it was taken from."""
-    licences, source = tier.facts.licences[component.ref]
-    return classify_licences(licences), source
+    licenses, source = tier.facts.licenses[component.ref]
+    return classify_licenses(licenses), source
 
 
-def licence_evidence(component: Component, source: Component | None) -> tuple[Evidence, ...]:
+def license_evidence(component: Component, source: Component | None) -> tuple[Evidence, ...]:
     """The licence evidence of the component the licence was taken from."""
     holder = source or component
     return tuple(e for e in holder.evidence if "licen" in e.field.lower())

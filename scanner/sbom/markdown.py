@@ -124,10 +124,10 @@ def _models(result: ScanResult, by_ref: Mapping[str, Component]) -> list[str]:
         subject = by_ref.get(ref)
         if subject is None:
             continue
-        licences = ", ".join(subject.licenses) or "none declared"
+        licenses = ", ".join(subject.licenses) or "none declared"
         lines.append(
             f"| {md(component_label(subject))} | {subject.kind} | {md(targets.get(ref, ''))} "
-            f"| {md(licences)} | {_origin_detail(subject.origin)} |"
+            f"| {md(licenses)} | {_origin_detail(subject.origin)} |"
         )
     return lines
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from scanner.resolve.hub.client import HubClient
 
-_LOG = logging.getLogger("sovscan")
+_LOG = logging.getLogger(__name__)
 
 #: ``sovscan:file:hash-source`` of a digest taken from an LFS blob's file name.
 HASH_SOURCE_BLOB_NAME = "hf-cache-blob-name"

@@ -229,7 +229,7 @@ def test_origins_show_explains_an_entry() -> None:
     assert "source:" in result.output
 
 
-def test_origins_show_consumer_mail_is_no_organisation() -> None:
+def test_origins_show_consumer_mail_is_no_organization() -> None:
     result = CliRunner().invoke(cli, ["origins", "show", "someone@gmail.com"])
     assert result.exit_code == 0
     assert "consumer" in result.output.lower()

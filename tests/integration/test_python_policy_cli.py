@@ -144,7 +144,7 @@ def test_requirements_only_project_is_an_application_that_fails_sovereign(
     assert not any(f[1].startswith("app ") for f in origin_rules)
 
 
-def test_open_licences_pass_national(index: FakePackageIndex, tmp_path: Path) -> None:
+def test_open_licenses_pass_national(index: FakePackageIndex, tmp_path: Path) -> None:
     folder = project(tmp_path, OPEN_REQUIREMENTS)
     bom, sarif = run(folder, tmp_path, "--index-url", index.url, "--policy", "national", expect=0)
     assert verdicts(bom)["national"] == "PASS"
@@ -171,7 +171,7 @@ def test_open_licences_pass_national(index: FakePackageIndex, tmp_path: Path) ->
     assert origin_findings == [("SOV001", "torch"), ("SOV004", "pyyaml"), ("SOV004", "requests")]
 
 
-def test_unknown_licence_is_unknown_for_national_naming_the_library(
+def test_unknown_license_is_unknown_for_national_naming_the_library(
     index: FakePackageIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)

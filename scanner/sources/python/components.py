@@ -54,8 +54,6 @@ NATIVE_OF_PROPERTY = "sovscan:python:native-part-of"
 #: Evidence methods of package metadata (read by the origin attribution).
 INSTALLED_METADATA_METHOD = "installed-metadata"
 INDEX_METADATA_METHOD = "package-index"
-#: Metadata fields that name people or places (evidence fields the attribution reads).
-EMAIL_FIELDS = ("author_email", "maintainer_email")
 URL_FIELD_PREFIX = "project_url"
 
 _LOCK_KINDS = frozenset(
@@ -93,7 +91,7 @@ _URL_TYPES = {
     "changelog": "release-notes",
     "release notes": "release-notes",
 }
-_MAX_LICENCE_NAME = 100
+_MAX_LICENSE_NAME = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -342,7 +340,7 @@ def library_component(
         version=version,
         purl=purl,
         description=metadata.summary if metadata else None,
-        licenses=metadata_licences(metadata) if metadata else (),
+        licenses=metadata_licenses(metadata) if metadata else (),
         hashes=_single_artifact_hashes(package),
         layer=Layer.PYTHON,
         evidence=tuple(evidence),
@@ -471,13 +469,13 @@ def metadata_evidence(metadata: PackageMetadata, method: str) -> list[Evidence]:
     return found
 
 
-def metadata_licences(metadata: PackageMetadata) -> tuple[str, ...]:
+def metadata_licenses(metadata: PackageMetadata) -> tuple[str, ...]:
     """The declared licence: License-Expression, else a short License field, else the licence
     classifiers (``License :: OSI Approved :: MIT License`` → ``MIT License``)."""
     if metadata.license_expression and metadata.license_expression.strip():
         return (metadata.license_expression.strip(),)
     text = (metadata.license or "").strip()
-    if text and "\n" not in text and len(text) <= _MAX_LICENCE_NAME and text.upper() != "UNKNOWN":
+    if text and "\n" not in text and len(text) <= _MAX_LICENSE_NAME and text.upper() != "UNKNOWN":
         return (text,)
     classifiers = [c for c in metadata.classifiers if c.startswith("License ::")]
     return tuple(
@@ -510,7 +508,7 @@ def with_index_metadata(component: Component, metadata: PackageMetadata) -> Comp
     return replace(
         component,
         description=component.description or metadata.summary,
-        licenses=component.licenses or metadata_licences(metadata),
+        licenses=component.licenses or metadata_licenses(metadata),
         evidence=evidence,
         external_urls=tuple(dict.fromkeys((*component.external_urls, *metadata_urls(metadata)))),
     )

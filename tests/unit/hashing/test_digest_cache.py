@@ -233,7 +233,7 @@ def test_corrupt_database_degrades_to_no_cache(tmp_path, caplog):
     path = tmp_path / "w.bin"
     write_aged(path, b"weights")
 
-    with caplog.at_level(logging.WARNING, logger="sovscan"), HashCache.open(cache_dir) as cache:
+    with caplog.at_level(logging.WARNING, logger="scanner"), HashCache.open(cache_dir) as cache:
         assert not cache.enabled
         first = hash_with(cache, path)[path]
         second = hash_with(cache, path)[path]
@@ -249,7 +249,7 @@ def test_cache_dir_that_is_a_file_degrades(tmp_path, caplog):
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the directory should be")
 
-    with caplog.at_level(logging.WARNING, logger="sovscan"):
+    with caplog.at_level(logging.WARNING, logger="scanner"):
         cache = HashCache.open(blocker)
 
     assert not cache.enabled
@@ -264,7 +264,7 @@ def test_database_of_another_schema_version_is_left_alone(tmp_path, caplog):
     with sqlite3.connect(cache_dir / DB_FILE_NAME) as raw:
         raw.execute("PRAGMA user_version = 99")
 
-    with caplog.at_level(logging.WARNING, logger="sovscan"), HashCache.open(cache_dir) as cache:
+    with caplog.at_level(logging.WARNING, logger="scanner"), HashCache.open(cache_dir) as cache:
         assert not cache.enabled
 
     assert "schema version 99" in caplog.text
@@ -295,7 +295,7 @@ def test_write_lock_held_elsewhere_skips_the_store_and_keeps_the_cache(
         other = sqlite3.connect(tmp_path / "cache" / DB_FILE_NAME, isolation_level=None)
         try:
             other.execute("BEGIN IMMEDIATE")
-            with caplog.at_level(logging.WARNING, logger="sovscan"):
+            with caplog.at_level(logging.WARNING, logger="scanner"):
                 assert cache.store_many([(st, DIGEST_A)]) == 0
             other.execute("ROLLBACK")
         finally:

@@ -368,7 +368,7 @@ def test_files_get_no_origin(kb: KnowledgeBase) -> None:
 
 
 # --- hints ---------------------------------------------------------------------------------------
-def test_licence_on_a_subject_without_namespace_is_only_a_hint(kb: KnowledgeBase) -> None:
+def test_license_on_a_subject_without_namespace_is_only_a_hint(kb: KnowledgeBase) -> None:
     subject = Component(
         ref="model:saiga",
         kind=ComponentKind.MODEL,
@@ -389,7 +389,7 @@ def test_licence_on_a_subject_without_namespace_is_only_a_hint(kb: KnowledgeBase
     assert (observed.location, observed.field, observed.value) == ("README.md", "license", "llama3")
 
 
-def test_licence_hint_on_a_derivative_does_not_change_its_origin(kb: KnowledgeBase) -> None:
+def test_license_hint_on_a_derivative_does_not_change_its_origin(kb: KnowledgeBase) -> None:
     model = hub("t-tech/T-pro-it-1.0", licenses=("qwen", "apache-2.0"))
     comp = attribute(scan(model), kb).component(model.ref)
     assert comp.origin is not None

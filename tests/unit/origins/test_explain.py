@@ -88,7 +88,7 @@ def test_show_by_purl_hub_id_and_parent_domain(kb: KnowledgeBase) -> None:
     assert "country RU" in text
 
 
-def test_show_licence_is_a_lineage_hint(kb: KnowledgeBase) -> None:
+def test_show_license_is_a_lineage_hint(kb: KnowledgeBase) -> None:
     text = explain(kb, "llama3")
     assert "licence llama3 (built-in knowledge base)" in text
     assert "lineage hint (a licence shows an ancestor, not authorship): Meta; country US" in text

@@ -11,12 +11,12 @@ from scanner.origins.inference import (
     cctld_country,
     email_domain,
     from_email,
-    from_licence,
-    from_organisation_name,
+    from_license,
+    from_organization_name,
     from_url,
     infer_email,
-    infer_licence,
-    infer_organisation_name,
+    infer_license,
+    infer_organization_name,
     infer_url,
 )
 from scanner.origins.knowledge import EntryKind, KnowledgeBase, OriginEntry, load_builtin
@@ -28,8 +28,8 @@ def kb() -> KnowledgeBase:
 
 
 # --- licences ------------------------------------------------------------------------------------
-def test_llama3_licence_points_to_meta(kb: KnowledgeBase) -> None:
-    origin = from_licence("llama3", kb, location="README.md")
+def test_llama3_license_points_to_meta(kb: KnowledgeBase) -> None:
+    origin = from_license("llama3", kb, location="README.md")
     assert origin is not None
     assert (origin.organization, origin.country) == ("Meta", "US")
     assert origin.basis is OriginBasis.LICENSE
@@ -42,23 +42,23 @@ def test_llama3_licence_points_to_meta(kb: KnowledgeBase) -> None:
 
 
 @pytest.mark.parametrize(
-    ("licence", "country"),
+    ("license", "country"),
     [("Qwen-Research", "CN"), ("yandexgpt-5-lite-8b-pretrain", "RU"), ("GEMMA", "US")],
 )
-def test_licence_ids_compare_without_case(kb: KnowledgeBase, licence: str, country: str) -> None:
-    origin = from_licence(licence, kb)
+def test_license_ids_compare_without_case(kb: KnowledgeBase, license: str, country: str) -> None:
+    origin = from_license(license, kb)
     assert origin is not None
     assert origin.country == country
 
 
-@pytest.mark.parametrize("licence", ["apache-2.0", "mit", "other", "", "   ", "x" * 5000])
-def test_permissive_or_odd_licences_carry_no_signal(kb: KnowledgeBase, licence: str) -> None:
-    assert from_licence(licence, kb) is None
-    assert infer_licence(licence, kb).reason
+@pytest.mark.parametrize("license", ["apache-2.0", "mit", "other", "", "   ", "x" * 5000])
+def test_permissive_or_odd_licenses_carry_no_signal(kb: KnowledgeBase, license: str) -> None:
+    assert from_license(license, kb) is None
+    assert infer_license(license, kb).reason
 
 
-def test_community_licence_has_no_country(kb: KnowledgeBase) -> None:
-    origin = from_licence("bigscience-bloom-rail-1.0", kb)
+def test_community_license_has_no_country(kb: KnowledgeBase) -> None:
+    origin = from_license("bigscience-bloom-rail-1.0", kb)
     assert origin is not None
     assert origin.steward is StewardKind.COMMUNITY
     assert origin.country is None
@@ -78,7 +78,7 @@ def test_community_licence_has_no_country(kb: KnowledgeBase) -> None:
         "12345+dev@users.noreply.github.com",
     ],
 )
-def test_consumer_mail_is_never_an_organisation(kb: KnowledgeBase, address: str) -> None:
+def test_consumer_mail_is_never_an_organization(kb: KnowledgeBase, address: str) -> None:
     assert from_email(address, kb) is None
     assert "consumer mail" in infer_email(address, kb).reason
 
@@ -91,7 +91,7 @@ def test_consumer_mail_is_never_an_organisation(kb: KnowledgeBase, address: str)
         "someone@mail.yandex-team.ru",
     ],
 )
-def test_organisational_domain_gives_its_entry(kb: KnowledgeBase, address: str) -> None:
+def test_organizational_domain_gives_its_entry(kb: KnowledgeBase, address: str) -> None:
     origin = from_email(address, kb, location="PKG-INFO")
     assert origin is not None
     assert origin.organization is not None
@@ -145,7 +145,7 @@ def test_non_addresses_give_nothing(kb: KnowledgeBase, address: str) -> None:
 
 # --- URLs ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("url", "organisation_part", "country"),
+    ("url", "organization_part", "country"),
     [
         ("https://github.com/ai-forever/gigachat", "Sber", "RU"),
         ("https://www.github.com/Yandex/YaLM-100B/issues", "Yandex", "RU"),
@@ -161,12 +161,12 @@ def test_non_addresses_give_nothing(kb: KnowledgeBase, address: str) -> None:
     ],
 )
 def test_urls_resolve_through_their_owner(
-    kb: KnowledgeBase, url: str, organisation_part: str, country: str
+    kb: KnowledgeBase, url: str, organization_part: str, country: str
 ) -> None:
     origin = from_url(url, kb, location="METADATA")
     assert origin is not None
     assert origin.organization is not None
-    assert organisation_part in origin.organization
+    assert organization_part in origin.organization
     assert origin.country == country
     assert origin.basis is OriginBasis.URL
     assert origin.evidence[0].value == url
@@ -231,8 +231,8 @@ def test_hub_url_namespace_case_fallback_is_capped(kb: KnowledgeBase) -> None:
         ("Sber AI", "RU"),
     ],
 )
-def test_organisation_names(kb: KnowledgeBase, name: str, country: str) -> None:
-    origin = from_organisation_name(name, kb, location="model.gguf")
+def test_organization_names(kb: KnowledgeBase, name: str, country: str) -> None:
+    origin = from_organization_name(name, kb, location="model.gguf")
     assert origin is not None
     assert origin.country == country
     assert origin.basis is OriginBasis.METADATA
@@ -244,7 +244,7 @@ def test_organisation_names(kb: KnowledgeBase, name: str, country: str) -> None:
     "name", ["", "  ", "Inc.", "Unknown Research Collective", "The Bloke", "x" * 5000]
 )
 def test_unknown_or_empty_names(kb: KnowledgeBase, name: str) -> None:
-    assert from_organisation_name(name, kb) is None
+    assert from_organization_name(name, kb) is None
 
 
 def test_conflicting_names_give_nothing() -> None:
@@ -252,14 +252,14 @@ def test_conflicting_names_give_nothing() -> None:
         return OriginEntry(
             id=ident,
             kind=EntryKind.HF_NAMESPACE,
-            organisation="Acme",
+            organization="Acme",
             country=country,
             source="test",
             confidence=Confidence.HIGH,
         )
 
     kb = KnowledgeBase((entry("acme-de", "DE"), entry("acme-us", "US")))
-    result = infer_organisation_name("ACME Inc.", kb)
+    result = infer_organization_name("ACME Inc.", kb)
     assert result.origin is None
     assert "DE, US" in result.reason
 
@@ -269,6 +269,6 @@ def test_conflicting_names_give_nothing() -> None:
 @given(st.text(max_size=200))
 def test_inference_is_total(text: str) -> None:
     kb = load_builtin()
-    for function in (from_licence, from_email, from_url, from_organisation_name):
+    for function in (from_license, from_email, from_url, from_organization_name):
         origin = function(text, kb)
         assert origin is None or origin.evidence

@@ -32,7 +32,7 @@ REFERENCE = Path(__file__).resolve().parents[3] / ".." / "shared" / "reference" 
 CORRECTED_COUNTRIES = {(EntryKind.HF_NAMESPACE, "ProsusAI"): ("NL", "ZA")}
 #: Organisation names reworded without changing the fact (the old text spoke of how it was found).
 _EVILFREELANCER = (EntryKind.HF_NAMESPACE, "evilfreelancer")
-REWORDED_ORGANISATIONS = {_EVILFREELANCER: "evilfreelancer (individual; reportedly Pavel Rykov)"}
+REWORDED_ORGANIZATIONS = {_EVILFREELANCER: "evilfreelancer (individual; reportedly Pavel Rykov)"}
 #: Words about how the data was researched: what users see speaks of the product and its sources.
 PROCESS_PHRASES = (
     "this session",
@@ -93,7 +93,7 @@ def test_builtin_is_cached_and_nonempty(kb: KnowledgeBase) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "ident", "country", "organisation_part"),
+    ("kind", "ident", "country", "organization_part"),
     [
         (EntryKind.HF_NAMESPACE, "meta-llama", "US", "Meta"),
         (EntryKind.HF_NAMESPACE, "yandex", "RU", "Yandex"),
@@ -104,16 +104,16 @@ def test_builtin_is_cached_and_nonempty(kb: KnowledgeBase) -> None:
         (EntryKind.GITHUB_ORG, "catboost", "RU", "Yandex"),
         (EntryKind.PYPI_PACKAGE, "gigachat", "RU", "Sber"),
         (EntryKind.EMAIL_DOMAIN, "yandex-team.ru", "RU", "Yandex"),
-        (EntryKind.LICENCE, "llama3", "US", "Meta"),
+        (EntryKind.LICENSE, "llama3", "US", "Meta"),
     ],
 )
 def test_known_entries(
-    kb: KnowledgeBase, kind: EntryKind, ident: str, country: str, organisation_part: str
+    kb: KnowledgeBase, kind: EntryKind, ident: str, country: str, organization_part: str
 ) -> None:
     entry = kb.lookup(kind, ident)
     assert entry is not None
     assert entry.country == country
-    assert organisation_part in entry.organisation
+    assert organization_part in entry.organization
     assert entry.source
 
 
@@ -126,7 +126,7 @@ def test_meta_llama_is_high_confidence(kb: KnowledgeBase) -> None:
 
 
 @pytest.mark.parametrize(
-    ("licence", "organisation", "country"),
+    ("license", "organization", "country"),
     [
         ("llama2", "Meta", "US"),
         ("llama3", "Meta", "US"),
@@ -155,10 +155,10 @@ def test_meta_llama_is_high_confidence(kb: KnowledgeBase) -> None:
         ("glm-4", "Zhipu AI", "CN"),
     ],
 )
-def test_licence_entries(kb: KnowledgeBase, licence: str, organisation: str, country: str) -> None:
-    entry = kb.lookup(EntryKind.LICENCE, licence)
+def test_license_entries(kb: KnowledgeBase, license: str, organization: str, country: str) -> None:
+    entry = kb.lookup(EntryKind.LICENSE, license)
     assert entry is not None
-    assert (entry.organisation, entry.country) == (organisation, country)
+    assert (entry.organization, entry.country) == (organization, country)
     assert _FOLLOWABLE.match(entry.source), entry.source
 
 
@@ -216,7 +216,7 @@ def test_every_builtin_source_is_followable(kb: KnowledgeBase) -> None:
 
 def test_no_entry_speaks_of_how_it_was_researched(kb: KnowledgeBase) -> None:
     for entry in kb:
-        for name in ("source", "note", "organisation"):
+        for name in ("source", "note", "organization"):
             text = getattr(entry, name) or ""
             found = [phrase for phrase in PROCESS_PHRASES if phrase.lower() in text.lower()]
             assert not found, (entry.id, name, found)
@@ -314,8 +314,8 @@ def test_every_reference_entry_is_carried_over(
         assert entry is not None, raw["id"]
         assert entry.id == raw["id"]
         assert entry.confidence.value == raw["confidence"]
-        expected = REWORDED_ORGANISATIONS.get((kind, raw["id"]), raw["organisation"])
-        assert entry.organisation == expected
+        expected = REWORDED_ORGANIZATIONS.get((kind, raw["id"]), raw["organisation"])
+        assert entry.organization == expected
         for flag in ("community", "individual", "consumer_mail", "url_domain"):
             assert getattr(entry, flag) == bool(raw.get(flag)), (raw["id"], flag)
         for name in ("parent", "origin_country", "fiscal_sponsor", "reported_origin"):
@@ -325,15 +325,15 @@ def test_every_reference_entry_is_carried_over(
     assert changed == CORRECTED_COUNTRIES
 
 
-def test_reference_licence_and_tld_signals_are_carried_over(
+def test_reference_license_and_tld_signals_are_carried_over(
     kb: KnowledgeBase, reference: dict[str, object]
 ) -> None:
     signals = reference["license_signals"]
     assert isinstance(signals, list)
     for raw in signals:
-        entry = kb.lookup(EntryKind.LICENCE, raw["license_id"])
+        entry = kb.lookup(EntryKind.LICENSE, raw["license_id"])
         assert entry is not None, raw["license_id"]
-        assert (entry.organisation, entry.country) == (raw["organisation"], raw["country"])
+        assert (entry.organization, entry.country) == (raw["organisation"], raw["country"])
         assert entry.confidence.value == raw["confidence"]
     tlds = reference["tld_signals"]
     assert isinstance(tlds, list)
@@ -382,13 +382,13 @@ def test_domains_fall_back_to_parent_domains(kb: KnowledgeBase) -> None:
     assert kb.match(EntryKind.EMAIL_DOMAIN, "ru") is None
 
 
-def test_github_orgs_and_licences_ignore_case(kb: KnowledgeBase) -> None:
+def test_github_orgs_and_licenses_ignore_case(kb: KnowledgeBase) -> None:
     org = kb.lookup(EntryKind.GITHUB_ORG, "vkcom")
-    licence = kb.lookup(EntryKind.LICENCE, " LLaMA3 ")
+    license = kb.lookup(EntryKind.LICENSE, " LLaMA3 ")
     assert org is not None
     assert org.id == "VKCOM"
-    assert licence is not None
-    assert licence.id == "llama3"
+    assert license is not None
+    assert license.id == "llama3"
 
 
 @pytest.mark.parametrize("ident", ["", "   ", "x" * 10_000])
@@ -401,14 +401,14 @@ def test_knowledge_base_is_immutable(kb: KnowledgeBase) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         kb.entries = ()  # type: ignore[misc]
     with pytest.raises(TypeError):
-        kb._by_key[(EntryKind.LICENCE, "x")] = kb.entries[0]  # type: ignore[index]
+        kb._by_key[(EntryKind.LICENSE, "x")] = kb.entries[0]  # type: ignore[index]
 
 
 def test_later_entries_win_and_the_base_is_unchanged(kb: KnowledgeBase) -> None:
     mine = OriginEntry(
         id="Yandex",
         kind=EntryKind.HF_NAMESPACE,
-        organisation="Someone else",
+        organization="Someone else",
         country="DE",
         source="test",
         confidence=Confidence.LOW,
@@ -463,7 +463,7 @@ def test_overlay_wins_over_builtin_and_accepts_json(kb: KnowledgeBase, tmp_path:
     entry = layered.lookup(EntryKind.HF_NAMESPACE, "mistralai")
     assert entry is not None
     assert entry.user
-    assert entry.organisation == "Mistral AI (as we see it)"
+    assert entry.organization == "Mistral AI (as we see it)"
     assert entry.source == "our legal review 2026-10"
     assert len(layered) == len(kb)
 

@@ -38,7 +38,7 @@ def _library(name: str, *fields: tuple[str, str], method: str = "installed-metad
     )
 
 
-def test_organisational_author_mail_names_the_organisation(kb: KnowledgeBase) -> None:
+def test_organizational_author_mail_names_the_organization(kb: KnowledgeBase) -> None:
     component = _library("ru-tool", ("author_email", "Dev Team <ml@yandex-team.ru>"))
     origin, hints = library_origin_from_metadata(component, kb)
     assert origin is not None

@@ -112,14 +112,14 @@ def hub(
     )
 
 
-def library(name: str, origin: Origin | None, licence: str, version: str = "2.1.0") -> Component:
+def library(name: str, origin: Origin | None, license: str, version: str = "2.1.0") -> Component:
     return Component(
         ref=f"pkg:pypi/{name}@{version}",
         kind=ComponentKind.LIBRARY,
         name=name,
         version=version,
         purl=f"pkg:pypi/{name}@{version}",
-        licenses=(licence,),
+        licenses=(license,),
         hashes=(Hash(alg="SHA-256", value="a" * 64),),
         layer=Layer.PYTHON,
         origin=origin,
@@ -369,7 +369,7 @@ def test_russian_lora_on_llama_fails_sovereign_on_the_base() -> None:
     assert "license 'llama3'" in sov003.message
 
 
-def test_russian_lora_on_llama_fails_national_on_the_llama_licence() -> None:
+def test_russian_lora_on_llama_fails_national_on_the_llama_license() -> None:
     result = run(lora_on_llama(), attestation=ATTESTED_RU)
     national = verdict_of(result, "national")
     assert national.verdict is Verdict.FAIL
@@ -491,7 +491,7 @@ def test_community_library() -> None:
     )
 
 
-def test_community_project_under_a_restrictive_licence_fails_national() -> None:
+def test_community_project_under_a_restrictive_license_fails_national() -> None:
     odd = library("oddlib", NUMPY, "cc-by-nc-4.0")
     result = run(
         scan(RU_MODEL, odd, relations=(rel(RU_MODEL, odd, RelationKind.DEPENDS_ON),)),
@@ -501,7 +501,7 @@ def test_community_project_under_a_restrictive_licence_fails_national() -> None:
 
 
 @pytest.mark.parametrize(
-    ("licence", "rule", "verdict"),
+    ("license", "rule", "verdict"),
     [
         ("other", "NAT001", Verdict.FAIL),
         ("gemma", "NAT001", Verdict.FAIL),
@@ -510,8 +510,8 @@ def test_community_project_under_a_restrictive_licence_fails_national() -> None:
         ("cc-by-4.0", None, Verdict.PASS),
     ],
 )
-def test_national_licence_classes(licence, rule, verdict) -> None:
-    base = hub("google", "base", org("Google LLC", "US"), licenses=(licence,) if licence else ())
+def test_national_license_classes(license, rule, verdict) -> None:
+    base = hub("google", "base", org("Google LLC", "US"), licenses=(license,) if license else ())
     result = run(
         scan(RU_MODEL, base, relations=(rel(RU_MODEL, base, RelationKind.FINETUNE),)),
         load_builtin("national"),
@@ -521,7 +521,7 @@ def test_national_licence_classes(licence, rule, verdict) -> None:
     assert rules_of(result, "national") == expected
 
 
-def test_national_restrictive_licence_of_unknown_origin_is_unknown() -> None:
+def test_national_restrictive_license_of_unknown_origin_is_unknown() -> None:
     base = hub("someone", "base", SOMEONE, licenses=("cc-by-nc-4.0",))
     result = run(
         scan(RU_MODEL, base, relations=(rel(RU_MODEL, base, RelationKind.FINETUNE),)),
@@ -531,7 +531,7 @@ def test_national_restrictive_licence_of_unknown_origin_is_unknown() -> None:
     assert rules_of(result, "national") == [("SOV002", base.ref, Layer.WEIGHTS)]
 
 
-def test_national_unknown_origin_with_foreign_hint_and_restrictive_licence_fails() -> None:
+def test_national_unknown_origin_with_foreign_hint_and_restrictive_license_fails() -> None:
     base = hub("someone", "llama-ft", SOMEONE, licenses=("llama3",), hints=(META_HINT,))
     result = run(
         scan(RU_MODEL, base, relations=(rel(RU_MODEL, base, RelationKind.FINETUNE),)),
@@ -540,7 +540,7 @@ def test_national_unknown_origin_with_foreign_hint_and_restrictive_licence_fails
     assert rules_of(result, "national") == [("NAT001", base.ref, Layer.WEIGHTS)]
 
 
-def test_local_code_takes_the_licence_of_its_model() -> None:
+def test_local_code_takes_the_license_of_its_model() -> None:
     subject = hub("google", "model", org("Google LLC", "US"), licenses=("apache-2.0",))
     code = Component(
         ref="code:google/model/modeling.py",
@@ -557,7 +557,7 @@ def test_local_code_takes_the_licence_of_its_model() -> None:
     assert verdict_of(result, "national").verdict is Verdict.PASS
 
 
-def test_remote_code_takes_the_licence_of_its_repository() -> None:
+def test_remote_code_takes_the_license_of_its_repository() -> None:
     repo = hub("Qwen", "Qwen-7B", ALIBABA, licenses=("tongyi-qianwen",))
     code = Component(
         ref="code:Qwen/Qwen-7B/modeling_qwen.py",

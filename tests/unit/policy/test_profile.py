@@ -43,10 +43,10 @@ def test_builtin_sovereign() -> None:
 
 def test_builtin_national_trusted_adversary() -> None:
     national, trusted, adversary = (load_builtin(n) for n in ("national", "trusted", "adversary"))
-    assert national.rules == (RuleKind.OPEN_LICENCE_FOR_FOREIGN,)
+    assert national.rules == (RuleKind.OPEN_LICENSE_FOR_FOREIGN,)
     assert national.attestations == ()
     assert trusted.extends == "national"
-    assert trusted.rules == (RuleKind.OPEN_LICENCE_FOR_FOREIGN, RuleKind.REGISTRY)
+    assert trusted.rules == (RuleKind.OPEN_LICENSE_FOR_FOREIGN, RuleKind.REGISTRY)
     assert trusted.layers == national.layers == ALL_LAYERS
     assert adversary.rules == (RuleKind.DENY_LIST,)
     # The deny list is the evaluated jurisdiction's default one (scanner/policy/deny_lists.yaml).
@@ -156,7 +156,7 @@ def test_custom_deny_list_extending_national(tmp_path: Path) -> None:
         name="combo.json",
     )
     profile = load_profile_file(path)
-    assert profile.rules == (RuleKind.OPEN_LICENCE_FOR_FOREIGN, RuleKind.DENY_LIST)
+    assert profile.rules == (RuleKind.OPEN_LICENSE_FOR_FOREIGN, RuleKind.DENY_LIST)
     assert profile.deny == ("CN", "IR")
 
 

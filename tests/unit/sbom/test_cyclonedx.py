@@ -268,9 +268,9 @@ def test_metadata_tool_timestamp_issues_and_sorted_bom_properties() -> None:
     ]
 
 
-def test_licences_go_through_the_factory() -> None:
-    licences = bom()["metadata"]["component"]["licenses"]
-    assert licences == [
+def test_licenses_go_through_the_factory() -> None:
+    licenses = bom()["metadata"]["component"]["licenses"]
+    assert licenses == [
         {"license": {"id": "Apache-2.0"}},
         {"license": {"name": "llama3"}},
         {"license": {"name": "other"}},
@@ -898,7 +898,7 @@ _TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
 @given(
     name=_TEXT,
     description=_TEXT,
-    licences=st.lists(_TEXT, max_size=4),
+    licenses=st.lists(_TEXT, max_size=4),
     url=_TEXT,
     url_type=st.sampled_from(["distribution", "website", "vcs", "model-card"]),
     prop=st.tuples(_TEXT, _TEXT),
@@ -908,7 +908,7 @@ _TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
 def test_fuzzed_text_always_renders_valid_documents(
     name: str,
     description: str,
-    licences: list[str],
+    licenses: list[str],
     url: str,
     url_type: str,
     prop: tuple[str, str],
@@ -921,7 +921,7 @@ def test_fuzzed_text_always_renders_valid_documents(
         kind=ComponentKind.MODEL,
         name=name,
         description=description,
-        licenses=tuple(licences),
+        licenses=tuple(licenses),
         external_urls=((url_type, url), ("website", "https://" + url)),
         properties=(prop,),
         evidence=(Evidence(location=location, field=field, value=value, method=method),),

@@ -63,7 +63,7 @@ def test_verdict_table_marks_the_chosen_tier_and_lists_every_reason() -> None:
     assert "| trusted | **UNKNOWN** |" in verdicts
 
 
-def test_lineage_names_each_node_organisation_and_country() -> None:
+def test_lineage_names_each_node_organization_and_country() -> None:
     lineage = section(report(), "ru-chat-lora")
     assert (
         "  - adapter → meta-llama/Meta-Llama-3-8B-Instruct — "

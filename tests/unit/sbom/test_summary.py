@@ -37,7 +37,7 @@ def lines() -> list[str]:
     return render_summary(assessed_result()).splitlines()
 
 
-def test_model_origin_hint_and_lineage_with_organisation_and_country() -> None:
+def test_model_origin_hint_and_lineage_with_organization_and_country() -> None:
     text = lines()
     assert text[:3] == [
         "Model     ru-chat-lora  (adapter)",

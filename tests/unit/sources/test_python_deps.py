@@ -18,7 +18,7 @@ from scanner.sources.python.components import (
     DIRECT_PROPERTY,
     NATIVE_OF_PROPERTY,
     SCOPE_PROPERTY,
-    metadata_licences,
+    metadata_licenses,
     package_purl,
     python_parts,
     with_index_metadata,
@@ -214,18 +214,18 @@ def test_purls_follow_the_purl_rules_and_mark_direct_references() -> None:
     }
 
 
-def test_metadata_licence_prefers_expression_then_short_field_then_classifiers() -> None:
-    assert metadata_licences(PackageMetadata(license_expression="MIT", license="x")) == ("MIT",)
-    assert metadata_licences(PackageMetadata(license="BSD-3-Clause")) == ("BSD-3-Clause",)
+def test_metadata_license_prefers_expression_then_short_field_then_classifiers() -> None:
+    assert metadata_licenses(PackageMetadata(license_expression="MIT", license="x")) == ("MIT",)
+    assert metadata_licenses(PackageMetadata(license="BSD-3-Clause")) == ("BSD-3-Clause",)
     long_text = "Copyright (c) 2005\nPermission is hereby granted…"
-    assert metadata_licences(
+    assert metadata_licenses(
         PackageMetadata(
             license=long_text, classifiers=("License :: OSI Approved :: BSD License", "X :: Y")
         )
     ) == ("BSD License",)
 
 
-def test_index_metadata_is_evidence_and_fills_licence_and_urls() -> None:
+def test_index_metadata_is_evidence_and_fills_license_and_urls() -> None:
     requirements = DependencyDocument(
         location="requirements.txt",
         kind=DocumentKind.REQUIREMENTS,

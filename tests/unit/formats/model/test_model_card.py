@@ -128,7 +128,7 @@ def test_installed_wheel_ships_the_same_card() -> None:
     assert metadata == read_model_card(card("sentence-transformers__all-MiniLM-L6-v2"))
 
 
-def test_custom_licence_fields() -> None:
+def test_custom_license_fields() -> None:
     metadata = read_model_card(card("microsoft__phi-1_5"))
     assert metadata.license == "other"
     assert metadata.license_name == "microsoft-research-license"

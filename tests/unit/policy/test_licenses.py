@@ -6,20 +6,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.policy.licences import (
-    MAX_LICENCE_CHARS,
-    LicenceClass,
-    classify_licence,
-    classify_licences,
-    explain_licence,
-    licence_table,
+from scanner.policy.licenses import (
+    MAX_LICENSE_CHARS,
+    LicenseClass,
+    classify_license,
+    classify_licenses,
+    explain_license,
+    license_table,
 )
 
-OPEN, RESTRICTIVE, UNKNOWN = LicenceClass.OPEN, LicenceClass.RESTRICTIVE, LicenceClass.UNKNOWN
+OPEN, RESTRICTIVE, UNKNOWN = LicenseClass.OPEN, LicenseClass.RESTRICTIVE, LicenseClass.UNKNOWN
 
 
 @pytest.mark.parametrize(
-    ("licence", "expected"),
+    ("license", "expected"),
     [
         ("apache-2.0", OPEN),
         ("Apache-2.0", OPEN),
@@ -62,17 +62,17 @@ OPEN, RESTRICTIVE, UNKNOWN = LicenceClass.OPEN, LicenceClass.RESTRICTIVE, Licenc
         (None, UNKNOWN),
     ],
 )
-def test_classes(licence: str | None, expected: LicenceClass) -> None:
-    assert classify_licence(licence) is expected
+def test_classes(license: str | None, expected: LicenseClass) -> None:
+    assert classify_license(license) is expected
 
 
 def test_reasons_come_from_the_table() -> None:
-    other = explain_licence("other")
+    other = explain_license("other")
     assert other.reason.startswith("licence 'other' with no recognised name")
-    assert other.licence == "other"
-    assert "use-based restrictions" in explain_licence("creativeml-openrail-m").reason
-    assert explain_licence(None).reason == "no licence declared"
-    assert explain_licence("whatever").reason == "not a licence sovscan recognises"
+    assert other.license == "other"
+    assert "use-based restrictions" in explain_license("creativeml-openrail-m").reason
+    assert explain_license(None).reason == "no licence declared"
+    assert explain_license("whatever").reason == "not a licence sovscan recognises"
 
 
 @pytest.mark.parametrize(
@@ -93,8 +93,8 @@ def test_reasons_come_from_the_table() -> None:
         ("AND", UNKNOWN),
     ],
 )
-def test_expressions(expression: str, expected: LicenceClass) -> None:
-    assert classify_licence(expression) is expected
+def test_expressions(expression: str, expected: LicenseClass) -> None:
+    assert classify_license(expression) is expected
 
 
 @pytest.mark.parametrize(
@@ -108,28 +108,28 @@ def test_expressions(expression: str, expected: LicenceClass) -> None:
         ("License :: Freely Distributable", UNKNOWN),
     ],
 )
-def test_trove_classifiers(classifier: str, expected: LicenceClass) -> None:
-    assert classify_licence(classifier) is expected
+def test_trove_classifiers(classifier: str, expected: LicenseClass) -> None:
+    assert classify_license(classifier) is expected
 
 
 def test_caps() -> None:
-    assert classify_licence("mit " * (MAX_LICENCE_CHARS // 3)) is UNKNOWN
-    assert "64 tokens" in explain_licence(" OR ".join(["MIT"] * 40)).reason
+    assert classify_license("mit " * (MAX_LICENSE_CHARS // 3)) is UNKNOWN
+    assert "64 tokens" in explain_license(" OR ".join(["MIT"] * 40)).reason
     nested = "(" * 20 + "MIT" + ")" * 20
-    assert classify_licence(nested) is UNKNOWN
-    assert classify_licence("(" * 3 + "MIT" + ")" * 3) is OPEN
+    assert classify_license(nested) is UNKNOWN
+    assert classify_license("(" * 3 + "MIT" + ")" * 3) is OPEN
 
 
-def test_several_licences_combine_worst_first() -> None:
-    assert classify_licences(()).licence_class is UNKNOWN
-    assert classify_licences(("mit", "apache-2.0")).licence_class is OPEN
-    worst = classify_licences(("apache-2.0", "llama3", "unknown"))
-    assert (worst.licence_class, worst.licence) == (RESTRICTIVE, "llama3")
-    assert classify_licences(("mit", "whatever")).licence_class is UNKNOWN
+def test_several_licenses_combine_worst_first() -> None:
+    assert classify_licenses(()).license_class is UNKNOWN
+    assert classify_licenses(("mit", "apache-2.0")).license_class is OPEN
+    worst = classify_licenses(("apache-2.0", "llama3", "unknown"))
+    assert (worst.license_class, worst.license) == (RESTRICTIVE, "llama3")
+    assert classify_licenses(("mit", "whatever")).license_class is UNKNOWN
 
 
 def test_table_is_well_formed() -> None:
-    table = licence_table()
+    table = license_table()
     assert len(table) > 100
     assert all(entry.reason for entry in table.values())
     assert all(key == key.lower().strip() for key in table)
@@ -138,4 +138,4 @@ def test_table_is_well_formed() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=600))
 def test_fuzz_never_raises(text: str) -> None:
-    assert isinstance(classify_licence(text), LicenceClass)
+    assert isinstance(classify_license(text), LicenseClass)

@@ -1,4 +1,4 @@
-"""Licence classes (open, restrictive, unknown) from the data table ``licences.yaml``.
+"""Licence classes (open, restrictive, unknown) from the data table ``licenses.yaml``.
 
 A licence is *open* when it is OSI-approved or an open licence that allows modification and
 commercial use without use-based restrictions; the table's header gives the full definition and
@@ -30,7 +30,7 @@ import yaml
 from scanner.core.errors import ScannerError
 
 #: Longest licence string classified; longer ones are UNKNOWN.
-MAX_LICENCE_CHARS = 512
+MAX_LICENSE_CHARS = 512
 #: Most tokens and nesting depth in an SPDX-style expression; beyond, UNKNOWN.
 MAX_EXPRESSION_TOKENS = 64
 MAX_EXPRESSION_DEPTH = 8
@@ -40,7 +40,7 @@ _OPERATORS = frozenset({"and", "or", "with"})
 _SUFFIXES = ("-or-later", "-only", "+")
 
 
-class LicenceClass(StrEnum):
+class LicenseClass(StrEnum):
     """Whether a licence lets anyone modify and use the component commercially."""
 
     OPEN = "open"
@@ -49,53 +49,53 @@ class LicenceClass(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LicenceClassification:
+class LicenseClassification:
     """A licence's class and why."""
 
-    licence_class: LicenceClass
+    license_class: LicenseClass
     reason: str
-    licence: str | None = None
+    license: str | None = None
     """The licence as declared (the deciding one, when several were declared)."""
 
 
 # Worst first: fail closed when several licences apply together.
-_SEVERITY = {LicenceClass.RESTRICTIVE: 0, LicenceClass.UNKNOWN: 1, LicenceClass.OPEN: 2}
+_SEVERITY = {LicenseClass.RESTRICTIVE: 0, LicenseClass.UNKNOWN: 1, LicenseClass.OPEN: 2}
 
 
-def classify_licence(licence_id: str | None) -> LicenceClass:
+def classify_license(license_id: str | None) -> LicenseClass:
     """The class of one declared licence (id, name, classifier or SPDX expression)."""
-    return explain_licence(licence_id).licence_class
+    return explain_license(license_id).license_class
 
 
-def explain_licence(licence_id: str | None) -> LicenceClassification:
+def explain_license(license_id: str | None) -> LicenseClassification:
     """The class of one declared licence, with the reason from the table."""
-    if licence_id is None or not licence_id.strip():
-        return LicenceClassification(
-            licence_class=LicenceClass.UNKNOWN, reason="no licence declared", licence=licence_id
+    if license_id is None or not license_id.strip():
+        return LicenseClassification(
+            license_class=LicenseClass.UNKNOWN, reason="no licence declared", license=license_id
         )
-    if len(licence_id) > MAX_LICENCE_CHARS:
-        return LicenceClassification(
-            licence_class=LicenceClass.UNKNOWN,
-            reason=f"licence text longer than {MAX_LICENCE_CHARS} characters",
-            licence=licence_id[:MAX_LICENCE_CHARS],
+    if len(license_id) > MAX_LICENSE_CHARS:
+        return LicenseClassification(
+            license_class=LicenseClass.UNKNOWN,
+            reason=f"licence text longer than {MAX_LICENSE_CHARS} characters",
+            license=license_id[:MAX_LICENSE_CHARS],
         )
-    found = _classify(_normalise(licence_id))
-    return LicenceClassification(
-        licence_class=found.licence_class, reason=found.reason, licence=licence_id
+    found = _classify(_normalise(license_id))
+    return LicenseClassification(
+        license_class=found.license_class, reason=found.reason, license=license_id
     )
 
 
-def classify_licences(licences: Iterable[str]) -> LicenceClassification:
+def classify_licenses(licenses: Iterable[str]) -> LicenseClassification:
     """The class of a component's declared licences together: the most restrictive one wins."""
-    found = [explain_licence(licence) for licence in licences]
+    found = [explain_license(license) for license in licenses]
     if not found:
-        return LicenceClassification(
-            licence_class=LicenceClass.UNKNOWN, reason="no licence declared"
+        return LicenseClassification(
+            license_class=LicenseClass.UNKNOWN, reason="no licence declared"
         )
-    return min(found, key=lambda item: _SEVERITY[item.licence_class])
+    return min(found, key=lambda item: _SEVERITY[item.license_class])
 
 
-def licence_table() -> Mapping[str, LicenceClassification]:
+def license_table() -> Mapping[str, LicenseClassification]:
     """The table as loaded: normalised id → class and reason."""
     return _table()
 
@@ -104,38 +104,38 @@ def licence_table() -> Mapping[str, LicenceClassification]:
 
 
 @functools.cache
-def _table() -> Mapping[str, LicenceClassification]:
-    text = resources.files("scanner.policy").joinpath("licences.yaml").read_text("utf-8")
+def _table() -> Mapping[str, LicenseClassification]:
+    text = resources.files("scanner.policy").joinpath("licenses.yaml").read_text("utf-8")
     data = yaml.safe_load(text)
     entries = data.get("licences") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise ScannerError("licences.yaml: 'licences' must be a list")
-    table: dict[str, LicenceClassification] = {}
+        raise ScannerError("licenses.yaml: 'licences' must be a list")
+    table: dict[str, LicenseClassification] = {}
     for index, entry in enumerate(entries):
-        licence_class, reason, ids = _entry(entry, index)
-        for licence_id in ids:
-            key = _normalise(licence_id)
+        license_class, reason, ids = _entry(entry, index)
+        for license_id in ids:
+            key = _normalise(license_id)
             if key in table:
-                raise ScannerError(f"licences.yaml: {licence_id!r} is listed twice")
-            table[key] = LicenceClassification(
-                licence_class=licence_class, reason=reason, licence=licence_id
+                raise ScannerError(f"licenses.yaml: {license_id!r} is listed twice")
+            table[key] = LicenseClassification(
+                license_class=license_class, reason=reason, license=license_id
             )
     return MappingProxyType(table)
 
 
-def _entry(entry: object, index: int) -> tuple[LicenceClass, str, list[str]]:
+def _entry(entry: object, index: int) -> tuple[LicenseClass, str, list[str]]:
     if not isinstance(entry, dict) or set(entry) != {"class", "reason", "ids"}:
-        raise ScannerError(f"licences.yaml: entry {index} needs exactly class, reason and ids")
+        raise ScannerError(f"licenses.yaml: entry {index} needs exactly class, reason and ids")
     ids, reason = entry["ids"], entry["reason"]
     if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
-        raise ScannerError(f"licences.yaml: entry {index}: ids must be strings")
+        raise ScannerError(f"licenses.yaml: entry {index}: ids must be strings")
     if not isinstance(reason, str) or not reason:
-        raise ScannerError(f"licences.yaml: entry {index}: reason must be a non-empty string")
+        raise ScannerError(f"licenses.yaml: entry {index}: reason must be a non-empty string")
     try:
-        licence_class = LicenceClass(entry["class"])
+        license_class = LicenseClass(entry["class"])
     except ValueError:
-        raise ScannerError(f"licences.yaml: entry {index}: unknown class") from None
-    return licence_class, reason, ids
+        raise ScannerError(f"licenses.yaml: entry {index}: unknown class") from None
+    return license_class, reason, ids
 
 
 # --- classification ----------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def _normalise(value: str) -> str:
     return text
 
 
-def _classify(text: str) -> LicenceClassification:
+def _classify(text: str) -> LicenseClassification:
     known = _table().get(text)
     if known is not None:
         return known
@@ -159,23 +159,23 @@ def _classify(text: str) -> LicenceClassification:
     tokens = _TOKEN.findall(text)
     if "(" in tokens or any(token in _OPERATORS for token in tokens):
         return _expression(tokens)
-    return LicenceClassification(
-        licence_class=LicenceClass.UNKNOWN, reason="not a licence sovscan recognises"
+    return LicenseClassification(
+        license_class=LicenseClass.UNKNOWN, reason="not a licence sovscan recognises"
     )
 
 
-def _classifier(text: str) -> LicenceClassification:
+def _classifier(text: str) -> LicenseClassification:
     """A Trove classifier such as ``License :: OSI Approved :: MIT License``."""
     parts = [part.strip() for part in text.split("::")[1:]]
     known = _table().get(_normalise(parts[-1])) if parts else None
     if known is not None:
         return known
     if "osi approved" in parts:
-        return LicenceClassification(
-            licence_class=LicenceClass.OPEN, reason="OSI-approved (Trove classifier)"
+        return LicenseClassification(
+            license_class=LicenseClass.OPEN, reason="OSI-approved (Trove classifier)"
         )
-    return LicenceClassification(
-        licence_class=LicenceClass.UNKNOWN, reason="a Trove classifier naming no known licence"
+    return LicenseClassification(
+        license_class=LicenseClass.UNKNOWN, reason="a Trove classifier naming no known licence"
     )
 
 
@@ -183,17 +183,17 @@ class _BadExpression(Exception):
     """The expression cannot be parsed within the caps."""
 
 
-def _expression(tokens: list[str]) -> LicenceClassification:
+def _expression(tokens: list[str]) -> LicenseClassification:
     if len(tokens) > MAX_EXPRESSION_TOKENS:
-        return LicenceClassification(
-            licence_class=LicenceClass.UNKNOWN,
+        return LicenseClassification(
+            license_class=LicenseClass.UNKNOWN,
             reason=f"licence expression longer than {MAX_EXPRESSION_TOKENS} tokens",
         )
     try:
         found = _Parser(tokens).parse()
     except _BadExpression:
-        return LicenceClassification(
-            licence_class=LicenceClass.UNKNOWN, reason="unparseable licence expression"
+        return LicenseClassification(
+            license_class=LicenseClass.UNKNOWN, reason="unparseable licence expression"
         )
     return found
 
@@ -205,25 +205,25 @@ class _Parser:
     tokens: list[str]
     position: int = 0
 
-    def parse(self) -> LicenceClassification:
+    def parse(self) -> LicenseClassification:
         found = self.expression(depth=0)
         if self.position != len(self.tokens):
             raise _BadExpression
         return found
 
-    def expression(self, *, depth: int) -> LicenceClassification:
+    def expression(self, *, depth: int) -> LicenseClassification:
         options = [self.term(depth=depth)]
         while self._take("or"):
             options.append(self.term(depth=depth))
-        return max(options, key=lambda item: _SEVERITY[item.licence_class])
+        return max(options, key=lambda item: _SEVERITY[item.license_class])
 
-    def term(self, *, depth: int) -> LicenceClassification:
+    def term(self, *, depth: int) -> LicenseClassification:
         parts = [self.factor(depth=depth)]
         while self._take("and"):
             parts.append(self.factor(depth=depth))
-        return min(parts, key=lambda item: _SEVERITY[item.licence_class])
+        return min(parts, key=lambda item: _SEVERITY[item.license_class])
 
-    def factor(self, *, depth: int) -> LicenceClassification:
+    def factor(self, *, depth: int) -> LicenseClassification:
         if depth >= MAX_EXPRESSION_DEPTH:
             raise _BadExpression
         if self._take("("):
@@ -231,14 +231,14 @@ class _Parser:
             if not self._take(")"):
                 raise _BadExpression
             return inner
-        licence = self._leaf()
+        license = self._leaf()
         if self._take("with"):
             self._leaf()  # an exception only adds permissions
-        known = _table().get(_normalise(licence))
+        known = _table().get(_normalise(license))
         if known is None:
-            return LicenceClassification(
-                licence_class=LicenceClass.UNKNOWN,
-                reason=f"{licence!r} is not a licence sovscan recognises",
+            return LicenseClassification(
+                license_class=LicenseClass.UNKNOWN,
+                reason=f"{license!r} is not a licence sovscan recognises",
             )
         return known
 
