@@ -202,7 +202,7 @@ class Component:
     Meta ancestor); never its own origin, but a policy may count a foreign hint against it."""
     evidence: tuple[Evidence, ...] = ()
     properties: tuple[tuple[str, str], ...] = ()
-    """Extra ``sovscan:`` facts as (name, value), e.g. ``("sovscan:file:format", "gguf")``."""
+    """Extra ``sovscan:`` facts as (name, value), e.g. ``(PropertyName.FILE_FORMAT, "gguf")``."""
     model_card: ModelCardFacts | None = None
     external_urls: tuple[tuple[str, str], ...] = ()
     """(CycloneDX externalReference type, url), e.g. ``("distribution", "https://…")``."""

@@ -21,6 +21,7 @@ from scanner.core.model import (
     RelationKind,
     ScanResult,
 )
+from scanner.core.properties import PropertyName
 from scanner.origins.inference import (
     entry_evidence,
     from_organization_name,
@@ -35,8 +36,6 @@ from scanner.origins.package_metadata import library_origin_from_metadata
 
 #: Ref prefix of ancestors named by a value that is not a Hub id.
 UNRESOLVED_PREFIX = "model:unresolved:"
-#: File property holding a GGUF header's ``general.organization``.
-GGUF_ORGANIZATION_PROPERTY = "sovscan:gguf:organization"
 #: Deepest inheritance chain followed (re-upload of a re-upload of …); deeper is unknown.
 MAX_INHERITANCE_DEPTH = 64
 _HUB_PURL_PREFIX = "pkg:huggingface/"
@@ -284,7 +283,7 @@ class _Attributor:
             if rel.kind is not RelationKind.CONTAINS or file is None:
                 continue
             for name, value in file.properties:
-                if name == GGUF_ORGANIZATION_PROPERTY:
+                if name == PropertyName.GGUF_ORGANIZATION:
                     origin = from_organization_name(value, self.kb, location=file.path or file.ref)
                     if origin is not None:
                         yield replace(

@@ -26,7 +26,7 @@ Decisions:
   embedded code (a HIGH load-analysis finding) fails every tier unless an ``--accept`` waiver
   accepts it. Code that merely cannot be analysed is code of unknown origin (UNKNOWN).
 - An accepted finding (``Finding.accepted``) is reported but decides no verdict; a component a
-  waiver accepts (``ACCEPTED_PROPERTY``) is not counted.
+  waiver accepts (``PropertyName.ACCEPTED``) is not counted.
 - Every finding that decides a verdict carries a remediation naming what to change.
 """
 

@@ -39,8 +39,8 @@ from packaging.utils import canonicalize_name, canonicalize_version
 
 from scanner.core.errors import UsageError
 from scanner.core.model import Component, ComponentKind
+from scanner.core.properties import PropertyName
 from scanner.policy.profile import parse_sha256, read_entries
-from scanner.sources.inventory import REVISION_SOURCE_PROPERTY
 
 #: Caps on a registry file.
 MAX_REGISTRY_BYTES = 32 * 1024 * 1024
@@ -235,7 +235,7 @@ def _version_miss(listed: list[RegistryEntry], version: str | None) -> RegistryM
 
 def _declared_revision(component: Component) -> bool:
     """Whether the component's revision is only what its own folder declares."""
-    return any(name == REVISION_SOURCE_PROPERTY for name, _ in component.properties)
+    return any(name == PropertyName.MODEL_REVISION_SOURCE for name, _ in component.properties)
 
 
 def _check_hashes(

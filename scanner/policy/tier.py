@@ -23,13 +23,13 @@ from scanner.core.model import (
     ScanResult,
     StewardKind,
 )
+from scanner.core.properties import PropertyName
 from scanner.policy.attestation import Attestation
 from scanner.policy.deny_lists import DenyList
 from scanner.policy.licenses import LicenseClassification, classify_licenses
 from scanner.policy.profile import Profile
 from scanner.policy.registry import PurlIdentity, TrustedRegistry, parse_purl
 from scanner.policy.remedies import label as remedy_label
-from scanner.policy.waivers import ACCEPTED_PROPERTY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,7 +126,7 @@ def counted_components(
     """The components ``profile`` counts, each with the layers it counts them in."""
     counted = []
     for component in result.components:
-        if any(name == ACCEPTED_PROPERTY for name, _ in component.properties):
+        if any(name == PropertyName.ACCEPTED for name, _ in component.properties):
             continue  # accepted by a waiver: reported, not counted
         own = layers.get(component.ref, frozenset())
         mine = tuple(layer for layer in profile.layers if layer in own)

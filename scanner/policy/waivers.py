@@ -43,12 +43,11 @@ from scanner.core.model import (
     ScanResult,
     Severity,
 )
+from scanner.core.properties import PropertyName
 from scanner.policy.profile import parse_sha256, read_entries
 from scanner.policy.rules import DANGEROUS_CODE_RULE, LOAD_ANALYSIS_RULES, is_dangerous
 from scanner.sources.model_digest import content_sha256
 
-#: Property of a component a waiver accepts: it is reported, not counted.
-ACCEPTED_PROPERTY = "sovscan:accepted"
 #: The rules a waiver may name: what loading a file would do, and the policy's verdict on it.
 WAIVABLE_RULES = frozenset({*LOAD_ANALYSIS_RULES, DANGEROUS_CODE_RULE})
 #: Findings that make a file run code on load (its code component stands for that code).
@@ -188,7 +187,7 @@ def _with_accepted_code(result: ScanResult) -> tuple[Component, ...]:
         ):
             note = f"{first.source} entry {first.entry}: {first.reason} ({first.accepted_by})"
             component = replace(
-                component, properties=(*component.properties, (ACCEPTED_PROPERTY, note))
+                component, properties=(*component.properties, (PropertyName.ACCEPTED, note))
             )
         components.append(component)
     return tuple(components)

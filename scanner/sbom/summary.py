@@ -26,6 +26,7 @@ from scanner.core.model import (
     ScanResult,
     StewardKind,
 )
+from scanner.core.properties import PropertyName
 from scanner.sbom.findings import (
     DANGEROUS_CODE_RULE,
     action_findings,
@@ -33,7 +34,6 @@ from scanner.sbom.findings import (
     tiers_label,
 )
 from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription
-from scanner.sources.model_digest import DIGEST_PROPERTY, DIGEST_UNAVAILABLE_PROPERTY
 
 #: Issues listed in full before the rest are counted.
 MAX_ISSUES_SHOWN = 20
@@ -176,7 +176,7 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
     lines += _digest_lines(subject)
     files = [by_ref[r.dst] for r in relations if r.kind is RelationKind.CONTAINS]
     total = sum(f.size or 0 for f in files)
-    pointers = sum(1 for f in files if ("sovscan:file:lfs-pointer", "true") in f.properties)
+    pointers = sum(1 for f in files if (PropertyName.FILE_LFS_POINTER, "true") in f.properties)
     detail = f" ({pointers} LFS pointer(s))" if pointers else ""
     lines.append(f"Files     {len(files)}, {human_size(total)}{detail}")
     lines += _on_load_lines(result, files)
@@ -187,10 +187,10 @@ def _digest_lines(subject: Component) -> list[str]:
     """``Digest    sha256:… (sovscan-manifest-v1 over 9 files)``, or why there is none."""
     properties = dict(subject.properties)
     digest = next((h.value for h in subject.hashes if h.alg == "SHA-256"), None)
-    if digest is not None and DIGEST_PROPERTY in properties:
-        return [f"Digest    sha256:{digest} ({plain(properties[DIGEST_PROPERTY])})"]
-    if DIGEST_UNAVAILABLE_PROPERTY in properties:
-        return [f"Digest    none: {plain(properties[DIGEST_UNAVAILABLE_PROPERTY])}"]
+    if digest is not None and PropertyName.MODEL_DIGEST in properties:
+        return [f"Digest    sha256:{digest} ({plain(properties[PropertyName.MODEL_DIGEST])})"]
+    if PropertyName.MODEL_DIGEST_UNAVAILABLE in properties:
+        return [f"Digest    none: {plain(properties[PropertyName.MODEL_DIGEST_UNAVAILABLE])}"]
     return []
 
 
@@ -287,7 +287,7 @@ def _python_lines(result: ScanResult, ref: str, by_ref: dict[str, Component]) ->
                 pending.append(dst)
     where = Counter(_country_label(by_ref[r].origin) for r in seen)
     tally = ", ".join(f"{label} {count}" for label, count in where.most_common())
-    asked = sum(1 for r in seen if ("sovscan:python:direct", "true") in by_ref[r].properties)
+    asked = sum(1 for r in seen if (PropertyName.PYTHON_DIRECT, "true") in by_ref[r].properties)
     return [f"Python    {len(seen)} package(s) ({asked} direct): {tally}"]
 
 

@@ -26,6 +26,7 @@ from scanner.core.config import DEFAULT_HUB, ScanConfig
 from scanner.core.errors import TargetError
 from scanner.core.ids import HubId, parse_hub_id
 from scanner.core.model import Component, ComponentKind, Evidence, ScanIssue, Severity
+from scanner.core.properties import PropertyName
 from scanner.hashing.digest import HashRequest, hash_files
 from scanner.hashing.digest_cache import HashCache
 from scanner.sources.folder_facts import read_folder_facts
@@ -49,7 +50,6 @@ MAX_SNAPSHOT_FILES = 200_000
 MAX_SNAPSHOTS = 10_000
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_HASH_SOURCE = "sovscan:file:hash-source"
 
 
 def default_hf_cache() -> Path:
@@ -458,12 +458,12 @@ def _mark_file(
     rel = PurePosixPath(comp.path)
     properties = list(comp.properties)
     if rel in from_name:
-        properties = [p for p in properties if p[0] != _HASH_SOURCE]
-        properties.append((_HASH_SOURCE, HASH_SOURCE_BLOB_NAME))
+        properties = [p for p in properties if p[0] != PropertyName.FILE_HASH_SOURCE]
+        properties.append((PropertyName.FILE_HASH_SOURCE, HASH_SOURCE_BLOB_NAME))
     if rel in verified:
-        properties.append(("sovscan:file:verified", str(verified[rel]).lower()))
+        properties.append((PropertyName.FILE_VERIFIED, str(verified[rel]).lower()))
     if rel in hub_marks:
-        properties.append(("sovscan:file:hub-verified", str(hub_marks[rel]).lower()))
+        properties.append((PropertyName.FILE_HUB_VERIFIED, str(hub_marks[rel]).lower()))
     if properties == list(comp.properties):
         return comp
     return replace(comp, properties=tuple(properties))

@@ -36,6 +36,7 @@ from scanner.core.model import (
     ScanIssue,
     Severity,
 )
+from scanner.core.properties import PropertyName
 from scanner.formats.model.gguf import GgufMetadata, read_gguf_stream
 from scanner.formats.model.safetensors import SafetensorsHeader, read_safetensors_stream
 from scanner.resolve.hub.client import HubClient, HubFile, HubProblem, HubRepoInfo, thaw_json
@@ -308,7 +309,9 @@ def _hub_hashed(component: Component) -> Component:
     if component.kind is not ComponentKind.FILE or not component.hashes:
         return component
     properties = tuple(
-        ("sovscan:file:hash-source", "hub") if name == "sovscan:file:hash-source" else (name, value)
+        (PropertyName.FILE_HASH_SOURCE, "hub")
+        if name == PropertyName.FILE_HASH_SOURCE
+        else (name, value)
         for name, value in component.properties
     )
     return replace(component, properties=properties)
@@ -361,10 +364,10 @@ def scan_hub_dataset(info: HubRepoInfo, hub: str, repo_id: str | None = None) ->
     dataset_id = repo_id or info.repo_id
     namespace, _, name = dataset_id.rpartition("/")
     commit_evidence = Evidence(location=info.url, field="sha", value=info.commit, method="hub-api")
-    properties = [("sovscan:dataset:commit", info.commit)]
+    properties = [(PropertyName.DATASET_COMMIT, info.commit)]
     evidence = [commit_evidence]
     if info.author:
-        properties.append(("sovscan:dataset:author", info.author))
+        properties.append((PropertyName.DATASET_AUTHOR, info.author))
         evidence.append(
             Evidence(location=info.url, field="author", value=info.author, method="hub-api")
         )
@@ -419,7 +422,7 @@ def _dataset_file(dataset_id: str, info: HubRepoInfo, item: HubFile) -> Componen
         evidence = (
             Evidence(location=location, field="lfs.sha256", value=item.sha256, method="hub-api"),
         )
-        properties = (("sovscan:file:hash-source", "hub"),)
+        properties = ((PropertyName.FILE_HASH_SOURCE, "hub"),)
     return Component(
         ref=f"file:datasets/{dataset_id}/{item.path}",
         kind=ComponentKind.FILE,

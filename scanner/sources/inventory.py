@@ -22,6 +22,12 @@ from scanner.core.model import (
     ScanIssue,
     Severity,
 )
+from scanner.core.properties import (
+    ONNX_METADATA_PREFIX,
+    SAFETENSORS_METADATA_PREFIX,
+    SAVED_WITH_PREFIX,
+    PropertyName,
+)
 from scanner.formats.model.catalog import format_of
 from scanner.formats.model.gguf import GgufDataset, GgufMetadata
 from scanner.formats.model.onnx import OnnxMetadata
@@ -126,43 +132,38 @@ def _subject(identity: ModelIdentity, facts: FolderFacts, hub: str) -> Component
     )
 
 
-#: On a local model whose revision the folder itself declares (download records, the cache
-#: layout): how it was read. Nothing checks such a revision against the Hub.
-REVISION_SOURCE_PROPERTY = "sovscan:model:revision-source"
-
-
 def _revision_source(identity: ModelIdentity) -> tuple[tuple[str, str], ...]:
     if identity.revision is None:
         return ()
     methods = [
         e.method for e in identity.evidence if e.method in {"download-metadata", "hf-cache-layout"}
     ]
-    return ((REVISION_SOURCE_PROPERTY, methods[0]),) if methods else ()
+    return ((PropertyName.MODEL_REVISION_SOURCE, methods[0]),) if methods else ()
 
 
 def _subject_properties(facts: FolderFacts) -> tuple[tuple[str, str], ...]:
     """Declared facts about the model that have no CycloneDX field of their own."""
     card, config, adapter = facts.card, facts.config(), facts.adapter
     candidates: list[tuple[str, str | None]] = [
-        ("sovscan:model:library", card.library_name if card else None),
-        ("sovscan:model:new-version", card.new_version if card else None),
-        ("sovscan:model:license-link", card.license_link if card else None),
-        ("sovscan:adapter:peft-type", adapter.peft_type if adapter else None),
-        ("sovscan:adapter:task-type", adapter.task_type if adapter else None),
-        ("sovscan:model:torch-dtype", config.torch_dtype if config else None),
+        (PropertyName.MODEL_LIBRARY, card.library_name if card else None),
+        (PropertyName.MODEL_NEW_VERSION, card.new_version if card else None),
+        (PropertyName.MODEL_LICENSE_LINK, card.license_link if card else None),
+        (PropertyName.ADAPTER_PEFT_TYPE, adapter.peft_type if adapter else None),
+        (PropertyName.ADAPTER_TASK_TYPE, adapter.task_type if adapter else None),
+        (PropertyName.MODEL_TORCH_DTYPE, config.torch_dtype if config else None),
         (
-            "sovscan:model:transformers-version",
+            PropertyName.MODEL_TRANSFORMERS_VERSION,
             (config.transformers_version if config else None)
             or (facts.generation.transformers_version if facts.generation else None),
         ),
         (
-            "sovscan:model:diffusers-version",
+            PropertyName.MODEL_DIFFUSERS_VERSION,
             facts.model_index.diffusers_version if facts.model_index else None,
         ),
     ]
     if facts.st_config is not None:
         candidates += [
-            (f"sovscan:sentence-transformers:saved-with:{lib.replace('_', '-')}", version)
+            (SAVED_WITH_PREFIX + lib.replace("_", "-"), version)
             for lib, version in facts.st_config.versions
         ]
     return tuple((name, value) for name, value in candidates if value)
@@ -208,22 +209,22 @@ def _add_files(
         evidence: list[Evidence] = []
         fmt = format_of(rel).name
         if fmt:
-            properties.append(("sovscan:file:format", fmt))
+            properties.append((PropertyName.FILE_FORMAT, fmt))
         pointer = pointers.get(rel)
         digest = digests.get(rel)
         sha256: str | None = None
         if pointer is not None:
             sha256, size = pointer.sha256, pointer.size
-            properties.append(("sovscan:file:lfs-pointer", "true"))
+            properties.append((PropertyName.FILE_LFS_POINTER, "true"))
             evidence.append(
                 Evidence(location=rel.as_posix(), field="oid", value=sha256, method="lfs-pointer")
             )
         elif digest is not None:
             sha256 = digest.sha256
-            properties.append(("sovscan:file:hash-source", "content"))
+            properties.append((PropertyName.FILE_HASH_SOURCE, "content"))
         download = downloads.get(rel)
         if download is not None:
-            properties.append(("sovscan:file:hub-commit", download.commit))
+            properties.append((PropertyName.FILE_HUB_COMMIT, download.commit))
             evidence.append(
                 Evidence(
                     location=f".cache/huggingface/download/{rel.as_posix()}.metadata",
@@ -234,7 +235,7 @@ def _add_files(
             )
             if sha256 is not None and _SHA256.match(download.etag):
                 matches = download.etag == sha256
-                properties.append(("sovscan:file:hub-etag-match", str(matches).lower()))
+                properties.append((PropertyName.FILE_HUB_ETAG_MATCH, str(matches).lower()))
                 if not matches:
                     builder.issue(
                         rel.as_posix(),
@@ -273,36 +274,36 @@ def _header_properties(
     header = safetensors.get(rel)
     if header is not None:
         props += [
-            ("sovscan:safetensors:tensors", str(header.tensor_count)),
-            ("sovscan:safetensors:parameters", str(header.parameter_count)),
-            ("sovscan:safetensors:dtypes", ",".join(header.dtypes)),
+            (PropertyName.SAFETENSORS_TENSORS, str(header.tensor_count)),
+            (PropertyName.SAFETENSORS_PARAMETERS, str(header.parameter_count)),
+            (PropertyName.SAFETENSORS_DTYPES, ",".join(header.dtypes)),
         ]
-        props += [(f"sovscan:safetensors:metadata:{k}", v[:200]) for k, v in header.metadata[:20]]
+        props += [(SAFETENSORS_METADATA_PREFIX + k, v[:200]) for k, v in header.metadata[:20]]
     meta = gguf.get(rel)
     if meta is not None:
-        props.append(("sovscan:gguf:version", str(meta.version)))
+        props.append((PropertyName.GGUF_VERSION, str(meta.version)))
         for key, value in (
-            ("name", meta.name),
-            ("organization", meta.organization),
-            ("author", meta.author),
-            ("architecture", meta.architecture),
-            ("file-type", None if meta.file_type is None else str(meta.file_type)),
-            ("quantized-by", meta.quantized_by),
-            ("tokenizer-model", meta.tokenizer_model),
-            ("tokenizer-pre", meta.tokenizer_pre),
+            (PropertyName.GGUF_NAME, meta.name),
+            (PropertyName.GGUF_ORGANIZATION, meta.organization),
+            (PropertyName.GGUF_AUTHOR, meta.author),
+            (PropertyName.GGUF_ARCHITECTURE, meta.architecture),
+            (PropertyName.GGUF_FILE_TYPE, None if meta.file_type is None else str(meta.file_type)),
+            (PropertyName.GGUF_QUANTIZED_BY, meta.quantized_by),
+            (PropertyName.GGUF_TOKENIZER_MODEL, meta.tokenizer_model),
+            (PropertyName.GGUF_TOKENIZER_PRE, meta.tokenizer_pre),
         ):
             if value:
-                props.append((f"sovscan:gguf:{key}", str(value)[:200]))
+                props.append((key, str(value)[:200]))
     model = onnx.get(rel)
     if model is not None:
         for key, value in (
-            ("producer", model.producer_name),
-            ("producer-version", model.producer_version),
-            ("ir-version", str(model.ir_version)),
+            (PropertyName.ONNX_PRODUCER, model.producer_name),
+            (PropertyName.ONNX_PRODUCER_VERSION, model.producer_version),
+            (PropertyName.ONNX_IR_VERSION, str(model.ir_version)),
         ):
             if value:
-                props.append((f"sovscan:onnx:{key}", str(value)[:200]))
-        props += [(f"sovscan:onnx:metadata:{k}", v[:200]) for k, v in model.metadata_props[:20]]
+                props.append((key, str(value)[:200]))
+        props += [(ONNX_METADATA_PREFIX + k, v[:200]) for k, v in model.metadata_props[:20]]
     return props
 
 
@@ -405,7 +406,7 @@ def _add_tokenizer(
     config = facts.tokenizer
     if config is not None:
         if config.tokenizer_class:
-            properties.append(("sovscan:tokenizer:class", config.tokenizer_class))
+            properties.append((PropertyName.TOKENIZER_CLASS, config.tokenizer_class))
             evidence.append(
                 Evidence(
                     location="tokenizer_config.json",
@@ -415,12 +416,12 @@ def _add_tokenizer(
                 )
             )
         properties.append(
-            ("sovscan:tokenizer:chat-template", str(config.has_chat_template).lower())
+            (PropertyName.TOKENIZER_CHAT_TEMPLATE, str(config.has_chat_template).lower())
         )
     for path, meta in gguf_tokenizers:
-        properties.append(("sovscan:tokenizer:gguf-model", str(meta.tokenizer_model)))
+        properties.append((PropertyName.TOKENIZER_GGUF_MODEL, str(meta.tokenizer_model)))
         if meta.tokenizer_pre:
-            properties.append(("sovscan:tokenizer:gguf-pre", meta.tokenizer_pre))
+            properties.append((PropertyName.TOKENIZER_GGUF_PRE, meta.tokenizer_pre))
         evidence.append(
             Evidence(
                 location=path.as_posix(),

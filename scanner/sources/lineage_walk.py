@@ -25,6 +25,7 @@ from scanner.core.model import (
     ScanIssue,
     Severity,
 )
+from scanner.core.properties import PropertyName
 from scanner.resolve.hub.client import HubClient, HubProblem, HubRepoInfo
 from scanner.sources.hf_repo import scan_hub_repo
 from scanner.sources.inventory import Inventory
@@ -209,9 +210,9 @@ def _resolve_dataset(client: HubClient, hub: str, ref: str) -> _Outcome:
         return _unresolved(hub, dataset_id, info, "dataset")
     license_value = info.card_data.get("license")
     licenses = (license_value,) if isinstance(license_value, str) and license_value else ()
-    properties = [("sovscan:dataset:commit", info.commit)]
+    properties = [(PropertyName.DATASET_COMMIT, info.commit)]
     if info.author:
-        properties.append(("sovscan:dataset:author", info.author))
+        properties.append((PropertyName.DATASET_AUTHOR, info.author))
     evidence = [Evidence(location=info.url, field="sha", value=info.commit, method="hub-api")]
     if info.author:
         evidence.append(

@@ -26,15 +26,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from scanner.core.model import Component, ComponentKind, Hash, RelationKind, ScanResult
+from scanner.core.properties import PropertyName
 
 #: Name and version of the manifest scheme (a new scheme gets a new name).
 MANIFEST_SCHEME = "sovscan-manifest-v1"
-#: On a model with a digest: how it was made; without one: why not.
-DIGEST_PROPERTY = "sovscan:model:digest"
-DIGEST_UNAVAILABLE_PROPERTY = "sovscan:model:digest-unavailable"
 #: Where a file's SHA-256 comes from, when it may enter the manifest.
 _READ_SOURCES = frozenset({"content", "hub"})
-_HASH_SOURCE = "sovscan:file:hash-source"
 _BLOB_NAME = "hf-cache-blob-name"
 #: Files named in the "why not" message.
 _SHOWN = 3
@@ -80,7 +77,8 @@ def _with_digest(subject: Component, files: list[Component]) -> Component:
             f"({shown}{more})"
         )
         return replace(
-            subject, properties=(*subject.properties, (DIGEST_UNAVAILABLE_PROPERTY, reason))
+            subject,
+            properties=(*subject.properties, (PropertyName.MODEL_DIGEST_UNAVAILABLE, reason)),
         )
     entries = [(file.path or file.name, content_sha256(file) or "") for file in files]
     digest = manifest_digest(entries)
@@ -89,7 +87,7 @@ def _with_digest(subject: Component, files: list[Component]) -> Component:
         hashes=(*subject.hashes, Hash(alg="SHA-256", value=digest)),
         properties=(
             *subject.properties,
-            (DIGEST_PROPERTY, f"{MANIFEST_SCHEME} over {len(files)} files"),
+            (PropertyName.MODEL_DIGEST, f"{MANIFEST_SCHEME} over {len(files)} files"),
         ),
     )
 
@@ -98,12 +96,12 @@ def content_sha256(file: Component) -> str | None:
     """The file's SHA-256 when it was read from its bytes (or listed by the Hub), else None."""
     digest = next((h.value for h in file.hashes if h.alg == "SHA-256"), None)
     properties = dict(file.properties)
-    source = properties.get(_HASH_SOURCE)
+    source = properties.get(PropertyName.FILE_HASH_SOURCE)
     if digest is None:
         return None
     if source in _READ_SOURCES:
         return digest
-    if source == _BLOB_NAME and properties.get("sovscan:file:verified") == "true":
+    if source == _BLOB_NAME and properties.get(PropertyName.FILE_VERIFIED) == "true":
         return digest
     return None
 
@@ -111,9 +109,9 @@ def content_sha256(file: Component) -> str | None:
 def _why(file: Component) -> str:
     properties = dict(file.properties)
     path = file.path or file.name
-    if properties.get("sovscan:file:lfs-pointer") == "true":
+    if properties.get(PropertyName.FILE_LFS_POINTER) == "true":
         return f"{path}: a Git LFS pointer"
-    if properties.get(_HASH_SOURCE) == _BLOB_NAME:
+    if properties.get(PropertyName.FILE_HASH_SOURCE) == _BLOB_NAME:
         return f"{path}: a cache blob not rehashed (use --verify)"
     return f"{path}: not read"
 

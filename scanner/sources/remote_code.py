@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 from scanner.core.errors import MalformedFileError
 from scanner.core.ids import parse_code_reference
 from scanner.core.model import Component, ComponentKind, Evidence, Layer, RelationKind, Severity
+from scanner.core.properties import PropertyName
 from scanner.sources.builder import InventoryBuilder
 from scanner.sources.folder_facts import FolderFacts
 
@@ -77,7 +78,7 @@ def add_code(
                     purl=purl,
                     layer=Layer.CODE,
                     evidence=(evidence,),
-                    properties=(("sovscan:code:class", code.class_name),),
+                    properties=((PropertyName.CODE_CLASS, code.class_name),),
                     external_urls=(("vcs", f"{builder.hub}/{repo.repo_id}"),),
                 )
             )

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.core.properties import PropertyName
 from tests.conftest import EXAMPLES
 
 #: Seconds a scan of the examples may take in a slow CI.
@@ -179,7 +180,7 @@ def test_an_unreadable_sub_folder_is_an_issue_not_an_internal_error(work: Path) 
         secret.chmod(0o755)
     assert result.returncode == 0, result.stderr
     bom = json.loads((work / "bom.cdx.json").read_text())
-    issues = [p["value"] for p in bom["metadata"]["properties"] if p["name"] == "sovscan:issue"]
+    issues = [p["value"] for p in bom["metadata"]["properties"] if p["name"] == PropertyName.ISSUE]
     assert "[medium] ru-chat-lora/secret: cannot list folder: Permission denied" in issues
     verdicts = {
         p["name"]: p["value"]

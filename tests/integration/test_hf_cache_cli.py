@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scanner.cli import cli
+from scanner.core.properties import PropertyName
 from scanner.hashing.digest import HashOutcome, HashRequest, hash_files
 from scanner.sources import hf_cache
 from tests.fakes.hub import FakeFile, FakeHub, FakeRepo, World
@@ -111,7 +112,7 @@ def props(component: dict[str, Any], name: str) -> list[str]:
 
 
 def issues(bom: dict[str, Any]) -> str:
-    return "\n".join(props(bom["metadata"], "sovscan:issue"))
+    return "\n".join(props(bom["metadata"], PropertyName.ISSUE))
 
 
 def test_models_named_from_the_cache_path_with_blob_name_digests(
@@ -135,7 +136,7 @@ def test_models_named_from_the_cache_path_with_blob_name_digests(
     assert weights["hashes"] == [
         {"alg": "SHA-256", "content": hashlib.sha256(BASE_WEIGHTS).hexdigest()}
     ]
-    assert props(weights, "sovscan:file:hash-source") == ["hf-cache-blob-name"]
+    assert props(weights, PropertyName.FILE_HASH_SOURCE) == ["hf-cache-blob-name"]
     # Without --verify the tampered blob is trusted by its name, and no LFS blob is read.
     assert weights_of(bom, "acme/tampered")["hashes"][0]["content"] == DECLARED
     assert asked
@@ -148,8 +149,8 @@ def test_verify_offline_catches_the_modified_blob(real_cache: Path, tmp_path: Pa
     assert result.exit_code == 0, result.output
     tampered = weights_of(bom, "acme/tampered")
     assert tampered["hashes"][0]["content"] == hashlib.sha256(TAMPERED_WEIGHTS).hexdigest()
-    assert props(tampered, "sovscan:file:verified") == ["false"]
-    assert props(weights_of(bom, "acme/base"), "sovscan:file:verified") == ["true"]
+    assert props(tampered, PropertyName.FILE_VERIFIED) == ["false"]
+    assert props(weights_of(bom, "acme/base"), PropertyName.FILE_VERIFIED) == ["true"]
     text = issues(bom)
     assert "modified in the cache" in text
     assert f"models--acme--tampered/snapshots/{TAMPERED_SHA}/model.safetensors" in text
@@ -161,8 +162,8 @@ def test_verify_online_compares_with_the_hub(
 ) -> None:
     result, bom = scan_bom(real_cache, tmp_path, "--verify", "--hub-endpoint", hub.url)
     assert result.exit_code == 0, result.output
-    assert props(weights_of(bom, "acme/base"), "sovscan:file:hub-verified") == ["true"]
-    assert props(weights_of(bom, "acme/tampered"), "sovscan:file:hub-verified") == ["false"]
+    assert props(weights_of(bom, "acme/base"), PropertyName.FILE_HUB_VERIFIED) == ["true"]
+    assert props(weights_of(bom, "acme/tampered"), PropertyName.FILE_HUB_VERIFIED) == ["false"]
     assert "differs from the Hub" in issues(bom)
     assert hub.weight_downloads() == []
     paths = {r.path for r in hub.requests}

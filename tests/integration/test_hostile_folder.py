@@ -34,6 +34,7 @@ from click.testing import CliRunner
 
 import scanner
 from scanner.cli import cli
+from scanner.core.properties import PropertyName
 from tests.conftest import REPO
 
 #: Wall-clock limit for one scan of the hostile folder: it takes about a second; CI can be slow.
@@ -399,7 +400,7 @@ def scan(scan_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Scan:
 
 def bom_issues(bom: dict[str, Any]) -> list[str]:
     return [
-        p["value"] for p in bom["metadata"].get("properties", []) if p["name"] == "sovscan:issue"
+        p["value"] for p in bom["metadata"].get("properties", []) if p["name"] == PropertyName.ISSUE
     ]
 
 
@@ -439,7 +440,7 @@ def test_scan_finishes_quickly_and_cleanly(scan: Scan) -> None:
 def test_the_valid_model_is_still_read(scan: Scan) -> None:
     bom = scan.bom
     weights = file_component(bom, "model.safetensors")
-    assert props(weights)["sovscan:safetensors:tensors"] == ["1"]
+    assert props(weights)[PropertyName.SAFETENSORS_TENSORS] == ["1"]
     params = bom["metadata"]["component"]["modelCard"]["modelParameters"]
     assert params["modelArchitecture"] == "LlamaForCausalLM"
 
@@ -509,12 +510,12 @@ def test_malicious_pickle_is_flagged_and_becomes_code_of_unknown_origin(scan: Sc
     assert any("posix.system" in r["message"]["text"] for r in findings), findings
     assert findings[0]["level"] == "error"
     pickle_file = props(file_component(scan.bom, "pytorch_model.bin"))
-    assert pickle_file["sovscan:security:executable-on-load"] == ["true"]
-    assert "posix.system" in pickle_file["sovscan:security:import"]
+    assert pickle_file[PropertyName.SECURITY_EXECUTABLE_ON_LOAD] == ["true"]
+    assert "posix.system" in pickle_file[PropertyName.SECURITY_IMPORT]
     code = [c for c in scan.bom["components"] if c["bom-ref"] == "code:on-load:pytorch_model.bin"]
     assert len(code) == 1
     assert "posix.system" in code[0]["description"]
-    assert props(code[0])["sovscan:security:embedded-code"] == ["true"]
+    assert props(code[0])[PropertyName.SECURITY_EMBEDDED_CODE] == ["true"]
     assert not (scan.root / PWNED_MARKER).exists(), "the pickle was loaded"
 
 
@@ -574,7 +575,7 @@ def test_template_injection_is_high_or_medium(scan: Scan) -> None:
 
 def test_embedded_code_files_are_executable_on_load(scan: Scan) -> None:
     for name in ("scripted.pt", "lambda_model.keras"):
-        assert props(file_component(scan.bom, name))["sovscan:security:executable-on-load"] == [
+        assert props(file_component(scan.bom, name))[PropertyName.SECURITY_EXECUTABLE_ON_LOAD] == [
             "true"
         ], name
         refs = {c["bom-ref"] for c in scan.bom["components"]}

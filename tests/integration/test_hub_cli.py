@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from scanner.cli import cli
 from scanner.core.errors import TargetError
+from scanner.core.properties import PropertyName
 from scanner.sources.targets import TargetKind, parse_target
 from tests.fakes import worlds
 from tests.fakes.hub import FakeFile, FakeHub, World
@@ -52,7 +53,7 @@ def found_lineage(bom: dict[str, Any]) -> set[tuple[str, str, str]]:
     entry = hub_id(bom["metadata"]["component"]["purl"])
     for model in models(bom):
         for ancestor in model.get("pedigree", {}).get("ancestors", []):
-            for relation in prop_values(ancestor, "sovscan:relation"):
+            for relation in prop_values(ancestor, PropertyName.RELATION):
                 edges.add((hub_id(model["purl"]), hub_id(ancestor["purl"]), relation))
     for component in bom["components"]:
         purl = component.get("purl", "")
@@ -75,7 +76,7 @@ def resolvable(world: World) -> set[str]:
 
 def issue_texts(bom: dict[str, Any]) -> str:
     """The BOM's ``sovscan:issue`` properties, one a line."""
-    return "\n".join(prop_values(bom["metadata"], "sovscan:issue"))
+    return "\n".join(prop_values(bom["metadata"], PropertyName.ISSUE))
 
 
 @pytest.fixture
@@ -137,7 +138,7 @@ def test_lfs_files_carry_the_hub_sha256_without_download(tmp_path: Path) -> None
     lfs = world.repos["model:ai-forever/m0"].file("model.safetensors")
     assert lfs is not None
     assert shard["hashes"] == [{"alg": "SHA-256", "content": lfs.lfs_sha256}]
-    assert prop_values(shard, "sovscan:file:hash-source") == ["hub"]
+    assert prop_values(shard, PropertyName.FILE_HASH_SOURCE) == ["hub"]
 
 
 def test_gated_base_keeps_metadata_and_reports_refused_files(tmp_path: Path) -> None:
@@ -165,7 +166,7 @@ def test_missing_ancestor_is_unresolved_and_sovereign_does_not_pass(tmp_path: Pa
     missing = next(
         c for c in bom["components"] if c["bom-ref"] == f"pkg:huggingface/{worlds.MISSING_ROOT}"
     )
-    assert prop_values(missing, "sovscan:unresolved") == ["true"]
+    assert prop_values(missing, PropertyName.UNRESOLVED) == ["true"]
     assert "@" not in missing["purl"]
     assert f"{worlds.MISSING_ROOT} does not exist on the Hub" in issue_texts(bom)
 
@@ -224,9 +225,9 @@ def test_datasets_resolved_with_publisher(tmp_path: Path) -> None:
     for dataset_id, _, author in worlds.DATASETS:
         component = data[f"dataset:{dataset_id}"]
         assert component["version"] == world.repos[f"dataset:{dataset_id}"].sha
-        assert prop_values(component, "sovscan:dataset:author") == [author]
+        assert prop_values(component, PropertyName.DATASET_AUTHOR) == [author]
     gone = data[f"dataset:{worlds.MISSING_DATASET}"]
-    assert prop_values(gone, "sovscan:unresolved") == ["true"]
+    assert prop_values(gone, PropertyName.UNRESOLVED) == ["true"]
 
 
 def test_offline_after_online_uses_the_cache_with_zero_requests(tmp_path: Path) -> None:
@@ -319,7 +320,7 @@ def test_local_resolve_offline_cold_reports_low_issues(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     bom = json.loads(out.read_text())
     m1 = next(c for c in bom["components"] if c["bom-ref"] == "pkg:huggingface/ai-forever/m1")
-    assert prop_values(m1, "sovscan:unresolved") == ["true"]
+    assert prop_values(m1, PropertyName.UNRESOLVED) == ["true"]
 
 
 @pytest.mark.parametrize(
@@ -390,15 +391,15 @@ def test_dataset_target_is_a_data_subject_from_metadata_only(form: str, tmp_path
     )
     assert subject["version"] == repo.sha
     assert subject["licenses"] == [{"license": {"id": license_id.upper()}}]
-    assert prop_values(subject, "sovscan:dataset:author") == [author]
+    assert prop_values(subject, PropertyName.DATASET_AUTHOR) == [author]
     shard_path = "data/train-00000-of-00001.parquet"
     files = {c["bom-ref"]: c for c in bom["components"] if c["type"] == "file"}
     shard = files[f"file:datasets/{dataset_id}/{shard_path}"]
     lfs = repo.file(shard_path)
     assert lfs is not None
     assert shard["hashes"] == [{"alg": "SHA-256", "content": lfs.lfs_sha256}]
-    assert prop_values(shard, "sovscan:file:hash-source") == ["hub"]
-    assert prop_values(shard, "sovscan:file:size") == ["734003200"]
+    assert prop_values(shard, PropertyName.FILE_HASH_SOURCE) == ["hub"]
+    assert prop_values(shard, PropertyName.FILE_SIZE) == ["734003200"]
     assert not any(c["type"] == "machine-learning-model" for c in bom["components"])
 
 
@@ -432,7 +433,7 @@ def test_gguf_lineage_read_from_one_range_request_per_file(tmp_path: Path) -> No
     assert sum(r.bytes_sent for r in gguf_reads) == 512 * 1024 < 600 * 1024
     entry = bom["metadata"]["component"]
     ancestors = {
-        hub_id(a["purl"]): prop_values(a, "sovscan:relation")
+        hub_id(a["purl"]): prop_values(a, PropertyName.RELATION)
         for a in entry.get("pedigree", {}).get("ancestors", [])
     }
     assert ancestors[worlds.GGUF_SOURCE] == ["quantized"]
@@ -441,7 +442,7 @@ def test_gguf_lineage_read_from_one_range_request_per_file(tmp_path: Path) -> No
     assert "general.base_model.0" in text
     assert "general.source.huggingface.repository" in text
     gguf_component = next(c for c in bom["components"] if c.get("name") == worlds.GGUF_FILE)
-    assert prop_values(gguf_component, "sovscan:gguf:version") == ["3"]
+    assert prop_values(gguf_component, PropertyName.GGUF_VERSION) == ["3"]
 
 
 def test_safetensors_header_read_by_two_small_range_requests(tmp_path: Path) -> None:
@@ -469,5 +470,5 @@ def test_safetensors_header_read_by_two_small_range_requests(tmp_path: Path) -> 
     ]
     assert sum(r.bytes_sent for r in reads) == 8 + 8 + len(raw)
     shard = next(c for c in bom["components"] if c.get("name") == "model.safetensors")
-    assert prop_values(shard, "sovscan:safetensors:parameters") == ["1000000"]
+    assert prop_values(shard, PropertyName.SAFETENSORS_PARAMETERS) == ["1000000"]
     assert prop_values(shard, "sovscan:safetensors:metadata:format") == ["pt"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from scanner.core.properties import PropertyName
 from scanner.sources.model_digest import manifest_digest
 from tests.integration.test_policy_cli import verdicts
 from tests.integration.test_scan_cli import components, props, scan
@@ -95,7 +96,7 @@ def test_the_model_digest_is_the_sha256sum_manifest_of_its_files(tmp_path: Path)
     code, bom = trusted(folder, tmp_path, registry(tmp_path, "0" * 64))
     assert digest_of(bom) == sha256sum_manifest(folder)
     subject = bom["metadata"]["component"]
-    assert props(subject)["sovscan:model:digest"] == ["sovscan-manifest-v1 over 3 files"]
+    assert props(subject)[PropertyName.MODEL_DIGEST] == ["sovscan-manifest-v1 over 3 files"]
     assert code == 1
 
 
@@ -143,7 +144,7 @@ def test_a_pin_on_a_folder_of_lfs_pointers_cannot_be_checked(tmp_path: Path) -> 
     assert (code, verdicts(bom)["trusted"]) == (3, "UNKNOWN")
     subject = bom["metadata"]["component"]
     assert "hashes" not in subject
-    (why,) = props(subject)["sovscan:model:digest-unavailable"]
+    (why,) = props(subject)[PropertyName.MODEL_DIGEST_UNAVAILABLE]
     assert why == (
         "1 of 3 files have no SHA-256 read from their bytes (model.safetensors: a Git LFS pointer)"
     )
@@ -195,7 +196,7 @@ def test_a_revision_pin_cannot_be_met_by_the_folders_own_download_records(
     code, bom = trusted(folder, tmp_path, path)
     assert (code, verdicts(bom)["trusted"]) == (3, "UNKNOWN")
     subject = bom["metadata"]["component"]
-    assert props(subject)["sovscan:model:revision-source"] == ["download-metadata"]
+    assert props(subject)[PropertyName.MODEL_REVISION_SOURCE] == ["download-metadata"]
     (claim,) = [c for c in bom["declarations"]["claims"] if "TRU003" in c["reasoning"]]
     assert "only what the folder's own records say" in claim["predicate"]
     assert f'"{digest_of(bom)}"' in claim["reasoning"]  # the remediation gives the digest

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from scanner.cli import cli
+from scanner.core.properties import PropertyName
 from tests.conftest import EXAMPLES, REPO
 from tests.integration.test_scan_cli import components, props, scan
 
@@ -62,19 +63,19 @@ def test_russian_lora_on_llama_fails_sovereign_with_exit_1(tmp_path: Path) -> No
     assert code == 1
     assert verdicts(bom)["sovereign"] == "FAIL"
     assert verdicts(bom)["national"] == "FAIL"  # llama3: foreign-controlled terms
-    assert bom_property(bom, "sovscan:policy") == ["sovereign"]
-    assert bom_property(bom, "sovscan:jurisdiction") == ["RU"]
+    assert bom_property(bom, PropertyName.POLICY) == ["sovereign"]
+    assert bom_property(bom, PropertyName.JURISDICTION) == ["RU"]
     base = components(bom)["pkg:huggingface/meta-llama/Meta-Llama-3-8B-Instruct"]
     assert base["supplier"] == {"name": "Meta Platforms, Inc.", "address": {"country": "US"}}
-    assert props(base)["sovscan:origin:country"] == ["US"]
-    assert props(base)["sovscan:origin:basis"] == ["curated"]
+    assert props(base)[PropertyName.ORIGIN_COUNTRY] == ["US"]
+    assert props(base)[PropertyName.ORIGIN_BASIS] == ["curated"]
 
 
 def test_without_policy_every_tier_is_reported_and_exit_is_0(tmp_path: Path) -> None:
     code, bom = run(EXAMPLES / "ru-chat-lora", tmp_path)
     assert code == 0
     assert set(verdicts(bom)) == {"sovereign", "national", "trusted", "adversary"}
-    assert bom_property(bom, "sovscan:policy") == []
+    assert bom_property(bom, PropertyName.POLICY) == []
 
 
 def test_all_domestic_chain_needs_attestation_to_pass(tmp_path: Path) -> None:
@@ -106,7 +107,7 @@ def test_all_domestic_chain_needs_attestation_to_pass(tmp_path: Path) -> None:
     assert attestation_map[0]["conformance"]["score"] == 1
     subject = bom["metadata"]["component"]
     assert subject["supplier"]["address"]["country"] == "RU"
-    assert props(subject)["sovscan:origin:basis"] == ["override"]
+    assert props(subject)[PropertyName.ORIGIN_BASIS] == ["override"]
     yandex = components(bom)["pkg:huggingface/yandex/YandexGPT-5-Lite-8B-pretrain"]
     assert yandex["supplier"]["address"]["country"] == "RU"
     # Under RU the adversary screen uses Russia's list of unfriendly states: Yandex passes it,
@@ -173,7 +174,7 @@ def test_corpus_saiga_on_llama3_fails_sovereign(corpus: Path, tmp_path: Path) ->
     )
     assert (code, verdicts(bom)["sovereign"]) == (1, "FAIL")
     subject = bom["metadata"]["component"]
-    hints = props(subject).get("sovscan:origin:hint", [])
+    hints = props(subject).get(PropertyName.ORIGIN_HINT, [])
     assert any("Meta" in hint and "US" in hint for hint in hints)
 
 

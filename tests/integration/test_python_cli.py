@@ -35,19 +35,20 @@ from packaging.utils import (
 )
 
 from scanner.cli import cli
+from scanner.core.properties import PropertyName
 from tests.conftest import CORPUS, MINILM_SHA256, REPO
 from tests.fakes import worlds
 from tests.fakes.hub import FakeFile, FakeHub, World
 from tests.fakes.package_index import REQUESTS, FakePackageIndex, Fault, default_projects
 
-SCOPE = "sovscan:python:scope"
-DIRECT = "sovscan:python:direct"
-GROUP = "sovscan:python:group"
-MARKER = "sovscan:python:marker"
-SPECIFIER = "sovscan:python:specifier"
-DECLARED_IN = "sovscan:python:declared-in"
-VENDORED = "sovscan:python:vendored-library"
-NATIVE_OF = "sovscan:python:native-part-of"
+SCOPE = PropertyName.PYTHON_SCOPE
+DIRECT = PropertyName.PYTHON_DIRECT
+GROUP = PropertyName.PYTHON_GROUP
+MARKER = PropertyName.PYTHON_MARKER
+SPECIFIER = PropertyName.PYTHON_SPECIFIER
+DECLARED_IN = PropertyName.PYTHON_DECLARED_IN
+VENDORED = PropertyName.PYTHON_VENDORED_LIBRARY
+NATIVE_OF = PropertyName.PYTHON_NATIVE_PART_OF
 PYPI = "pkg:pypi/"
 DEV_PYTHON = REPO / ".venv" / "bin" / "python"
 
@@ -118,7 +119,7 @@ def props(component: dict[str, Any]) -> dict[str, list[str]]:
 
 def issues(bom: dict[str, Any]) -> list[str]:
     return [
-        p["value"] for p in bom["metadata"].get("properties", []) if p["name"] == "sovscan:issue"
+        p["value"] for p in bom["metadata"].get("properties", []) if p["name"] == PropertyName.ISSUE
     ]
 
 
@@ -799,7 +800,7 @@ def test_venv_graph_follows_requires_dist_markers_and_extras(venv_bom: dict[str,
 def origin(component: dict[str, Any]) -> tuple[str | None, str | None, str]:
     """(organisation, country, basis) as the BOM states them."""
     supplier = component.get("supplier", {})
-    basis = props(component)["sovscan:origin:basis"]
+    basis = props(component)[PropertyName.ORIGIN_BASIS]
     return supplier.get("name"), supplier.get("address", {}).get("country"), basis[0]
 
 
@@ -813,7 +814,7 @@ def test_venv_origins_from_metadata_and_the_knowledge_base(venv_bom: dict[str, A
     assert origin(libs["tinyhttp-sov"])[1:] == ("RU", "url")
     assert origin(libs["nvidia-cudnn-cu12"]) == ("NVIDIA Corporation", "US", "curated")
     assert origin(libs["torch"])[1:] == ("US", "curated")
-    assert props(libs["speedups-sov"])["sovscan:origin:steward"] == ["unknown"]
+    assert props(libs["speedups-sov"])[PropertyName.ORIGIN_STEWARD] == ["unknown"]
     assert "supplier" not in libs["speedups-sov"]
 
 

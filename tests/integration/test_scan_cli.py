@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from scanner.cli import cli
+from scanner.core.properties import PropertyName
 from tests.conftest import EXAMPLES, MINILM_SHA256, REPO
 
 
@@ -65,15 +66,15 @@ def test_lora_example_lists_foreign_base_datasets_and_hashes(tmp_path: Path) -> 
     subject = bom["metadata"]["component"]
     assert subject["type"] == "machine-learning-model"
     assert subject["name"] == "ru-chat-lora"
-    assert props(subject)["sovscan:kind"] == ["adapter"]
-    assert props(subject)["sovscan:adapter:peft-type"] == ["LORA"]
+    assert props(subject)[PropertyName.KIND] == ["adapter"]
+    assert props(subject)[PropertyName.ADAPTER_PEFT_TYPE] == ["LORA"]
     base = "pkg:huggingface/meta-llama/Meta-Llama-3-8B-Instruct"
     assert set(ancestors(subject)) == {base}
     assert "base_model_relation=adapter" in subject["pedigree"]["notes"]
     comps = components(bom)
     assert comps[base]["type"] == "machine-learning-model"
     assert comps[base]["group"] == "meta-llama"
-    assert "adapter" in props(comps[base])["sovscan:relation"]
+    assert "adapter" in props(comps[base])[PropertyName.RELATION]
     # The adapter needs its base's weights at run time: a dependency, not only pedigree.
     deps = {d["ref"]: set(d.get("dependsOn", [])) for d in bom["dependencies"]}
     assert base in deps[subject["bom-ref"]]
@@ -91,7 +92,7 @@ def test_lora_example_lists_foreign_base_datasets_and_hashes(tmp_path: Path) -> 
             "content": sha256_of(EXAMPLES / "ru-chat-lora/adapter_model.safetensors"),
         }
     ]
-    assert props(weights)["sovscan:safetensors:tensors"] == ["2"]
+    assert props(weights)[PropertyName.SAFETENSORS_TENSORS] == ["2"]
     assert subject["licenses"] == [{"license": {"name": "llama3"}}]
 
 
@@ -123,9 +124,9 @@ def test_gguf_example_follows_source_then_base(tmp_path: Path) -> None:
     assert set(ancestors(comps[source])) == {"pkg:huggingface/yandex/YandexGPT-5-Lite-8B-pretrain"}
     gguf = file_component(bom, "ru-legal-8b.Q4_K_M.gguf")
     gguf_props = props(gguf)
-    assert gguf_props["sovscan:gguf:architecture"] == ["llama"]
-    assert gguf_props["sovscan:gguf:organization"] == ["Example-Org"]
-    assert gguf_props["sovscan:file:format"] == ["gguf"]
+    assert gguf_props[PropertyName.GGUF_ARCHITECTURE] == ["llama"]
+    assert gguf_props[PropertyName.GGUF_ORGANIZATION] == ["Example-Org"]
+    assert gguf_props[PropertyName.FILE_FORMAT] == ["gguf"]
 
 
 def test_summary_on_stdout_without_output_flag() -> None:
@@ -226,10 +227,10 @@ def test_minilm_real_folder(minilm_dir: Path, tmp_path: Path) -> None:
     assert {"ref": "dataset:s2orc"} in datasets
     weights = file_component(bom, "model.safetensors")
     assert weights["hashes"] == [{"alg": "SHA-256", "content": MINILM_SHA256}]
-    assert props(weights)["sovscan:file:hash-source"] == ["content"]
+    assert props(weights)[PropertyName.FILE_HASH_SOURCE] == ["content"]
     assert subject["modelCard"]["modelParameters"]["modelArchitecture"] == "BertModel"
     subject_props = props(subject)
-    assert subject_props["sovscan:model:transformers-version"] == ["4.8.2"]
+    assert subject_props[PropertyName.MODEL_TRANSFORMERS_VERSION] == ["4.8.2"]
     assert subject_props["sovscan:sentence-transformers:saved-with:sentence-transformers"] == [
         "2.0.0"
     ]
@@ -248,7 +249,7 @@ def test_a_rescan_from_the_hash_cache_gives_the_same_bytes(
         texts.append(out.read_bytes())
     assert texts[0] == texts[1] == texts[2]
     weights = file_component(json.loads(texts[1]), "model.safetensors")
-    assert props(weights)["sovscan:file:hash-source"] == ["content"]
+    assert props(weights)[PropertyName.FILE_HASH_SOURCE] == ["content"]
     assert weights["hashes"][0]["content"] == MINILM_SHA256
     assert b'"timestamp"' not in texts[0]
 
@@ -285,8 +286,8 @@ def test_download_metadata_pins_the_revision(tmp_path: Path) -> None:
     assert subject["version"] == commit
     assert subject["purl"] == f"pkg:huggingface/acme/dl-model@{commit}"
     file_props = props(file_component(bom, "model.safetensors"))
-    assert file_props["sovscan:file:hub-etag-match"] == ["true"]
-    assert file_props["sovscan:file:hub-commit"] == [commit]
+    assert file_props[PropertyName.FILE_HUB_ETAG_MATCH] == ["true"]
+    assert file_props[PropertyName.FILE_HUB_COMMIT] == [commit]
     # huggingface_hub's bookkeeping is provenance, not model content.
     assert not [c for c in bom["components"] if c["name"].startswith(".cache")]
 
@@ -331,7 +332,7 @@ def test_hostile_folder_reports_each_problem_and_still_writes_a_valid_bom(tmp_pa
     assert "escape" not in names
     assert "pipe" not in names
     # Nothing is lost: every issue is in the BOM too.
-    issues = [p["value"] for p in bom["metadata"]["properties"] if p["name"] == "sovscan:issue"]
+    issues = [p["value"] for p in bom["metadata"]["properties"] if p["name"] == PropertyName.ISSUE]
     assert any("escape: symlink points outside" in issue for issue in issues)
     assert any("config.json:" in issue for issue in issues)
 
@@ -348,7 +349,7 @@ def test_corpus_lora_folders_yield_their_base(corpus: Path, tmp_path: Path) -> N
     for folder, base in expected.items():
         bom = scan_bom(corpus / "models" / folder, tmp_path)
         subject = bom["metadata"]["component"]
-        assert props(subject)["sovscan:kind"] == ["adapter"], folder
+        assert props(subject)[PropertyName.KIND] == ["adapter"], folder
         assert set(ancestors(subject)) == {f"pkg:huggingface/{base}"}, folder
         assert "base_model_relation=adapter" in subject["pedigree"]["notes"], folder
         # The folder name is a flattened Hub id: ORG__NAME.
@@ -358,7 +359,7 @@ def test_corpus_lora_folders_yield_their_base(corpus: Path, tmp_path: Path) -> N
 def test_corpus_lfs_pointer_carries_real_hash(corpus: Path, tmp_path: Path) -> None:
     bom = scan_bom(corpus / "models/evilfreelancer__ruGPT-3.5-13B-lora", tmp_path)
     pointer = file_component(bom, "adapter_model.bin")
-    assert props(pointer)["sovscan:file:lfs-pointer"] == ["true"]
+    assert props(pointer)[PropertyName.FILE_LFS_POINTER] == ["true"]
     pointer_line = (
         corpus / "models/evilfreelancer__ruGPT-3.5-13B-lora/adapter_model.bin"
     ).read_text()
@@ -388,8 +389,8 @@ def test_corpus_pipeline_sub_models_are_used_weights_not_tuning_bases(
         "pkg:huggingface/openai/clip-vit-large-patch14",
         "pkg:huggingface/CompVis/stable-diffusion-safety-checker",
     ):
-        assert props(found[ref])["sovscan:relation"] == ["submodel"]
-        assert props(found[ref])["sovscan:layer"] == ["weights"]
+        assert props(found[ref])[PropertyName.RELATION] == ["submodel"]
+        assert props(found[ref])[PropertyName.LAYER] == ["weights"]
     root_needs = next(d for d in bom["dependencies"] if d["ref"] == subject["bom-ref"])
     assert "pkg:huggingface/openai/clip-vit-large-patch14" in root_needs["dependsOn"]
     # They are the pipeline's weights all the same: sovereign counts them as foreign.
@@ -400,7 +401,7 @@ def test_corpus_pipeline_sub_models_are_used_weights_not_tuning_bases(
 
 def test_corpus_chatglm_remote_code(corpus: Path, tmp_path: Path) -> None:
     bom = scan_bom(corpus / "models/THUDM__chatglm-6b", tmp_path)
-    code = {c["name"] for c in bom["components"] if props(c).get("sovscan:kind") == ["code"]}
+    code = {c["name"] for c in bom["components"] if props(c).get(PropertyName.KIND) == ["code"]}
     assert {"configuration_chatglm.py", "modeling_chatglm.py"} <= code
     result = scan(str(corpus / "models/THUDM__chatglm-6b"))
     # The corpus holds no .py files: the missing remote code is reported, not ignored.
@@ -423,11 +424,11 @@ def test_corpus_gguf_files_metadata(corpus: Path, tmp_path: Path) -> None:
     bom = scan_bom(truncated, tmp_path)
     gguf = file_component(bom, truncated.name)
     gguf_props = props(gguf)
-    assert gguf_props["sovscan:gguf:architecture"] == ["llama"]
-    assert gguf_props["sovscan:gguf:version"] == ["2"]
+    assert gguf_props[PropertyName.GGUF_ARCHITECTURE] == ["llama"]
+    assert gguf_props[PropertyName.GGUF_VERSION] == ["2"]
     assert gguf["hashes"][0]["content"] == sha256_of(truncated)
     vocab = scan_bom(corpus / "gguf/ggml-vocab-phi-3.gguf", tmp_path)
-    assert props(file_component(vocab, "ggml-vocab-phi-3.gguf"))["sovscan:gguf:tokenizer-model"]
+    assert props(file_component(vocab, "ggml-vocab-phi-3.gguf"))[PropertyName.GGUF_TOKENIZER_MODEL]
 
 
 def test_every_corpus_folder_scans_to_a_valid_bom(corpus: Path, tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from scanner.core.model import (
     ScanIssue,
     Severity,
 )
+from scanner.core.properties import PropertyName
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
@@ -41,16 +42,6 @@ from scanner.sources.builder import merge_components
 
 #: Where packages come from when a document names no index.
 PYPI_SIMPLE = "https://pypi.org/simple"
-#: Property names of library components.
-SCOPE_PROPERTY = "sovscan:python:scope"
-DIRECT_PROPERTY = "sovscan:python:direct"
-GROUP_PROPERTY = "sovscan:python:group"
-MARKER_PROPERTY = "sovscan:python:marker"
-SPECIFIER_PROPERTY = "sovscan:python:specifier"
-DECLARED_IN_PROPERTY = "sovscan:python:declared-in"
-VENDORED_PROPERTY = "sovscan:python:vendored-library"
-EDITABLE_PROPERTY = "sovscan:python:editable"
-NATIVE_OF_PROPERTY = "sovscan:python:native-part-of"
 #: Evidence methods of package metadata (read by the origin attribution).
 INSTALLED_METADATA_METHOD = "installed-metadata"
 INDEX_METADATA_METHOD = "package-index"
@@ -317,18 +308,18 @@ def library_component(
     if purl is None:
         ref = f"python:local:{package.name}@{version or 'unversioned'}"
     properties: list[tuple[str, str]] = [
-        (SCOPE_PROPERTY, package.scope.value),
-        (DIRECT_PROPERTY, "unknown" if direct is None else str(direct).lower()),
-        (DECLARED_IN_PROPERTY, document.location),
+        (PropertyName.PYTHON_SCOPE, package.scope.value),
+        (PropertyName.PYTHON_DIRECT, "unknown" if direct is None else str(direct).lower()),
+        (PropertyName.PYTHON_DECLARED_IN, document.location),
     ]
-    properties += [(GROUP_PROPERTY, group) for group in package.groups]
+    properties += [(PropertyName.PYTHON_GROUP, group) for group in package.groups]
     if package.marker:
-        properties.append((MARKER_PROPERTY, package.marker))
+        properties.append((PropertyName.PYTHON_MARKER, package.marker))
     if package.specifier and not version:
-        properties.append((SPECIFIER_PROPERTY, package.specifier))
+        properties.append((PropertyName.PYTHON_SPECIFIER, package.specifier))
     if package.editable:
-        properties.append((EDITABLE_PROPERTY, "true"))
-    properties += [(VENDORED_PROPERTY, lib) for lib in package.vendored]
+        properties.append((PropertyName.PYTHON_EDITABLE, "true"))
+    properties += [(PropertyName.PYTHON_VENDORED_LIBRARY, lib) for lib in package.vendored]
     metadata = package.metadata
     evidence = [_evidence(package, document)]
     if metadata is not None:
@@ -565,7 +556,7 @@ def _native_component(
         description=f"{why} (inside {owner.name} {owner.version or ''})".replace(" )", ")"),
         layer=Layer.PYTHON,
         evidence=(evidence,),
-        properties=((NATIVE_OF_PROPERTY, owner.ref),),
+        properties=((PropertyName.PYTHON_NATIVE_PART_OF, owner.ref),),
     )
 
 
@@ -588,7 +579,7 @@ def record_file_components(
                 path=path,
                 layer=Layer.FILES,
                 evidence=(evidence,),
-                properties=(("sovscan:file:hash-source", "record"),),
+                properties=((PropertyName.FILE_HASH_SOURCE, "record"),),
             )
         )
         relations.append(

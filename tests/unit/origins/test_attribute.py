@@ -20,6 +20,7 @@ from scanner.core.model import (
     ScanResult,
     StewardKind,
 )
+from scanner.core.properties import PropertyName
 from scanner.origins.attribute import attribute
 from scanner.origins.knowledge import KnowledgeBase, load_builtin, load_overlay
 from scanner.sources.local_dir import scan_local
@@ -404,7 +405,7 @@ def test_gguf_organization_is_a_hint(kb: KnowledgeBase) -> None:
         kind=ComponentKind.FILE,
         name="model.gguf",
         path="model.gguf",
-        properties=(("sovscan:gguf:organization", "Yandex"),),
+        properties=((PropertyName.GGUF_ORGANIZATION, "Yandex"),),
     )
     comp = attribute(
         scan(subject, weights, relations=(rel(subject, weights, RelationKind.CONTAINS),)), kb

@@ -26,9 +26,10 @@ from scanner.core.model import (
     StewardKind,
     Verdict,
 )
+from scanner.core.properties import PropertyName
 from scanner.policy.evaluate import evaluate
 from scanner.policy.profile import BUILTIN_TIERS, load_builtin
-from scanner.policy.waivers import ACCEPTED_PROPERTY, apply_waivers, load_waivers
+from scanner.policy.waivers import apply_waivers, load_waivers
 
 TODAY = dt.date(2026, 12, 5)
 EVIL = "a" * 64
@@ -62,7 +63,7 @@ def model_with(
         name=path,
         path=path,
         hashes=(Hash(alg="SHA-256", value=digest),),
-        properties=(("sovscan:file:hash-source", source),),
+        properties=((PropertyName.FILE_HASH_SOURCE, source),),
     )
     code = Component(
         ref=f"code:on-load:{path}",
@@ -70,7 +71,7 @@ def model_with(
         name=f"code run on load by {path}",
         path=path,
         layer=Layer.CODE,
-        properties=(("sovscan:security:embedded-code", "true"),),
+        properties=((PropertyName.SECURITY_EMBEDDED_CODE, "true"),),
     )
     return ScanResult(
         subjects=(subject.ref,),
@@ -157,7 +158,7 @@ def test_a_waiver_accepts_the_file_by_content_and_keeps_the_finding(tmp_path: Pa
         assert finding.accepted.accepted_by == "Jane Doe <jane@example.org>"
         assert finding.accepted.expires == "2027-06-30"
     code = next(c for c in result.components if c.ref == "code:on-load:renamed.bin")
-    assert any(name == ACCEPTED_PROPERTY for name, _ in code.properties)
+    assert any(name == PropertyName.ACCEPTED for name, _ in code.properties)
     national = next(v for v in result.verdicts if v.tier == "national")
     assert national.reasons[-1].startswith("1 finding accepted by --accept: renamed.bin")
 

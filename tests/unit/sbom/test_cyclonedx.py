@@ -38,6 +38,7 @@ from scanner.core.model import (
     Severity,
     StewardKind,
 )
+from scanner.core.properties import PropertyName
 from scanner.sbom.cyclonedx import BomOptions, render_cyclonedx
 
 REPO = Path(__file__).resolve().parents[3]
@@ -167,7 +168,10 @@ def scan_result() -> ScanResult:
             size=16_060_556_376,
             hashes=(Hash(alg="SHA-256", value=WEIGHTS_SHA),),
             layer=Layer.FILES,
-            properties=(("sovscan:file:format", "safetensors"), ("sovscan:file:lfs-pointer", "no")),
+            properties=(
+                (PropertyName.FILE_FORMAT, "safetensors"),
+                (PropertyName.FILE_LFS_POINTER, "no"),
+            ),
         ),
         Component(
             ref=CONFIG,
@@ -200,8 +204,8 @@ def scan_result() -> ScanResult:
         ),
         properties=(
             ("sovscan:verdict:sovereign", "FAIL"),
-            ("sovscan:policy", "sovereign"),
-            ("sovscan:jurisdiction", "RU"),
+            (PropertyName.POLICY, "sovereign"),
+            (PropertyName.JURISDICTION, "RU"),
         ),
     )
 
@@ -260,10 +264,10 @@ def test_metadata_tool_timestamp_issues_and_sorted_bom_properties() -> None:
     }
     assert metadata["timestamp"] == "2024-05-01T12:00:00+00:00"
     assert props(metadata) == [
-        ("sovscan:issue", "[high] escape: symlink points outside"),
-        ("sovscan:issue", "[medium] tokenizer.json: not valid JSON: line 1"),
-        ("sovscan:jurisdiction", "RU"),
-        ("sovscan:policy", "sovereign"),
+        (PropertyName.ISSUE, "[high] escape: symlink points outside"),
+        (PropertyName.ISSUE, "[medium] tokenizer.json: not valid JSON: line 1"),
+        (PropertyName.JURISDICTION, "RU"),
+        (PropertyName.POLICY, "sovereign"),
         ("sovscan:verdict:sovereign", "FAIL"),
     ]
 
@@ -299,8 +303,8 @@ def test_merge_lists_both_parents_as_ancestor_copies() -> None:
     finetune_copy = ancestors[f"{SUBJECT}#ancestor:{FINETUNE}"]
     assert finetune_copy["purl"] == FINETUNE
     assert finetune_copy["supplier"] == {"name": "ACME AO", "address": {"country": "RU"}}
-    assert props(finetune_copy) == [("sovscan:kind", "model"), ("sovscan:relation", "merge")]
-    assert props(ancestors[f"{SUBJECT}#ancestor:{ADAPTER}"])[0] == ("sovscan:kind", "adapter")
+    assert props(finetune_copy) == [(PropertyName.KIND, "model"), (PropertyName.RELATION, "merge")]
+    assert props(ancestors[f"{SUBJECT}#ancestor:{ADAPTER}"])[0] == (PropertyName.KIND, "adapter")
 
 
 def test_finetune_and_adapter_have_the_base_as_ancestor() -> None:
@@ -315,7 +319,7 @@ def test_finetune_and_adapter_have_the_base_as_ancestor() -> None:
     assert base_copy["bom-ref"] == f"{ADAPTER}#ancestor:{BASE}"
     assert base_copy["supplier"]["address"]["country"] == "US"
     assert adapter["type"] == "machine-learning-model"
-    assert ("sovscan:kind", "adapter") in props(adapter)
+    assert (PropertyName.KIND, "adapter") in props(adapter)
 
 
 def test_base_is_top_level_with_supplier_and_origin_properties() -> None:
@@ -323,14 +327,14 @@ def test_base_is_top_level_with_supplier_and_origin_properties() -> None:
     assert base["type"] == "machine-learning-model"
     assert base["supplier"] == {"name": "Meta Platforms, Inc.", "address": {"country": "US"}}
     assert props(base) == [
-        ("sovscan:kind", "model"),
-        ("sovscan:origin:basis", "curated"),
-        ("sovscan:origin:confidence", "high"),
-        ("sovscan:origin:country", "US"),
-        ("sovscan:origin:organization", "Meta Platforms, Inc."),
-        ("sovscan:origin:steward", "organization"),
-        ("sovscan:relation", "adapter"),
-        ("sovscan:relation", "finetune"),
+        (PropertyName.KIND, "model"),
+        (PropertyName.ORIGIN_BASIS, "curated"),
+        (PropertyName.ORIGIN_CONFIDENCE, "high"),
+        (PropertyName.ORIGIN_COUNTRY, "US"),
+        (PropertyName.ORIGIN_ORGANIZATION, "Meta Platforms, Inc."),
+        (PropertyName.ORIGIN_STEWARD, "organization"),
+        (PropertyName.RELATION, "adapter"),
+        (PropertyName.RELATION, "finetune"),
     ]
     assert base["evidence"] == {
         "occurrences": [
@@ -365,12 +369,12 @@ def test_supplier_follows_what_the_origin_knows() -> None:
     torch = top(doc, TORCH)
     assert torch["supplier"] == {"name": "vLLM project"}  # no single country: no address
     assert [p for p in props(torch) if p[0].startswith("sovscan:origin:")] == [
-        ("sovscan:origin:basis", "curated"),
-        ("sovscan:origin:confidence", "high"),
-        ("sovscan:origin:note", "community project; fiscal sponsor LF AI & Data"),
-        ("sovscan:origin:organization", "vLLM project"),
-        ("sovscan:origin:parent", "LF AI & Data Foundation"),
-        ("sovscan:origin:steward", "community"),
+        (PropertyName.ORIGIN_BASIS, "curated"),
+        (PropertyName.ORIGIN_CONFIDENCE, "high"),
+        (PropertyName.ORIGIN_NOTE, "community project; fiscal sponsor LF AI & Data"),
+        (PropertyName.ORIGIN_ORGANIZATION, "vLLM project"),
+        (PropertyName.ORIGIN_PARENT, "LF AI & Data Foundation"),
+        (PropertyName.ORIGIN_STEWARD, "community"),
     ]
     country_only = replace(ACME, organization=None)
     doc = json.loads(render_cyclonedx(_with_origin(TORCH, country_only), "json", FIXED))
@@ -384,8 +388,8 @@ def test_supplier_follows_what_the_origin_knows() -> None:
     )
     doc = json.loads(render_cyclonedx(_with_origin(TORCH, unknown), "json", FIXED))
     assert "supplier" not in top(doc, TORCH)
-    assert ("sovscan:origin:steward", "unknown") in props(top(doc, TORCH))
-    assert not any(p[0] == "sovscan:origin:country" for p in props(top(doc, TORCH)))
+    assert (PropertyName.ORIGIN_STEWARD, "unknown") in props(top(doc, TORCH))
+    assert not any(p[0] == PropertyName.ORIGIN_COUNTRY for p in props(top(doc, TORCH)))
 
 
 def test_origin_hints_become_hint_properties_never_the_supplier() -> None:
@@ -403,9 +407,12 @@ def test_origin_hints_become_hint_properties_never_the_supplier() -> None:
         assert "license llama3 " in render_cyclonedx(result, fmt, FIXED)
     adapter = top(json.loads(render_cyclonedx(result, "json", FIXED)), ADAPTER)
     assert "supplier" not in adapter
-    assert [p for p in props(adapter) if p[0] == "sovscan:origin:hint"] == [
-        ("sovscan:origin:hint", "license llama3 → Meta Platforms, Inc. (US), medium confidence"),
-        ("sovscan:origin:hint", "license → unknown organisation (no country), medium confidence"),
+    assert [p for p in props(adapter) if p[0] == PropertyName.ORIGIN_HINT] == [
+        (PropertyName.ORIGIN_HINT, "license llama3 → Meta Platforms, Inc. (US), medium confidence"),
+        (
+            PropertyName.ORIGIN_HINT,
+            "license → unknown organisation (no country), medium confidence",
+        ),
     ]
 
 
@@ -418,7 +425,10 @@ def test_several_lineage_kinds_to_one_base_are_noted_together() -> None:
     pedigree = top(doc, FINETUNE)["pedigree"]
     assert pedigree["notes"] == "base_model_relation=finetune; base_model_relation=quantized"
     (copy,) = pedigree["ancestors"]
-    assert props(copy)[1:] == [("sovscan:relation", "finetune"), ("sovscan:relation", "quantized")]
+    assert props(copy)[1:] == [
+        (PropertyName.RELATION, "finetune"),
+        (PropertyName.RELATION, "quantized"),
+    ]
 
 
 # --- dependencies --------------------------------------------------------------------------
@@ -449,11 +459,11 @@ def test_dependencies_carry_runtime_needs_only() -> None:
 
 def test_relation_properties_name_how_components_are_used() -> None:
     doc = bom()
-    assert ("sovscan:relation", "trained-on") in props(top(doc, DATASET))
-    assert ("sovscan:relation", "tokenizer-from") in props(top(doc, TOKENIZER))
-    assert ("sovscan:relation", "remote-code-from") in props(top(doc, CODE))
-    assert ("sovscan:relation", "depends-on") in props(top(doc, TORCH))
-    assert ("sovscan:relation", "contains") in props(top(doc, WEIGHTS))
+    assert (PropertyName.RELATION, "trained-on") in props(top(doc, DATASET))
+    assert (PropertyName.RELATION, "tokenizer-from") in props(top(doc, TOKENIZER))
+    assert (PropertyName.RELATION, "remote-code-from") in props(top(doc, CODE))
+    assert (PropertyName.RELATION, "depends-on") in props(top(doc, TORCH))
+    assert (PropertyName.RELATION, "contains") in props(top(doc, WEIGHTS))
 
 
 # --- component kinds -----------------------------------------------------------------------
@@ -465,12 +475,12 @@ def test_files_carry_path_hash_size_and_their_properties() -> None:
     assert weights["name"] == "model.safetensors"
     assert weights["hashes"] == [{"alg": "SHA-256", "content": WEIGHTS_SHA}]
     assert props(weights) == [
-        ("sovscan:file:format", "safetensors"),
-        ("sovscan:file:lfs-pointer", "no"),
-        ("sovscan:file:size", "16060556376"),
-        ("sovscan:kind", "file"),
-        ("sovscan:layer", "files"),
-        ("sovscan:relation", "contains"),
+        (PropertyName.FILE_FORMAT, "safetensors"),
+        (PropertyName.FILE_LFS_POINTER, "no"),
+        (PropertyName.FILE_SIZE, "16060556376"),
+        (PropertyName.KIND, "file"),
+        (PropertyName.LAYER, "files"),
+        (PropertyName.RELATION, "contains"),
     ]
 
 
@@ -494,7 +504,7 @@ def test_dataset_tokenizer_code_and_library_types() -> None:
     assert tokenizer["data"] == [{"type": "configuration", "name": "sov-tokenizer"}]
     code = top(doc, CODE)
     assert code["type"] == "library"
-    assert ("sovscan:kind", "code") in props(code)
+    assert (PropertyName.KIND, "code") in props(code)
     assert code["evidence"]["occurrences"] == [
         {
             "bom-ref": f"{CODE}#evidence:0",

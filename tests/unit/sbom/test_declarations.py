@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import scanner
 from scanner.core.errors import InvalidOutputError
 from scanner.core.model import Evidence, Finding, Severity, TierVerdict, Verdict
+from scanner.core.properties import PropertyName
 from scanner.sbom.cyclonedx import BomOptions, render_cyclonedx
 from scanner.sbom.declarations import build_compliance
 from tests.unit.sbom.assessed import (
@@ -249,11 +250,11 @@ def test_bom_properties_carry_policy_jurisdiction_and_verdicts_in_every_version(
         props = [(p["name"], p["value"]) for p in bom(version)["metadata"]["properties"]]
         assert props == [
             (
-                "sovscan:issue",
+                PropertyName.ISSUE,
                 "[medium] examples/ru-chat-lora/tokenizer.json: not valid JSON: line 1 column 1",
             ),
-            ("sovscan:jurisdiction", "RU"),
-            ("sovscan:policy", "sovereign"),
+            (PropertyName.JURISDICTION, "RU"),
+            (PropertyName.POLICY, "sovereign"),
             ("sovscan:verdict:adversary", "PASS"),
             ("sovscan:verdict:national", "FAIL"),
             ("sovscan:verdict:sovereign", "FAIL"),

@@ -13,6 +13,7 @@ import pytest
 from scanner.core.config import ScanConfig
 from scanner.core.errors import TargetError
 from scanner.core.model import Component, ComponentKind, Severity
+from scanner.core.properties import PropertyName
 from scanner.hashing.digest import HashOutcome, HashRequest, hash_files
 from scanner.sources import hf_cache
 from scanner.sources.hf_cache import (
@@ -143,10 +144,10 @@ def test_lfs_digest_is_the_blob_name_and_the_blob_is_not_read(
     base = by_ref(scan_hf_cache(cache, config(tmp_path), None))["pkg:huggingface/acme/base"]
     weights = file_component(base, "model.safetensors")
     assert weights.hashes[0].value == hashlib.sha256(safetensors_bytes()).hexdigest()
-    assert prop(weights, "sovscan:file:hash-source") == [HASH_SOURCE_BLOB_NAME]
-    assert prop(weights, "sovscan:safetensors:tensors") == ["1"]  # header read through the link
+    assert prop(weights, PropertyName.FILE_HASH_SOURCE) == [HASH_SOURCE_BLOB_NAME]
+    assert prop(weights, PropertyName.SAFETENSORS_TENSORS) == ["1"]  # header read through the link
     config_file = file_component(base, "config.json")
-    assert prop(config_file, "sovscan:file:hash-source") == ["content"]
+    assert prop(config_file, PropertyName.FILE_HASH_SOURCE) == ["content"]
     assert {p.name for p in recorder.paths} == {
         git_sha1(json.dumps({"model_type": "llama"}).encode()),
         git_sha1(
@@ -174,9 +175,9 @@ def test_verify_rehashes_and_reports_a_modified_blob(tmp_path: Path) -> None:
     weights = file_component(checked, "model.safetensors")
     actual = hashlib.sha256(safetensors_bytes()).hexdigest()
     assert weights.hashes[0].value == actual
-    assert prop(weights, "sovscan:file:verified") == ["false"]
-    assert prop(weights, "sovscan:file:hash-source") == ["content"]
-    assert prop(file_component(checked, "other.bin"), "sovscan:file:verified") == ["true"]
+    assert prop(weights, PropertyName.FILE_VERIFIED) == ["false"]
+    assert prop(weights, PropertyName.FILE_HASH_SOURCE) == ["content"]
+    assert prop(file_component(checked, "other.bin"), PropertyName.FILE_VERIFIED) == ["true"]
     modified = [i for i in checked.issues if "modified in the cache" in i.problem]
     assert len(modified) == 1
     assert modified[0].severity is Severity.HIGH

@@ -9,6 +9,7 @@ import pytest
 
 from scanner.core.config import ScanConfig
 from scanner.core.model import ComponentKind, RelationKind
+from scanner.core.properties import PropertyName
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
 
@@ -139,7 +140,7 @@ def test_remote_code_from_another_repo(tmp_path: Path) -> None:
     code = next(c for c in inv.components if c.kind is ComponentKind.CODE)
     assert code.purl == "pkg:huggingface/deepseek-ai/DeepSeek-V3"
     assert code.name == "modeling_deepseek.py"
-    assert ("sovscan:code:class", "DeepseekV3Model") in code.properties
+    assert (PropertyName.CODE_CLASS, "DeepseekV3Model") in code.properties
     assert _lineage(inv) == {code.ref: RelationKind.REMOTE_CODE_FROM}
 
 
@@ -168,7 +169,7 @@ def test_tokenizer_from_another_repo(tmp_path: Path) -> None:
         },
     )
     tokenizer = next(c for c in inv.components if c.kind is ComponentKind.TOKENIZER)
-    assert ("sovscan:tokenizer:chat-template", "true") in tokenizer.properties
+    assert (PropertyName.TOKENIZER_CHAT_TEMPLATE, "true") in tokenizer.properties
     (rel,) = [
         r for r in inv.relations if r.src == tokenizer.ref and r.kind is RelationKind.TOKENIZER_FROM
     ]

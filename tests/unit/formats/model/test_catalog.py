@@ -11,6 +11,7 @@ import pytest
 
 from scanner.core.config import ScanConfig
 from scanner.core.errors import MalformedFileError
+from scanner.core.properties import PropertyName
 from scanner.formats.model.catalog import (
     MODEL_FORMATS,
     UNLISTED,
@@ -126,7 +127,7 @@ def test_header_rows_feed_the_folder_scan(row: ModelFormat, tmp_path: Path) -> N
     inventory = _scan(tmp_path)
     files = [c for c in inventory.components if c.name == f"model{row.suffixes[0].upper()}"]
     assert files
-    assert ("sovscan:file:format", row.name) in files[0].properties
+    assert (PropertyName.FILE_FORMAT, row.name) in files[0].properties
 
 
 def test_real_gguf_through_the_table() -> None:
