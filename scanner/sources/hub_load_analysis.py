@@ -49,13 +49,14 @@ from scanner.analysis.pickle_scan import (
 )
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import ComponentKind, ScanIssue, Severity
-from scanner.resolve.hub.client import HubProblem
+from scanner.resolve.hub.types import HubProblem
 from scanner.sources.load_analysis import with_file_analyses
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from scanner.resolve.hub.client import HubClient, HubFile, HubRepoInfo
+    from scanner.resolve.hub.client import HubClient
+    from scanner.resolve.hub.types import HubFile, HubRepoInfo
     from scanner.sources.inventory import Inventory
 
 #: Suffixes of the files analysed: pickles, PyTorch checkpoints, NumPy and Keras archives.
