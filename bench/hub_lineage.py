@@ -30,7 +30,8 @@ sys.path.insert(0, str(REPO_ROOT))
 from click.testing import CliRunner  # noqa: E402
 
 from scanner.cli import cli  # noqa: E402
-from scanner.resolve.hub.client import HubClient, HubProblem  # noqa: E402
+from scanner.resolve.hub.client import HubClient  # noqa: E402
+from scanner.resolve.hub.types import HubProblem  # noqa: E402
 from scanner.sources.hf_repo import scan_hub_repo  # noqa: E402
 from scanner.sources.lineage_walk import MAX_WORKERS, resolve_lineage  # noqa: E402
 from tests.fakes import worlds  # noqa: E402

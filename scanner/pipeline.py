@@ -154,7 +154,7 @@ def _hub_client(config: ScanConfig) -> HubClient:
 def _scan_hub_target(client: HubClient, config: ScanConfig, target: Target) -> Inventory:
     """The entry repo of a Hub target; if even it cannot be read there is nothing to report."""
     assert target.repo_id is not None  # noqa: S101  (parse_target sets it for Hub targets)
-    from scanner.resolve.hub.client import HubProblem
+    from scanner.resolve.hub.types import HubProblem
     from scanner.sources.hf_repo import scan_hub_dataset, scan_hub_repo
 
     info = client.repo_info(target.repo_id, target.revision, repo_type=target.repo_type)

@@ -1,10 +1,11 @@
 """Python package metadata from an index's JSON API (PyPI's ``/pypi/NAME[/VERSION]/json``).
 
 Every call returns ``PackageMetadata`` or an ``IndexProblem``; nothing here raises for an upstream
-failure. Requests go through ``requests`` (a caller's session, or one shared by the client's
-threads). Each response body is read under a byte cap and a total transfer deadline, counted for
-the statistics, and retried on 429, 5xx and timeouts with ``scanner.resolve.retry`` (which honours
-a capped ``Retry-After``).
+failure. Requests go through ``scanner.resolve.http`` over a ``requests`` session (a caller's,
+or one shared by the client's threads): each response body is read under a byte cap and a total
+transfer deadline, counted for the statistics, and retried on 429, 5xx and timeouts with a capped
+``Retry-After``; credentials are scrubbed from every message. This module owns the JSON API: its
+URLs, what its statuses mean, parsing its answers, and the cache.
 
 **Index URL rule.** ``index_url`` may be given the way pip takes it or the way the JSON API is
 rooted; the client derives the JSON API root from it:
@@ -40,10 +41,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple, TypeAlias
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from packaging.utils import canonicalize_name
@@ -51,22 +52,25 @@ from packaging.version import InvalidVersion, Version
 
 from scanner.core.capped_io import decode_utf8, parse_json_text
 from scanner.core.errors import MalformedFileError, UsageError
-from scanner.core.offline import NetworkBlockedError
 from scanner.formats.python.records import PackageMetadata
-from scanner.resolve.hub.cache import HubCache
-from scanner.resolve.hub.client import HubStats
-from scanner.resolve.retry import (
-    AttemptFailed,
+from scanner.resolve.http import (
+    BodyTooLargeError,
+    HttpClient,
+    HttpError,
+    HttpStatusError,
+    OfflineBlockedError,
     RetryPolicy,
-    is_retryable_status,
-    parse_retry_after,
-    with_retries,
+    TooManyRedirectsError,
+    TransferStats,
+    UnsafeRequestError,
+    strip_userinfo,
 )
+from scanner.resolve.hub.cache import HubCache
 
 if TYPE_CHECKING:
     import requests
 
-_LOG = logging.getLogger("sovscan")
+_LOG = logging.getLogger(__name__)
 
 #: The index used when neither ``--index-url`` nor ``SOVSCAN_INDEX_URL`` names one.
 DEFAULT_INDEX_URL: Final = "https://pypi.org"
@@ -82,8 +86,6 @@ MAX_RELEASE_BYTES: Final = 8 * 1024 * 1024
 #: Largest ``/pypi/NAME/json`` answer read: it lists every file of every release (boto3's is a few
 #: MB). Pin versions to use the small versioned endpoint instead.
 MAX_PROJECT_BYTES: Final = 16 * 1024 * 1024
-#: Most of an error response's body read (only its message is of interest).
-MAX_ERROR_BODY_BYTES: Final = 64 * 1024
 #: Longest a whole transfer (headers and body) may take, in seconds; the per-read timeout alone
 #: would let a server that trickles bytes hold a scan indefinitely.
 TRANSFER_TIMEOUT_S: Final = 60.0
@@ -110,8 +112,6 @@ MAX_REQUIREMENT_CHARS: Final = 2048
 MAX_REDIRECTS: Final = 5
 #: Most threads ``fetch_many`` runs.
 MAX_WORKERS: Final = 32
-#: Longest server message quoted in a problem.
-MAX_SERVER_MESSAGE_CHARS: Final = 300
 #: Label of the index's own page of the project (the JSON API's ``project_url``).
 INDEX_PAGE_LABEL: Final = "Package index"
 
@@ -132,16 +132,11 @@ ProblemKind = Literal[
     "malformed",
     "invalid-name",
 ]
-#: What a client has cost so far: the Hub client's record, reused.
-IndexStats: TypeAlias = HubStats
 IndexResult: TypeAlias = "PackageMetadata | IndexProblem"
 
-_READ_CHUNK: Final = 64 * 1024
-_MIN_SECRET_CHARS: Final = 6  # shorter credentials are not scrubbed from text (would garble it)
 _TRANSIENT_KINDS: Final = frozenset({"unreachable", "rate-limited", "server-error"})
 _NAME = re.compile(r"[A-Z0-9](?:[A-Z0-9._-]*[A-Z0-9])?", re.IGNORECASE | re.ASCII)  # PEP 508
 _VERSION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.+!_-]*[A-Za-z0-9])?", re.ASCII)
-_USERINFO = re.compile(r"(?<=//)[^/@\s]*@")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_KEEP_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WHITESPACE = re.compile(r"\s")
@@ -209,11 +204,6 @@ def parse_index_url(index_url: str | None) -> IndexLocation:
     username = None if parts.username is None else unquote(parts.username)
     password = None if parts.password is None else unquote(parts.password)
     return IndexLocation(root=root, username=username, password=password)
-
-
-def strip_userinfo(text: str) -> str:
-    """``text`` with the ``user:password@`` part of every URL in it removed."""
-    return _USERINFO.sub("", text)
 
 
 # -- parsing the JSON API ------------------------------------------------------------------------
@@ -381,10 +371,6 @@ class _CacheEntry:
     fetched_at: float
 
 
-class _TransferTooSlowError(Exception):
-    """The body did not arrive within the transfer deadline."""
-
-
 class PackageIndexClient:
     """Reads package metadata from a PyPI-style JSON API, with retries and an on-disk cache.
 
@@ -415,9 +401,6 @@ class PackageIndexClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        for label, value in (("timeout_s", timeout_s), ("transfer_timeout_s", transfer_timeout_s)):
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{label} must be a positive number, not {value!r}")
         if not (math.isfinite(project_ttl_s) and project_ttl_s >= 0):
             raise ValueError(f"project_ttl_s must be a finite number >= 0, not {project_ttl_s!r}")
         self._location = parse_index_url(index_url)
@@ -427,26 +410,22 @@ class PackageIndexClient:
         self._cache = (
             HubCache(cache_dir / INDEX_CACHE_SUBDIR, endpoint=self.index_url) if use_cache else None
         )
-        self._policy = RetryPolicy(max_retries=max_retries, backoff_s=backoff_s)
-        self._timeout_s = timeout_s
-        self._transfer_timeout_s = transfer_timeout_s
-        self._project_ttl_s = project_ttl_s
-        self._sleep = sleep
-        self._clock = clock
-        self._given_session = session
-        self._own_session: requests.Session | None = None
-        self._secrets = tuple(
-            secret
-            for secret in (self._location.username, self._location.password)
-            if secret and len(secret) >= _MIN_SECRET_CHARS
+        self._http = HttpClient(
+            retry=RetryPolicy(max_retries=max_retries, backoff_s=backoff_s),
+            timeout_s=timeout_s,
+            transfer_timeout_s=transfer_timeout_s,
+            session=session,
+            pool_size=MAX_WORKERS,
+            max_redirects=MAX_REDIRECTS,
+            sleep=sleep,
         )
+        self._http.add_secret(self._location.username)
+        self._http.add_secret(self._location.password)
+        self._project_ttl_s = project_ttl_s
+        self._clock = clock
         self._lock = threading.Lock()
         self._memo: dict[_Key, IndexResult] = {}
         self._flights: dict[_Key, threading.Lock] = {}
-        self._requests = 0
-        self._bytes_received = 0
-        self._retries = 0
-        self._cache_hits = 0
 
     def __enter__(self) -> PackageIndexClient:
         return self
@@ -461,21 +440,12 @@ class PackageIndexClient:
 
     def close(self) -> None:
         """Close the session the client made (never a caller's)."""
-        with self._lock:
-            session, self._own_session = self._own_session, None
-        if session is not None:
-            session.close()
+        self._http.close()
 
     @property
-    def stats(self) -> IndexStats:
+    def stats(self) -> TransferStats:
         """Requests, bytes, retries and cache hits so far."""
-        with self._lock:
-            return HubStats(
-                requests=self._requests,
-                bytes_received=self._bytes_received,
-                retries=self._retries,
-                cache_hits=self._cache_hits,
-            )
+        return self._http.stats
 
     # -- public look-ups --------------------------------------------------------------------
 
@@ -542,8 +512,8 @@ class PackageIndexClient:
         with self._flight(key):
             with self._lock:
                 remembered = self._memo.get(key)
-                if isinstance(remembered, PackageMetadata):
-                    self._cache_hits += 1
+            if isinstance(remembered, PackageMetadata):
+                self._http.count_cache_hit()
             if remembered is not None:
                 return remembered
             result = self._resolve(key, url, what=what, max_body=max_body)
@@ -555,7 +525,7 @@ class PackageIndexClient:
     def _resolve(self, key: _Key, url: str, *, what: str, max_body: int) -> IndexResult:
         cached = self._cached(key)
         if cached is not None and (self.offline or self._fresh(key, cached)):
-            self._count(cache_hits=1)
+            self._http.count_cache_hit()
             return cached.metadata
         if self.offline:
             return self._offline_miss(url, what)
@@ -564,7 +534,7 @@ class PackageIndexClient:
             self._store(key, result)
         elif cached is not None and result.kind in _TRANSIENT_KINDS:
             _LOG.warning("%s; using the cached copy of %s", result.message, what)
-            self._count(cache_hits=1)
+            self._http.count_cache_hit()
             return cached.metadata
         return result
 
@@ -602,184 +572,65 @@ class PackageIndexClient:
             }
             self._cache.put_info(key.kind, key.name, key.version, value)
 
-    # -- the wire ----------------------------------------------------------------------------
+    # -- the wire ------------------------------------------------------------------------------
 
     def _fetch(self, key: _Key, url: str, *, what: str, max_body: int) -> IndexResult:
-        reply = self._get(url, what=what, max_body=max_body)
-        if isinstance(reply, IndexProblem):
-            return reply
         try:
-            return parse_index_json(reply, source=url, name=key.name, version=key.version or None)
+            reply = self._http.get(
+                url,
+                what=what,
+                max_body=max_body,
+                headers={"Accept": _ACCEPT},
+                auth=self._location.auth,
+            )
+        except HttpError as failure:
+            return self._failure(failure, what)
+        try:
+            return parse_index_json(
+                reply.body, source=url, name=key.name, version=key.version or None
+            )
         except MalformedFileError as exc:
             return self._problem("malformed", f"{what}: unusable answer from {url}: {exc}", url)
 
-    def _get(self, url: str, *, what: str, max_body: int) -> bytes | IndexProblem:
-        retries = 0
-
-        def attempt() -> bytes | AttemptFailed[IndexProblem]:
-            return self._attempt(url, what=what, max_body=max_body)
-
-        def on_retry(retry_number: int, delay: float, failure: IndexProblem) -> None:
-            nonlocal retries
-            retries = retry_number
-            with self._lock:
-                self._retries += 1
-            _LOG.info(
-                "%s; retry %d of %d in %.1f s",
-                failure.message,
-                retry_number,
-                self._policy.max_retries,
-                delay,
-            )
-
-        outcome = with_retries(attempt, self._policy, sleep=self._sleep, on_retry=on_retry)
-        if isinstance(outcome, IndexProblem) and retries and outcome.kind in _TRANSIENT_KINDS:
-            tries = "retry" if retries == 1 else "retries"
-            return replace(outcome, message=f"{outcome.message} (gave up after {retries} {tries})")
-        return outcome
-
-    def _attempt(
-        self, url: str, *, what: str, max_body: int
-    ) -> bytes | AttemptFailed[IndexProblem]:
-        import requests
-        import urllib3
-
-        session = self._session()
-        deadline = time.monotonic() + self._transfer_timeout_s
-        self._count(requests=1)
-        try:
-            response = session.get(
-                url,
-                headers={"Accept": _ACCEPT, "User-Agent": _user_agent()},
-                auth=self._location.auth,
-                timeout=(self._timeout_s, self._timeout_s),
-                stream=True,
-                allow_redirects=True,
-            )
-        except requests.RequestException as exc:
-            return self._transport_failure(exc, url, what)
-        with response:
-            self._count(
-                requests=len(response.history),
-                bytes_received=sum(_wire_bytes(earlier) for earlier in response.history),
-            )
-            status = response.status_code
-            success = 200 <= status < 300
-            try:
-                body, overflow = _read_capped(
-                    response, max_body if success else MAX_ERROR_BODY_BYTES, deadline
-                )
-            except _TransferTooSlowError:
-                message = (
-                    f"{what}: the answer from {url} took longer than {self._transfer_timeout_s:g} s"
-                )
-                problem = self._problem("unreachable", message, url)
-                return AttemptFailed(failure=problem, retryable=True)
-            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                return self._transport_failure(exc, url, what)
-            finally:
-                self._count(bytes_received=_wire_bytes(response))
-            headers = response.headers
-        if success and overflow:
-            message = f"{what}: the answer from {url} exceeds {max_body} bytes; not read"
-            return AttemptFailed(failure=self._problem("too-large", message, url), retryable=False)
-        if success:
-            return body
-        problem = self._status_problem(status, b"" if overflow else body, url, what)
-        return AttemptFailed(
-            failure=problem,
-            retryable=is_retryable_status(status),
-            retry_after=parse_retry_after(headers),
-        )
-
-    def _session(self) -> requests.Session:
-        if self._given_session is not None:
-            return self._given_session
-        with self._lock:
-            if self._own_session is None:
-                import requests
-                from requests.adapters import HTTPAdapter
-
-                session = requests.Session()
-                session.max_redirects = MAX_REDIRECTS
-                # Retries are ours (with Retry-After); the pool fits fetch_many's threads.
-                adapter = HTTPAdapter(pool_maxsize=MAX_WORKERS, max_retries=0)
-                session.mount("https://", adapter)
-                session.mount("http://", adapter)
-                self._own_session = session
-            return self._own_session
-
-    def _status_problem(self, status: int, body: bytes, url: str, what: str) -> IndexProblem:
+    def _failure(self, failure: HttpError, what: str) -> IndexProblem:
         kind: ProblemKind
+        url = failure.url
+        if isinstance(failure, OfflineBlockedError):
+            kind, message = "offline-miss", failure.message
+        elif isinstance(failure, HttpStatusError):
+            kind, reason = self._status_reason(failure.status)
+            server = failure.server_message
+            detail = f": {server}" if server else ""
+            message = f"{what}: {reason} (HTTP {failure.status} from {url}){detail}"
+        elif isinstance(failure, BodyTooLargeError):
+            kind, message = "too-large", failure.message
+        elif isinstance(failure, TooManyRedirectsError | UnsafeRequestError):
+            kind, message = "refused", failure.message
+        else:  # TransportError: no whole answer came
+            kind, message = "unreachable", failure.message
+        return self._problem(kind, message + failure.retry_note, url)
+
+    def _status_reason(self, status: int) -> tuple[ProblemKind, str]:
         if status in {404, 410}:
-            kind, reason = "not-found", "not on the index"
-        elif status in {401, 403}:
+            return "not-found", "not on the index"
+        if status in {401, 403}:
             hint = (
                 "the credentials in the index URL were refused"
                 if self._location.auth is not None
                 else "the index wants credentials: put them in the index URL"
             )
-            kind, reason = "denied", f"access refused ({hint})"
-        elif status == 429:
-            kind, reason = "rate-limited", "rate limited by the index"
-        elif status == 408 or status >= 500:
-            kind, reason = "server-error", "the index failed"
-        else:
-            kind, reason = "refused", "the index refused the request"
-        server = _server_message(body)
-        detail = f": {server}" if server else ""
-        return self._problem(kind, f"{what}: {reason} (HTTP {status} from {url}){detail}", url)
-
-    def _transport_failure(
-        self, exc: BaseException, url: str, what: str
-    ) -> AttemptFailed[IndexProblem]:
-        import requests
-        import urllib3
-
-        if _caused_by(exc, NetworkBlockedError):
-            message = f"{what}: offline mode refused the connection to {url}"
-            return AttemptFailed(
-                failure=self._problem("offline-miss", message, url), retryable=False
-            )
-        detail = _clip_message(str(exc))
-        retryable = True
-        if isinstance(exc, requests.exceptions.SSLError):
-            reason, retryable = f"TLS failed ({detail})", False
-        elif isinstance(exc, requests.Timeout) or _caused_by(exc, urllib3.exceptions.TimeoutError):
-            reason = "timed out"
-        elif isinstance(exc, requests.TooManyRedirects):
-            problem = self._problem("refused", f"{what}: too many redirects ({url})", url)
-            return AttemptFailed(failure=problem, retryable=False)
-        elif isinstance(
-            exc,
-            requests.ConnectionError
-            | requests.exceptions.ChunkedEncodingError
-            | requests.exceptions.ContentDecodingError
-            | urllib3.exceptions.HTTPError
-            | OSError,
-        ):
-            reason = f"could not connect, or the transfer broke ({detail})"
-        else:
-            reason, retryable = f"request failed ({type(exc).__name__}: {detail})", False
-        problem = self._problem("unreachable", f"{what}: {reason} ({url})", url)
-        return AttemptFailed(failure=problem, retryable=retryable)
+            return "denied", f"access refused ({hint})"
+        if status == 429:
+            return "rate-limited", "rate limited by the index"
+        if status == 408 or status >= 500:
+            return "server-error", "the index failed"
+        return "refused", "the index refused the request"
 
     # -- bookkeeping and messages ------------------------------------------------------------
 
-    def _count(self, *, requests: int = 0, bytes_received: int = 0, cache_hits: int = 0) -> None:
-        with self._lock:
-            self._requests += requests
-            self._bytes_received += bytes_received
-            self._cache_hits += cache_hits
-
-    def _scrub(self, text: str) -> str:
-        text = strip_userinfo(text)
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
     def _problem(self, kind: ProblemKind, message: str, url: str) -> IndexProblem:
-        return IndexProblem(kind=kind, message=self._scrub(message), url=self._scrub(url))
+        scrub = self._http.scrub
+        return IndexProblem(kind=kind, message=scrub(message), url=scrub(url))
 
     def _invalid(self, message: str) -> IndexProblem:
         return self._problem("invalid-name", f"{message}; not looked up", self.index_url)
@@ -793,84 +644,7 @@ class PackageIndexClient:
         return self._problem("offline-miss", message, url)
 
 
-# -- helpers of the wire -------------------------------------------------------------------------
-
-
-def _user_agent() -> str:
-    import scanner
-
-    return f"sovscan/{scanner.__version__}"
-
-
-def _read_capped(response: requests.Response, limit: int, deadline: float) -> tuple[bytes, bool]:
-    """The body, read one network read at a time; (b"", True) once it grows past ``limit``."""
-    declared = _content_length(response.headers)
-    if declared is not None and declared > limit:
-        return b"", True
-    # read1 returns after a single recv, so the deadline is checked while a server trickles;
-    # urllib3 < 2.3 lacks it, and read() then waits for a whole chunk between checks.
-    read = getattr(response.raw, "read1", None) or response.raw.read
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        if time.monotonic() > deadline:
-            raise _TransferTooSlowError
-        chunk = read(_READ_CHUNK, decode_content=True)
-        if not chunk:
-            return b"".join(chunks), False
-        total += len(chunk)
-        if total > limit:
-            return b"", True
-        chunks.append(chunk)
-
-
-def _content_length(headers: Mapping[str, str]) -> int | None:
-    value = headers.get("content-length", "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 20 else None
-
-
-def _wire_bytes(response: requests.Response) -> int:
-    """Body bytes received on the wire (before decompression), as urllib3 counts them."""
-    tell = getattr(response.raw, "tell", None)
-    try:
-        count = tell() if callable(tell) else 0
-    except (OSError, ValueError):
-        return 0
-    return count if isinstance(count, int) else 0
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``kind`` is anywhere in the chain (causes, contexts, urllib3 reasons, args)."""
-    pending: list[object] = [exc]
-    seen: set[int] = set()
-    while pending and len(seen) < 32:
-        current = pending.pop()
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, kind):
-            return True
-        pending.extend((current.__cause__, current.__context__, getattr(current, "reason", None)))
-        pending.extend(current.args)
-    return False
-
-
-def _server_message(body: bytes) -> str:
-    if not body:
-        return ""
-    try:
-        document: Any = parse_json_text(body.decode("utf-8"), max_depth=4)
-    except (UnicodeDecodeError, MalformedFileError):
-        return ""
-    message = document.get("message") if isinstance(document, dict) else None
-    return _clip_message(message) if isinstance(message, str) else ""
-
-
-def _clip_message(text: str) -> str:
-    printable = "".join(char if char.isprintable() else " " for char in text).strip()
-    if len(printable) > MAX_SERVER_MESSAGE_CHARS:
-        return printable[:MAX_SERVER_MESSAGE_CHARS] + "…"
-    return printable
+# -- helpers ------------------------------------------------------------------------------------
 
 
 def _shown(value: object) -> str:

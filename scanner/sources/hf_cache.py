@@ -397,7 +397,7 @@ def _hub_check(
     hub: HubClient | None,
 ) -> tuple[dict[PurePosixPath, bool], list[ScanIssue]]:
     """Whether each LFS file's content matches the Hub's SHA-256 at the snapshot's commit."""
-    from scanner.resolve.hub.client import HubProblem
+    from scanner.resolve.hub.types import HubProblem
 
     if hub is None or hub.offline:
         return {}, [

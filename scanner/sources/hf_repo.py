@@ -39,7 +39,8 @@ from scanner.core.model import (
 from scanner.core.properties import PropertyName
 from scanner.formats.model.gguf import GgufMetadata, read_gguf_stream
 from scanner.formats.model.safetensors import SafetensorsHeader, read_safetensors_stream
-from scanner.resolve.hub.client import HubClient, HubFile, HubProblem, HubRepoInfo, thaw_json
+from scanner.resolve.hub.client import HubClient
+from scanner.resolve.hub.types import HubFile, HubProblem, HubRepoInfo, thaw_json
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.hub_load_analysis import with_hub_load_analysis
 from scanner.sources.identity import ModelIdentity

@@ -50,13 +50,14 @@ from scanner.analysis.pickle_scan import (
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import ComponentKind, ScanIssue, Severity
 from scanner.formats.model.catalog import format_of
-from scanner.resolve.hub.client import HubProblem
+from scanner.resolve.hub.types import HubProblem
 from scanner.sources.load_analysis import with_file_analyses
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from scanner.resolve.hub.client import HubClient, HubFile, HubRepoInfo
+    from scanner.resolve.hub.client import HubClient
+    from scanner.resolve.hub.types import HubFile, HubRepoInfo
     from scanner.sources.inventory import Inventory
 
 #: Most files per repo analysed; the rest are reported unanalysed (UNREADABLE).

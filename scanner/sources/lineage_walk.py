@@ -26,7 +26,8 @@ from scanner.core.model import (
     Severity,
 )
 from scanner.core.properties import PropertyName
-from scanner.resolve.hub.client import HubClient, HubProblem, HubRepoInfo
+from scanner.resolve.hub.client import HubClient
+from scanner.resolve.hub.types import HubProblem, HubRepoInfo
 from scanner.sources.hf_repo import scan_hub_repo
 from scanner.sources.inventory import Inventory
 

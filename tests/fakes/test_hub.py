@@ -447,6 +447,20 @@ def test_range_requests_return_exactly_the_requested_bytes(hub: FakeHub) -> None
     assert hub.bytes_sent() == size + 4 + 8
 
 
+def test_without_a_range_the_whole_file_comes_with_200(hub: FakeHub) -> None:
+    small = "sovscan-test/small"
+    url = hf_hub_url(small, "model.safetensors", endpoint=hub.url)
+    whole = get_session().get(url)
+    other_unit = ranged(hub, small, "model.safetensors", "items=0-7")  # not bytes: ignored
+
+    for response in (whole, other_unit):
+        assert (response.status_code, response.content) == (200, SMALL_WEIGHTS)
+        assert response.headers["Content-Length"] == str(len(SMALL_WEIGHTS))
+        assert response.headers["Accept-Ranges"] == "bytes"
+        assert "Content-Range" not in response.headers
+    assert [r.status for r in hub.requests] == [200, 200]
+
+
 def test_range_fuzz() -> None:
     content = bytes(range(200))
     world = World().add(FakeRepo("sovscan-test/fuzz", files=(FakeFile("blob.bin", content),)))

@@ -25,7 +25,8 @@ from scanner.analysis.model_archive import analyze_model_file
 from scanner.analysis.pickle_scan import LEGACY_TORCH_MAGIC
 from scanner.cli import cli
 from scanner.core.model import Component, ComponentKind, Layer
-from scanner.resolve.hub.client import HubClient, HubProblem, HubRepoInfo
+from scanner.resolve.hub.client import HubClient
+from scanner.resolve.hub.types import HubProblem, HubRepoInfo
 from scanner.sources import hub_load_analysis
 from scanner.sources.hub_load_analysis import (
     BYTES_READ_PROPERTY,
@@ -509,7 +510,7 @@ class BytesHub(HubClient):
 
 
 def hub_info(sizes: Mapping[str, int]) -> HubRepoInfo:
-    from scanner.resolve.hub.client import HubFile
+    from scanner.resolve.hub.types import HubFile
 
     files = tuple(HubFile(path=p, size=s, sha256=None, blob_id=None) for p, s in sizes.items())
     return HubRepoInfo(

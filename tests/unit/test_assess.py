@@ -26,6 +26,7 @@ from scanner.core.model import (
     Severity,
     Verdict,
 )
+from scanner.core.properties import PropertyName
 from scanner.origins.knowledge import EntryKind
 from scanner.policy.profile import BUILTIN_TIERS, load_builtin
 
@@ -70,7 +71,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def model(namespace: str, name: str, licence: str = "mit") -> Component:
+def model(namespace: str, name: str, license: str = "mit") -> Component:
     purl = f"pkg:huggingface/{namespace}/{name}"
     return Component(
         ref=purl,
@@ -78,7 +79,7 @@ def model(namespace: str, name: str, licence: str = "mit") -> Component:
         name=name,
         group=namespace,
         purl=purl,
-        licenses=(licence,),
+        licenses=(license,),
         layer=Layer.WEIGHTS,
     )
 
@@ -121,7 +122,7 @@ def test_knowledge_base_layers_the_users_file_over_the_builtin_one(tmp_path: Pat
     kb = knowledge_base(write(tmp_path, "origins.yaml", OUR_ORG))
     ours = kb.lookup(EntryKind.HF_NAMESPACE, "acme-labs")
     assert ours is not None
-    assert (ours.organisation, ours.country, ours.user) == ("Acme Labs LLC", "RU", True)
+    assert (ours.organization, ours.country, ours.user) == ("Acme Labs LLC", "RU", True)
     assert kb.lookup(EntryKind.HF_NAMESPACE, "yandex") is not None  # built-in entries stay
 
 
@@ -334,7 +335,7 @@ def with_pickle() -> ScanResult:
         name="pytorch_model.bin",
         path="pytorch_model.bin",
         hashes=(Hash(alg="SHA-256", value=EVIL),),
-        properties=(("sovscan:file:hash-source", "content"),),
+        properties=((PropertyName.FILE_HASH_SOURCE, "content"),),
     )
     finding = Finding(
         rule_id="SEC001",

@@ -35,11 +35,11 @@ from scanner.core.model import (
     Severity,
     Verdict,
 )
-from scanner.hashing.cache import DB_FILE_NAME
+from scanner.core.properties import PropertyName
+from scanner.hashing.digest_cache import DB_FILE_NAME
 from scanner.pipeline import merge, merge_parts, merged_components, run, unique_relations
 from scanner.resolve.package_index import PackageIndexClient
 from scanner.sources.inventory import Inventory
-from scanner.sources.model_digest import DIGEST_PROPERTY
 from scanner.sources.python.components import INSTALLED_METADATA_METHOD, PythonParts
 from scanner.sources.targets import Target, parse_target
 from tests.conftest import MINILM_SHA256
@@ -221,7 +221,10 @@ def test_a_real_model_folder_end_to_end(minilm_dir: Path, tmp_path: Path) -> Non
     assert Hash(alg="SHA-256", value=hashlib.sha256(listing.encode()).hexdigest()) in (
         subject.hashes
     )
-    assert (DIGEST_PROPERTY, f"sovscan-manifest-v1 over {len(files)} files") in subject.properties
+    assert (
+        PropertyName.MODEL_DIGEST,
+        f"sovscan-manifest-v1 over {len(files)} files",
+    ) in subject.properties
     # Assessed: the namespace is attributed (Hugging Face, US), the individual's base is not.
     origin = subject.origin
     assert origin is not None

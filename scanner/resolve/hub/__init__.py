@@ -1,1 +1,2 @@
-"""The Hugging Face Hub: its wire types, client and the on-disk cache of its answers."""
+"""The Hugging Face Hub: its records (``types``), wire protocol (``api``), client, the on-disk
+cache of its answers, and a seekable file over range reads (``ranged_file``)."""

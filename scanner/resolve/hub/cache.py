@@ -3,7 +3,7 @@
 Layout under ``<cache_dir>/hub/sovscan-v1/``:
 
 - ``info/<key-hash>.json``: a repo's normalised info at one commit (JSON object, shape owned by
-  ``scanner.resolve.hub.client``).
+  ``scanner.resolve.hub.api``).
 - ``refs/<key-hash>.json``: the commit a revision name (a branch, a tag, or "" for the default
   branch) pointed to when last asked online, with the time it was asked. Branches move: online
   they are always asked again; offline the last answer is used and the caller says so.
@@ -16,8 +16,8 @@ key, so no name from the Hub ever becomes a path. Each entry repeats its key and
 SHA-256 of their payload, so a collision, a truncated write or a damaged file reads as a miss.
 
 The cache is an optimisation, never a source of failure: unreadable or corrupt entries are misses
-(with a warning on the ``sovscan`` logger), failed writes are dropped with a warning. Writes are
-atomic (temporary file + rename), so concurrent sovscan processes may share the directory.
+(with a warning logged), failed writes are dropped with a warning. Writes are atomic (temporary
+file + rename), so concurrent sovscan processes may share the directory.
 Nothing secret is stored: entries hold only what the Hub answered, never request headers.
 """
 
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-_LOG = logging.getLogger("sovscan")
+_LOG = logging.getLogger(__name__)
 
 #: Directory, under the cache directory, that holds everything this module writes.
 HUB_CACHE_SUBDIR: Final = Path("hub") / "sovscan-v1"

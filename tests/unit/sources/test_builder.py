@@ -18,6 +18,7 @@ from scanner.core.model import (
     RelationKind,
     Severity,
 )
+from scanner.core.properties import PropertyName
 from scanner.sources.builder import InventoryBuilder, merge_components, merge_evidence
 from scanner.sources.identity import ModelIdentity
 
@@ -183,7 +184,8 @@ def test_a_value_that_is_no_hub_id_stays_an_unresolved_ancestor(value: str, name
         None,
         Layer.WEIGHTS,
     )
-    assert base.properties == (("sovscan:unresolved", "true"),)
+    assert base.unresolved
+    assert base.properties == ()
     (issue,) = b.issues
     assert issue.location == "adapter_config.json"
     assert issue.severity is Severity.MEDIUM
@@ -234,7 +236,7 @@ def _scanned() -> Component:
         licenses=("apache-2.0",),
         hashes=(Hash(alg="SHA-256", value="1" * 64),),
         evidence=(Evidence(location=".", field="folder", value="acme/base", method="folder-name"),),
-        properties=(("sovscan:model:digest", "sovscan-manifest-v1 over 3 files"),),
+        properties=((PropertyName.MODEL_DIGEST, "sovscan-manifest-v1 over 3 files"),),
         model_card=ModelCardFacts(task="text-generation"),
         distributions=(Distribution(url="https://example.org/base.tar"),),
     )
@@ -284,7 +286,7 @@ def test_merging_unions_lists_without_duplicates_primary_first() -> None:
     assert merged.evidence == (CARD, CONFIG)
 
 
-def test_richness_card_beats_licence_beats_hash_beats_nothing() -> None:
+def test_richness_card_beats_license_beats_hash_beats_nothing() -> None:
     bare = Component(ref="r", kind=ComponentKind.MODEL, name="bare")
     hashed = Component(
         ref="r", kind=ComponentKind.MODEL, name="hashed", hashes=(Hash(alg="SHA-256", value="c"),)

@@ -11,7 +11,8 @@ import pytest
 
 from scanner.core.errors import TargetError
 from scanner.core.model import ComponentKind, Relation, RelationKind
-from scanner.resolve.hub.client import HubClient, HubRepoInfo
+from scanner.resolve.hub.client import HubClient
+from scanner.resolve.hub.types import HubRepoInfo
 from scanner.sources.hf_repo import scan_hub_repo
 from scanner.sources.inventory import Inventory
 from scanner.sources.lineage_walk import _cycle_issues, resolve_lineage

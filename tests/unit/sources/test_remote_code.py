@@ -20,6 +20,7 @@ from scanner.core.model import (
     RelationKind,
     Severity,
 )
+from scanner.core.properties import PropertyName
 from scanner.sources.builder import InventoryBuilder
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.identity import ModelIdentity
@@ -252,7 +253,7 @@ def test_auto_map_into_another_repo_is_remote_code_from_that_repo(tmp_path: Path
         None,
         Layer.CODE,
     )
-    assert remote.properties == (("sovscan:code:class", "Phi3ForCausalLM"),)
+    assert remote.properties == ((PropertyName.CODE_CLASS, "Phi3ForCausalLM"),)
     assert remote.external_urls == (("vcs", f"{HUB}/microsoft/Phi-3-mini-4k-instruct"),)
     assert edges(b) == {
         (SUBJECT, RelationKind.REMOTE_CODE_FROM, ref),

@@ -20,15 +20,10 @@ from hypothesis import strategies as st
 
 from scanner.core.errors import UsageError
 from scanner.core.offline import network_blocked
-from scanner.resolve.hub.client import (
-    DEFAULT_ENDPOINT,
-    HubClient,
-    HubProblem,
-    HubRepoInfo,
-    resolve_endpoint,
-    thaw_json,
-)
-from scanner.resolve.retry import RetryPolicy, parse_retry_after
+from scanner.resolve.http import RetryPolicy, parse_retry_after
+from scanner.resolve.hub.api import DEFAULT_ENDPOINT, resolve_endpoint
+from scanner.resolve.hub.client import HubClient
+from scanner.resolve.hub.types import HubProblem, HubRepoInfo, thaw_json
 from tests.fakes import worlds
 from tests.fakes.hub import FakeFile, FakeHub, FakeRepo, World, fake_sha256, git_blob_sha1
 
@@ -696,7 +691,7 @@ def test_explicit_token_wins_and_false_sends_none(
 
 def test_importing_the_client_does_not_import_huggingface_hub() -> None:
     code = (
-        "import sys, scanner.resolve.hub.client, scanner.resolve.hub.cache, scanner.resolve.retry\n"
+        "import sys, scanner.resolve.hub.client, scanner.resolve.hub.cache, scanner.resolve.http\n"
         "heavy = sorted(m for m in ('huggingface_hub', 'httpx2', 'httpx') if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
