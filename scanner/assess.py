@@ -43,7 +43,9 @@ class Assessor:
     def from_config(cls, config: ScanConfig) -> Assessor:
         """Load the knowledge base, profiles, attestation and registry; UsageError if bad."""
         profiles = [load_builtin_profile(name) for name in BUILTIN_TIERS]
-        if config.deny is not None and config.jurisdiction in config.deny:
+        if config.deny is not None and config.jurisdiction.upper() in {
+            code.upper() for code in config.deny
+        }:
             raise UsageError(
                 f"--deny {','.join(config.deny)}: {config.jurisdiction} is the jurisdiction "
                 "itself; a jurisdiction cannot deny itself (see --jurisdiction)"

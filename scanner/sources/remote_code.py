@@ -11,6 +11,10 @@ from scanner.core.properties import PropertyName
 from scanner.sources.builder import InventoryBuilder
 from scanner.sources.folder_facts import FolderFacts
 
+#: Refs of code in another Hub repo: ``remote-code:ORG/NAME/module.py``. Local code is
+#: ``code:LABEL/path``; the prefixes differ so that no folder name can make the two collide.
+REMOTE_CODE_REF_PREFIX = "remote-code:"
+
 
 def _code_references(facts: FolderFacts) -> list[tuple[str, str, str]]:
     """(location, field, ``module.Class`` or ``ORG/NAME--module.Class``) of repo code to run."""
@@ -57,7 +61,7 @@ def add_code(
     """Remote code: auto_map references (possibly to other repos) and ``*.py`` files."""
     label = builder.identity.label
     referenced: set[PurePosixPath] = set()
-    missing: dict[PurePosixPath, list[str]] = {}
+    missing: dict[PurePosixPath, list[tuple[str, str]]] = {}
     for location, field_name, value in _code_references(facts):
         evidence = Evidence(location=location, field=field_name, value=value, method="auto-map")
         try:
@@ -71,7 +75,7 @@ def add_code(
             purl = f"pkg:huggingface/{repo.namespace}/{repo.name}"
             ref = builder.add(
                 Component(
-                    ref=f"code:{repo.repo_id}/{module_file.as_posix()}",
+                    ref=f"{REMOTE_CODE_REF_PREFIX}{repo.repo_id}/{module_file.as_posix()}",
                     kind=ComponentKind.CODE,
                     name=module_file.as_posix(),
                     group=repo.namespace,
@@ -89,11 +93,12 @@ def add_code(
         ref = _local_code(builder, label, local, file_refs, evidence)
         builder.relate(subject_ref, ref, RelationKind.DEPENDS_ON, evidence)
         if local not in file_refs:
-            missing.setdefault(local, []).append(f"{location}:{field_name}")
+            missing.setdefault(local, []).append((location, field_name))
     for module, needed_by in missing.items():
         builder.issue(
-            needed_by[0].split(":")[0] if len(needed_by) == 1 else ".",
-            f"{module.as_posix()} is not in the folder but {', '.join(needed_by)} "
+            needed_by[0][0] if len(needed_by) == 1 else ".",
+            f"{module.as_posix()} is not in the folder but "
+            f"{', '.join(f'{where}:{field}' for where, field in needed_by)} "
             f"need{'s' if len(needed_by) == 1 else ''} it (remote code that cannot be checked)",
             Severity.MEDIUM,
         )

@@ -58,8 +58,8 @@ def found_lineage(bom: dict[str, Any]) -> set[tuple[str, str, str]]:
     for component in bom["components"]:
         purl = component.get("purl", "")
         owner = hub_id(purl) if purl.startswith("pkg:huggingface/") else None
-        # Code the entry's metadata points to in another repo: ``code:OWNER/module.py``.
-        if owner and owner != entry and component["bom-ref"].startswith(f"code:{owner}/"):
+        # Code the entry's metadata points to in another repo: ``remote-code:OWNER/module.py``.
+        if owner and owner != entry and component["bom-ref"].startswith(f"remote-code:{owner}/"):
             edges.add((entry, owner, "remote_code"))
         if component["type"] == "data" and component["bom-ref"].startswith("dataset:"):
             edges.add((entry, component["bom-ref"].removeprefix("dataset:"), "dataset"))
@@ -204,13 +204,13 @@ def test_remote_code_from_another_repo_has_that_repos_pinned_purl(tmp_path: Path
         phi3_infos = [
             r for r in fake.requests if r.route == "model_info" and r.repo_id == worlds.PHI3
         ]
-    code = {c["bom-ref"]: c for c in bom["components"] if c["bom-ref"].startswith("code:")}
-    tokenizer_code = code[f"code:{worlds.TOKENIZER_CODE_REPO}/tokenization_ru.py"]
+    code = {c["bom-ref"]: c for c in bom["components"] if c["bom-ref"].startswith(("code:", "remote-code:"))}
+    tokenizer_code = code[f"remote-code:{worlds.TOKENIZER_CODE_REPO}/tokenization_ru.py"]
     commit = world.repos[f"model:{worlds.TOKENIZER_CODE_REPO}"].sha
     assert tokenizer_code["purl"] == f"pkg:huggingface/{worlds.TOKENIZER_CODE_REPO}@{commit}"
     assert served_py == []  # code is inventoried, never fetched (let alone imported)
     assert len(phi3_infos) == 1  # the base and its code repo are one repo, asked for once
-    phi3_code = code[f"code:{worlds.PHI3}/modeling_phi3.py"]
+    phi3_code = code[f"remote-code:{worlds.PHI3}/modeling_phi3.py"]
     assert (
         phi3_code["purl"]
         == f"pkg:huggingface/{worlds.PHI3}@{world.repos[f'model:{worlds.PHI3}'].sha}"

@@ -157,11 +157,6 @@ def test_a_jurisdiction_cannot_deny_itself(tmp_path: Path) -> None:
         Assessor.from_config(config(tmp_path, jurisdiction="RU", deny=("CN", "RU")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Assessor.from_config compares --deny with the jurisdiction before either is "
-    "normalised (case-sensitive 'in'), while with_deny and evaluate upper-case them later",
-)
 @pytest.mark.parametrize(
     ("jurisdiction", "deny"), [("RU", ("ru",)), ("ru", ("RU",))], ids=["deny-lower", "lower"]
 )

@@ -399,13 +399,13 @@ def test_remote_code_in_other_repos_is_resolved_to_their_commits(
         if src == subject
     }
     assert remote == {
-        "code:microsoft/Phi-3-mini-4k-instruct/configuration_phi3.py": (
+        "remote-code:microsoft/Phi-3-mini-4k-instruct/configuration_phi3.py": (
             f"pkg:huggingface/microsoft/Phi-3-mini-4k-instruct@{phi3}"
         ),
-        "code:microsoft/Phi-3-mini-4k-instruct/modeling_phi3.py": (
+        "remote-code:microsoft/Phi-3-mini-4k-instruct/modeling_phi3.py": (
             f"pkg:huggingface/microsoft/Phi-3-mini-4k-instruct@{phi3}"
         ),
-        "code:Vikhrmodels/ru-tokenizer-code/tokenization_ru.py": (
+        "remote-code:Vikhrmodels/ru-tokenizer-code/tokenization_ru.py": (
             f"pkg:huggingface/Vikhrmodels/ru-tokenizer-code@{tokenizer}"
         ),
     }

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
+from scanner.core.errors import UsageError
 from scanner.core.model import Component, ComponentKind, ScanIssue, ScanResult, Severity
-from scanner.resolve.package_index import IndexProblem, PackageIndexClient
+from scanner.resolve.package_index import IndexProblem, PackageIndexClient, parse_index_url
 from scanner.sources.python.components import INSTALLED_METADATA_METHOD, with_index_metadata
 
 #: Concurrent index requests (PyPI's CDN serves these in parallel without complaint).
@@ -29,7 +31,7 @@ def enrich_libraries(
     not ask the index become one summary issue when ``report_cache_misses`` (an ``--offline``
     run); every other failure is an issue naming its URL.
     """
-    wanted = [c for c in result.components if _wants_metadata(c)]
+    wanted = [c for c in result.components if _wants_metadata(c, client.index_url)]
     if not wanted:
         return result
     keys = sorted({_key(c) for c in wanted}, key=lambda key: (key[0], key[1] or ""))
@@ -55,14 +57,31 @@ def enrich_libraries(
     )
 
 
-def _wants_metadata(component: Component) -> bool:
-    return (
-        component.kind is ComponentKind.LIBRARY
-        and component.purl is not None
-        and component.purl.startswith("pkg:pypi/")
-        and "vcs_url=" not in component.purl
-        and not any(e.method == INSTALLED_METADATA_METHOD for e in component.evidence)
-    )
+def _wants_metadata(component: Component, index_url: str) -> bool:
+    """Whether the index describes ``component``: a PyPI library without installed metadata
+    that comes from this index (a package from a VCS, an archive URL or another index is a
+    different project that may share the name: never described by this one)."""
+    if (
+        component.kind is not ComponentKind.LIBRARY
+        or component.purl is None
+        or not component.purl.startswith("pkg:pypi/")
+        or any(e.method == INSTALLED_METADATA_METHOD for e in component.evidence)
+    ):
+        return False
+    qualifiers = parse_qs(urlsplit(component.purl.partition("#")[0]).query)
+    if "vcs_url" in qualifiers or "download_url" in qualifiers:
+        return False
+    elsewhere = qualifiers.get("repository_url", [])
+    return all(_same_index(url, index_url) for url in elsewhere)
+
+
+def _same_index(repository_url: str, index_root: str) -> bool:
+    """Whether a purl's ``repository_url`` names the index asked (by the client's URL rule)."""
+    try:
+        root = parse_index_url(unquote(repository_url)).root
+    except UsageError:
+        return False
+    return root.lower() == index_root.lower()
 
 
 def _key(component: Component) -> tuple[str, str | None]:

@@ -244,7 +244,7 @@ def test_auto_map_into_another_repo_is_remote_code_from_that_repo(tmp_path: Path
         },
     )
     b = code_of(folder)
-    ref = "code:microsoft/Phi-3-mini-4k-instruct/modeling_phi3.py"
+    ref = "remote-code:microsoft/Phi-3-mini-4k-instruct/modeling_phi3.py"
     remote = b.components[ref]
     assert (remote.name, remote.group, remote.purl, remote.path, remote.layer) == (
         "modeling_phi3.py",
@@ -260,7 +260,7 @@ def test_auto_map_into_another_repo_is_remote_code_from_that_repo(tmp_path: Path
         (
             SUBJECT,
             RelationKind.REMOTE_CODE_FROM,
-            "code:microsoft/Phi-3-mini-4k-instruct/configuration_phi3.py",
+            "remote-code:microsoft/Phi-3-mini-4k-instruct/configuration_phi3.py",
         ),
     }
     # Not a file of this folder: nothing is reported missing.
@@ -286,7 +286,7 @@ def test_remote_tokenizer_code_and_a_local_file_of_the_same_name_stay_apart(
         (
             SUBJECT,
             RelationKind.REMOTE_CODE_FROM,
-            "code:Vikhrmodels/ru-tokenizer-code/tokenization_ru.py",
+            "remote-code:Vikhrmodels/ru-tokenizer-code/tokenization_ru.py",
         ),
         (SUBJECT, RelationKind.DEPENDS_ON, "code:acme/model/tokenization_ru.py"),
     }
@@ -310,7 +310,7 @@ def test_custom_pipelines_in_config_are_code_references(tmp_path: Path) -> None:
     b = code_of(folder)
     local = b.components["code:acme/model/pipe.py"]
     assert [e.field for e in local.evidence] == ["custom_pipelines.text-classification"]
-    remote = b.components["code:other/repo/ner_pipe.py"]
+    remote = b.components["remote-code:other/repo/ner_pipe.py"]
     assert [e.field for e in remote.evidence] == ["custom_pipelines.ner"]
 
 
@@ -427,11 +427,6 @@ def test_a_hostile_reference_is_an_issue_and_no_component(
     assert complaint in issue.problem
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: remote_code.add_code finds the issue location with needed_by[0].split(':')[0], "
-    "so a config in a folder whose name holds ':' is reported at the wrong path",
-)
 def test_missing_module_issue_names_a_config_whose_path_holds_a_colon(tmp_path: Path) -> None:
     folder = write(
         tmp_path / "m", {"enc:v2/config.json": {"auto_map": {"AutoModel": "gone.Model"}}}
@@ -441,11 +436,6 @@ def test_missing_module_issue_names_a_config_whose_path_holds_a_colon(tmp_path: 
     assert issue.location == "enc:v2/config.json"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: local code refs are code:{label}/{path} and remote ones code:{repo}/{path}; a "
-    "folder named like a Hub namespace merges its own file into another repo's remote code",
-)
 def test_a_local_file_is_never_merged_into_another_repos_code(tmp_path: Path) -> None:
     folder = write(
         tmp_path / "acme",

@@ -201,12 +201,6 @@ def test_sequential_and_parallel_runs_agree(index: FakePackageIndex, tmp_path: P
     assert index.count() == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _wants_metadata skips only vcs_url purls; a package pinned to another index "
-    "(repository_url) or a direct archive (download_url) gets the configured index's metadata "
-    "for a same-named project (dependency confusion)",
-)
 @pytest.mark.parametrize(
     "purl",
     [
@@ -309,3 +303,12 @@ def test_offline_uses_what_an_online_run_cached(index: FakePackageIndex, tmp_pat
     assert offline.issues == ()
     assert offline.components == online.components
     assert offline.component("pkg:pypi/pyyaml@6.0.2").licenses == ("MIT",)
+
+
+def test_a_package_pinned_to_this_index_is_described(
+    index: FakePackageIndex, tmp_path: Path
+) -> None:
+    purl = f"pkg:pypi/requests@2.31.0?repository_url={index.url}/simple"
+    result = enrich(scan(library("requests", "2.31.0", purl=purl)), index.url, tmp_path)
+    assert index.requests != []
+    assert result.component(purl).licenses != ()
