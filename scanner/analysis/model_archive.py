@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
-from scanner.analysis.pickle_scan import scan_pickle_file, scan_pickle_stream
+from scanner.analysis.pickle.scan import scan_pickle_file, scan_pickle_stream
 from scanner.core.capped_io import open_regular_file, read_prefix
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import Severity
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from _typeshed import WriteableBuffer
 
-    from scanner.analysis.pickle_scan import PickleScan
+    from scanner.analysis.pickle.report import PickleScan
 
 #: Most entries in one archive's central directory. A PyTorch checkpoint holds one member per
 #: storage (a few thousand for the largest shards); TorchScript adds one per code file.

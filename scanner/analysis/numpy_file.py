@@ -24,7 +24,8 @@ from scanner.analysis.model_archive import (
     report_member_names,
     report_renamed_members,
 )
-from scanner.analysis.pickle_scan import PickleScan, scan_pickle_stream
+from scanner.analysis.pickle.report import PickleScan
+from scanner.analysis.pickle.scan import scan_pickle_stream
 from scanner.core.capped_io import open_regular_file
 from scanner.core.errors import MalformedFileError
 

@@ -42,7 +42,7 @@ from scanner.analysis.model_archive import (
 from scanner.analysis.numpy_file import MAGIC as NPY_MAGIC
 from scanner.analysis.numpy_file import MAX_HEADER_BYTES as NPY_MAX_HEADER_BYTES
 from scanner.analysis.numpy_file import read_npy_header
-from scanner.analysis.pickle_scan import (
+from scanner.analysis.pickle.scan import (
     LEGACY_TORCH_MAGIC,
     MAX_PICKLES_PER_FILE,
     scan_pickle_stream,

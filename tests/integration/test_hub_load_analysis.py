@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from scanner.analysis.load_risk import RiskKind
 from scanner.analysis.model_archive import analyze_model_file
-from scanner.analysis.pickle_scan import LEGACY_TORCH_MAGIC
+from scanner.analysis.pickle.scan import LEGACY_TORCH_MAGIC
 from scanner.cli import cli
 from scanner.core.model import Component, ComponentKind, Layer
 from scanner.resolve.hub.client import HubClient, HubProblem, HubRepoInfo

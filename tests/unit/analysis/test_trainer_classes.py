@@ -14,7 +14,8 @@ import pytest
 
 from scanner.analysis.load_risk import RiskKind
 from scanner.analysis.model_archive import analyze_model_file
-from scanner.analysis.pickle_scan import PickleScan, scan_pickle_stream
+from scanner.analysis.pickle.report import PickleScan
+from scanner.analysis.pickle.scan import scan_pickle_stream
 from scanner.analysis.trainer_classes import RESTORE_FORMS, TRAINER_CLASSES, RestoreForm
 from scanner.core.model import Severity
 
