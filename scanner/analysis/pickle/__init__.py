@@ -8,7 +8,8 @@ operands that are not known strings are reported as a hidden import. Nothing is 
 Modules, bottom up: ``callables`` (the allow and deny lists, data only), ``classify`` (a verdict
 per imported callable), ``reader`` (capped reading of the byte stream), ``compression``
 (joblib's compressed dumps), ``values`` (what the model keeps of stack and memo items),
-``findings`` (what a walk saw), ``machine`` (the stack, memo and walker), ``opcodes`` (one
-handler per opcode), ``report`` (findings as ``LoadRisk`` records) and ``scan`` (the entry
-points: one pickle of a stream, or a whole pickle file).
+``findings`` (what a walk saw), ``machine`` (the stack, memo and walker), ``literals`` and
+``opcodes`` (one handler per opcode, and the table of them), ``report`` (findings as
+``LoadRisk`` records) and ``scan`` (the entry points: one pickle of a stream, or a whole
+pickle file).
 """
