@@ -8,7 +8,9 @@ joblib dumps, whose NumPy arrays are written raw inside the pickle stream and ar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Final
 
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
 from scanner.analysis.pickle.compression import (
@@ -28,11 +30,9 @@ from scanner.analysis.pickle.report import (
     report_problems,
     report_risks,
 )
-from scanner.core.capped_io import open_regular_file
 from scanner.core.model import Severity
 
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import BinaryIO
 
 #: Most bytes read past the start of a stream or file, skipped string and array payloads
@@ -45,6 +45,8 @@ MAX_DECOMPRESSED_BYTES = 8 * 1024**3
 MAX_PICKLES_PER_FILE = 64
 #: The integer the legacy PyTorch format pickles first.
 LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
+#: How a pickle of protocol 2 to 5 starts: its PROTO opcode.
+PICKLE_START: Final = re.compile(rb"\x80[\x02-\x05]")
 
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
@@ -74,8 +76,11 @@ def scan_pickle_stream(
     )
 
 
-def scan_pickle_file(path: Path) -> FileAnalysis:
+def scan_pickle_file(stream: BinaryIO, name: str) -> FileAnalysis:
     """Analyse a file made of one or more pickles without unpickling it.
+
+    ``stream`` holds the file, read from its start wherever it is positioned; ``name`` is the
+    file's path relative to the scanned folder (a ``.joblib`` suffix names the format).
 
     Concatenated pickles are walked until the first thing that is not a pickle (the raw
     storages of the legacy PyTorch format, trailing bytes). joblib's in-stream NumPy arrays are
@@ -84,28 +89,27 @@ def scan_pickle_file(path: Path) -> FileAnalysis:
     problem and no risk: no loader would run anything from it.
 
     Raises:
-        MalformedFileError: the path is not a regular file.
-        OSError: the file cannot be opened or read.
+        OSError: the stream cannot be read.
     """
-    declared = "joblib" if path.suffix.lower() == ".joblib" else "pickle"
-    with open_regular_file(path) as raw:
-        head = raw.read(PROBE_BYTES)
-        raw.seek(0)
-        if head.startswith(_ZIP_MAGICS):
-            return FileAnalysis(
-                format=declared,
-                problems=("not a pickle (a zip archive: read it as a PyTorch or NumPy archive)",),
-            )
-        compression = compression_of(head)
-        if compression in UNSUPPORTED_COMPRESSIONS:
-            return _unreadable(declared, f"compressed with {compression}, which is not analysed")
-        if compression is None:
-            reader = Reader(raw, max_bytes=MAX_PICKLE_BYTES, seekable=True)
-            return _scan_pickles(reader, declared)
-        # Read directly (no BufferedReader): the bytes decoded before a corrupt block are kept.
-        inflated = Decompressing(raw, compression)
-        reader = Reader(inflated, max_bytes=MAX_DECOMPRESSED_BYTES, seekable=False)
+    declared = "joblib" if PurePosixPath(name).suffix.lower() == ".joblib" else "pickle"
+    stream.seek(0)
+    head = stream.read(PROBE_BYTES)
+    stream.seek(0)
+    if head.startswith(_ZIP_MAGICS):
+        return FileAnalysis(
+            format=declared,
+            problems=("not a pickle (a zip archive: read it as a PyTorch or NumPy archive)",),
+        )
+    compression = compression_of(head)
+    if compression in UNSUPPORTED_COMPRESSIONS:
+        return _unreadable(declared, f"compressed with {compression}, which is not analysed")
+    if compression is None:
+        reader = Reader(stream, max_bytes=MAX_PICKLE_BYTES, seekable=True)
         return _scan_pickles(reader, declared)
+    # Read directly (no BufferedReader): the bytes decoded before a corrupt block are kept.
+    inflated = Decompressing(stream, compression)
+    reader = Reader(inflated, max_bytes=MAX_DECOMPRESSED_BYTES, seekable=False)
+    return _scan_pickles(reader, declared)
 
 
 def _unreadable(declared: str, problem: str) -> FileAnalysis:

@@ -12,11 +12,7 @@ from typing import TYPE_CHECKING
 
 from scanner.analysis.load_risk import LoadRisk, RiskKind
 from scanner.analysis.pickle.report import PickleScan
-from scanner.analysis.pickle.scan import (
-    LEGACY_TORCH_MAGIC,
-    MAX_PICKLE_BYTES,
-    scan_pickle_stream,
-)
+from scanner.analysis.pickle.scan import LEGACY_TORCH_MAGIC, MAX_PICKLE_BYTES, scan_pickle_stream
 from scanner.core.model import Severity
 
 if TYPE_CHECKING:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
 from scanner.analysis.pickle.callables import SAFE_GLOBALS, UNSAFE_GLOBALS
 from scanner.analysis.pickle.classify import classify_import
 from scanner.core.model import Severity
-from tests.unit.analysis.pickle.pickles import (
-    HIGH,
-    MEDIUM,
-)
-
-if TYPE_CHECKING:
-    pass
+from tests.unit.analysis.pickle.pickles import HIGH, MEDIUM
 
 
 @pytest.mark.parametrize(

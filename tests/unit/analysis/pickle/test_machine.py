@@ -5,15 +5,13 @@ from __future__ import annotations
 import pickle
 import struct
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
 from scanner.analysis.load_risk import FileAnalysis, RiskKind
 from scanner.analysis.pickle.machine import MAX_MARK_DEPTH
-from scanner.analysis.pickle.scan import (
-    scan_pickle_file,
-)
+from scanner.analysis.pickle.scan import scan_pickle_file
+from tests.unit.analysis.files import analyse_file
 from tests.unit.analysis.pickle.pickles import (
     HIGH,
     MEDIUM,
@@ -28,9 +26,6 @@ from tests.unit.analysis.pickle.pickles import (
     stream,
     write,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 def test_stack_global_through_memo_indirection() -> None:
@@ -129,7 +124,7 @@ def test_stack_underflow_is_reported_and_walked_past() -> None:
 
 def test_joblib_arrays_are_stepped_over(tmp_path: Path) -> None:
     data = joblib_dump(struct.pack("<2d", 1.0, 2.0))
-    analysis = scan_pickle_file(write(tmp_path, "array.joblib", data))
+    analysis = analyse_file(scan_pickle_file, write(tmp_path, "array.joblib", data))
     assert analysis == FileAnalysis(
         format="joblib", imports=("joblib.numpy_pickle.NumpyArrayWrapper", "numpy.dtype")
     )
@@ -182,5 +177,7 @@ def test_joblib_arrays_that_cannot_be_sized(
     assert RiskKind.UNREADABLE in kinds(scan.risks)
     # After a complete first pickle, data every loader fails on is trailing raw bytes; a limit
     # of this analyser keeps the file unknown.
-    analysis = scan_pickle_file(write(tmp_path, "second.joblib", pickle.dumps(0) + data))
+    analysis = analyse_file(
+        scan_pickle_file, write(tmp_path, "second.joblib", pickle.dumps(0) + data)
+    )
     assert (RiskKind.UNREADABLE in kinds(analysis.risks)) == analyser_limit

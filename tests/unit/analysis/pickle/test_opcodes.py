@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import pickletools
-from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,9 +20,6 @@ from tests.unit.analysis.pickle.pickles import (
     short_str,
     stream,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 def test_every_cpython_opcode_has_a_handler() -> None:

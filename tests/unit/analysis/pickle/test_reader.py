@@ -11,16 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from scanner.analysis.load_risk import RiskKind
-from scanner.analysis.pickle.scan import (
-    scan_pickle_stream,
-)
-from tests.unit.analysis.pickle.pickles import (
-    OS_SYSTEM_V0,
-    PLAIN_DATA,
-    PROTO4,
-    kinds,
-    stream,
-)
+from scanner.analysis.pickle.scan import scan_pickle_stream
+from tests.unit.analysis.pickle.pickles import OS_SYSTEM_V0, PLAIN_DATA, PROTO4, kinds, stream
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
 from scanner.analysis.load_risk import RiskKind
-from scanner.analysis.pickle.scan import (
-    scan_pickle_file,
-)
-from tests.unit.analysis.pickle.pickles import (
-    HIGH,
-    MEDIUM,
-    OS_SYSTEM_V0,
-    kinds,
-    stream,
-)
-
-if TYPE_CHECKING:
-    pass
+from scanner.analysis.pickle.scan import scan_pickle_file
+from tests.unit.analysis.files import analyse_file
+from tests.unit.analysis.pickle.pickles import HIGH, MEDIUM, OS_SYSTEM_V0, kinds, stream
 
 
 def test_member_is_named_in_risks_and_problems() -> None:
@@ -31,7 +20,9 @@ def test_member_is_named_in_risks_and_problems() -> None:
 
 def test_memo_exploits_report_a_hidden_import(corpus: Path) -> None:
     for name in ("keyerror-exploit.pkl", "type-confusion-exploit.pkl"):
-        analysis = scan_pickle_file(corpus / "pickles" / "picklescan" / "data2" / name)
+        analysis = analyse_file(
+            scan_pickle_file, corpus / "pickles" / "picklescan" / "data2" / name
+        )
         assert analysis.imports == ("os.system",)
         hidden = [r for r in analysis.risks if "not known strings" in r.message]
         assert len(hidden) == 1
@@ -40,14 +31,16 @@ def test_memo_exploits_report_a_hidden_import(corpus: Path) -> None:
 
 
 def test_module_attribute_overwrite_is_caught(corpus: Path) -> None:
-    analysis = scan_pickle_file(corpus / "pickles/picklescan/data/sys_module_override_sploit.pkl")
+    analysis = analyse_file(
+        scan_pickle_file, corpus / "pickles/picklescan/data/sys_module_override_sploit.pkl"
+    )
     messages = [risk.message for risk in analysis.risks if risk.severity == HIGH]
     assert any("overwrites attributes of the imported torch._utils" in m for m in messages)
     assert any("not known strings" in m for m in messages)
 
 
 def test_broken_pickle_keeps_what_it_saw(corpus: Path) -> None:
-    analysis = scan_pickle_file(corpus / "pickles/picklescan/data/broken_model.pkl")
+    analysis = analyse_file(scan_pickle_file, corpus / "pickles/picklescan/data/broken_model.pkl")
     assert analysis.imports == ("builtins.exec",)
     assert kinds(analysis.risks) == {RiskKind.UNSAFE_IMPORT, RiskKind.UNREADABLE}
     assert "declares 543558206 bytes but only 63 remain" in analysis.problems[0]
@@ -72,7 +65,7 @@ def test_broken_pickle_keeps_what_it_saw(corpus: Path) -> None:
 def test_real_world_pickles_are_medium_for_their_classes(
     corpus: Path, name: str, callables: tuple[str, ...]
 ) -> None:
-    analysis = scan_pickle_file(corpus / "pickles" / "real_world" / name)
+    analysis = analyse_file(scan_pickle_file, corpus / "pickles" / "real_world" / name)
     (risk,) = analysis.risks
     assert risk.severity == MEDIUM
     assert risk.callables == callables

@@ -10,20 +10,19 @@ import re
 import struct
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import BinaryIO, cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.load_risk import FileAnalysis, RiskKind
 from scanner.analysis.pickle.report import PickleScan
-from scanner.analysis.pickle.scan import (
-    scan_pickle_file,
-    scan_pickle_stream,
-)
+from scanner.analysis.pickle.scan import scan_pickle_file, scan_pickle_stream
 from scanner.core.errors import MalformedFileError
 from tests.conftest import CORPUS as CORPUS_ROOT
+from tests.unit.analysis.files import analyse_file
 from tests.unit.analysis.pickle.pickles import (
     HIGH,
     MEDIUM,
@@ -37,10 +36,6 @@ from tests.unit.analysis.pickle.pickles import (
     stream,
     write,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 CORPUS = CORPUS_ROOT
 
@@ -90,7 +85,7 @@ def _zip_data_pickle(path: Path) -> PickleScan:
 @pytest.mark.parametrize(("name", "label"), MANIFEST_ROWS)
 def test_corpus_sample_matches_its_label(corpus: Path, name: str, label: str) -> None:
     path = corpus / "pickles" / name
-    analysis = scan_pickle_file(path)
+    analysis = analyse_file(scan_pickle_file, path)
     if path.read_bytes()[:4] == b"PK\x03\x04":
         # A PyTorch zip archive: the archive analyser reads it; its data.pkl is a pickle stream.
         assert analysis.problems[0].startswith("not a pickle (a zip archive")
@@ -144,7 +139,7 @@ def test_corpus_sample_matches_its_label(corpus: Path, name: str, label: str) ->
     ],
 )
 def test_corpus_sample_imports(corpus: Path, name: str, imports: tuple[str, ...]) -> None:
-    analysis = scan_pickle_file(corpus / "pickles" / name)
+    analysis = analyse_file(scan_pickle_file, corpus / "pickles" / name)
     assert analysis.imports == imports
     assert analysis.executable_on_load
     unsafe = {c for risk in analysis.risks if risk.severity == HIGH for c in risk.callables}
@@ -153,7 +148,7 @@ def test_corpus_sample_imports(corpus: Path, name: str, imports: tuple[str, ...]
 
 
 def test_legacy_pytorch_checkpoint(corpus: Path) -> None:
-    analysis = scan_pickle_file(corpus / "pickles/picklescan/data/pytorch_model.bin")
+    analysis = analyse_file(scan_pickle_file, corpus / "pickles/picklescan/data/pytorch_model.bin")
     assert analysis == FileAnalysis(
         format="pytorch-legacy",
         imports=(
@@ -174,7 +169,9 @@ def test_zip_checkpoints_are_left_to_the_archive_analyser(corpus: Path) -> None:
 
 
 def test_real_world_joblib_is_walked_past_its_arrays(corpus: Path) -> None:
-    analysis = scan_pickle_file(corpus / "pickles/real_world/e_lan_v_prod_experience_scaler.joblib")
+    analysis = analyse_file(
+        scan_pickle_file, corpus / "pickles/real_world/e_lan_v_prod_experience_scaler.joblib"
+    )
     assert analysis.format == "joblib"
     assert analysis.problems == ()
     assert analysis.imports == (
@@ -218,7 +215,7 @@ def test_object_npy_arrays_hold_pickles(corpus: Path) -> None:
 
 def test_concatenated_pickles_and_trailing_raw_bytes(tmp_path: Path) -> None:
     data = pickle.dumps([1]) + OS_SYSTEM_V0 + b"\x00\x13garbage"
-    analysis = scan_pickle_file(write(tmp_path, "two.pkl", data))
+    analysis = analyse_file(scan_pickle_file, write(tmp_path, "two.pkl", data))
     assert analysis.imports == ("os.system",)
     assert analysis.problems == ()
     assert kinds(analysis.risks) == {RiskKind.UNSAFE_IMPORT}
@@ -227,19 +224,23 @@ def test_concatenated_pickles_and_trailing_raw_bytes(tmp_path: Path) -> None:
 def test_trailing_data_keeps_only_named_unsafe_imports(tmp_path: Path) -> None:
     # A partial pickle after the first: a loader calling load() again would run its REDUCE.
     partial = b"cos\nsystem\n(S'id'\ntR\x00"
-    analysis = scan_pickle_file(write(tmp_path, "tail.pkl", pickle.dumps(1) + partial))
+    analysis = analyse_file(
+        scan_pickle_file, write(tmp_path, "tail.pkl", pickle.dumps(1) + partial)
+    )
     assert analysis.imports == ("os.system",)
     # Random bytes that happen to hold STACK_GLOBAL or EXT are not reported.
     noise = pickle.dumps(1) + b"\x8c\x01a\x8c\x01b\x93\x82\x05\x00"
-    assert scan_pickle_file(write(tmp_path, "noise.pkl", noise)) == FileAnalysis(format="pickle")
+    assert analyse_file(scan_pickle_file, write(tmp_path, "noise.pkl", noise)) == FileAnalysis(
+        format="pickle"
+    )
 
 
 def test_legacy_pytorch_layout(tmp_path: Path) -> None:
     benign = b"\x80\x02" + glob("collections", "OrderedDict") + b")R."
-    analysis = scan_pickle_file(write(tmp_path, "model.pt", legacy_torch(benign)))
+    analysis = analyse_file(scan_pickle_file, write(tmp_path, "model.pt", legacy_torch(benign)))
     assert analysis == FileAnalysis(format="pytorch-legacy", imports=("collections.OrderedDict",))
     unsafe = b"\x80\x02" + glob("posix", "system") + b"X\x02\x00\x00\x00id\x85R."
-    analysis = scan_pickle_file(write(tmp_path, "evil.pt", legacy_torch(unsafe)))
+    analysis = analyse_file(scan_pickle_file, write(tmp_path, "evil.pt", legacy_torch(unsafe)))
     assert analysis.format == "pytorch-legacy"
     assert analysis.imports == ("posix.system",)
     assert analysis.executable_on_load
@@ -258,7 +259,7 @@ def test_legacy_pytorch_layout(tmp_path: Path) -> None:
     ],
 )
 def test_not_a_pickle(tmp_path: Path, name: str, data: bytes) -> None:
-    analysis = scan_pickle_file(write(tmp_path, name, data))
+    analysis = analyse_file(scan_pickle_file, write(tmp_path, name, data))
     assert analysis.risks == ()
     assert not analysis.executable_on_load
     assert len(analysis.problems) == 1
@@ -269,12 +270,12 @@ def test_special_files_are_refused(tmp_path: Path) -> None:
     fifo = tmp_path / "model.pkl"
     os.mkfifo(fifo)
     with pytest.raises(MalformedFileError, match="not a regular file"):
-        scan_pickle_file(fifo)
+        analyze_path(fifo)
 
 
 def test_pickles_per_file_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("scanner.analysis.pickle.scan.MAX_PICKLES_PER_FILE", 3)
-    analysis = scan_pickle_file(write(tmp_path, "many.pkl", pickle.dumps(1) * 5))
+    analysis = analyse_file(scan_pickle_file, write(tmp_path, "many.pkl", pickle.dumps(1) * 5))
     assert analysis.problems == ("more than 3 pickles in one file",)
     assert kinds(analysis.risks) == {RiskKind.UNREADABLE}
 
@@ -393,7 +394,7 @@ def test_fuzz_files(seed: bytes, tail: bytes, cut: int) -> None:
         path = Path(folder) / "fuzz.pkl"
         path.write_bytes(seed[: cut % (len(seed) + 1)] + tail)
         try:
-            analysis = scan_pickle_file(path)
+            analysis = analyse_file(scan_pickle_file, path)
         except MalformedFileError:
             return
     assert analysis.executable_on_load == any(
