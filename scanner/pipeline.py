@@ -18,8 +18,8 @@ from scanner.core.errors import UpstreamError
 from scanner.core.model import Component, ComponentKind, Finding, Relation, ScanIssue, ScanResult
 from scanner.hashing.digest_cache import HashCache
 from scanner.resolve.package_index import PackageIndexClient
-from scanner.sources.builder import merge_components
 from scanner.sources.inventory import Inventory
+from scanner.sources.inventory_builder import merge_components
 from scanner.sources.local_dir import scan_local
 from scanner.sources.model_digest import with_model_digests
 from scanner.sources.python.components import PythonParts, python_parts

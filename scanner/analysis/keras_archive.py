@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scanner.analysis.builder import display_text
 from scanner.analysis.load_risk import LoadRisk, RiskKind
-from scanner.analysis.model_archive import (
-    AnalysisBuilder,
-    ZipArchive,
-    analyze_zip_file,
-    display_text,
+from scanner.analysis.zip_members import (
+    analyze_zip_stream,
     readable,
     report_member_names,
     report_renamed_members,
@@ -34,10 +32,11 @@ from scanner.core.errors import MalformedFileError
 from scanner.core.model import Severity
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from typing import BinaryIO
 
+    from scanner.analysis.builder import AnalysisBuilder
     from scanner.analysis.load_risk import FileAnalysis
-    from scanner.analysis.model_archive import ZipMember
+    from scanner.analysis.zip_archive import ZipArchive, ZipMember
 
 #: Largest ``config.json`` read, in bytes (the metadata JSON cap; real ones are < 1 MB).
 MAX_CONFIG_BYTES = METADATA_JSON_MAX_BYTES
@@ -75,18 +74,19 @@ _UNSAFE_TF_OPS = ("io.", "compat.v1.io.", "compat.v1.gfile", "py_function", "num
 _SAFE_MODE_NOTE = "Keras refuses it unless safe_mode=False, older Keras runs it"
 
 
-def analyze_keras(path: Path) -> FileAnalysis:
-    """Analyse a Keras v3 ``.keras`` zip: Lambda layers, TFOpLambda and custom imports.
+def analyze_keras(stream: BinaryIO, name: str) -> FileAnalysis:
+    """Analyse a Keras v3 ``.keras`` zip (``stream``, the whole file; ``name``, its path
+    relative to the scanned folder): Lambda layers, TFOpLambda and custom imports.
 
     Raises:
-        MalformedFileError: the path is not a regular file.
-        OSError: the file cannot be opened or read.
+        OSError: the stream cannot be read.
     """
-    return analyze_zip_file(path, "keras", analyze_keras_members)
+    return analyze_zip_stream(stream, "keras", analyze_keras_members)
 
 
-def analyze_keras_members(archive: ZipArchive, builder: AnalysisBuilder) -> None:
-    """Analyse the ``config.json`` of an open ``.keras`` archive into ``builder``."""
+def analyze_keras_members(archive: ZipArchive, builder: AnalysisBuilder) -> str:
+    """Analyse the ``config.json`` of an open ``.keras`` archive into ``builder``; return the
+    format, ``keras``."""
     report_member_names(archive, builder)
     configs = [member for member in archive.members if member.name == CONFIG_MEMBER]
     if not configs:
@@ -96,6 +96,7 @@ def analyze_keras_members(archive: ZipArchive, builder: AnalysisBuilder) -> None
         if config is not None:
             report_keras_config(config, builder)
     report_renamed_members(archive, builder)
+    return "keras"
 
 
 def _read_config(archive: ZipArchive, member: ZipMember, builder: AnalysisBuilder) -> object:

@@ -14,25 +14,21 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Final
 
-from scanner.analysis.model_archive import (
-    AnalysisBuilder,
-    ZipArchive,
-    analyze_zip_file,
-    bomb_ratio,
-    display_text,
+from scanner.analysis.builder import AnalysisBuilder, display_text
+from scanner.analysis.pickle.scan import scan_pickle_stream
+from scanner.analysis.zip_archive import bomb_ratio
+from scanner.analysis.zip_members import (
+    analyze_zip_stream,
     readable,
     report_member_names,
     report_renamed_members,
 )
-from scanner.analysis.pickle_scan import PickleScan, scan_pickle_stream
-from scanner.core.capped_io import open_regular_file
 from scanner.core.errors import MalformedFileError
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from scanner.analysis.load_risk import FileAnalysis
-    from scanner.analysis.model_archive import ZipMember
+    from scanner.analysis.pickle.report import PickleScan
+    from scanner.analysis.zip_archive import ZipArchive, ZipMember
 
 #: Longest header read, in bytes. NumPy itself refuses headers over 10 000 bytes unless
 #: ``allow_pickle=True`` (which lifts its limit), so a few structured dtypes fit with room.
@@ -239,36 +235,38 @@ def _data_starts_like_pickle(stream: BinaryIO) -> bool:
     return head[:1] == _PICKLE_OPENING
 
 
-def analyze_npy(path: Path) -> FileAnalysis:
-    """Analyse a ``.npy`` file: an object array's pickle is walked; plain dtypes are no risk.
+def analyze_npy(stream: BinaryIO, name: str) -> FileAnalysis:
+    """Analyse a ``.npy`` file (``stream``, read from its start wherever it is positioned;
+    ``name``, its path relative to the scanned folder): an object array's pickle is walked;
+    plain dtypes are no risk.
 
     Raises:
-        MalformedFileError: the path is not a regular file.
-        OSError: the file cannot be opened or read.
+        OSError: the stream cannot be read.
     """
     builder = AnalysisBuilder()
-    with open_regular_file(path) as stream:
-        try:
-            scan_npy_stream(stream, builder, member=None)
-        except MalformedFileError as error:
-            builder.problem(error.problem)
+    stream.seek(0)
+    try:
+        scan_npy_stream(stream, builder, member=None)
+    except MalformedFileError as error:
+        builder.problem(error.problem)
     return builder.build("numpy")
 
 
-def analyze_npz(path: Path) -> FileAnalysis:
-    """Analyse a ``.npz`` archive: every member starting with the ``.npy`` magic is analysed.
+def analyze_npz(stream: BinaryIO, name: str) -> FileAnalysis:
+    """Analyse a ``.npz`` archive (``stream``, the whole file; ``name``, its path relative to
+    the scanned folder): every member starting with the ``.npy`` magic is analysed.
 
     Other members are returned by numpy as raw bytes, never unpickled, and are skipped.
 
     Raises:
-        MalformedFileError: the path is not a regular file.
-        OSError: the file cannot be opened or read.
+        OSError: the stream cannot be read.
     """
-    return analyze_zip_file(path, "npz", analyze_npz_members)
+    return analyze_zip_stream(stream, "npz", analyze_npz_members)
 
 
-def analyze_npz_members(archive: ZipArchive, builder: AnalysisBuilder) -> None:
-    """Analyse every ``.npy`` member of an open npz archive into ``builder``."""
+def analyze_npz_members(archive: ZipArchive, builder: AnalysisBuilder) -> str:
+    """Analyse every ``.npy`` member of an open npz archive into ``builder``; return the
+    format, ``npz``."""
     report_member_names(archive, builder)
     for member in archive.members:
         # Only the header is read unless the array holds objects: a highly compressed plain
@@ -283,6 +281,7 @@ def analyze_npz_members(archive: ZipArchive, builder: AnalysisBuilder) -> None:
         if is_npy:
             analyze_npy_member(archive, member, builder)
     report_renamed_members(archive, builder)
+    return "npz"
 
 
 def analyze_npy_member(archive: ZipArchive, member: ZipMember, builder: AnalysisBuilder) -> None:

@@ -28,7 +28,7 @@ from scanner.core.model import (
     TierVerdict,
     Verdict,
 )
-from scanner.sbom.findings import DANGEROUS_CODE_RULE, action_findings, tiers_label
+from scanner.sbom.finding_order import DANGEROUS_CODE_RULE, action_findings, tiers_label
 from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription, describe_rule
 from scanner.sbom.summary import component_label, human_size, origin_label, plain
 

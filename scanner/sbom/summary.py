@@ -27,7 +27,7 @@ from scanner.core.model import (
     StewardKind,
 )
 from scanner.core.properties import PropertyName
-from scanner.sbom.findings import (
+from scanner.sbom.finding_order import (
     DANGEROUS_CODE_RULE,
     action_findings,
     analysis_failed,

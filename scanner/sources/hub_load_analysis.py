@@ -6,7 +6,7 @@ static analysers read are fetched: the first bytes; for a zip (PyTorch's format 
 end record and central directory at the end, then the local header of every member the analyser
 looks at and the whole of those it walks (``*.pkl``, pickles, object arrays, Keras configs); for
 a plain pickle stream (legacy PyTorch, joblib, ``.pkl``) a prefix grown until the walk ends in
-it. ``analyze_model_file`` then reads the stand-in exactly as it reads a local file.
+it. ``analyze_path`` then reads the stand-in exactly as it reads a local file.
 
 Unfetched bytes read as zeros, on which every walk and header check fails: a range the plan
 missed gives an UNREADABLE risk, never a clean result. A file whose ranges cannot be fetched
@@ -26,27 +26,21 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO, Final
 
+from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.keras_archive import MAX_CONFIG_BYTES as MAX_KERAS_CONFIG_BYTES
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
-from scanner.analysis.model_archive import (
-    EMPTY_ZIP_MAGIC,
-    PICKLE_START,
-    SEVEN_ZIP_MAGIC,
-    ZIP_MAGIC,
-    ZipArchive,
-    ZipMember,
-    analyze_model_file,
-    read_zip,
-    skipped_members,
-)
 from scanner.analysis.numpy_file import MAGIC as NPY_MAGIC
 from scanner.analysis.numpy_file import MAX_HEADER_BYTES as NPY_MAX_HEADER_BYTES
 from scanner.analysis.numpy_file import read_npy_header
-from scanner.analysis.pickle_scan import (
+from scanner.analysis.pickle.scan import (
     LEGACY_TORCH_MAGIC,
     MAX_PICKLES_PER_FILE,
+    PICKLE_START,
     scan_pickle_stream,
 )
+from scanner.analysis.seven_zip import SEVEN_ZIP_MAGIC
+from scanner.analysis.torch_archive import skipped_members
+from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC, ZipArchive, ZipMember, read_zip
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import ComponentKind, ScanIssue, Severity
 from scanner.formats.model.catalog import format_of
@@ -99,7 +93,7 @@ _END_RECORD_SIZE = 22
 _ZIP64_LOCATOR_SIZE = 20
 _ZIP64_END_RECORD_SIZE = 56
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
-# What ``model_archive`` reads at a local header: the header, name, extra field (PyTorch pads
+# What ``zip_archive`` reads at a local header: the header, name, extra field (PyTorch pads
 # data to 64 bytes with it) and its first 1 KiB block of data.
 _LOCAL_PROBE_BYTES = _LOCAL_HEADER.size + 1024 + 512
 _SNIFF_BYTES = 1024
@@ -365,10 +359,10 @@ def _analyse(remote: _RemoteFile) -> FileAnalysis | None:
             return None  # what is wrong is a shortfall, not the zeros of a half-fetched zip
     elif head.startswith(NPY_MAGIC):
         _fetch_npy(remote, head)
-    elif not head.startswith(SEVEN_ZIP_MAGIC) and analyze_model_file(remote.path) is not None:
+    elif not head.startswith(SEVEN_ZIP_MAGIC) and analyze_path(remote.path) is not None:
         # Walked as a pickle stream from its start (an unknown .bin is left at its magic).
         _fetch_pickle_stream(remote, head)
-    return analyze_model_file(remote.path)
+    return analyze_path(remote.path)
 
 
 # -- zip archives ------------------------------------------------------------------------------

@@ -32,9 +32,9 @@ from scanner.formats.model.catalog import format_of
 from scanner.formats.model.gguf import GgufDataset, GgufMetadata
 from scanner.formats.model.onnx import OnnxMetadata
 from scanner.formats.model.safetensors import SafetensorsHeader
-from scanner.sources.builder import InventoryBuilder
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.identity import ModelIdentity
+from scanner.sources.inventory_builder import InventoryBuilder
 from scanner.sources.lineage import add_lineage
 from scanner.sources.remote_code import add_code
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 from scanner.core.ids import parse_hub_id
 from scanner.core.model import Evidence, Layer, RelationKind, Severity
 from scanner.formats.model.hf_config import ModelConfig
-from scanner.sources.builder import InventoryBuilder
 from scanner.sources.folder_facts import FolderFacts
+from scanner.sources.inventory_builder import InventoryBuilder
 
 _RELATION_NAMES = {
     "finetune": RelationKind.FINETUNE,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from scanner.analysis.chat_template import analyze_chat_template
+from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.load_risk import (
     EMBEDDED_CODE_PROPERTY,
     EXECUTABLE_PROPERTY,
@@ -24,7 +25,6 @@ from scanner.analysis.load_risk import (
     LoadRisk,
     RiskKind,
 )
-from scanner.analysis.model_archive import analyze_model_file
 from scanner.analysis.onnx_external_data import external_data_risks
 from scanner.core.capped_io import read_json_capped, read_text_capped
 from scanner.core.errors import MalformedFileError
@@ -178,7 +178,7 @@ def _analyses(entry: FileEntry, issues: list[ScanIssue]) -> Iterator[FileAnalysi
             text = read_text_capped(entry.path, max_bytes=MAX_TEMPLATE_FILE_BYTES)
             yield FileAnalysis(format="jinja", risks=analyze_chat_template(text, source=name))
             return
-        found = analyze_model_file(entry.path)
+        found = analyze_path(entry.path, location)
     except MalformedFileError as error:
         issues.append(ScanIssue(location=location, problem=error.problem))
         return

@@ -8,8 +8,8 @@ from scanner.core.errors import MalformedFileError
 from scanner.core.ids import parse_code_reference
 from scanner.core.model import Component, ComponentKind, Evidence, Layer, RelationKind, Severity
 from scanner.core.properties import PropertyName
-from scanner.sources.builder import InventoryBuilder
 from scanner.sources.folder_facts import FolderFacts
+from scanner.sources.inventory_builder import InventoryBuilder
 
 #: Refs of code in another Hub repo: ``remote-code:ORG/NAME/module.py``. Local code is
 #: ``code:LABEL/path``; the prefixes differ so that no folder name can make the two collide.

@@ -204,7 +204,11 @@ def test_remote_code_from_another_repo_has_that_repos_pinned_purl(tmp_path: Path
         phi3_infos = [
             r for r in fake.requests if r.route == "model_info" and r.repo_id == worlds.PHI3
         ]
-    code = {c["bom-ref"]: c for c in bom["components"] if c["bom-ref"].startswith(("code:", "remote-code:"))}
+    code = {
+        c["bom-ref"]: c
+        for c in bom["components"]
+        if c["bom-ref"].startswith(("code:", "remote-code:"))
+    }
     tokenizer_code = code[f"remote-code:{worlds.TOKENIZER_CODE_REPO}/tokenization_ru.py"]
     commit = world.repos[f"model:{worlds.TOKENIZER_CODE_REPO}"].sha
     assert tokenizer_code["purl"] == f"pkg:huggingface/{worlds.TOKENIZER_CODE_REPO}@{commit}"

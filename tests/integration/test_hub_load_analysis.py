@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.load_risk import RiskKind
-from scanner.analysis.model_archive import analyze_model_file
-from scanner.analysis.pickle_scan import LEGACY_TORCH_MAGIC
+from scanner.analysis.pickle.scan import LEGACY_TORCH_MAGIC
 from scanner.cli import cli
 from scanner.core.model import Component, ComponentKind, Layer
 from scanner.resolve.hub.client import HubClient
@@ -546,7 +546,7 @@ def inventory_of(info: HubRepoInfo) -> Inventory:
 
 def risk_kinds(path: Path) -> tuple[set[str], set[str]]:
     """(risk kinds, imports) of the local analysis of ``path``."""
-    local = analyze_model_file(path)
+    local = analyze_path(path)
     if local is None:
         return set(), set()
     return {risk.kind.value for risk in local.risks}, set(local.imports)

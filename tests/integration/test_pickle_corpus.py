@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.load_risk import FileAnalysis, RiskKind
-from scanner.analysis.model_archive import analyze_model_file
 from scanner.core.model import Severity
 
 _ROW = re.compile(r"^\| `(?P<path>pickles/[^`]+)` \|(?:[^|]*\|){4}(?P<what>[^|]*)\|")
@@ -41,7 +41,7 @@ def _labelled(corpus: Path) -> list[tuple[str, str]]:
 
 
 def _analysis(corpus: Path, path: str) -> FileAnalysis | None:
-    return analyze_model_file(corpus / path)
+    return analyze_path(corpus / path)
 
 
 def _flagged(analysis: FileAnalysis | None) -> bool:

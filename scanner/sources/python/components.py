@@ -38,7 +38,7 @@ from scanner.formats.python.records import (
     PackageMetadata,
     PythonPackage,
 )
-from scanner.sources.builder import merge_components
+from scanner.sources.inventory_builder import merge_components
 
 #: Where packages come from when a document names no index.
 PYPI_SIMPLE = "https://pypi.org/simple"

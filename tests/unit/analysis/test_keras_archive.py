@@ -10,10 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scanner.analysis import keras_archive
+from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.keras_archive import analyze_keras
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
-from scanner.analysis.model_archive import analyze_model_file
 from scanner.core.model import Severity
+from tests.unit.analysis.files import analyse_file
 
 METADATA = json.dumps({"keras_version": "3.4.1", "date_saved": "2024-07-01@10:00:00"})
 
@@ -70,7 +71,7 @@ def summary(analysis: FileAnalysis) -> set[tuple[RiskKind, Severity, str]]:
 
 
 def test_benign_functional_model_has_no_risk(tmp_path: Path) -> None:
-    analysis = analyze_keras(keras_zip(tmp_path / "m.keras", BENIGN_CONFIG))
+    analysis = analyse_file(analyze_keras, keras_zip(tmp_path / "m.keras", BENIGN_CONFIG))
     assert analysis == FileAnalysis(format="keras")
 
 
@@ -83,7 +84,7 @@ def test_lambda_nested_in_a_functional_model(tmp_path: Path) -> None:
         ],
     )
     outer = functional("outer", [layer("InputLayer", "input"), inner])
-    analysis = analyze_keras(keras_zip(tmp_path / "m.keras", outer))
+    analysis = analyse_file(analyze_keras, keras_zip(tmp_path / "m.keras", outer))
     assert analysis.risks == (
         LoadRisk(
             kind=RiskKind.EMBEDDED_CODE,
@@ -108,7 +109,7 @@ def test_lambda_calling_keras_load_model_cve_2025_9906(tmp_path: Path) -> None:
     config = functional(
         "m", [layer("Lambda", "unsafe", {"function": reference, "arguments": {"safe_mode": False}})]
     )
-    analysis = analyze_keras(keras_zip(tmp_path / "m.keras", config))
+    analysis = analyse_file(analyze_keras, keras_zip(tmp_path / "m.keras", config))
     assert summary(analysis) == {
         (
             RiskKind.EMBEDDED_CODE,
@@ -136,7 +137,7 @@ def test_custom_and_unsafe_modules(tmp_path: Path) -> None:
                                                             "class_name": "L2", "config": {}}}),
         ],
     )  # fmt: skip
-    analysis = analyze_keras(keras_zip(tmp_path / "m.keras", config))
+    analysis = analyse_file(analyze_keras, keras_zip(tmp_path / "m.keras", config))
     unsafe = "on load (runs commands, code, files or network)"
     assert summary(analysis) == {
         (
@@ -161,12 +162,12 @@ def test_tf_op_lambda(tmp_path: Path) -> None:
             layer("TFOpLambda", "tf.math.add", {"function": "math.add"}),
         ],
     )
-    benign = analyze_keras(keras_zip(tmp_path / "a.keras", config))
+    benign = analyse_file(analyze_keras, keras_zip(tmp_path / "a.keras", config))
     message = "TFOpLambda layer tf.math.add calls tf.math.add on load"
     assert summary(benign) == {(RiskKind.UNKNOWN_IMPORT, Severity.LOW, message)}
     assert not benign.executable_on_load
     config = functional("m", [layer("TFOpLambda", "w", {"function": "io.write_file"})])
-    unsafe = analyze_keras(keras_zip(tmp_path / "b.keras", config))
+    unsafe = analyse_file(analyze_keras, keras_zip(tmp_path / "b.keras", config))
     assert [(r.kind, r.severity, r.callables) for r in unsafe.risks] == [
         (RiskKind.UNSAFE_IMPORT, Severity.HIGH, ("tensorflow.io.write_file",))
     ]
@@ -175,7 +176,7 @@ def test_tf_op_lambda(tmp_path: Path) -> None:
 
 def test_lambda_outside_a_layer(tmp_path: Path) -> None:
     config = {**BENIGN_CONFIG, "compile_config": {"loss": LAMBDA_BYTECODE}}
-    analysis = analyze_keras(keras_zip(tmp_path / "m.keras", config))
+    analysis = analyse_file(analyze_keras, keras_zip(tmp_path / "m.keras", config))
     assert [(r.kind, r.severity) for r in analysis.risks] == [
         (RiskKind.EMBEDDED_CODE, Severity.HIGH)
     ]
@@ -184,7 +185,7 @@ def test_lambda_outside_a_layer(tmp_path: Path) -> None:
 
 def test_hostile_layer_names_are_escaped(tmp_path: Path) -> None:
     config = functional("m", [layer("Lambda", "x\x1b[31m" + "y" * 300, {"function": "AAAA"})])
-    (risk,) = analyze_keras(keras_zip(tmp_path / "m.keras", config)).risks
+    (risk,) = analyse_file(analyze_keras, keras_zip(tmp_path / "m.keras", config)).risks
     assert "\x1b" not in risk.message
     assert "x\\x1b[31m" in risk.message
     assert "…" in risk.message
@@ -194,7 +195,7 @@ def test_missing_config(tmp_path: Path) -> None:
     path = tmp_path / "m.keras"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("metadata.json", METADATA)
-    analysis = analyze_keras(path)
+    analysis = analyse_file(analyze_keras, path)
     assert analysis.problems == (
         "no config.json: not a Keras v3 archive, its layers are not analysed",
     )
@@ -215,7 +216,7 @@ def test_missing_config(tmp_path: Path) -> None:
     ],
 )
 def test_malformed_config_is_unreadable(tmp_path: Path, config: bytes, problem: str) -> None:
-    analysis = analyze_keras(keras_zip(tmp_path / "m.keras", config))
+    analysis = analyse_file(analyze_keras, keras_zip(tmp_path / "m.keras", config))
     assert analysis.problems == (problem,)
     assert [(r.kind, r.severity) for r in analysis.risks] == [
         (RiskKind.UNREADABLE, Severity.MEDIUM)
@@ -224,7 +225,7 @@ def test_malformed_config_is_unreadable(tmp_path: Path, config: bytes, problem: 
 
 def test_config_size_cap(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(keras_archive, "MAX_CONFIG_BYTES", 10)
-    analysis = analyze_keras(keras_zip(tmp_path / "m.keras", BENIGN_CONFIG))
+    analysis = analyse_file(analyze_keras, keras_zip(tmp_path / "m.keras", BENIGN_CONFIG))
     (problem,) = analysis.problems
     assert problem.startswith("config.json of ")
     assert problem.endswith("bytes exceeds the 10-byte limit")
@@ -232,7 +233,7 @@ def test_config_size_cap(tmp_path: Path, monkeypatch) -> None:
 
 def test_config_node_cap(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(keras_archive, "MAX_CONFIG_NODES", 5)
-    analysis = analyze_keras(keras_zip(tmp_path / "m.keras", BENIGN_CONFIG))
+    analysis = analyse_file(analyze_keras, keras_zip(tmp_path / "m.keras", BENIGN_CONFIG))
     assert [r.kind for r in analysis.risks] == [RiskKind.UNREADABLE]
     assert "not fully analysed" in analysis.problems[0]
 
@@ -246,14 +247,14 @@ def test_encrypted_config(tmp_path: Path) -> None:
             struct.pack_into("<H", data, start + offset, 1)
             start = data.find(signature, start + 4)
     path.write_bytes(bytes(data))
-    analysis = analyze_keras(path)
+    analysis = analyse_file(analyze_keras, path)
     assert analysis.problems == ("encrypted member config.json cannot be analysed",)
 
 
 def test_dispatch_recognises_keras_by_members(tmp_path: Path) -> None:
     config = functional("m", [layer("Lambda", "l", {"function": LAMBDA_BYTECODE})])
     renamed = keras_zip(tmp_path / "model.zip", config)
-    analysis = analyze_model_file(renamed)
+    analysis = analyze_path(renamed)
     assert analysis is not None
     assert analysis.format == "keras"
     assert analysis.executable_on_load
@@ -262,7 +263,7 @@ def test_dispatch_recognises_keras_by_members(tmp_path: Path) -> None:
 def test_legacy_h5_is_not_analysed(tmp_path: Path) -> None:
     path = tmp_path / "model.h5"
     path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
-    assert analyze_model_file(path) is None
+    assert analyze_path(path) is None
 
 
 # --- fuzz -----------------------------------------------------------------------------------
@@ -287,7 +288,7 @@ _JSON = st.recursive(
 @_FUZZ
 @given(_JSON)
 def test_fuzz_config_tree(tmp_path: Path, config: object) -> None:
-    analysis = analyze_keras(keras_zip(tmp_path / "fuzz.keras", config))
+    analysis = analyse_file(analyze_keras, keras_zip(tmp_path / "fuzz.keras", config))
     assert analysis.format == "keras"
     assert analysis.problems == ()
 
@@ -297,4 +298,4 @@ def test_fuzz_config_tree(tmp_path: Path, config: object) -> None:
 def test_fuzz_arbitrary_bytes(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "fuzz.keras"
     path.write_bytes(b"PK\x03\x04" + data)
-    assert isinstance(analyze_keras(path), FileAnalysis)
+    assert isinstance(analyse_file(analyze_keras, path), FileAnalysis)

@@ -10,12 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scanner.analysis import numpy_file
+from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.load_risk import FileAnalysis, RiskKind
-from scanner.analysis.model_archive import analyze_model_file
 from scanner.analysis.numpy_file import analyze_npy, analyze_npz, read_npy_header
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import Severity
 from tests.conftest import CORPUS as CORPUS_ROOT
+from tests.unit.analysis.files import analyse_file
 
 DATA2 = CORPUS_ROOT / "pickles" / "picklescan" / "data2"
 
@@ -56,35 +57,35 @@ INT_HEADER = "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }"
 
 
 def test_dns_exfiltration_npy_is_high() -> None:
-    analysis = analyze_npy(corpus_file("dns_exfiltration.npy"))
+    analysis = analyse_file(analyze_npy, corpus_file("dns_exfiltration.npy"))
     assert analysis.format == "numpy"
     assert "ssl.get_server_certificate" in high_callables(analysis)
     assert analysis.executable_on_load
 
 
 def test_benign_object_array_is_not_high() -> None:
-    analysis = analyze_npy(corpus_file("object_array.npy"))
+    analysis = analyse_file(analyze_npy, corpus_file("object_array.npy"))
     assert not high_callables(analysis)
     assert any(name.startswith("numpy.") for name in analysis.imports)
 
 
 def test_int_array_has_no_risk() -> None:
-    analysis = analyze_npy(corpus_file("int_array.npy"))
+    analysis = analyse_file(analyze_npy, corpus_file("int_array.npy"))
     assert analysis == FileAnalysis(format="numpy")
 
 
 @pytest.mark.parametrize("name", ["int_arrays.npz", "int_arrays_compressed.npz"])
 def test_int_npz_has_no_risk(name: str) -> None:
-    assert analyze_npz(corpus_file(name)) == FileAnalysis(format="npz")
+    assert analyse_file(analyze_npz, corpus_file(name)) == FileAnalysis(format="npz")
 
 
 @pytest.mark.parametrize("name", ["object_arrays.npz", "object_arrays_compressed.npz"])
 def test_object_npz_is_walked_and_not_high(name: str) -> None:
-    analysis = analyze_npz(corpus_file(name))
+    analysis = analyse_file(analyze_npz, corpus_file(name))
     assert analysis.format == "npz"
     assert not high_callables(analysis)
     assert any(name.startswith("numpy.") for name in analysis.imports)
-    dispatched = analyze_model_file(corpus_file(name))
+    dispatched = analyze_path(corpus_file(name))
     assert dispatched == analysis
 
 
@@ -170,21 +171,21 @@ def test_deeply_nested_descr_is_capped(monkeypatch) -> None:
 
 
 def test_object_array_pickle_is_walked(tmp_path: Path) -> None:
-    analysis = analyze_npy(npy_file(tmp_path / "a.npy", OBJECT_HEADER, EVIL_PICKLE))
+    analysis = analyse_file(analyze_npy, npy_file(tmp_path / "a.npy", OBJECT_HEADER, EVIL_PICKLE))
     assert "posix.system" in high_callables(analysis)
     assert analysis.executable_on_load
 
 
 def test_plain_array_data_is_never_walked(tmp_path: Path) -> None:
-    analysis = analyze_npy(npy_file(tmp_path / "a.npy", INT_HEADER, EVIL_PICKLE))
+    analysis = analyse_file(analyze_npy, npy_file(tmp_path / "a.npy", INT_HEADER, EVIL_PICKLE))
     assert analysis == FileAnalysis(format="numpy")
 
 
 def test_unknown_descr_is_walked_only_when_the_data_is_a_pickle(tmp_path: Path) -> None:
     header = "{'descr': 'i4,O', 'fortran_order': False, 'shape': (1,)}"
-    walked = analyze_npy(npy_file(tmp_path / "a.npy", header, EVIL_PICKLE))
+    walked = analyse_file(analyze_npy, npy_file(tmp_path / "a.npy", header, EVIL_PICKLE))
     assert "posix.system" in high_callables(walked)
-    skipped = analyze_npy(npy_file(tmp_path / "b.npy", header, b"\x00" * 8))
+    skipped = analyse_file(analyze_npy, npy_file(tmp_path / "b.npy", header, b"\x00" * 8))
     assert skipped.risks == ()
     assert skipped.problems == (
         ".npy data: dtype i4,O is not one numpy writes (numpy may refuse it)",
@@ -194,7 +195,7 @@ def test_unknown_descr_is_walked_only_when_the_data_is_a_pickle(tmp_path: Path) 
 def test_malformed_npy_is_a_problem_not_an_exception(tmp_path: Path) -> None:
     path = tmp_path / "a.npy"
     path.write_bytes(b"\x93NUMPY\x01\x00\xff\xff")
-    analysis = analyze_npy(path)
+    analysis = analyse_file(analyze_npy, path)
     assert analysis.problems == (".npy header is truncated (0 of 65535 bytes)",)
     assert analysis.risks == ()
 
@@ -217,20 +218,20 @@ def test_npz_names_the_member_with_the_object_pickle(tmp_path: Path, method: int
         },
         method,
     )
-    analysis = analyze_npz(path)
+    analysis = analyse_file(analyze_npz, path)
     assert analysis.format == "npz"
     assert {risk.member for risk in analysis.risks} == {"evil.npy"}
     assert "posix.system" in high_callables(analysis)
-    assert analyze_model_file(path) == analysis
+    assert analyze_path(path) == analysis
 
 
 def test_npz_of_compressed_zeros_is_no_bomb_but_an_object_bomb_is(tmp_path: Path) -> None:
     zeros = npy_bytes(INT_HEADER.replace("(2, 2)", "(1048576,)"), bytes(4 * 1024 * 1024))
     plain = _npz(tmp_path / "zeros.npz", {"zeros.npy": zeros}, zipfile.ZIP_DEFLATED)
-    assert analyze_npz(plain) == FileAnalysis(format="npz")
+    assert analyse_file(analyze_npz, plain) == FileAnalysis(format="npz")
     objects = npy_bytes(OBJECT_HEADER, EVIL_PICKLE + bytes(4 * 1024 * 1024))
     bomb = _npz(tmp_path / "bomb.npz", {"objects.npy": objects}, zipfile.ZIP_DEFLATED)
-    analysis = analyze_npz(bomb)
+    analysis = analyse_file(analyze_npz, bomb)
     assert [(r.kind, r.severity, r.member) for r in analysis.risks] == [
         (RiskKind.UNREADABLE, Severity.MEDIUM, "objects.npy")
     ]
@@ -240,13 +241,15 @@ def test_npz_of_compressed_zeros_is_no_bomb_but_an_object_bomb_is(tmp_path: Path
 
 def test_npz_bad_header_names_the_member(tmp_path: Path) -> None:
     path = _npz(tmp_path / "a.npz", {"bad.npy": b"\x93NUMPY\x07\x00"})
-    assert analyze_npz(path).problems == ("member bad.npy: .npy format version 7.0 is unknown",)
+    assert analyse_file(analyze_npz, path).problems == (
+        "member bad.npy: .npy format version 7.0 is unknown",
+    )
 
 
 def test_npz_that_is_not_a_zip(tmp_path: Path) -> None:
     path = tmp_path / "a.npz"
     path.write_bytes(b"not a zip")
-    analysis = analyze_npz(path)
+    analysis = analyse_file(analyze_npz, path)
     assert analysis.problems == (
         "npz archive: no end-of-central-directory record: the zip is truncated or not a zip",
     )
@@ -265,7 +268,7 @@ _FUZZ = settings(
 def test_fuzz_npy(tmp_path: Path, data: bytes, prefix: bytes) -> None:
     path = tmp_path / "fuzz.npy"
     path.write_bytes(prefix + data)
-    assert isinstance(analyze_npy(path), FileAnalysis)
+    assert isinstance(analyse_file(analyze_npy, path), FileAnalysis)
 
 
 @_FUZZ
@@ -273,7 +276,7 @@ def test_fuzz_npy(tmp_path: Path, data: bytes, prefix: bytes) -> None:
 def test_fuzz_npy_header_text(tmp_path: Path, header: str, data: bytes) -> None:
     path = tmp_path / "fuzz.npy"
     path.write_bytes(npy_bytes(header.encode("latin-1", "replace").decode("latin-1"), data))
-    assert isinstance(analyze_npy(path), FileAnalysis)
+    assert isinstance(analyse_file(analyze_npy, path), FileAnalysis)
 
 
 @_FUZZ
@@ -281,4 +284,4 @@ def test_fuzz_npy_header_text(tmp_path: Path, header: str, data: bytes) -> None:
 def test_fuzz_npz(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "fuzz.npz"
     path.write_bytes(b"PK\x03\x04" + data)
-    assert isinstance(analyze_npz(path), FileAnalysis)
+    assert isinstance(analyse_file(analyze_npz, path), FileAnalysis)

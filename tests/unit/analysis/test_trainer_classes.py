@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.load_risk import RiskKind
-from scanner.analysis.model_archive import analyze_model_file
-from scanner.analysis.pickle_scan import PickleScan, scan_pickle_stream
+from scanner.analysis.pickle.report import PickleScan
+from scanner.analysis.pickle.scan import scan_pickle_stream
 from scanner.analysis.trainer_classes import RESTORE_FORMS, TRAINER_CLASSES, RestoreForm
 from scanner.core.model import Severity
 
@@ -200,7 +201,7 @@ def test_a_torch_saved_archive_of_trainer_state_runs_no_code(tmp_path: Path) -> 
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("training_args/data.pkl", pickle)
         archive.writestr("training_args/version", "3\n")
-    analysis = analyze_model_file(path)
+    analysis = analyze_path(path)
     assert analysis is not None
     assert not analysis.executable_on_load
     assert {risk.kind for risk in analysis.risks} == {RiskKind.FRAMEWORK_STATE}
@@ -225,7 +226,7 @@ def test_real_trainer_checkpoints(corpus: Path, folder: str, remaining: tuple[st
         path = models / name
         if not path.exists():
             continue
-        analysis = analyze_model_file(path)
+        analysis = analyze_path(path)
         assert analysis is not None, name
         found = {risk.kind: risk.callables for risk in analysis.risks}
         if name != "training_args.bin":

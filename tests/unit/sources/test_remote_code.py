@@ -21,9 +21,9 @@ from scanner.core.model import (
     Severity,
 )
 from scanner.core.properties import PropertyName
-from scanner.sources.builder import InventoryBuilder
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.identity import ModelIdentity
+from scanner.sources.inventory_builder import InventoryBuilder
 from scanner.sources.remote_code import add_code
 from scanner.sources.walk import walk_target
 

@@ -19,8 +19,8 @@ from scanner.core.model import (
     Severity,
 )
 from scanner.core.properties import PropertyName
-from scanner.sources.builder import InventoryBuilder, merge_components, merge_evidence
 from scanner.sources.identity import ModelIdentity
+from scanner.sources.inventory_builder import InventoryBuilder, merge_components, merge_evidence
 
 HUB = "https://hub.example.org"
 SUBJECT = "pkg:huggingface/acme/lora"

@@ -1,0 +1,250 @@
+"""Which analyser reads a model file, decided by its content, then its name: two tables.
+
+``ROUTES`` has one row per container or format a file can be (zip, 7z, NumPy, pickle, and the
+formats that only look like a pickle); the first row that recognises the file's first bytes or
+its suffix runs its analyser. A zip's central directory then picks one row of ``ZIP_LAYOUTS``
+(Keras, npz, PyTorch or any zip). A new container is one new module plus one row.
+
+Safetensors, GGUF, ONNX, HDF5, text and raw ``.bin`` files (GGML) give None: other readers
+handle them, or there is nothing that loading them would run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import partial
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Final, TypeAlias
+
+from scanner.analysis.keras_archive import analyze_keras_members
+from scanner.analysis.numpy_file import MAGIC as NPY_MAGIC
+from scanner.analysis.numpy_file import analyze_npy, analyze_npz_members
+from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_file
+from scanner.analysis.seven_zip import SEVEN_ZIP_MAGIC, analyze_7z
+from scanner.analysis.torch_archive import analyze_torch_members
+from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC
+from scanner.analysis.zip_members import analyze_zip_stream
+from scanner.core.capped_io import open_regular_file
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import BinaryIO
+
+    from scanner.analysis.builder import AnalysisBuilder
+    from scanner.analysis.load_risk import FileAnalysis
+    from scanner.analysis.zip_archive import ZipArchive
+
+#: Reads a whole file (``stream``, from its start) named ``name``; None: nothing to analyse.
+Analyser: TypeAlias = "Callable[[BinaryIO, str], FileAnalysis | None]"
+
+#: Suffixes whose content is pickle when it starts like one (PyTorch legacy, joblib, …).
+PICKLE_SUFFIXES: Final = frozenset(
+    {".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".bin", ".npy"}
+)
+#: Suffixes always walked as pickles, whatever their first bytes.
+ALWAYS_PICKLE_SUFFIXES: Final = frozenset({".pkl", ".pickle", ".joblib"})
+#: Suffixes of formats whose first bytes may look like a pickle by chance (a safetensors
+#: header length of 0x0280 starts ``80 02``): never dispatched on a pickle-looking start.
+OTHER_FORMAT_SUFFIXES: Final = frozenset(
+    {
+        ".safetensors",
+        ".gguf",
+        ".onnx",
+        ".h5",
+        ".hdf5",
+        ".tflite",
+        ".msgpack",
+        ".json",
+        ".txt",
+        ".md",
+    }
+)
+#: Other names a pickle-reading loader is given: no suffix, ``.data``, ``.model``, ``.sav``,
+#: and ``.npz`` (``numpy.load(allow_pickle=True)`` unpickles a file that is no zip).
+LOADER_SUFFIXES: Final = frozenset({"", ".data", ".model", ".sav", ".npz"})
+#: Bytes read to recognise a file.
+SNIFF_BYTES: Final = 8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Route:
+    """One row of ``ROUTES``: a container or format, how it is recognised, its analyser.
+
+    A row recognises a file whose first bytes start with one of ``magic``, match ``opening``,
+    or whose suffix is one of ``suffixes``.
+    """
+
+    name: str
+    analyse: Analyser
+    magic: tuple[bytes, ...] = ()
+    opening: re.Pattern[bytes] | None = None
+    suffixes: frozenset[str] = frozenset()
+
+    def recognises(self, head: bytes, suffix: str) -> bool:
+        """Whether a file starting with ``head`` whose name ends in ``suffix`` is this row's."""
+        return (
+            head.startswith(self.magic)
+            or (self.opening is not None and self.opening.match(head) is not None)
+            or suffix in self.suffixes
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ZipLayout:
+    """One row of ``ZIP_LAYOUTS``: what a zip holds, how it is recognised, its member analyser.
+
+    A row recognises an archive whose name ends in one of ``suffixes``, whose member names
+    include all of ``members``, or whose members all end in ``member_suffix``; a row with none
+    of these recognises every archive.
+    """
+
+    name: str
+    analyse: Callable[[ZipArchive, AnalysisBuilder], str]
+    """Reads the members into the builder and returns the file's format."""
+    suffixes: frozenset[str] = frozenset()
+    members: frozenset[str] = frozenset()
+    member_suffix: str | None = None
+
+    def recognises(self, names: frozenset[str], suffix: str) -> bool:
+        """Whether an archive of members ``names`` whose name ends in ``suffix`` is this row's."""
+        if not (self.suffixes or self.members or self.member_suffix):
+            return True
+        return (
+            suffix in self.suffixes
+            or (bool(self.members) and self.members <= names)
+            or (
+                self.member_suffix is not None
+                and bool(names)
+                and all(name.endswith(self.member_suffix) for name in names)
+            )
+        )
+
+
+def _keras_and_torch_members(archive: ZipArchive, builder: AnalysisBuilder) -> str:
+    """Keras-like members under another name: whatever loads it, its pickles count too."""
+    analyze_keras_members(archive, builder)
+    analyze_torch_members(archive, builder)
+    return "keras"
+
+
+#: The layouts of a zip, first match wins.
+ZIP_LAYOUTS: Final[tuple[ZipLayout, ...]] = (
+    ZipLayout(name="keras", analyse=analyze_keras_members, suffixes=frozenset({".keras"})),
+    ZipLayout(
+        name="keras-like",
+        analyse=_keras_and_torch_members,
+        members=frozenset({"config.json", "metadata.json"}),
+    ),
+    ZipLayout(
+        name="npz", analyse=analyze_npz_members, suffixes=frozenset({".npz"}), member_suffix=".npy"
+    ),
+    ZipLayout(name="pytorch-or-zip", analyse=analyze_torch_members),
+)
+
+
+def layout_of(archive: ZipArchive, name: str) -> ZipLayout:
+    """The row of ``ZIP_LAYOUTS`` that reads ``archive``, a file named ``name``."""
+    names = frozenset(member.name for member in archive.members)
+    suffix = _suffix(name)
+    return next(layout for layout in ZIP_LAYOUTS if layout.recognises(names, suffix))
+
+
+def analyze_zip(stream: BinaryIO, name: str) -> FileAnalysis:
+    """Analyse a zip-based model file (PyTorch checkpoint, TorchScript, npz, Keras or any zip)
+    by the row of ``ZIP_LAYOUTS`` its members and name pick.
+
+    Encrypted, bomb and truncated members are reported as unreadable; nothing is extracted or
+    loaded; a zip that cannot be read is unreadable, never an exception.
+
+    Raises:
+        OSError: the stream cannot be read.
+    """
+    return analyze_zip_stream(stream, "zip", partial(_analyze_layout, name=name))
+
+
+def _analyze_layout(archive: ZipArchive, builder: AnalysisBuilder, *, name: str) -> str:
+    return layout_of(archive, name).analyse(archive, builder)
+
+
+def _no_analysis(stream: BinaryIO, name: str) -> None:
+    """A format other readers handle: nothing here to analyse."""
+    return None
+
+
+def _pickle_if_it_is_one(stream: BinaryIO, name: str) -> FileAnalysis | None:
+    """torch.load, joblib and pickle read these whatever their first opcode: parse them, and
+    drop the result only when the very first opcodes are no pickle at all."""
+    found = scan_pickle_file(stream, name)
+    return None if _not_a_pickle(found) else found
+
+
+def _not_a_pickle(analysis: FileAnalysis) -> bool:
+    """Whether parsing found no pickle at all (a GGML ``.bin``, a SentencePiece ``.model``)."""
+    return (
+        not analysis.risks
+        and not analysis.imports
+        and bool(analysis.problems)
+        and all(problem.startswith("not a pickle") for problem in analysis.problems)
+    )
+
+
+#: The containers and formats a model file can be, first match wins: the magic bytes decide
+#: first (zip, 7z, ``\x93NUMPY``), then the suffix, then a pickle's PROTO byte.
+ROUTES: Final[tuple[Route, ...]] = (
+    Route(name="zip", analyse=analyze_zip, magic=(ZIP_MAGIC, EMPTY_ZIP_MAGIC)),
+    Route(name="7z", analyse=analyze_7z, magic=(SEVEN_ZIP_MAGIC,)),
+    Route(name="npy", analyse=analyze_npy, magic=(NPY_MAGIC,)),
+    Route(name="pickle-by-name", analyse=scan_pickle_file, suffixes=ALWAYS_PICKLE_SUFFIXES),
+    Route(name="other-format", analyse=_no_analysis, suffixes=OTHER_FORMAT_SUFFIXES),
+    Route(name="pickle-by-opcode", analyse=scan_pickle_file, opening=PICKLE_START),
+    Route(
+        name="pickle-by-loader",
+        analyse=_pickle_if_it_is_one,
+        suffixes=PICKLE_SUFFIXES | LOADER_SUFFIXES,
+    ),
+)
+
+
+def route_of(stream: BinaryIO, name: str) -> Route | None:
+    """The row of ``ROUTES`` that reads ``stream`` (a whole file, wherever it is positioned),
+    named ``name``; None when no row does.
+
+    Raises:
+        OSError: the stream cannot be read.
+    """
+    stream.seek(0)
+    head = stream.read(SNIFF_BYTES)
+    suffix = _suffix(name)
+    return next((route for route in ROUTES if route.recognises(head, suffix)), None)
+
+
+def analyze_stream(stream: BinaryIO, name: str) -> FileAnalysis | None:
+    """Analyse a model file if it is a zip, 7z, NumPy or pickle file; else None.
+
+    ``stream`` is the whole file, seekable and positioned anywhere (it is read from its start);
+    ``name`` is the file's path relative to the scanned folder, for suffix decisions and
+    messages. Nothing is extracted, unpickled or run.
+
+    Raises:
+        OSError: the stream cannot be read.
+    """
+    route = route_of(stream, name)
+    return None if route is None else route.analyse(stream, name)
+
+
+def analyze_path(path: Path, name: str | None = None) -> FileAnalysis | None:
+    """Open ``path`` read-only and analyse it with ``analyze_stream``; ``name`` defaults to
+    the file's name.
+
+    Raises:
+        MalformedFileError: the path is not a regular file.
+        OSError: the file cannot be opened or read.
+    """
+    with open_regular_file(path) as stream:
+        return analyze_stream(stream, path.name if name is None else name)
+
+
+def _suffix(name: str) -> str:
+    return PurePosixPath(name).suffix.lower()
