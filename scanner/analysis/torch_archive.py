@@ -148,8 +148,12 @@ def walk_pickle_member(archive: ZipArchive, member: ZipMember, builder: Analysis
     except MalformedFileError as error:
         builder.unreadable(f"member {member.shown}: {error.problem}", member=member.shown)
         return
-    scan = scan_pickle_stream(
-        io.BufferedReader(reader), max_bytes=MAX_PICKLE_MEMBER_BYTES, member=member.shown
-    )
+    try:
+        scan = scan_pickle_stream(
+            io.BufferedReader(reader), max_bytes=MAX_PICKLE_MEMBER_BYTES, member=member.shown
+        )
+    except OSError as error:  # the archive itself could not be read on (a ranged Hub file)
+        builder.unreadable(f"member {member.shown} cannot be read: {error}", member=member.shown)
+        return
     builder.pickle_scan(scan)
     report_stream_state(reader, member, builder)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def _read_int_line(walker: Walker, what: str) -> int | None:
-    text, complete = walker.reader.line(what)
+    text, complete = walker.reader.line(what, number=True)
     if not complete:
         return None
     try:
@@ -46,9 +46,9 @@ def _push_constant(value: object) -> Callable[[Walker], bool]:
     return handler
 
 
-def _skip_line_push_any(what: str) -> Callable[[Walker], bool]:
+def _skip_line_push_any(what: str, *, number: bool = False) -> Callable[[Walker], bool]:
     def handler(walker: Walker) -> bool:
-        walker.reader.line(what)
+        walker.reader.line(what, number=number)
         walker.push(ANY)
         return False
 
@@ -56,7 +56,7 @@ def _skip_line_push_any(what: str) -> Callable[[Walker], bool]:
 
 
 def _h_int(walker: Walker) -> bool:
-    text, complete = walker.reader.line("INT")
+    text, complete = walker.reader.line("INT", number=True)
     if complete and text in (b"00", b"01"):
         walker.push(text == b"01")
         return False
@@ -218,7 +218,7 @@ LITERAL_HANDLERS: Final[dict[bytes, Handler]] = {
     b"I": _h_int,
     b"J": _fixed_int(4, signed=True),
     b"K": _fixed_int(1, signed=False),
-    b"L": _skip_line_push_any("LONG"),
+    b"L": _skip_line_push_any("LONG", number=True),
     b"M": _fixed_int(2, signed=False),
     b"N": _push_constant(None),
     b"P": _h_persid,

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 MAX_NAME_BYTES = 256
 #: Longest protocol-0 line (a text argument: a string, a number, a name).
 MAX_LINE_BYTES = 64 * 1024 * 1024
+#: Longest line of a text-mode integer (INT, LONG, GET, PUT): CPython's ``int()`` refuses more
+#: than 4,300 digits (``sys.int_info.default_max_str_digits``), so the loader stops there too.
+MAX_NUMBER_LINE_BYTES = 4_400
 #: Largest length an opcode may declare, whatever the stream (far beyond any real file).
 MAX_DECLARED_LENGTH = 1 << 48
 #: Bytes read from the stream at a time.
@@ -82,7 +85,11 @@ class Reader:
         self._buffer = b""
         if self._base >= self._limit:
             raise self._over_limit()
-        self._buffer = self._stream.read(min(CHUNK_BYTES, self._limit - self._base))
+        try:
+            self._buffer = self._stream.read(min(CHUNK_BYTES, self._limit - self._base))
+        except OSError as error:  # e.g. a ranged Hub file past its budget: what was seen stands
+            problem = f"the data could not be read past byte {self._base}: {error}"
+            raise Stop(problem, cap=True) from error
         return bool(self._buffer)
 
     def byte(self) -> int:
@@ -141,12 +148,14 @@ class Reader:
             self._index = taken
             count -= taken
 
-    def line(self, what: str) -> tuple[bytes, bool]:
+    def line(self, what: str, *, number: bool = False) -> tuple[bytes, bool]:
         """The next line without its newline: ``(its first bytes, whether that is all)``.
 
         At most ``MAX_NAME_BYTES`` bytes are kept; a longer line is read through and reported
-        incomplete.
+        incomplete. A ``number`` line longer than ``MAX_NUMBER_LINE_BYTES`` ends the walk as no
+        pickle a loader reads (without reading on: a GGML file starts like a GET).
         """
+        limit = MAX_NUMBER_LINE_BYTES if number else MAX_LINE_BYTES
         start = self.position
         kept = bytearray()
         while True:
@@ -158,10 +167,8 @@ class Reader:
             if room > 0:
                 kept += self._buffer[self._index : min(stop, self._index + room)]
             self._index = stop + (newline >= 0)
-            if self.position - start > MAX_LINE_BYTES:
-                raise Stop(
-                    f"{what} at byte {start} is longer than {MAX_LINE_BYTES} bytes", cap=True
-                )
+            if self.position - start > limit:
+                raise Stop(f"{what} at byte {start} is longer than {limit} bytes", cap=not number)
             if newline >= 0:
                 return bytes(kept), len(kept) <= MAX_NAME_BYTES
 

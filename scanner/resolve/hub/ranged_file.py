@@ -73,12 +73,21 @@ class RangeOfflineError(RangedFileError):
 
 
 class RangeBudget:
-    """Bytes the ranged files of one repo may still fetch; shared by them, thread-safe."""
+    """Bytes ranged files may still fetch; thread-safe.
 
-    def __init__(self, max_bytes: int) -> None:
+    One budget is shared by the files of one repo; a file may also have its own, whose
+    ``parent`` is the repo's: a reservation is then taken from both (``scope`` names which
+    budget ran out in the error).
+    """
+
+    def __init__(
+        self, max_bytes: int, *, parent: RangeBudget | None = None, scope: str = "repo"
+    ) -> None:
         if max_bytes < 0:
             raise ValueError(f"max_bytes must be >= 0, not {max_bytes}")
         self.max_bytes = max_bytes
+        self.parent = parent
+        self.scope = scope
         self._used = 0
         self._lock = threading.Lock()
 
@@ -95,7 +104,8 @@ class RangeBudget:
             return self.max_bytes - self._used
 
     def reserve(self, minimum: int, maximum: int, *, url: str, what: str) -> int:
-        """Take between ``minimum`` and ``maximum`` bytes (as many as remain); returns how many.
+        """Take between ``minimum`` and ``maximum`` bytes (as many as remain, here and in the
+        parent); returns how many.
 
         Raises:
             RangeBudgetExceededError: fewer than ``minimum`` bytes remain.
@@ -105,15 +115,28 @@ class RangeBudget:
             if remaining < minimum:
                 raise RangeBudgetExceededError(
                     f"{what}: {minimum} more bytes needed from {url}, but only {remaining} of "
-                    f"the repo's {self.max_bytes}-byte budget for range reads remain",
+                    f"the {self.scope}'s {self.max_bytes}-byte budget for range reads remain",
                     url=url,
                 )
             granted = min(maximum, remaining)
             self._used += granted
-            return granted
+        if self.parent is not None:
+            try:
+                kept = self.parent.reserve(minimum, granted, url=url, what=what)
+            except RangeBudgetExceededError:
+                self._release(granted)
+                raise
+            self._release(granted - kept)
+            granted = kept
+        return granted
 
     def refund(self, count: int) -> None:
-        """Give back bytes reserved but not fetched."""
+        """Give back bytes reserved but not fetched (to the parent too)."""
+        self._release(count)
+        if self.parent is not None:
+            self.parent.refund(count)
+
+    def _release(self, count: int) -> None:
         with self._lock:
             self._used = max(self._used - count, 0)
 
@@ -167,6 +190,9 @@ class RangedHubFile(io.RawIOBase):
         """Range reads asked of the client."""
         self.bytes_fetched = 0
         """Bytes those reads returned."""
+        self.failure: RangedFileError | None = None
+        """The first read that failed, kept: a reader may take an OSError for a property of
+        the content, so a caller checks this before it trusts what was read."""
         self._where = f"{path} in {where}"
         self._budget = budget
         self._block_size = block_size
@@ -227,7 +253,11 @@ class RangedHubFile(io.RawIOBase):
             end = min(start + len(view), self.size)
             if end <= start:
                 return 0
-            self._fill(view, start, end)
+            try:
+                self._fill(view, start, end)
+            except RangedFileError as error:
+                self.failure = self.failure or error
+                raise
             self._position = end
             return end - start
 

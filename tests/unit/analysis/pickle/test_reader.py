@@ -6,7 +6,7 @@ import io
 import pickle
 import struct
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -78,3 +78,44 @@ def test_byte_limit() -> None:
     scan = stream(pickle.dumps(list(range(10_000)), protocol=2), max_bytes=1000)
     assert not scan.complete
     assert "byte limit" in scan.problems[0]
+
+
+class CountingReads(io.RawIOBase):
+    """A stream that counts the bytes read from it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = io.BytesIO(data)
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self.data.readinto(buffer)
+        self.read_bytes += count
+        return count
+
+
+@pytest.mark.parametrize("opcode", [b"g", b"p", b"I", b"L"])
+def test_a_number_line_longer_than_int_accepts_is_no_pickle_and_is_not_read_on(
+    opcode: bytes,
+) -> None:
+    # A GGML file ("ggjt" + zeros) starts like a GET whose line never ends.
+    data = opcode + b"1" * 5_000 + b"\n."
+    scan = stream(data)
+    assert not scan.complete
+    assert "longer than 4400 bytes" in scan.problems[-1]
+    ggml = CountingReads(b"ggjt" + bytes(10_000_000))
+    assert not scan_pickle_stream(io.BufferedReader(ggml, 8192)).complete
+    assert ggml.read_bytes < 100_000
+
+
+def test_a_number_line_within_what_int_accepts_is_read() -> None:
+    digits = b"7" * 4_300
+    scan = stream(b"L" + digits + b"L\n.")
+    assert scan.complete, scan.problems
+
+
+def test_a_long_text_line_is_still_read_through() -> None:
+    scan = stream(b"S'" + b"a" * 100_000 + b"'\n.")
+    assert scan.complete, scan.problems
