@@ -12,13 +12,6 @@ from enum import StrEnum
 
 from scanner.core.model import Severity
 
-#: Property of the ``code`` component standing for what a model file runs on load: code with no
-#: provenance (attributed as unknown, counted in the code layer).
-EMBEDDED_CODE_PROPERTY = "sovscan:security:embedded-code"
-#: File properties written from an analysis: would loading it run code, and what it imports.
-EXECUTABLE_PROPERTY = "sovscan:security:executable-on-load"
-IMPORT_PROPERTY = "sovscan:security:import"
-
 
 class RiskKind(StrEnum):
     """Why a file is a risk on load."""

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 from typing import assert_never
 from urllib.parse import unquote
 
-from scanner.analysis.load_risk import EMBEDDED_CODE_PROPERTY
 from scanner.core.model import (
     LINEAGE_RELATIONS,
     Component,
@@ -132,7 +131,7 @@ class _Attributor:
         if kind is ComponentKind.MODEL or kind is ComponentKind.ADAPTER:
             return self._model(comp)
         if kind is ComponentKind.CODE:
-            if (EMBEDDED_CODE_PROPERTY, "true") in comp.properties:
+            if (PropertyName.SECURITY_EMBEDDED_CODE, "true") in comp.properties:
                 return unknown_origin(
                     f"{comp.description or comp.name}: code hidden in a model file has no "
                     "provenance at all",

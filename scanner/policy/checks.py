@@ -7,7 +7,6 @@ Each ``check_*`` returns the hits of its rules and the reasons the tier passes t
 
 from __future__ import annotations
 
-from scanner.analysis.load_risk import EMBEDDED_CODE_PROPERTY
 from scanner.core.model import (
     Component,
     Confidence,
@@ -18,6 +17,7 @@ from scanner.core.model import (
     Severity,
     StewardKind,
 )
+from scanner.core.properties import PropertyName
 from scanner.policy.licenses import LicenseClass, LicenseClassification
 from scanner.policy.profile import Profile, RuleKind
 from scanner.policy.registry import MatchStatus
@@ -214,7 +214,7 @@ def _unknown_origin_hit(
 
 def _on_load(tier: Tier, component: Component) -> OnLoad | None:
     """For code a file runs on load: the file and the rules a waiver would accept."""
-    if (EMBEDDED_CODE_PROPERTY, "true") not in component.properties:
+    if (PropertyName.SECURITY_EMBEDDED_CODE, "true") not in component.properties:
         return None
     file = tier.facts.container.get(component.ref)
     rules = sorted(

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, auto
 
-from scanner.analysis.load_risk import EMBEDDED_CODE_PROPERTY
 from scanner.core.model import (
     Acceptance,
     Component,
@@ -314,7 +313,7 @@ def label_of(component: Component) -> str:
     """How messages name a component."""
     if component.kind is ComponentKind.TOKENIZER:
         return component.name
-    if (EMBEDDED_CODE_PROPERTY, "true") in component.properties:
+    if (PropertyName.SECURITY_EMBEDDED_CODE, "true") in component.properties:
         return component.name
     if component.kind is ComponentKind.LIBRARY and not component.ref.startswith("pkg:"):
         return f"{component.name}@{component.version}" if component.version else component.name

@@ -15,7 +15,6 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 
-from scanner.analysis.load_risk import EXECUTABLE_PROPERTY, IMPORT_PROPERTY
 from scanner.core.model import (
     WEIGHTS_RELATIONS,
     Component,
@@ -197,7 +196,9 @@ def _digest_lines(subject: Component) -> list[str]:
 def _on_load_lines(result: ScanResult, files: list[Component]) -> list[str]:
     """``Security  2 file(s) run code on load: pytorch_model.bin (posix.system), …``, then the
     files that could not be analysed (they are unknown, not known to run code)."""
-    executable = [f for f in files if (EXECUTABLE_PROPERTY, "true") in f.properties]
+    executable = [
+        f for f in files if (PropertyName.SECURITY_EXECUTABLE_ON_LOAD, "true") in f.properties
+    ]
     failed = analysis_failed(result)
     risky = [f for f in executable if f.ref not in failed]
     unknown = [f for f in executable if f.ref in failed]
@@ -205,7 +206,9 @@ def _on_load_lines(result: ScanResult, files: list[Component]) -> list[str]:
     if risky:
         lines.append(f"Security  {len(risky)} file(s) run code when loaded (never loaded here):")
         for file in risky[:MAX_CODE_SHOWN]:
-            imports = [value for name, value in file.properties if name == IMPORT_PROPERTY][:3]
+            imports = [
+                value for name, value in file.properties if name == PropertyName.SECURITY_IMPORT
+            ][:3]
             what = f" ({plain(', '.join(imports))})" if imports else ""
             lines.append(f"  - {plain(file.path or file.name)}{what}")
         lines += _more(len(risky), MAX_CODE_SHOWN)

@@ -18,9 +18,6 @@ from pathlib import PurePosixPath
 from scanner.analysis.chat_template import analyze_chat_template
 from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.load_risk import (
-    EMBEDDED_CODE_PROPERTY,
-    EXECUTABLE_PROPERTY,
-    IMPORT_PROPERTY,
     FileAnalysis,
     LoadRisk,
     RiskKind,
@@ -39,13 +36,11 @@ from scanner.core.model import (
     ScanIssue,
     Severity,
 )
+from scanner.core.properties import PropertyName
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.inventory import Inventory
 from scanner.sources.walk import FileEntry
 
-#: Property names on file and embedded-code components.
-RISK_PROPERTY = "sovscan:security:risk"
-FORMAT_PROPERTY = "sovscan:security:format"
 #: Rule id of each kind of risk (SARIF ruleIds; described in scanner.policy.rules).
 RULE_OF_RISK = {
     RiskKind.UNSAFE_IMPORT: "SEC001",
@@ -244,11 +239,13 @@ class _Builder:
         executable = any(a.executable_on_load for a in analyses) or any(
             risk.kind is RiskKind.UNREADABLE for risk in risks
         )
-        properties = [(FORMAT_PROPERTY, a.format) for a in analyses]
-        properties.append((EXECUTABLE_PROPERTY, str(executable).lower()))
-        properties += [(IMPORT_PROPERTY, name) for name in imports[:MAX_PROPERTY_VALUES]]
+        properties = [(PropertyName.SECURITY_FORMAT, a.format) for a in analyses]
+        properties.append((PropertyName.SECURITY_EXECUTABLE_ON_LOAD, str(executable).lower()))
         properties += [
-            (RISK_PROPERTY, f"{risk.kind}: {_where(risk)}{risk.message}")
+            (PropertyName.SECURITY_IMPORT, name) for name in imports[:MAX_PROPERTY_VALUES]
+        ]
+        properties += [
+            (PropertyName.SECURITY_RISK, f"{risk.kind}: {_where(risk)}{risk.message}")
             for risk in risks[:MAX_PROPERTY_VALUES]
         ]
         self.file_properties[ref] = tuple(dict.fromkeys(properties))
@@ -302,8 +299,11 @@ class _Builder:
                 layer=Layer.CODE,
                 evidence=(evidence,),
                 properties=(
-                    (EMBEDDED_CODE_PROPERTY, "true"),
-                    *((IMPORT_PROPERTY, name) for name in imports[:MAX_PROPERTY_VALUES]),
+                    (PropertyName.SECURITY_EMBEDDED_CODE, "true"),
+                    *(
+                        (PropertyName.SECURITY_IMPORT, name)
+                        for name in imports[:MAX_PROPERTY_VALUES]
+                    ),
                 ),
             )
         )

@@ -35,7 +35,6 @@ from scanner.sources.hub_load_analysis import (
     with_hub_load_analysis,
 )
 from scanner.sources.inventory import Inventory
-from scanner.sources.load_analysis import RISK_PROPERTY
 from tests.fakes import worlds
 from tests.fakes.hub import FakeFile, FakeHub, RecordedRequest, World
 
@@ -568,7 +567,10 @@ def remote_analysis(content: bytes, name: str, tmp: Path) -> Remote:
     client = BytesHub({name: content}, tmp / "cache")
     inventory = with_hub_load_analysis(client, info, inventory_of(info))
     risks = [
-        value for c in inventory.components for key, value in c.properties if key == RISK_PROPERTY
+        value
+        for c in inventory.components
+        for key, value in c.properties
+        if key == PropertyName.SECURITY_RISK
     ]
     imports = {
         value
