@@ -26,6 +26,7 @@ from scanner.analysis.torch_archive import analyze_torch_members
 from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC
 from scanner.analysis.zip_members import analyze_zip_stream
 from scanner.core.capped_io import open_regular_file
+from scanner.formats.model.catalog import PickleUse, suffixes_read
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -39,31 +40,14 @@ if TYPE_CHECKING:
 #: Reads a whole file (``stream``, from its start) named ``name``; None: nothing to analyse.
 Analyser: TypeAlias = "Callable[[BinaryIO, str], FileAnalysis | None]"
 
-#: Suffixes whose content is pickle when it starts like one (PyTorch legacy, joblib, …).
-PICKLE_SUFFIXES: Final = frozenset(
-    {".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".bin", ".npy"}
-)
-#: Suffixes always walked as pickles, whatever their first bytes.
-ALWAYS_PICKLE_SUFFIXES: Final = frozenset({".pkl", ".pickle", ".joblib"})
+#: Suffixes always walked as pickles, whatever their first bytes (the format table says which).
+ALWAYS_PICKLE_SUFFIXES: Final = suffixes_read(PickleUse.ALWAYS)
 #: Suffixes of formats whose first bytes may look like a pickle by chance (a safetensors
 #: header length of 0x0280 starts ``80 02``): never dispatched on a pickle-looking start.
-OTHER_FORMAT_SUFFIXES: Final = frozenset(
-    {
-        ".safetensors",
-        ".gguf",
-        ".onnx",
-        ".h5",
-        ".hdf5",
-        ".tflite",
-        ".msgpack",
-        ".json",
-        ".txt",
-        ".md",
-    }
-)
-#: Other names a pickle-reading loader is given: no suffix, ``.data``, ``.model``, ``.sav``,
-#: and ``.npz`` (``numpy.load(allow_pickle=True)`` unpickles a file that is no zip).
-LOADER_SUFFIXES: Final = frozenset({"", ".data", ".model", ".sav", ".npz"})
+OTHER_FORMAT_SUFFIXES: Final = suffixes_read(PickleUse.NEVER)
+#: Names a pickle-reading loader is given (torch.load's ``.bin``/``.pt``, joblib's ``.sav``,
+#: ``numpy.load(allow_pickle=True)`` on a ``.npy``/``.npz`` that is no zip, no suffix, …).
+LOADER_SUFFIXES: Final = suffixes_read(PickleUse.PARSE)
 #: Bytes read to recognise a file.
 SNIFF_BYTES: Final = 8
 
@@ -202,7 +186,7 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route(
         name="pickle-by-loader",
         analyse=_pickle_if_it_is_one,
-        suffixes=PICKLE_SUFFIXES | LOADER_SUFFIXES,
+        suffixes=LOADER_SUFFIXES,
     ),
 )
 

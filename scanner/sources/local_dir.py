@@ -10,7 +10,8 @@ from scanner.core.config import DEFAULT_HUB, ScanConfig
 from scanner.core.errors import TargetError
 from scanner.core.model import ComponentKind, Evidence, ScanIssue, Severity
 from scanner.formats.model.catalog import holds_weights
-from scanner.formats.python.records import DependencyDocument, DocumentKind
+from scanner.formats.python.catalog import PROJECT_NAMING_KINDS
+from scanner.formats.python.records import DependencyDocument
 from scanner.hashing.digest import HashRequest, hash_files
 from scanner.hashing.digest_cache import HashCache
 from scanner.sources.folder_facts import FolderFacts, read_folder_facts
@@ -110,15 +111,6 @@ def holds_a_model(facts: FolderFacts, files: tuple[FileEntry, ...]) -> bool:
     )
 
 
-#: Which documents name a project best: its own manifest, then a lockfile's root package.
-_PROJECT_SOURCES = (
-    DocumentKind.PYPROJECT,
-    DocumentKind.SETUP_CFG,
-    DocumentKind.UV_LOCK,
-    DocumentKind.POETRY_LOCK,
-)
-
-
 def as_project(
     inventory: Inventory, documents: Sequence[DependencyDocument] = (), *, named: bool = False
 ) -> Inventory:
@@ -159,7 +151,7 @@ def _declared_project(
 ) -> tuple[str, str | None, Evidence] | None:
     """(name, version, evidence) of the project the folder's own documents name."""
     top = [d for d in documents if d.project and "/" not in d.location]
-    for kind in _PROJECT_SOURCES:
+    for kind in PROJECT_NAMING_KINDS:
         for document in top:
             if document.kind is kind and document.project:
                 version = document.project_version or next(

@@ -142,6 +142,13 @@ WEIGHT_SUFFIXES: Final[tuple[str, ...]] = tuple(
 )
 
 
+def suffixes_read(pickle: PickleUse) -> frozenset[str]:
+    """The suffixes of every format whose files the load analysis reads as ``pickle`` says."""
+    return frozenset(
+        suffix for row in MODEL_FORMATS if row.pickle is pickle for suffix in row.suffixes
+    )
+
+
 def format_of(path: PurePath | str) -> ModelFormat:
     """The row for ``path``'s suffix (case-insensitive), or ``UNLISTED``."""
     suffix = (PurePath(path) if isinstance(path, str) else path).suffix.lower()

@@ -30,6 +30,7 @@ from scanner.core.model import (
     Severity,
 )
 from scanner.core.properties import PropertyName
+from scanner.formats.python.catalog import PINNING_KINDS
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
@@ -47,15 +48,6 @@ INSTALLED_METADATA_METHOD = "installed-metadata"
 INDEX_METADATA_METHOD = "package-index"
 URL_FIELD_PREFIX = "project_url"
 
-_LOCK_KINDS = frozenset(
-    {
-        DocumentKind.POETRY_LOCK,
-        DocumentKind.UV_LOCK,
-        DocumentKind.PIPFILE_LOCK,
-        DocumentKind.PYLOCK,
-        DocumentKind.ENVIRONMENT,
-    }
-)
 _SCOPE_ORDER = (DependencyScope.REQUIRED, DependencyScope.OPTIONAL, DependencyScope.DEV)
 #: Local version labels of CUDA builds (``2.1.0+cu121``) and the CUDA libraries wheels vendor.
 _CUDA_LOCAL_VERSION = re.compile(r"(?:^|[.+])cu(?:da)?(\d{2,3})(?:$|\.)", re.IGNORECASE)
@@ -145,8 +137,8 @@ class _Collector:
                 ScanIssue(location=document.location, problem=note, severity=Severity.LOW)
                 for note in document.notes
             )
-        locks = [d for d in group if d.kind in _LOCK_KINDS]
-        manifests = [d for d in group if d.kind not in _LOCK_KINDS]
+        locks = [d for d in group if d.kind in PINNING_KINDS]
+        manifests = [d for d in group if d.kind not in PINNING_KINDS]
         declared = _declared(manifests)
         locked_names: set[str] = set()
         for lock in locks:

@@ -3,40 +3,22 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import ScanIssue, Severity
-from scanner.formats.python.pipfile_lock import read_pipfile_lock
-from scanner.formats.python.poetry_lock import read_poetry_lock
-from scanner.formats.python.pylock_toml import read_pylock
-from scanner.formats.python.pyproject_toml import read_pyproject
+from scanner.formats.python.catalog import DEPENDENCY_FILES, DependencyReader
 from scanner.formats.python.records import DependencyDocument, DocumentKind
 from scanner.formats.python.requirements_txt import read_requirements
-from scanner.formats.python.setup_cfg import read_setup_cfg
-from scanner.formats.python.uv_lock import read_uv_lock
 from scanner.sources.walk import FileEntry
 
-Reader = Callable[[Path, Path], DependencyDocument]
-
-#: File names (glob patterns, matched without case) and the reader of each.
-_READERS: tuple[tuple[str, Reader], ...] = (
-    ("requirements*.txt", read_requirements),
-    ("pyproject.toml", read_pyproject),
-    ("setup.cfg", read_setup_cfg),
-    ("poetry.lock", read_poetry_lock),
-    ("uv.lock", read_uv_lock),
-    ("pipfile.lock", read_pipfile_lock),
-    ("pylock.toml", read_pylock),
-    ("pylock.*.toml", read_pylock),
-)
 #: Directories whose dependency files belong to someone else (installed environments,
 #: vendored trees): a project's own manifests never live there.
 _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__pypackages__"})
 
 
-def dependency_reader(relpath: PurePosixPath) -> Reader | None:
+def dependency_reader(relpath: PurePosixPath) -> DependencyReader | None:
     """The reader for a dependency file at ``relpath``, or None when it is not one.
 
     ``requirements*.txt`` anywhere, and any ``*.txt`` in a ``requirements/`` folder; files under
@@ -46,9 +28,9 @@ def dependency_reader(relpath: PurePosixPath) -> Reader | None:
     if any(part.startswith(".") or part in _FOREIGN_DIRS for part in parts):
         return None
     name = relpath.name.lower()
-    for pattern, reader in _READERS:
-        if fnmatch.fnmatchcase(name, pattern):
-            return reader
+    for row in DEPENDENCY_FILES:
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in row.patterns):
+            return row.read
     if name.endswith(".txt") and parts and parts[-1].lower() == "requirements":
         return read_requirements
     return None
