@@ -7,29 +7,23 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import click
 
 from scanner.assess import Assessor
 from scanner.core.config import ScanConfig
-from scanner.core.errors import UpstreamError
 from scanner.core.model import Component, ComponentKind, Finding, Relation, ScanIssue, ScanResult
 from scanner.hashing.digest_cache import HashCache
 from scanner.resolve.package_index import PackageIndexClient
+from scanner.sources.discovery import DiscoveryContext, discover
 from scanner.sources.inventory import Inventory
 from scanner.sources.inventory_builder import merge_components
-from scanner.sources.local_dir import scan_local
 from scanner.sources.model_digest import with_model_digests
 from scanner.sources.python.components import PythonParts, python_parts
 from scanner.sources.python.environment import read_environment
 from scanner.sources.python.library_metadata import enrich_libraries
 from scanner.sources.targets import Target, TargetKind
-
-if TYPE_CHECKING:
-    # The Hub modules (and huggingface_hub behind them) load only when a scan needs the Hub.
-    from scanner.resolve.hub.client import HubClient
 
 _LOG = logging.getLogger(__name__)
 
@@ -42,27 +36,17 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
     """
     assessor = Assessor.from_config(config)
     with _hash_cache(config) as cache:
-        scanned = [
-            (
-                _root_display(target.display, target.path),
-                scan_local(target.path, config, cache, target.display),
-            )
-            for target in targets
-            if target.kind is TargetKind.LOCAL and target.path is not None
-        ]
-        scanned += _scan_hf_caches(config, targets, cache)
-    hub_targets = [target for target in targets if target.kind is TargetKind.HUB]
+        ctx = DiscoveryContext(config=config, cache=cache)
+        scanned = discover(targets, ctx)
     inventories = [inventory for _, inventory in scanned]
+    hub_targets = any(target.kind is TargetKind.HUB for target in targets)
     if hub_targets or (config.resolve and inventories):
-        client = _hub_client(config)
-        scanned += [
-            (target.display, _scan_hub_target(client, config, target)) for target in hub_targets
-        ]
         from scanner.sources.lineage_walk import resolve_lineage
 
+        client = ctx.hub_client
         inventories = resolve_lineage(
             client,
-            [inventory for _, inventory in scanned],
+            inventories,
             hub=client.endpoint,
             max_depth=config.max_depth,
             progress=_lineage_progress if config.progress and sys.stderr.isatty() else None,
@@ -81,7 +65,7 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
     result = replace(result, subjects=subjects, roots=roots)
     if config.python is not None:
         result = _with_environment(result, config.python)
-    result = _with_index_metadata(result, config, networked=bool(hub_targets))
+    result = _with_index_metadata(result, config, networked=hub_targets)
     return assessor.assess(result)
 
 
@@ -120,59 +104,6 @@ def _with_index_metadata(result: ScanResult, config: ScanConfig, *, networked: b
         stats = client.stats
     _LOG.info("package index: %d requests, %d cache hits", stats.requests, stats.cache_hits)
     return enriched
-
-
-def _scan_hf_caches(
-    config: ScanConfig, targets: Sequence[Target], cache: HashCache | None
-) -> list[tuple[str, Inventory]]:
-    """Every model snapshot of the ``hf-cache:`` targets; the Hub is asked only with --verify."""
-    caches = [t for t in targets if t.kind is TargetKind.HF_CACHE and t.path is not None]
-    if not caches:
-        return []
-    from scanner.sources.hf_cache import scan_hf_cache
-
-    client = _hub_client(config) if config.verify and not config.offline else None
-    scanned: list[tuple[str, Inventory]] = []
-    for target in caches:
-        assert target.path is not None  # noqa: S101  (filtered above)
-        scanned += scan_hf_cache(target.path, config, cache, client, target.display)
-    return scanned
-
-
-def _hub_client(config: ScanConfig) -> HubClient:
-    from scanner.resolve.hub.client import HubClient
-
-    return HubClient(
-        endpoint=config.hub_endpoint,
-        token=None,
-        cache_dir=config.cache_dir,
-        offline=config.offline,
-        use_cache=config.use_cache,
-    )
-
-
-def _scan_hub_target(client: HubClient, config: ScanConfig, target: Target) -> Inventory:
-    """The entry repo of a Hub target; if even it cannot be read there is nothing to report."""
-    assert target.repo_id is not None  # noqa: S101  (parse_target sets it for Hub targets)
-    from scanner.resolve.hub.types import HubProblem
-    from scanner.sources.hf_repo import scan_hub_dataset, scan_hub_repo
-
-    info = client.repo_info(target.repo_id, target.revision, repo_type=target.repo_type)
-    if isinstance(info, HubProblem):
-        hint = (
-            "; it is not in the cache: scan it once without --offline"
-            if info.kind == "offline-miss"
-            else ""
-        )
-        raise UpstreamError(f"{target.raw}: {info.message}{hint}; nothing to report")
-    if target.repo_type == "dataset":
-        return scan_hub_dataset(info, client.endpoint, repo_id=target.repo_id)
-    return scan_hub_repo(client, info, client.endpoint, repo_id=target.repo_id)
-
-
-def _root_display(display: str, path: Path) -> str:
-    """The folder evidence locations are relative to, as reports name it."""
-    return PurePosixPath(display).parent.as_posix() if path.is_file() else display
 
 
 def _lineage_progress(depth: int, repos: int) -> None:

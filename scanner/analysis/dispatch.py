@@ -26,7 +26,7 @@ from scanner.analysis.torch_archive import analyze_torch_members
 from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC
 from scanner.analysis.zip_members import analyze_zip_stream
 from scanner.core.capped_io import open_regular_file
-from scanner.formats.model.catalog import PickleUse, suffixes_read
+from scanner.formats.model.model_formats import PickleUse, suffixes_read
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -12,7 +12,6 @@ from typing import Any
 from scanner.core.capped_io import open_regular_file
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import Evidence, ScanIssue, Severity
-from scanner.formats.model.catalog import HeaderReader, format_of
 from scanner.formats.model.download_metadata import (
     DownloadMetadata,
     download_metadata_target,
@@ -39,6 +38,7 @@ from scanner.formats.model.hf_config import (
 )
 from scanner.formats.model.lfs_pointer import LfsPointer, read_lfs_pointer
 from scanner.formats.model.model_card import ModelCardMetadata, read_model_card
+from scanner.formats.model.model_formats import HeaderReader, format_of
 from scanner.formats.model.onnx import OnnxMetadata
 from scanner.formats.model.safetensors import SafetensorsHeader
 from scanner.sources.walk import FileEntry, WalkResult

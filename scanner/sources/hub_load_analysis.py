@@ -28,7 +28,7 @@ from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import ComponentKind, ScanIssue, Severity
 from scanner.core.properties import PropertyName
-from scanner.formats.model.catalog import format_of
+from scanner.formats.model.model_formats import format_of
 from scanner.resolve.hub.ranged_file import (
     RangeBudget,
     RangedFileError,

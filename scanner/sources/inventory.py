@@ -28,8 +28,8 @@ from scanner.core.properties import (
     SAVED_WITH_PREFIX,
     PropertyName,
 )
-from scanner.formats.model.catalog import format_of
 from scanner.formats.model.gguf import GgufDataset, GgufMetadata
+from scanner.formats.model.model_formats import format_of
 from scanner.formats.model.onnx import OnnxMetadata
 from scanner.formats.model.safetensors import SafetensorsHeader
 from scanner.sources.folder_facts import FolderFacts

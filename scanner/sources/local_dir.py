@@ -9,8 +9,8 @@ from pathlib import Path, PurePosixPath
 from scanner.core.config import DEFAULT_HUB, ScanConfig
 from scanner.core.errors import TargetError
 from scanner.core.model import ComponentKind, Evidence, ScanIssue, Severity
-from scanner.formats.model.catalog import holds_weights
-from scanner.formats.python.catalog import PROJECT_NAMING_KINDS
+from scanner.formats.model.model_formats import holds_weights
+from scanner.formats.python.dependency_files import PROJECT_NAMING_KINDS
 from scanner.formats.python.records import DependencyDocument
 from scanner.hashing.digest import HashRequest, hash_files
 from scanner.hashing.digest_cache import HashCache

@@ -30,7 +30,7 @@ from scanner.core.model import (
     Severity,
 )
 from scanner.core.properties import PropertyName
-from scanner.formats.python.catalog import PINNING_KINDS
+from scanner.formats.python.dependency_files import PINNING_KINDS
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,

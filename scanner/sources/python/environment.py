@@ -36,7 +36,7 @@ from packaging.version import InvalidVersion, Version
 from scanner.core.capped_io import parse_json_text
 from scanner.core.errors import MalformedFileError, TargetError
 from scanner.core.model import Hash
-from scanner.formats.model.catalog import WEIGHT_SUFFIXES
+from scanner.formats.model.model_formats import WEIGHT_SUFFIXES
 from scanner.formats.python.dependency_fields import redact_url
 from scanner.formats.python.pep508 import (
     HASH_ALGORITHMS,

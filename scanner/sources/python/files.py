@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import ScanIssue, Severity
-from scanner.formats.python.catalog import DEPENDENCY_FILES, DependencyReader
+from scanner.formats.python.dependency_files import DEPENDENCY_FILES, DependencyReader
 from scanner.formats.python.records import DependencyDocument, DocumentKind
 from scanner.formats.python.requirements_txt import read_requirements
 from scanner.sources.walk import FileEntry

@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from scanner.formats.python.catalog import (
+from scanner.formats.python.dependency_files import (
     DEPENDENCY_FILES,
     PINNING_KINDS,
     PROJECT_NAMING_KINDS,

@@ -12,7 +12,8 @@ import pytest
 from scanner.core.config import ScanConfig
 from scanner.core.errors import MalformedFileError
 from scanner.core.properties import PropertyName
-from scanner.formats.model.catalog import (
+from scanner.formats.model.gguf import GgufMetadata
+from scanner.formats.model.model_formats import (
     MODEL_FORMATS,
     UNLISTED,
     WEIGHT_SUFFIXES,
@@ -21,7 +22,6 @@ from scanner.formats.model.catalog import (
     format_of,
     holds_weights,
 )
-from scanner.formats.model.gguf import GgufMetadata
 from scanner.formats.model.onnx import OnnxMetadata
 from scanner.formats.model.safetensors import SafetensorsHeader
 from scanner.sources.folder_facts import read_folder_facts
