@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from scanner.analysis.builder import display_text
 from scanner.analysis.load_risk import LoadRisk, RiskKind
 from scanner.analysis.zip_members import (
-    analyze_zip_stream,
     readable,
     report_member_names,
     report_renamed_members,
@@ -32,10 +31,7 @@ from scanner.core.errors import MalformedFileError
 from scanner.core.model import Severity
 
 if TYPE_CHECKING:
-    from typing import BinaryIO
-
     from scanner.analysis.builder import AnalysisBuilder
-    from scanner.analysis.load_risk import FileAnalysis
     from scanner.analysis.zip_archive import ZipArchive, ZipMember
 
 #: Largest ``config.json`` read, in bytes (the metadata JSON cap; real ones are < 1 MB).
@@ -72,16 +68,6 @@ _UNSAFE_KERAS_CALLABLES = frozenset(
 _UNSAFE_TF_OPS = ("io.", "compat.v1.io.", "compat.v1.gfile", "py_function", "numpy_function",
                   "compat.v1.py_func", "raw_ops.", "saved_model.", "debugging.")  # fmt: skip
 _SAFE_MODE_NOTE = "Keras refuses it unless safe_mode=False, older Keras runs it"
-
-
-def analyze_keras(stream: BinaryIO, name: str) -> FileAnalysis:
-    """Analyse a Keras v3 ``.keras`` zip (``stream``, the whole file; ``name``, its path
-    relative to the scanned folder): Lambda layers, TFOpLambda and custom imports.
-
-    Raises:
-        OSError: the stream cannot be read.
-    """
-    return analyze_zip_stream(stream, "keras", analyze_keras_members)
 
 
 def analyze_keras_members(archive: ZipArchive, builder: AnalysisBuilder) -> str:

@@ -18,7 +18,6 @@ from scanner.analysis.builder import AnalysisBuilder, display_text
 from scanner.analysis.pickle.scan import scan_pickle_stream
 from scanner.analysis.zip_archive import bomb_ratio
 from scanner.analysis.zip_members import (
-    analyze_zip_stream,
     readable,
     report_member_names,
     report_renamed_members,
@@ -250,18 +249,6 @@ def analyze_npy(stream: BinaryIO, name: str) -> FileAnalysis:
     except MalformedFileError as error:
         builder.problem(error.problem)
     return builder.build("numpy")
-
-
-def analyze_npz(stream: BinaryIO, name: str) -> FileAnalysis:
-    """Analyse a ``.npz`` archive (``stream``, the whole file; ``name``, its path relative to
-    the scanned folder): every member starting with the ``.npy`` magic is analysed.
-
-    Other members are returned by numpy as raw bytes, never unpickled, and are skipped.
-
-    Raises:
-        OSError: the stream cannot be read.
-    """
-    return analyze_zip_stream(stream, "npz", analyze_npz_members)
 
 
 def analyze_npz_members(archive: ZipArchive, builder: AnalysisBuilder) -> str:

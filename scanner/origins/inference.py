@@ -197,7 +197,7 @@ def cctld_country(tld: str, kb: KnowledgeBase) -> str | None:
 def infer_license(
     license_id: str, kb: KnowledgeBase, *, location: str = UNSPECIFIED_LOCATION
 ) -> Inference:
-    """What a licence id says about a component's lineage (see ``from_licence``)."""
+    """What a licence id says about a component's lineage: a hint, never authorship."""
     text = license_id.strip()
     if not text or len(text) > MAX_SIGNAL_LENGTH:
         return Inference(origin=None, reason="empty or overlong licence id")

@@ -8,7 +8,7 @@ jurisdiction without a list has no default: its adversary screen needs ``--deny`
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
@@ -54,12 +54,6 @@ class DenyList:
         facts = [fact for fact in (self.source, self.checked and f"checked {self.checked}") if fact]
         detail = f" ({'; '.join(facts)})" if facts else ""
         return f"{self.id}: {self.title}{detail}"
-
-
-def user_deny_list(countries: Iterable[str]) -> DenyList:
-    """The list given with ``--deny``."""
-    codes = tuple(countries)
-    return DenyList(id="--deny", title="countries given with --deny", countries=codes)
 
 
 def default_deny_list(jurisdiction: str) -> DenyList | None:

@@ -62,11 +62,6 @@ class LicenseClassification:
 _SEVERITY = {LicenseClass.RESTRICTIVE: 0, LicenseClass.UNKNOWN: 1, LicenseClass.OPEN: 2}
 
 
-def classify_license(license_id: str | None) -> LicenseClass:
-    """The class of one declared licence (id, name, classifier or SPDX expression)."""
-    return explain_license(license_id).license_class
-
-
 def explain_license(license_id: str | None) -> LicenseClassification:
     """The class of one declared licence, with the reason from the table."""
     if license_id is None or not license_id.strip():
@@ -93,11 +88,6 @@ def classify_licenses(licenses: Iterable[str]) -> LicenseClassification:
             license_class=LicenseClass.UNKNOWN, reason="no licence declared"
         )
     return min(found, key=lambda item: _SEVERITY[item.license_class])
-
-
-def license_table() -> Mapping[str, LicenseClassification]:
-    """The table as loaded: normalised id → class and reason."""
-    return _table()
 
 
 # --- table -------------------------------------------------------------------------------------

@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import re
 import threading
 import time
@@ -168,12 +167,6 @@ class IndexLocation:
     def auth(self) -> tuple[str, str] | None:
         """HTTP Basic credentials, when the URL carried any."""
         return None if self.username is None else (self.username, self.password or "")
-
-
-def index_url_from_env() -> str | None:
-    """``$SOVSCAN_INDEX_URL`` (stripped), or None when unset or empty."""
-    value = os.environ.get(INDEX_URL_ENV, "").strip()
-    return value or None
 
 
 def parse_index_url(index_url: str | None) -> IndexLocation:

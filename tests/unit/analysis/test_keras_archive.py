@@ -4,6 +4,7 @@ import json
 import struct
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,10 +12,17 @@ from hypothesis import strategies as st
 
 from scanner.analysis import keras_archive
 from scanner.analysis.dispatch import analyze_path
-from scanner.analysis.keras_archive import analyze_keras
+from scanner.analysis.keras_archive import analyze_keras_members
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
+from scanner.analysis.zip_members import analyze_zip_stream
 from scanner.core.model import Severity
 from tests.unit.analysis.files import analyse_file
+
+
+def analyze_keras(stream: BinaryIO, name: str) -> FileAnalysis:
+    """A ``.keras`` file read as the dispatcher's ``keras`` layout reads it."""
+    return analyze_zip_stream(stream, "keras", analyze_keras_members)
+
 
 METADATA = json.dumps({"keras_version": "3.4.1", "date_saved": "2024-07-01@10:00:00"})
 

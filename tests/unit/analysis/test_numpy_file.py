@@ -4,6 +4,7 @@ import io
 import struct
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 from scanner.analysis import numpy_file
 from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.load_risk import FileAnalysis, RiskKind
-from scanner.analysis.numpy_file import analyze_npy, analyze_npz, read_npy_header
+from scanner.analysis.numpy_file import analyze_npy, analyze_npz_members, read_npy_header
+from scanner.analysis.zip_members import analyze_zip_stream
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import Severity
 from tests.conftest import CORPUS as CORPUS_ROOT
@@ -20,7 +22,13 @@ from tests.unit.analysis.files import analyse_file
 
 DATA2 = CORPUS_ROOT / "pickles" / "picklescan" / "data2"
 
+
 # PROTO 2, GLOBAL posix.system, BINUNICODE "id", TUPLE1, REDUCE, STOP: written, never loaded.
+def analyze_npz(stream: BinaryIO, name: str) -> FileAnalysis:
+    """A ``.npz`` file read as the dispatcher's ``npz`` layout reads it."""
+    return analyze_zip_stream(stream, "npz", analyze_npz_members)
+
+
 EVIL_PICKLE = b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R."
 
 

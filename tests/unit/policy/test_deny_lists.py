@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scanner.core.errors import UsageError
-from scanner.policy.deny_lists import default_deny_list, parse_deny_lists, user_deny_list
+from scanner.policy.deny_lists import DenyList, default_deny_list, parse_deny_lists
 
 EU = {
     "AT",
@@ -80,7 +80,8 @@ def test_every_list_is_sorted_sourced_and_described() -> None:
         assert found.jurisdiction == code
         assert found.notes
         assert found.describe().startswith(f"{found.id}: {found.title} (")
-    assert user_deny_list(["CN"]).describe() == "--deny: countries given with --deny"
+    given = DenyList(id="--deny", title="countries given with --deny", countries=("CN",))
+    assert given.describe() == "--deny: countries given with --deny"
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,6 @@ from scanner.resolve.package_index import (
     PROJECT_TTL_S,
     IndexProblem,
     PackageIndexClient,
-    index_url_from_env,
     parse_index_json,
     parse_index_url,
 )
@@ -681,12 +680,9 @@ def test_unusable_index_urls_are_usage_errors_without_credentials(given: str) ->
 def test_default_index_and_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert DEFAULT_INDEX_URL == "https://pypi.org"
     assert _client(None, tmp_path, offline=True).index_url == DEFAULT_INDEX_URL  # type: ignore[arg-type]
-    assert index_url_from_env() is None
-    monkeypatch.setenv("SOVSCAN_INDEX_URL", "  ")
-    assert index_url_from_env() is None
-    monkeypatch.setenv("SOVSCAN_INDEX_URL", " https://mirror.example.ru/simple/ ")
-    assert index_url_from_env() == "https://mirror.example.ru/simple/"
-    assert parse_index_url(index_url_from_env()).root == "https://mirror.example.ru"
+    assert parse_index_url(" https://mirror.example.ru/simple/ ".strip()).root == (
+        "https://mirror.example.ru"
+    )
 
 
 # -- threads -------------------------------------------------------------------------------------
