@@ -42,7 +42,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Final
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from scanner.core.capped_io import parse_json_text
 from scanner.core.errors import MalformedFileError, UpstreamError
@@ -661,3 +662,31 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
         pending.extend((current.__cause__, current.__context__, getattr(current, "reason", None)))
         pending.extend(current.args)
     return False
+
+
+class ClientOverHttp:
+    """What a client built on an ``HttpClient`` (``self._http``) shares: ``with`` support,
+    ``close`` and the transfer statistics."""
+
+    _http: HttpClient
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections the client opened (never a caller's session); it can still be
+        used and opens new ones."""
+        self._http.close()
+
+    @property
+    def stats(self) -> TransferStats:
+        """Requests, bytes, retries and cache hits so far."""
+        return self._http.stats

@@ -42,7 +42,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple, TypeAlias
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -54,13 +53,13 @@ from scanner.core.errors import MalformedFileError, UsageError
 from scanner.formats.python.records import PackageMetadata
 from scanner.resolve.http import (
     BodyTooLargeError,
+    ClientOverHttp,
     HttpClient,
     HttpError,
     HttpStatusError,
     OfflineBlockedError,
     RetryPolicy,
     TooManyRedirectsError,
-    TransferStats,
     UnsafeRequestError,
     strip_userinfo,
 )
@@ -364,7 +363,7 @@ class _CacheEntry:
     fetched_at: float
 
 
-class PackageIndexClient:
+class PackageIndexClient(ClientOverHttp):
     """Reads package metadata from a PyPI-style JSON API, with retries and an on-disk cache.
 
     ``index_url``: see the module doc (None: https://pypi.org). ``offline``: answers come from
@@ -419,26 +418,6 @@ class PackageIndexClient:
         self._lock = threading.Lock()
         self._memo: dict[_Key, IndexResult] = {}
         self._flights: dict[_Key, threading.Lock] = {}
-
-    def __enter__(self) -> PackageIndexClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the session the client made (never a caller's)."""
-        self._http.close()
-
-    @property
-    def stats(self) -> TransferStats:
-        """Requests, bytes, retries and cache hits so far."""
-        return self._http.stats
 
     # -- public look-ups --------------------------------------------------------------------
 

@@ -24,20 +24,19 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
 from scanner.core.capped_io import parse_json_text
 from scanner.core.errors import MalformedFileError
 from scanner.resolve.http import (
     BodyTooLargeError,
+    ClientOverHttp,
     HttpClient,
     HttpError,
     HttpStatusError,
     OfflineBlockedError,
     Reply,
     RetryPolicy,
-    TransferStats,
     UnsafeRequestError,
 )
 from scanner.resolve.hub import api
@@ -57,7 +56,7 @@ MAX_REDIRECTS: Final = 10
 _TRUE_VALUES: Final = frozenset({"1", "ON", "YES", "TRUE"})
 
 
-class HubClient:
+class HubClient(ClientOverHttp):
     """Reads repo metadata and file bytes from a Hub endpoint, with retries and a cache.
 
     ``endpoint``: explicit, else ``HF_ENDPOINT`` (read now, not at import), else huggingface.co.
@@ -103,26 +102,6 @@ class HubClient:
         # Within one client (one scan) a branch resolves once, so the whole scan sees one commit.
         self._refs: dict[tuple[str, str, str], str] = {}
         self._infos: dict[tuple[str, str, str], HubRepoInfo] = {}
-
-    def __enter__(self) -> HubClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the client's connections (it can still be used; it opens new ones)."""
-        self._http.close()
-
-    @property
-    def stats(self) -> TransferStats:
-        """Requests, bytes, retries and cache hits so far."""
-        return self._http.stats
 
     # -- repo info -------------------------------------------------------------------------------
 
