@@ -35,30 +35,35 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
     the network only with ``config.resolve`` (``--resolve``), to resolve the ancestors they name.
     """
     assessor = Assessor.from_config(config)
-    with _hash_cache(config) as cache:
-        ctx = DiscoveryContext(config=config, cache=cache)
-        scanned = discover(targets, ctx)
-    inventories = [inventory for _, inventory in scanned]
-    hub_targets = any(target.kind is TargetKind.HUB for target in targets)
-    if hub_targets or (config.resolve and inventories):
-        from scanner.sources.lineage_walk import resolve_lineage
+    ctx: DiscoveryContext | None = None
+    try:
+        with _hash_cache(config) as cache:
+            ctx = DiscoveryContext(config=config, cache=cache)
+            scanned = discover(targets, ctx)
+        inventories = [inventory for _, inventory in scanned]
+        hub_targets = any(target.kind is TargetKind.HUB for target in targets)
+        if hub_targets or (config.resolve and inventories):
+            from scanner.sources.lineage_walk import resolve_lineage
 
-        client = ctx.hub_client
-        inventories = resolve_lineage(
-            client,
-            inventories,
-            hub=client.endpoint,
-            max_depth=config.max_depth,
-            progress=_lineage_progress if config.progress and sys.stderr.isatty() else None,
-        )
-        stats = client.stats
-        _LOG.info(
-            "Hub: %d requests, %d bytes received, %d retries, %d cache hits",
-            stats.requests,
-            stats.bytes_received,
-            stats.retries,
-            stats.cache_hits,
-        )
+            client = ctx.hub_client
+            inventories = resolve_lineage(
+                client,
+                inventories,
+                hub=client.endpoint,
+                max_depth=config.max_depth,
+                progress=_lineage_progress if config.progress and sys.stderr.isatty() else None,
+            )
+            stats = client.stats
+            _LOG.info(
+                "Hub: %d requests, %d bytes received, %d retries, %d cache hits",
+                stats.requests,
+                stats.bytes_received,
+                stats.retries,
+                stats.cache_hits,
+            )
+    finally:
+        if ctx is not None:
+            ctx.close()
     result = with_model_digests(merge(inventories))
     subjects = tuple(dict.fromkeys(inv.subject_ref for _, inv in scanned))
     roots = tuple(dict.fromkeys((inv.subject_ref, raw) for raw, inv in scanned))

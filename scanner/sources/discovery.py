@@ -58,6 +58,11 @@ class DiscoveryContext:
         """Whether a source asked for the Hub client."""
         return self._hub is not None
 
+    def close(self) -> None:
+        """Close the Hub client's connections, if one was made."""
+        if self._hub is not None:
+            self._hub.close()
+
 
 class Source(Protocol):
     """Discovers the models of one kind of target."""
