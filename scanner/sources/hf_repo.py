@@ -17,9 +17,8 @@ import json
 import re
 import tempfile
 from dataclasses import replace
-from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Final, TypeVar
 
 import yaml
 
@@ -40,6 +39,12 @@ from scanner.core.properties import PropertyName
 from scanner.formats.model.gguf import GgufMetadata, read_gguf_stream
 from scanner.formats.model.safetensors import SafetensorsHeader, read_safetensors_stream
 from scanner.resolve.hub.client import HubClient
+from scanner.resolve.hub.ranged_file import (
+    RangeBudget,
+    RangedFileError,
+    RangedHubFile,
+    RangeOfflineError,
+)
 from scanner.resolve.hub.types import HubFile, HubProblem, HubRepoInfo, thaw_json
 from scanner.sources.folder_facts import read_folder_facts
 from scanner.sources.hub_load_analysis import with_hub_load_analysis
@@ -79,6 +84,8 @@ MAX_SAFETENSORS_HEADERS: Final = 4
 #: quietly to keep the transfer low (the reader itself accepts up to its own cap).
 MAX_SAFETENSORS_HEADER_FETCH: Final = 1024 * 1024
 _SAFETENSORS_LENGTH_BYTES: Final = 8
+#: First request for a safetensors header: most fit in it (one tensor costs ~100 bytes).
+SAFETENSORS_FIRST_READ_BYTES: Final = 16 * 1024
 #: Most repo files turned into components (a listing larger than this is truncated, reported).
 MAX_FILE_COMPONENTS: Final = 10_000
 
@@ -219,21 +226,18 @@ def _safe_relative(path: str) -> bool:
 def _gguf_headers(
     client: HubClient, info: HubRepoInfo, issues: list[ScanIssue]
 ) -> list[tuple[PurePosixPath, GgufMetadata]]:
-    """The key-value metadata of the first GGUF files, each from one ranged prefix."""
+    """The key-value metadata of the first GGUF files, read by range up to their first
+    ``GGUF_HEADER_BYTES`` (the pairs past it are left out: ``complete`` False)."""
     listed = sorted(
         (item for item in info.files[:MAX_FILE_COMPONENTS] if item.path.endswith(".gguf")),
         key=lambda item: item.path,
     )
     found = []
     for item in listed[:MAX_GGUF_HEADERS]:
-        length = min(GGUF_HEADER_BYTES, item.size) if item.size is not None else GGUF_HEADER_BYTES
-        if length == 0:  # an empty file: the local reader's complaint is no use here
+        if not item.size:  # empty or of unknown size: nothing a header read can tell
             continue
-        data = _fetch_prefix(client, info, item, length, issues)
-        if data is None:
-            continue
-        read = partial(read_gguf_stream, io.BytesIO(data), len(data), partial_ok=True)
-        meta = _read_header(info, item, issues, read)
+        length = min(GGUF_HEADER_BYTES, item.size)
+        meta = _ranged_header(client, info, item, issues, _gguf_within_fetch_cap, max_bytes=length)
         if meta is not None:
             found.append((PurePosixPath(item.path), meta))
     return found
@@ -242,7 +246,8 @@ def _gguf_headers(
 def _safetensors_headers(
     client: HubClient, info: HubRepoInfo, issues: list[ScanIssue]
 ) -> list[tuple[PurePosixPath, SafetensorsHeader]]:
-    """The headers of every safetensors file, when there are few and no shard index."""
+    """The headers of every safetensors file, when there are few and no shard index; a header
+    over ``MAX_SAFETENSORS_HEADER_FETCH`` bytes is left out quietly."""
     listed = sorted(
         (item for item in info.files[:MAX_FILE_COMPONENTS] if item.path.endswith(".safetensors")),
         key=lambda item: item.path,
@@ -254,47 +259,62 @@ def _safetensors_headers(
     for item in listed:
         if item.size is None or item.size < _SAFETENSORS_LENGTH_BYTES:
             continue
-        prefix = _fetch_prefix(client, info, item, _SAFETENSORS_LENGTH_BYTES, issues)
-        if prefix is None or len(prefix) < _SAFETENSORS_LENGTH_BYTES:
-            continue
-        header_size = int.from_bytes(prefix, "little")
-        if header_size > MAX_SAFETENSORS_HEADER_FETCH:
-            continue
-        wanted = min(_SAFETENSORS_LENGTH_BYTES + header_size, item.size)
-        data = _fetch_prefix(client, info, item, wanted, issues)
-        if data is None:
-            continue
-        read = partial(read_safetensors_stream, io.BytesIO(data), item.size)
-        header = _read_header(info, item, issues, read)
+        header = _ranged_header(
+            client,
+            info,
+            item,
+            issues,
+            _safetensors_within_fetch_cap,
+            max_bytes=_SAFETENSORS_LENGTH_BYTES + MAX_SAFETENSORS_HEADER_FETCH,
+            first_read=SAFETENSORS_FIRST_READ_BYTES,
+        )
         if header is not None:
             found.append((PurePosixPath(item.path), header))
     return found
 
 
-def _fetch_prefix(
-    client: HubClient, info: HubRepoInfo, item: HubFile, length: int, issues: list[ScanIssue]
-) -> bytes | None:
-    """The first ``length`` bytes of ``item``; a failed read is an issue naming the file."""
-    data = client.header_bytes(info, item.path, length=length)
-    if isinstance(data, HubProblem):
-        severity = Severity.LOW if data.kind == "offline-miss" else Severity.MEDIUM
-        location = f"{info.url}/blob/{info.commit}/{item.path}"
-        issues.append(ScanIssue(location=location, problem=data.message, severity=severity))
+def _gguf_within_fetch_cap(stream: BinaryIO, size: int) -> GgufMetadata:
+    """The pairs within the first ``GGUF_HEADER_BYTES`` (``complete`` False if more follow)."""
+    return read_gguf_stream(stream, min(size, GGUF_HEADER_BYTES), partial_ok=True)
+
+
+def _safetensors_within_fetch_cap(stream: BinaryIO, size: int) -> SafetensorsHeader | None:
+    """The header, unless it is over ``MAX_SAFETENSORS_HEADER_FETCH`` bytes (then None)."""
+    header_size = int.from_bytes(stream.read(_SAFETENSORS_LENGTH_BYTES), "little")
+    if header_size > MAX_SAFETENSORS_HEADER_FETCH:
         return None
-    return data
+    return read_safetensors_stream(stream, size)
 
 
-def _read_header(
-    info: HubRepoInfo, item: HubFile, issues: list[ScanIssue], read: Callable[[], _Header]
+def _ranged_header(
+    client: HubClient,
+    info: HubRepoInfo,
+    item: HubFile,
+    issues: list[ScanIssue],
+    read: Callable[[BinaryIO, int], _Header | None],
+    *,
+    max_bytes: int,
+    first_read: int | None = None,
 ) -> _Header | None:
-    """Run a header reader; malformed content becomes an issue naming the repo and file."""
+    """Run a header reader over ``item`` read by range (at most ``max_bytes`` fetched): the
+    same reader as for a local file. A failed read or malformed content is an issue naming the
+    repo and file. ``first_read``: the size of the first request (and of the blocks after
+    it), for a header that is usually small; by default the ranged file's blocks and
+    read-ahead."""
+    location = f"{info.url}/blob/{info.commit}/{item.path}"
+    budget = RangeBudget(max_bytes, scope="file")
+    small = {"block_size": first_read, "readahead_bytes": 0} if first_read else {}
     try:
-        return read()
+        with RangedHubFile(client, info, item.path, budget=budget, **small) as remote:
+            return read(io.BufferedReader(remote), remote.size)
+    except RangedFileError as exc:
+        severity = Severity.LOW if isinstance(exc, RangeOfflineError) else Severity.MEDIUM
+        problem = exc.problem.message if exc.problem is not None else str(exc)
+        issues.append(ScanIssue(location=location, problem=problem, severity=severity))
     except (MalformedFileError, OSError) as exc:
         problem = exc.problem if isinstance(exc, MalformedFileError) else f"cannot read: {exc}"
-        location = f"{info.url}/blob/{info.commit}/{item.path}"
         issues.append(ScanIssue(location=location, problem=problem, severity=Severity.HIGH))
-        return None
+    return None
 
 
 def _python_files(info: HubRepoInfo) -> tuple[PurePosixPath, ...]:
