@@ -72,8 +72,6 @@ _LOG = logging.getLogger(__name__)
 
 #: The index used when neither ``--index-url`` nor ``SOVSCAN_INDEX_URL`` names one.
 DEFAULT_INDEX_URL: Final = "https://pypi.org"
-#: Environment variable naming the index (same rules as ``--index-url``).
-INDEX_URL_ENV: Final = "SOVSCAN_INDEX_URL"
 #: Directory, under the cache directory, holding index answers.
 INDEX_CACHE_SUBDIR: Final = Path("package-index")
 #: How long a project's latest-release answer is trusted online, in seconds.
