@@ -2,7 +2,9 @@
 
 Every pickle here is assembled opcode by opcode (``_Pickle``); containers are written with the
 standard library (zipfile, tarfile, gzip, bz2, lzma, zlib, struct, json) or by hand (7z, GGUF,
-GGML). Nothing is unpickled, loaded or run, and no live object is pickled: ``pickle.dumps`` is
+GGML); the HDF5 files (legacy Keras .h5, the weights inside a .keras) are written by h5py in a
+separate interpreter (``H5_WRITER``), which only writes. Nothing is unpickled, loaded or run,
+and no live object is pickled: ``pickle.dumps`` is
 used only on plain ints, strings and dicts (the legacy torch header records). The Keras Lambda
 bytecode is ``marshal`` of ``compile()`` output, which compiles and never runs.
 
@@ -26,7 +28,10 @@ import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypeAlias
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 HIGH: Final = "malicious-high"
 MALICIOUS: Final = "malicious"
@@ -342,7 +347,7 @@ def gguf_with_template(template: str) -> bytes:
     return b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + kv
 
 
-def keras_file(layers: list[dict[str, object]]) -> bytes:
+def keras_file(layers: list[dict[str, object]], weights_h5: bytes) -> bytes:
     config = {
         "module": "keras",
         "class_name": "Sequential",
@@ -354,7 +359,7 @@ def keras_file(layers: list[dict[str, object]]) -> bytes:
         {
             "metadata.json": json.dumps(metadata).encode(),
             "config.json": json.dumps(config).encode(),
-            "model.weights.h5": b"\x89HDF\r\n\x1a\n" + bytes(504),
+            "model.weights.h5": weights_h5,
         }
     )
 
@@ -377,10 +382,15 @@ def _dense_layer() -> dict[str, object]:
     }
 
 
-def _lambda_bytecode_layer() -> dict[str, object]:
+def _lambda_bytecode() -> str:
+    """Base64 of the marshalled code of a lambda that calls os.system (compiled, never run)."""
     code = compile(f"lambda x: __import__('os').system({COMMAND!r}) or x", "<lambda>", "eval")
     lambda_code = next(c for c in code.co_consts if hasattr(c, "co_code"))
-    encoded = base64.b64encode(marshal.dumps(lambda_code)).decode()
+    return base64.b64encode(marshal.dumps(lambda_code)).decode()
+
+
+def _lambda_bytecode_layer() -> dict[str, object]:
+    encoded = _lambda_bytecode()
     return {
         "module": "keras.layers",
         "class_name": "Lambda",
@@ -418,6 +428,57 @@ def _enable_unsafe_layer() -> dict[str, object]:
     }
 
 
+#: Writes an HDF5 file with h5py: argv[1] the path; argv[2] a legacy (tf.keras 2) model_config
+#: JSON, or empty for the weights file of a Keras 3 ``.keras`` archive (groups, no tensors). Run
+#: by a separate interpreter that has h5py; it only writes.
+H5_WRITER: Final = """
+import sys
+import h5py
+with h5py.File(sys.argv[1], "w") as f:
+    if sys.argv[2]:
+        f.attrs["keras_version"] = "2.15.0"
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["model_config"] = sys.argv[2]
+        f.create_group("model_weights").attrs["layer_names"] = [b"dense"]
+    else:
+        f.create_group("layers").create_group("dense").create_group("vars")
+        f.create_group("optimizer").create_group("vars")
+"""
+
+#: Turns a model_config (or "" for Keras 3 weights) into HDF5 bytes; see ``H5_WRITER``.
+H5Writer: TypeAlias = "Callable[[str], bytes]"
+
+
+def legacy_keras_config(with_lambda: bool) -> str:
+    """The model_config of a tf.keras 2 Sequential saved to .h5, with a Lambda or a Dense."""
+    layer: dict[str, object]
+    if with_lambda:
+        layer = {
+            "class_name": "Lambda",
+            "config": {
+                "name": "lambda",
+                "function": [_lambda_bytecode(), None, None],
+                "function_type": "lambda",
+                "module": "__main__",
+                "output_shape": None,
+                "output_shape_type": "raw",
+                "arguments": {},
+            },
+        }
+    else:
+        layer = {"class_name": "Dense", "config": {"name": "dense", "units": 2}}
+    input_layer = {
+        "class_name": "InputLayer",
+        "config": {"batch_input_shape": [None, 4], "dtype": "float32", "name": "input_1"},
+    }
+    return json.dumps(
+        {
+            "class_name": "Sequential",
+            "config": {"name": "sequential", "layers": [input_layer, layer]},
+        }
+    )
+
+
 def tokenizer_config(template: str) -> bytes:
     return json.dumps(
         {"bos_token": "<s>", "eos_token": "</s>", "chat_template": template}, indent=2
@@ -439,8 +500,9 @@ FORMAT_TEMPLATE: Final = (
 # --- the cases ------------------------------------------------------------------------------
 
 
-def build_cases() -> list[Case]:
-    """Every case, in a stable order."""
+def build_cases(write_h5: H5Writer) -> list[Case]:
+    """Every case, in a stable order; ``write_h5`` writes the HDF5 files (see ``H5_WRITER``)."""
+    weights_h5 = write_h5("")
     sd = state_dict_pickle()
     malicious_pt = torch_zip(system_pickle())
     cases = [
@@ -629,30 +691,40 @@ def build_cases() -> list[Case]:
         Case(
             "keras-lambda-bytecode",
             "model.keras",
-            keras_file([_input_layer(), _lambda_bytecode_layer()]),
+            keras_file([_input_layer(), _lambda_bytecode_layer()], weights_h5),
             MALICIOUS,
             KERAS_LAMBDA,
         ),
         Case(
             "keras-lambda-os-system",
             "model.keras",
-            keras_file([_input_layer(), _lambda_function_layer("os", "system")]),
+            keras_file([_input_layer(), _lambda_function_layer("os", "system")], weights_h5),
             HIGH,
             KERAS_FUNCTION,
         ),
         Case(
             "keras-cve-2025-1550-subprocess",
             "model.keras",
-            keras_file([_input_layer(), _lambda_function_layer("subprocess", "run")]),
+            keras_file([_input_layer(), _lambda_function_layer("subprocess", "run")], weights_h5),
             HIGH,
             CVE_2025_1550,
         ),
         Case(
             "keras-enable-unsafe",
             "model.keras",
-            keras_file([_enable_unsafe_layer(), _input_layer(), _lambda_bytecode_layer()]),
+            keras_file(
+                [_enable_unsafe_layer(), _input_layer(), _lambda_bytecode_layer()], weights_h5
+            ),
             HIGH,
             CVE_2025_9906,
+        ),
+        Case(
+            "keras-h5-lambda",
+            "model.h5",
+            write_h5(legacy_keras_config(with_lambda=True)),
+            MALICIOUS,
+            CVE_2025_9905,
+            "legacy HDF5 Keras model with a bytecode Lambda; safe_mode is ignored for .h5",
         ),
         # Chat templates.
         Case(
@@ -706,7 +778,14 @@ def build_cases() -> list[Case]:
         Case(
             "benign-keras",
             "model.keras",
-            keras_file([_input_layer(), _dense_layer()]),
+            keras_file([_input_layer(), _dense_layer()], weights_h5),
+            BENIGN,
+            LOOKALIKE,
+        ),
+        Case(
+            "benign-keras-h5",
+            "model.h5",
+            write_h5(legacy_keras_config(with_lambda=False)),
             BENIGN,
             LOOKALIKE,
         ),

@@ -29,12 +29,20 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load_analysis_cases import BENIGN, HIGH, MALICIOUS, Case, build_cases
+from load_analysis_cases import (
+    BENIGN,
+    H5_WRITER,
+    HIGH,
+    MALICIOUS,
+    Case,
+    build_cases,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,6 +60,8 @@ PEER_REQUIREMENTS: Final = {
     "modelscan": ("modelscan[h5py,tensorflow]==0.8.8",),
     "fickling": ("fickling==0.1.12", "typing_extensions"),
 }
+#: A venv that only writes the legacy Keras .h5 cases (h5py never reads a scanned file).
+H5_WRITER_REQUIREMENTS: Final = ("h5py",)
 TOOLS: Final = ("sovscan", "picklescan", "modelscan", "fickling")
 #: sovscan's load-analysis rules (SEC008 is an INFO note about training state).
 SOVSCAN_LOAD_RULES: Final = frozenset(
@@ -104,7 +114,8 @@ def main() -> int:
     for peer in PEER_VERSIONS:
         if peer in tools:
             executables[peer], versions[peer] = ensure_peer(args.peers_dir, peer)
-    cases = [case for case in build_cases() if args.case in case.id]
+    writer = ensure_venv(args.peers_dir / "h5-writer", H5_WRITER_REQUIREMENTS)
+    cases = [case for case in build_cases(partial(write_h5, writer)) if args.case in case.id]
     print("tools: " + ", ".join(f"{tool} {versions[tool]}" for tool in tools))
     print("sovscan runs as its CLI: python -m scanner scan FILE --offline --no-cache -o x.sarif")
     matrix: dict[str, dict[str, Outcome]] = {}
@@ -135,15 +146,7 @@ def ensure_peer(peers_dir: Path, peer: str) -> tuple[Path, str]:
     installed version."""
     venv = peers_dir / peer
     tool = venv / "bin" / peer
-    python = venv / "bin" / "python"
-    requirements = PEER_REQUIREMENTS[peer]
-    marker = venv / "bench-requirements.txt"
-    wanted = "\n".join(requirements) + "\n"
-    if not tool.exists() or not marker.is_file() or marker.read_text() != wanted:
-        print(f"installing {' '.join(requirements)} into {venv} (needs PyPI)", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *requirements], check=True)
-        marker.write_text(wanted)
+    python = ensure_venv(venv, PEER_REQUIREMENTS[peer])
     version = subprocess.run(
         [str(python), "-c", f"import importlib.metadata as m; print(m.version({peer!r}))"],
         capture_output=True,
@@ -151,6 +154,28 @@ def ensure_peer(peers_dir: Path, peer: str) -> tuple[Path, str]:
         check=True,
     ).stdout.strip()
     return tool, version
+
+
+def ensure_venv(venv: Path, requirements: tuple[str, ...]) -> Path:
+    """The venv's python, creating the venv and pip-installing ``requirements`` into it unless
+    a previous run did (a marker file lists what was installed)."""
+    python = venv / "bin" / "python"
+    marker = venv / "bench-requirements.txt"
+    wanted = "\n".join(requirements) + "\n"
+    if not python.exists() or not marker.is_file() or marker.read_text() != wanted:
+        print(f"installing {' '.join(requirements)} into {venv} (needs PyPI)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *requirements], check=True)
+        marker.write_text(wanted)
+    return python
+
+
+def write_h5(python: Path, model_config: str) -> bytes:
+    """The bytes of an HDF5 file written by h5py in the writer venv (see ``H5_WRITER``)."""
+    with tempfile.TemporaryDirectory(prefix="sovscan-h5-") as scratch:
+        path = Path(scratch) / "model.h5"
+        subprocess.run([str(python), "-c", H5_WRITER, str(path), model_config], check=True)
+        return path.read_bytes()
 
 
 def sovscan_version() -> str:
