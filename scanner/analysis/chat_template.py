@@ -476,22 +476,25 @@ def _check_run(run: list[str], block: Block, report: _Report) -> None:
 
 def _check_repeats(tokens: tuple[Token, ...], block: Block, report: _Report) -> None:
     """``'a' * 9000 * 9000``, ``('a' * 9000) * 9000``, ``'a' * 2 ** 40``: the literal factors
-    of the block's products, outside ``range()`` (checked on its own), multiplied."""
-    factors: list[float] = []
+    of one chain of products (only closing brackets between them), outside ``range()``
+    (checked on its own), multiplied."""
+    product = 1.0
+    chain_end = -1  # where the last factor of the current chain ends
     skip_to = -1
     for index, token in enumerate(tokens):
         if index >= skip_to and token.text == "range" and _following(tokens, index) == "(":
             skip_to = index + 2 + len(_argument(tokens, index + 2, stop_at_comma=False))
         if index < skip_to or token.text != "*":
             continue
-        factors.extend(
-            value
-            for value in (_operand(tokens, index - 1, -1), _operand(tokens, index + 1, 1))
-            if value is not None
-        )
-    if _product(factors) > MAX_REPEAT_LITERAL:  # one literal: reported once, same key
-        what = f"multiplies by more than {MAX_REPEAT_LITERAL} (memory exhaustion)"
-        report.add(Severity.MEDIUM, ("repeat", ""), what, block)
+        chained = chain_end >= 0 and all(t.text == ")" for t in tokens[chain_end:index])
+        if not chained:
+            product = _operand(tokens, index - 1, -1) or 1.0
+        product *= _operand(tokens, index + 1, 1) or 1.0
+        chain_end = index + (4 if _following(tokens, index + 1) == "**" else 2)
+        if product > MAX_REPEAT_LITERAL:  # one literal: reported once, under the same key
+            what = f"multiplies by more than {MAX_REPEAT_LITERAL} (memory exhaustion)"
+            report.add(Severity.MEDIUM, ("repeat", ""), what, block)
+            return
 
 
 def _operand(tokens: tuple[Token, ...], index: int, step: int) -> float | None:

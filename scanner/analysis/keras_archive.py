@@ -166,19 +166,19 @@ def _report_file_loader(
     node: dict[str, object], gadget: KerasGadget, builder: AnalysisBuilder
 ) -> None:
     config = node.get("config")
-    paths = [
-        value
-        for key in gadget.paths
-        if isinstance(config, dict) and isinstance(value := config.get(key), str)
-    ]
-    if gadget.paths and not paths:
-        return  # a vocabulary given inline, not a path
-    named = f" {display_text(paths[0])}" if paths else ""
+    values = [config.get(key) for key in gadget.paths] if isinstance(config, dict) else []
+    if gadget.inline:  # the code itself, in whatever form (a string, a ``__bytes__`` object)
+        named = "" if any(value is not None for value in values) else None
+    else:  # a path; a vocabulary given as a list is inline data
+        paths = [value for value in values if isinstance(value, str)]
+        named = f": {display_text(paths[0])}" if paths else None
+    if named is None:
+        return
     builder.risk(
         LoadRisk(
-            kind=RiskKind.UNSAFE_IMPORT,
+            kind=RiskKind.EMBEDDED_CODE if gadget.inline else RiskKind.UNSAFE_IMPORT,
             severity=Severity.HIGH,
-            message=(f"{gadget.name} layer {_layer_name(node)} {gadget.does} on load:{named}"),
+            message=f"{gadget.name} layer {_layer_name(node)} {gadget.does} on load{named}",
             member=CONFIG_MEMBER,
         ),
         runs_on_load=gadget.runs_code,

@@ -27,6 +27,8 @@ class KerasGadget:
     when one of them holds a string (a vocabulary given as a list is inline data)."""
     runs_code: bool = True
     """Whether what it loads runs (a SavedModel's graph, bytecode), rather than being read."""
+    inline: bool = False
+    """Whether the keys hold the code itself (a pickle), not a path to it: not shown."""
 
 
 #: Classes that read files or URLs, or load other models, when a config instantiates them.
@@ -36,6 +38,14 @@ FILE_LOADING_CLASSES: tuple[KerasGadget, ...] = (
         "loads an external TensorFlow SavedModel (its graph runs on every call)",
         "keras-team/keras#22035: TFSMLayer refused in safe mode, it loads an external SavedModel",
         ("filepath",),
+    ),
+    KerasGadget(
+        "TorchModuleWrapper",
+        "unpickles the PyTorch module stored in its config (torch.load)",
+        "keras-team/keras#21575 and #23048: torch.load of the config's module, refused in "
+        "safe mode",
+        ("module",),
+        inline=True,
     ),
     KerasGadget(
         "KerasLayer",

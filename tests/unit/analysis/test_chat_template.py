@@ -625,6 +625,7 @@ BENIGN: list[tuple[str, str]] = [
         "{% for i in range(3) %}{% for j in range(30) %}{% endfor %}{% endfor %}",
     ),
     ("small-products", "{{ '=' * 40 ~ '-' * 40 }}{{ n * 2 * 3 }}"),
+    ("separate-products", "{{ ('=' * 200) ~ (n * 100) }}{{ '-' * 9000 ~ x ~ '=' * 9000 }}"),
     ("set-number", "{% set width = 80 %}{{ '-' * width }}{% for i in range(width) %}{% endfor %}"),
 ]
 

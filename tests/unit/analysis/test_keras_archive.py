@@ -215,6 +215,19 @@ KERAS_CASES: list[tuple[str, str, object, set[tuple[RiskKind, Severity, str]]]] 
         },
     ),
     (
+        "torch-module-wrapper",
+        "keras-team/keras#21575: TorchModuleWrapper torch.loads (unpickles) its config's module",
+        functional("m", [layer("TorchModuleWrapper", "t", {"module": "gASVAAAA"})]),
+        {
+            (
+                CODE,
+                H,
+                "TorchModuleWrapper layer t unpickles the PyTorch module stored in its config "
+                "(torch.load) on load",
+            )
+        },
+    ),
+    (
         "hub-keras-layer",
         "tensorflow_hub.KerasLayer docs: handle is a path or URL given to hub.load",
         functional(
