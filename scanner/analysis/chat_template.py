@@ -19,10 +19,14 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from scanner.analysis.load_risk import LoadRisk, RiskKind
 from scanner.analysis.template_lexer import CLOSERS, OPENERS, Block, Token, TokenKind, lex
 from scanner.core.model import Severity
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: Largest template analysed, in UTF-8 bytes; real chat templates are a few KiB (tool-calling
 #: ones included: the corpus's largest is 4 KiB). A larger one gets one MEDIUM risk instead of
@@ -96,6 +100,21 @@ _JOINING_BRACKETS = frozenset({"", "format", "format_map", "join", "dict"})  # "
 #: Largest repetition of a piece expanded when folding (``'_' * 2``); two make a dunder.
 _MAX_FOLDED_REPEAT = 4
 _BINDING_STATEMENTS = frozenset({"for", "set", "with", "macro", "call"})
+#: Longest value a literal is folded to (``'{0}{0}'.format(…)``, ``replace``, ``* N``): longer
+#: folds are cut or left undone, so that folding costs at most this per token.
+_MAX_FOLDED_CHARS = 4096
+_CASE_FILTERS: dict[str, Callable[[str], str]] = {
+    "lower": str.lower,
+    "upper": str.upper,
+    "string": str,
+    "trim": str.strip,
+    "strip": str.strip,
+    "e": str,
+    "escape": str,
+    "safe": str,
+}
+_PERCENT_FIELD = re.compile(r"%%|%()s")
+_BRACE_FIELD = re.compile(r"\{\{|\}\}|\{(\d*)\}")
 _SEVERITIES = tuple(Severity)  # most severe first
 
 _DUNDER_IN_TEXT = re.compile(r"__[^\W_]\w*?__")
@@ -431,16 +450,15 @@ def _check_pieces(tokens: tuple[Token, ...], block: Block, report: _Report) -> N
             and previous in ("(", ",")
             and _following(tokens, index) == "="
         ):
-            piece = token.text
-            if _following(tokens, index) == "*" and index + 2 < len(tokens):
-                times = _number_value(tokens[index + 2].text)
-                if tokens[index + 2].kind is TokenKind.NUMBER and times >= 1:
-                    piece *= int(min(times, _MAX_FOLDED_REPEAT))
-                    index += 2
+            if token.kind is TokenKind.NAME:  # skip the value: ``= 1``
+                piece = token.text
+                index += 2
+            else:
+                piece, index = _fold_piece(tokens, index)
+                if piece != token.text:  # ``'{0}{0}class'.format('_')``, ``'x_'[1] * 2``
+                    _check_run([piece], block, report, alone=token.text)
             run.append(piece)
             _check_run(run, block, report)
-            if token.kind is TokenKind.NAME:  # skip the value: ``= 1``
-                index += 2
         elif token.text in OPENERS:
             if previous is not None and tokens[index - 1].kind is TokenKind.NAME:
                 brackets.append(previous)
@@ -460,18 +478,120 @@ def _check_pieces(tokens: tuple[Token, ...], block: Block, report: _Report) -> N
         index += 1
 
 
-def _check_run(run: list[str], block: Block, report: _Report) -> None:
-    """Report when the last piece of ``run`` completes a dunder or ``__`` name."""
-    if len(run) < 2:
+def _check_run(run: list[str], block: Block, report: _Report, *, alone: str = "") -> None:
+    """Report when the last piece of ``run`` completes a dunder or ``__`` name, or when a piece
+    folded from the literal ``alone`` spells one that literal does not."""
+    if alone:  # a bare ``__`` is left to the run it joins
+        assembled = _DUNDER_IN_TEXT.search(run[0])
+        crossing = False
+        if assembled is not None and _DUNDER_IN_TEXT.search(alone) is not None:
+            assembled = None
+    elif len(run) < 2:
         return
-    last = run[-1]
-    joined = "".join(run[-8:])
-    assembled = _DUNDER_IN_TEXT.search(joined)
-    crossing = run[-2][-1:] + last[:1] == "__"
-    if (assembled is not None and _DUNDER_IN_TEXT.search(last) is None) or crossing:
+    else:
+        last = run[-1]
+        assembled = _DUNDER_IN_TEXT.search("".join(run[-8:]))
+        if assembled is not None and _DUNDER_IN_TEXT.search(last) is not None:
+            assembled = None
+        crossing = run[-2][-1:] + last[:1] == "__"
+    if assembled is not None or crossing:
         shown = assembled.group() if assembled is not None else "__"
         what = f"assembles the name {shown!r} from pieces at render time"
         report.add(Severity.HIGH, ("assembled", ""), what, block)
+
+
+def _fold_piece(tokens: tuple[Token, ...], index: int) -> tuple[str, int]:
+    """The value of the string literal at ``index`` after the literal operations that follow
+    it (``[N]``, ``* N``, ``replace``, ``format``, ``%``, case filters), and the index of the
+    last token they take. Results are capped at ``_MAX_FOLDED_CHARS``."""
+    value = tokens[index].text
+    while index + 2 < len(tokens):
+        operator, name = tokens[index + 1].text, tokens[index + 2]
+        if operator == "[" and (picked := _literal_index(tokens, index + 2)) is not None:
+            position, index = picked
+            value = value[position] if -len(value) <= position < len(value) else ""
+        elif operator == "*" and name.kind is TokenKind.NUMBER:
+            value *= int(min(max(_number_value(name.text), 0), _MAX_FOLDED_REPEAT))
+            index += 2
+        elif operator in _FILTER_MARKS | {"."} and name.text in _CASE_FILTERS:
+            value = _CASE_FILTERS[name.text](value)
+            index += 2
+        elif operator in _FILTER_MARKS | {"."} and name.text in ("replace", "format"):
+            arguments = _literal_arguments(tokens, index + 3)
+            if arguments is None:
+                break
+            strings, index = arguments
+            if name.text == "replace" and len(strings) == 2:
+                longest = len(value) * max(len(strings[1]), 1)
+                old, new = strings
+                folded = value.replace(old, new) if longest <= _MAX_FOLDED_CHARS else None
+            else:
+                folded = _fold_format(value, strings, percent=operator != ".")  # |format: %
+            if folded is None:
+                break
+            value = folded
+        elif operator == "%":
+            single = name.kind is TokenKind.STRING
+            arguments = (
+                ([name.text], index + 2) if single else _literal_arguments(tokens, index + 2)
+            )
+            folded = None if arguments is None else _fold_format(value, arguments[0], percent=True)
+            if arguments is None or folded is None:
+                break
+            value, index = folded, arguments[1]
+        else:
+            break
+        value = value[:_MAX_FOLDED_CHARS]
+    return value, index
+
+
+def _literal_index(tokens: tuple[Token, ...], start: int) -> tuple[int, int] | None:
+    """``N]`` or ``-N]`` at ``start``: the index N and where the ``]`` is."""
+    sign = -1 if tokens[start].text == "-" else 1
+    number = start + (sign < 0)
+    if number + 1 < len(tokens) and tokens[number].kind is TokenKind.NUMBER:
+        value = _number_value(tokens[number].text)
+        if tokens[number + 1].text == "]" and value < _MAX_FOLDED_CHARS:
+            return sign * int(value), number + 1
+    return None
+
+
+def _literal_arguments(tokens: tuple[Token, ...], start: int) -> tuple[list[str], int] | None:
+    """``(`` at ``start`` then string literals separated by commas up to ``)``: the strings and
+    where the ``)`` is; None for anything else."""
+    if start >= len(tokens) or tokens[start].text != "(":
+        return None
+    strings: list[str] = []
+    index = start + 1
+    while index < len(tokens) and len(strings) <= MAX_ARGUMENT_TOKENS:
+        token = tokens[index]
+        if token.kind is TokenKind.STRING and _previous(tokens, index) in ("(", ","):
+            strings.append(token.text)
+        elif token.text == ")":
+            return strings, index
+        elif token.text != ",":
+            return None
+        index += 1
+    return None
+
+
+def _fold_format(pattern: str, arguments: list[str], *, percent: bool) -> str | None:
+    """``pattern`` with its plain fields (``%s``; ``{}``, ``{0}``) replaced by ``arguments``,
+    without Python's formatting; None when the result could exceed ``_MAX_FOLDED_CHARS``."""
+    fields = _PERCENT_FIELD if percent else _BRACE_FIELD
+    longest = max((len(argument) for argument in arguments), default=0)
+    if len(pattern) > _MAX_FOLDED_CHARS or len(pattern) * longest > 64 * _MAX_FOLDED_CHARS:
+        return None
+    automatic = iter(range(len(arguments)))
+
+    def field(match: re.Match[str]) -> str:
+        text = match.group()
+        if text in ("%%", "{{", "}}"):
+            return text[0]
+        position = int(match.group(1)) if match.group(1) else next(automatic, len(arguments))
+        return arguments[position] if position < len(arguments) else ""
+
+    return fields.sub(field, pattern)[:_MAX_FOLDED_CHARS]
 
 
 def _check_repeats(tokens: tuple[Token, ...], block: Block, report: _Report) -> None:

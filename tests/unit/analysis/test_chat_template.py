@@ -398,7 +398,40 @@ BUILT_AT_RENDER_TIME: list[tuple[str, str, str, list[tuple[Severity, str]]]] = [
         "format-pieces",
         "SSTI filter bypass: '%s%sclass%s%s'|format('_', '_', '_', '_')",
         "{{ messages[1]['%s%sclass%s%s'|format('_', '_', '_', '_')] }}",
-        [(H, "assembles the name '__' from pieces at render time")],
+        [(H, "assembles the name '__class__' from pieces at render time")],
+    ),
+    (
+        "str-format-pieces",
+        "SSTI filter bypass: '{0}{0}class{0}{0}'.format('_')",
+        "{{ messages[1]['{0}{0}class{0}{0}'.format('_')] }}",
+        [(H, "assembles the name '__class__' from pieces at render time")],
+    ),
+    (
+        "percent-pieces",
+        "SSTI filter bypass: '%sclass%s' % ('__', '__')",
+        "{{ messages[1]['%sclass%s' % ('__', '__')] }}",
+        [(H, "assembles the name '__class__' from pieces at render time")],
+    ),
+    (
+        "indexed-literal",
+        "SSTI filter bypass: characters picked out of a literal ('x_'[1])",
+        "{{ messages[1]['x_'[1] * 2 ~ 'class' ~ 'x_'[-1] * 2] }}",
+        [(H, "assembles the name '__class__' from pieces at render time")],
+    ),
+    (
+        "replace-pieces",
+        "SSTI filter bypass: a blocked word hidden by replace",
+        "{{ messages[1]['XXclassXX'|replace('X', '_')] }}",
+        [(H, "assembles the name '__class__' from pieces at render time")],
+    ),
+    (
+        "lower-pieces",
+        "SSTI filter bypass: case filters between pieces",
+        "{{ messages[1]['_'|lower ~ '_CLASS__'|lower] }}",
+        [
+            (H, "assembles the name '__class__' from pieces at render time"),
+            (H, "looks up the private item '_'"),
+        ],
     ),
     (
         "split-dunder",
@@ -618,6 +651,9 @@ BENIGN: list[tuple[str, str]] = [
     ("special-tokens", "{{ '<|' ~ message.role ~ '|>' }}{{ '<|' + 'im_start' + '|>' }}"),
     ("string-filter", "{{ message.content|string|trim }}{{ (n|string) ~ '_' }}"),
     ("format-pieces", "{{ '%s_%s'|format(a, b) }}{{ '{}: {}'.format(k, v) }}"),
+    ("folded-literals", "{{ '%s_%s'|format('a', 'b') }}{{ '{0}_{1}'.format('x', 'y') }}"),
+    ("literal-index", "{{ 'abc'[0] ~ '_' ~ 'def'[-1] }}{{ 'a_b'|replace('_', ' ') }}"),
+    ("huge-fold-is-skipped", "{{ ('{0}' * 4)|replace('0', '1') }}{{ '%s'|format('x' * 4) }}"),
     ("map-attribute-literal", "{{ tools|map(attribute='function.name')|join(', ') }}"),
     ("selectattr-literal", "{{ tools|selectattr('type', 'equalto', 'function')|list }}"),
     (
@@ -678,6 +714,10 @@ def test_size_counts_utf8_bytes() -> None:
         ("{{ ", "'a'*9*"),
         ("", "{% for i in range(9) %}"),  # loops nested ever deeper
         ("", "{% set a = 1 %}{{ a }}"),
+        ("{{ 'a'", "*4"),  # a literal folded through ever more operations
+        ("{{ 'a'", "|lower"),
+        ("{{ 'aaaa'", "|replace('a','aa')"),
+        ("{{ ", "'{0}{0}{0}{0}'.format('abcdefgh')~"),
     ],
 )
 def test_worst_case_templates_at_the_cap_are_fast(prefix: str, unit: str) -> None:
