@@ -283,7 +283,13 @@ def _check_name(
     previous = _previous(tokens, index)
     following = _following(tokens, index)
     if previous == ".":
-        _check_attribute(name, following, block, report)
+        # ``'…'.format`` not called, or passed on (``map(s.format)``): a stored reference.
+        # A data field named format (``{% if param.format %}``, JSON schemas) is neither.
+        owner = tokens[index - 2] if index >= 2 else None
+        stored = following != "(" and (
+            (owner is not None and owner.kind is TokenKind.STRING) or following in (")", ",")
+        )
+        _check_attribute(name, stored, block, report)
     elif name in _TEXT_FILTERS and previous in _FILTER_MARKS:
         _check_text_filter(tokens, index, block, report)
     elif name == "attribute" and following == "=" and previous in ("(", ","):
@@ -307,8 +313,8 @@ def _check_name(
         _check_size_arguments(tokens, index, name, block, report)
 
 
-def _check_attribute(name: str, following: str | None, block: Block, report: _Report) -> None:
-    if name in _FORMAT_WORDS and following != "(":
+def _check_attribute(name: str, stored: bool, block: Block, report: _Report) -> None:
+    if name in _FORMAT_WORDS and stored:
         # Source: CVE-2024-56326 (GHSA-q2x7-8rv6-6q7h), a stored reference to str.format
         # escaped Jinja's sandbox before 3.1.5.
         what = f"keeps a reference to str.{name} without calling it (CVE-2024-56326)"

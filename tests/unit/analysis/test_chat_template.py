@@ -479,6 +479,12 @@ BUILT_AT_RENDER_TIME: list[tuple[str, str, str, list[tuple[Severity, str]]]] = [
         [(H, "keeps a reference to str.format without calling it (CVE-2024-56326)")],
     ),
     (
+        "format-reference-passed",
+        "CVE-2024-56326: the reference passed to a filter that calls it",
+        "{{ messages|map(template.format)|list }}",
+        [(H, "keeps a reference to str.format without calling it (CVE-2024-56326)")],
+    ),
+    (
         "format-map-dunder",
         "CVE-2019-10906: str.format_map reached attributes before Jinja 2.10.1",
         "{{ '{0.__class__}'.format_map(messages) }}",
@@ -651,6 +657,7 @@ BENIGN: list[tuple[str, str]] = [
     ("special-tokens", "{{ '<|' ~ message.role ~ '|>' }}{{ '<|' + 'im_start' + '|>' }}"),
     ("string-filter", "{{ message.content|string|trim }}{{ (n|string) ~ '_' }}"),
     ("format-pieces", "{{ '%s_%s'|format(a, b) }}{{ '{}: {}'.format(k, v) }}"),
+    ("schema-format-field", "{% if param.format %}{{ param.format|e }}{% endif %}"),
     ("folded-literals", "{{ '%s_%s'|format('a', 'b') }}{{ '{0}_{1}'.format('x', 'y') }}"),
     ("literal-index", "{{ 'abc'[0] ~ '_' ~ 'def'[-1] }}{{ 'a_b'|replace('_', ' ') }}"),
     ("huge-fold-is-skipped", "{{ ('{0}' * 4)|replace('0', '1') }}{{ '%s'|format('x' * 4) }}"),
