@@ -14,6 +14,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scanner.analysis.builder import display_text
+from scanner.analysis.keras_gadgets import (
+    FILE_LOADING_CLASS_BY_NAME,
+    UNSAFE_FUNCTION_BY_NAME,
+    UNSAFE_NUMPY_FUNCTION_BY_NAME,
+)
 from scanner.analysis.load_risk import LoadRisk, RiskKind
 from scanner.analysis.zip_members import (
     readable,
@@ -32,6 +37,7 @@ from scanner.core.model import Severity
 
 if TYPE_CHECKING:
     from scanner.analysis.builder import AnalysisBuilder
+    from scanner.analysis.keras_gadgets import KerasGadget
     from scanner.analysis.zip_archive import ZipArchive, ZipMember
 
 #: Largest ``config.json`` read, in bytes (the metadata JSON cap; real ones are < 1 MB).
@@ -59,11 +65,8 @@ _UNSAFE_BUILTINS = frozenset(
         "globals", "locals", "vars", "input", "breakpoint", "exit", "quit",
     }
 )  # fmt: skip
-#: Keras functions that undo the loader's protections when a config calls them: turning
-#: safe mode off, loading another model unsafely, downloading files (CVE-2025-1550, -9906).
-_UNSAFE_KERAS_CALLABLES = frozenset(
-    {"enable_unsafe_deserialization", "load_model", "get_file", "set_global_attribute"}
-)
+#: Packages outside the Keras family whose Keras layers load files (``hub.KerasLayer``).
+_LAYER_ROOTS = frozenset({"tensorflow_hub"})
 #: TensorFlow ops a ``TFOpLambda`` may call that read or write files or run Python.
 _UNSAFE_TF_OPS = ("io.", "compat.v1.io.", "compat.v1.gfile", "py_function", "numpy_function",
                   "compat.v1.py_func", "raw_ops.", "saved_model.", "debugging.")  # fmt: skip
@@ -145,9 +148,72 @@ def _report_object(node: dict[str, object], builder: AnalysisBuilder, covered: s
             )
         )
     module = node.get("module")
+    root = module.split(".", 1)[0] if isinstance(module, str) else None
+    gadget = FILE_LOADING_CLASS_BY_NAME.get(class_name)
+    if gadget is not None and (root is None or root in _KERAS_ROOTS or root in _LAYER_ROOTS):
+        _report_file_loader(node, gadget, builder)
+    if "." in class_name and class_name != "function":
+        # ``"class_name": "os.system"``: a dotted path where a class name belongs.
+        owner, _, name = class_name.rpartition(".")
+        _report_import(owner, name, builder, function=False)
     if isinstance(module, str):
         target = config if class_name == "function" and isinstance(config, str) else class_name
         _report_import(module, target, builder, function=class_name == "function")
+    _report_registered_name(node, class_name, builder)
+
+
+def _report_file_loader(
+    node: dict[str, object], gadget: KerasGadget, builder: AnalysisBuilder
+) -> None:
+    config = node.get("config")
+    values = [config.get(key) for key in gadget.paths] if isinstance(config, dict) else []
+    if gadget.inline:  # the code itself, in whatever form (a string, a ``__bytes__`` object)
+        named = "" if any(value is not None for value in values) else None
+    else:  # a path; a vocabulary given as a list is inline data
+        paths = [value for value in values if isinstance(value, str)]
+        named = f": {display_text(paths[0])}" if paths else None
+    if named is None:
+        return
+    builder.risk(
+        LoadRisk(
+            kind=RiskKind.EMBEDDED_CODE if gadget.inline else RiskKind.UNSAFE_IMPORT,
+            severity=Severity.HIGH,
+            message=f"{gadget.name} layer {_layer_name(node)} {gadget.does} on load{named}",
+            member=CONFIG_MEMBER,
+        ),
+        runs_on_load=gadget.runs_code,
+    )
+
+
+def _report_registered_name(
+    node: dict[str, object], class_name: str, builder: AnalysisBuilder
+) -> None:
+    """``registered_name`` picks a class registered with ``register_keras_serializable`` over
+    ``module`` and ``class_name`` (keras/src/saving/serialization_lib.py
+    ``_retrieve_class_or_fn``): one registered by another package is custom code."""
+    registered = node.get("registered_name")
+    module = node.get("module")
+    if (
+        not isinstance(registered, str)
+        or class_name == "function"  # functions are looked up by their name
+        or (isinstance(module, str) and module.split(".", 1)[0] not in _KERAS_ROOTS)
+    ):
+        return  # a module outside Keras is reported as a custom import already
+    package = registered.split(">", 1)[0] if ">" in registered else registered.rpartition(".")[0]
+    if not package or package.split(".", 1)[0] in _KERAS_ROOTS:
+        return  # a plain name is resolved in Keras like class_name
+    builder.risk(
+        LoadRisk(
+            kind=RiskKind.UNKNOWN_IMPORT,
+            severity=Severity.MEDIUM,
+            message=(
+                f"custom object {display_text(registered)} (registered name) is used on load "
+                f"for {display_text(class_name)}"
+            ),
+            member=CONFIG_MEMBER,
+            callables=(registered,),
+        )
+    )
 
 
 def _report_lambda(node: dict[str, object], builder: AnalysisBuilder, covered: set[int]) -> None:
@@ -155,7 +221,14 @@ def _report_lambda(node: dict[str, object], builder: AnalysisBuilder, covered: s
     function = config.get("function") if isinstance(config, dict) else None
     callables: tuple[str, ...] = ()
     detail = f"marshalled bytecode; {_SAFE_MODE_NOTE}"
-    if isinstance(function, dict):
+    legacy_module = config.get("module") if isinstance(config, dict) else None
+    if isinstance(function, str) and isinstance(legacy_module, str):
+        # The legacy (tf.keras, ``.h5``) form: {"function": "system", "module": "os",
+        # "function_type": "function"} looks the name up in that module.
+        callables = (f"{legacy_module}.{function}",)
+        detail = f"calls {display_text(callables[0])}"
+        _report_import(legacy_module, function, builder, function=True)
+    elif isinstance(function, dict):
         covered.add(id(function))
         module, name = function.get("module"), function.get("config")
         if (
@@ -209,11 +282,11 @@ def _report_import(module: str, name: str, builder: AnalysisBuilder, *, function
             member=CONFIG_MEMBER,
             callables=(dotted,),
         )
-    elif root in _KERAS_ROOTS and function and name in _UNSAFE_KERAS_CALLABLES:
+    elif (gadget := _unsafe_function(root, module, name) if function else None) is not None:
         risk = LoadRisk(
             kind=RiskKind.UNSAFE_IMPORT,
             severity=Severity.HIGH,
-            message=f"calls {shown} on load (disables safe mode or loads or fetches other files)",
+            message=f"calls {shown} on load ({gadget})",
             member=CONFIG_MEMBER,
             callables=(dotted,),
         )
@@ -228,6 +301,20 @@ def _report_import(module: str, name: str, builder: AnalysisBuilder, *, function
             callables=(dotted,),
         )
     builder.risk(risk)
+
+
+def _unsafe_function(root: str, module: str, name: str) -> str | None:
+    """What a function named from the Keras family, TensorFlow or NumPy does that makes it
+    unsafe (a reviewed table in ``keras_gadgets``), or None."""
+    if root in _KERAS_ROOTS and (gadget := UNSAFE_FUNCTION_BY_NAME.get(name)) is not None:
+        return gadget.does
+    if root == "numpy" and (gadget := UNSAFE_NUMPY_FUNCTION_BY_NAME.get(name)) is not None:
+        return gadget.does
+    if root == "tensorflow" and f"{module}.{name}".removeprefix("tensorflow.").startswith(
+        _UNSAFE_TF_OPS
+    ):
+        return "reads or writes files, or runs Python"
+    return None
 
 
 def _layer_name(node: dict[str, object]) -> str:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.analysis.chat_template import (
+    MAX_ARGUMENT_TOKENS,
     MAX_LOOP_DEPTH,
     MAX_REPORTED_RISKS,
     MAX_TEMPLATE_BYTES,
@@ -206,6 +207,7 @@ HOSTILE: list[tuple[str, str, list[tuple[Severity, str]]]] = [
         "underscore-pieces",
         "{{ messages|attr(('_' * 2) ~ 'class' ~ ('_' * 2)) }}",
         [
+            (H, "assembles the name '__class__' from pieces at render time"),
             (H, "looks up an attribute by a computed name"),
             (H, "builds an underscore name from pieces"),
         ],
@@ -340,6 +342,238 @@ def test_hostile_templates(template: str, expected: list[tuple[Severity, str]]) 
     assert summary(template) == expected
 
 
+# Names and sizes built at render time, each with the write-up or advisory it comes from.
+# PayloadsAllTheThings / HackTricks: the Jinja2 SSTI filter-bypass pages ("Jinja2 - Filter
+# bypass"); GHSA-…: the pallets/jinja security advisories of the CVEs named.
+BUILT_AT_RENDER_TIME: list[tuple[str, str, str, list[tuple[Severity, str]]]] = [
+    (
+        "select-string-harvest",
+        "SSTI filter bypass: (()|select|string)[24] is '_' (HackTricks, PayloadsAllTheThings)",
+        "{% set u = (()|select|string)[24] %}{{ messages[u ~ u ~ 'class' ~ u ~ u] }}",
+        [(H, "picks characters out of an object's text (|string)")],
+    ),
+    (
+        "string-list-harvest",
+        "SSTI filter bypass: characters of an object's text by |string|list",
+        "{% set c = loop|string|list %}{{ messages|attr(c[0] ~ c[0]) }}",
+        [
+            (H, "picks characters out of an object's text (|string)"),
+            (H, "looks up an attribute by a computed name"),
+        ],
+    ),
+    (
+        "pprint-harvest",
+        "SSTI filter bypass: the same with |pprint",
+        "{{ (messages|pprint)[0] }}",
+        [(H, "picks characters out of an object's text (|pprint)")],
+    ),
+    (
+        "concatenated-underscores",
+        "SSTI filter bypass: '_' ~ '_' concatenation",
+        "{{ messages['x'] ~ messages['_' ~ '_' ~ 'class' ~ '_' ~ '_'] }}",
+        [
+            (H, "assembles the name '__' from pieces at render time"),
+            (H, "looks up the private item '_'"),
+        ],
+    ),
+    (
+        "underscore-variable",
+        "SSTI filter bypass: {% set %} of an underscore, then ~",
+        "{% set u = '_' %}{{ messages[1][u ~ u ~ 'class' ~ u ~ u] }}",
+        [
+            (H, "assembles the name '__' from pieces at render time"),
+            (H, "looks up the private item '_'"),
+        ],
+    ),
+    (
+        "list-join",
+        "SSTI filter bypass: ['_', '_', …]|join",
+        "{{ messages[1][['_', '_', 'class', '_', '_']|join] }}",
+        [
+            (H, "assembles the name '__' from pieces at render time"),
+            (H, "looks up the private item '_'"),
+        ],
+    ),
+    (
+        "format-pieces",
+        "SSTI filter bypass: '%s%sclass%s%s'|format('_', '_', '_', '_')",
+        "{{ messages[1]['%s%sclass%s%s'|format('_', '_', '_', '_')] }}",
+        [(H, "assembles the name '__class__' from pieces at render time")],
+    ),
+    (
+        "str-format-pieces",
+        "SSTI filter bypass: '{0}{0}class{0}{0}'.format('_')",
+        "{{ messages[1]['{0}{0}class{0}{0}'.format('_')] }}",
+        [(H, "assembles the name '__class__' from pieces at render time")],
+    ),
+    (
+        "percent-pieces",
+        "SSTI filter bypass: '%sclass%s' % ('__', '__')",
+        "{{ messages[1]['%sclass%s' % ('__', '__')] }}",
+        [(H, "assembles the name '__class__' from pieces at render time")],
+    ),
+    (
+        "indexed-literal",
+        "SSTI filter bypass: characters picked out of a literal ('x_'[1])",
+        "{{ messages[1]['x_'[1] * 2 ~ 'class' ~ 'x_'[-1] * 2] }}",
+        [(H, "assembles the name '__class__' from pieces at render time")],
+    ),
+    (
+        "replace-pieces",
+        "SSTI filter bypass: a blocked word hidden by replace",
+        "{{ messages[1]['XXclassXX'|replace('X', '_')] }}",
+        [(H, "assembles the name '__class__' from pieces at render time")],
+    ),
+    (
+        "lower-pieces",
+        "SSTI filter bypass: case filters between pieces",
+        "{{ messages[1]['_'|lower ~ '_CLASS__'|lower] }}",
+        [
+            (H, "assembles the name '__class__' from pieces at render time"),
+            (H, "looks up the private item '_'"),
+        ],
+    ),
+    (
+        "split-dunder",
+        "SSTI filter bypass: a blocked word split in two ('__cla' ~ 'ss__')",
+        "{{ messages[1]['__cla' ~ 'ss__'] }}",
+        [
+            (H, "assembles the name '__class__' from pieces at render time"),
+            (H, "looks up the private item '__cla'"),
+        ],
+    ),
+    (
+        "dict-join",
+        "SSTI filter bypass: dict(__=1)|join spells '__' without a quote",
+        "{{ messages[1][dict(__=1)|join ~ 'class' ~ dict(__=1)|join] }}",
+        [(H, "assembles the name '__class__' from pieces at render time")],
+    ),
+    (
+        "map-attribute-computed",
+        "issue #12: |map(attribute=…) with a computed name",
+        "{{ messages|map(attribute=name)|list }}",
+        [(H, "looks up an attribute by a computed name")],
+    ),
+    (
+        "selectattr-computed",
+        "issue #12: |selectattr with a computed name",
+        "{{ messages|selectattr(name)|list }}",
+        [(H, "looks up an attribute by a computed name")],
+    ),
+    (
+        "map-attribute-dotted-private",
+        "Jinja attribute paths: attribute='a._x' reaches a private attribute",
+        "{{ messages|map(attribute='a._x')|list }}",
+        [(H, "looks up the private item 'a._x'")],
+    ),
+    (
+        "attr-format",
+        "CVE-2025-27516, GHSA-cpwx-vrp4-4pq7: |attr('format') escaped the sandbox",
+        "{{ ('{0.a}'|attr('format'))(messages) }}",
+        [(H, "looks up str.format by name (CVE-2025-27516)")],
+    ),
+    (
+        "format-reference",
+        "CVE-2024-56326, GHSA-q2x7-8rv6-6q7h: a stored reference to str.format",
+        "{% set f = '{0.a}'.format %}{{ messages|map(f)|list }}",
+        [(H, "keeps a reference to str.format without calling it (CVE-2024-56326)")],
+    ),
+    (
+        "format-reference-passed",
+        "CVE-2024-56326: the reference passed to a filter that calls it",
+        "{{ messages|map(template.format)|list }}",
+        [(H, "keeps a reference to str.format without calling it (CVE-2024-56326)")],
+    ),
+    (
+        "format-map-dunder",
+        "CVE-2019-10906: str.format_map reached attributes before Jinja 2.10.1",
+        "{{ '{0.__class__}'.format_map(messages) }}",
+        [
+            (H, "names the dunder __class__ in a string"),
+            (H, "formats a private attribute '{0.__class__' of an argument"),
+        ],
+    ),
+    (
+        "format-field-private",
+        "str.format fields reach attributes: the TemplateReference context by format",
+        "{{ '{0._TemplateReference__context}'.format(loop) }}",
+        [(H, "formats a private attribute '{0._TemplateReference__context' of an argument")],
+    ),
+    (
+        "range-from-variable",
+        "issue #12: a range bomb sized through {% set %}",
+        "{% set n = 99999999 %}{% for i in range(n) %}x{% endfor %}",
+        [(M, "sizes range() beyond 10000 (CPU or memory exhaustion)")],
+    ),
+    (
+        "nested-ranges",
+        "Jinja sandbox docs: a small template can render a very large output",
+        "{% for i in range(5000) %}{% for j in range(5000) %}x{% endfor %}{% endfor %}",
+        [(M, "nests range() loops of more than 10000 iterations in all")],
+    ),
+    (
+        "repeat-chain",
+        "issue #12: 'a' * N memory bomb, N split in factors",
+        "{{ 'a' * 9000 * 9000 }}",
+        [(M, "multiplies by more than 10000 (memory exhaustion)")],
+    ),
+    (
+        "repeat-nested",
+        "issue #12: 'a' * N memory bomb, nested",
+        "{{ ('a' * 9000) * 9000 }}",
+        [(M, "multiplies by more than 10000 (memory exhaustion)")],
+    ),
+    (
+        "repeat-power",
+        "issue #12: 'a' * N memory bomb, N a power",
+        "{{ 'a' * 2 ** 40 }}",
+        [(M, "multiplies by more than 10000 (memory exhaustion)")],
+    ),
+    (
+        "repeat-from-variable",
+        "issue #12: 'a' * N memory bomb, N set in a variable",
+        "{% set n = 99999999 %}{{ 'a' * n }}",
+        [(M, "multiplies by more than 10000 (memory exhaustion)")],
+    ),
+    (
+        "lipsum-globals",
+        "CVE-2024-34359 (llama-cpp-python) and SGLang CVE-2026-5760 payloads: lipsum globals",
+        "{{ lipsum.__globals__['os'].popen('id').read() }}",
+        [
+            (H, "uses the Jinja/Flask global lipsum, a known sandbox-escape gadget"),
+            (H, "reaches the dunder attribute __globals__"),
+        ],
+    ),
+    (
+        "namespace-init-globals",
+        "SSTI gadget lists: namespace.__init__.__globals__",
+        "{{ namespace.__init__.__globals__ }}",
+        [
+            (H, "reaches the dunder attribute __init__"),
+            (H, "reaches the dunder attribute __globals__"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [(template, expected) for _, _, template, expected in BUILT_AT_RENDER_TIME],
+    ids=[name for name, _, _, _ in BUILT_AT_RENDER_TIME],
+)
+def test_names_and_sizes_built_at_render_time(
+    template: str, expected: list[tuple[Severity, str]]
+) -> None:
+    assert summary(template) == expected
+
+
+def test_size_argument_too_long_to_check() -> None:
+    template = "{% for i in range(" + " + ".join(["n"] * 20) + ") %}{% endfor %}"
+    assert summary(template) == [
+        (M, f"sizes range() by an expression of over {MAX_ARGUMENT_TOKENS} tokens")
+    ]
+
+
 def test_message_names_source_line_and_excerpt() -> None:
     template = "{% for m in messages %}\n{{ m.content }}\n{%- endfor %}\n\n{{ ''.__class__ }}"
     risks = analyze_chat_template(template, source="GGUF tokenizer.chat_template")
@@ -418,6 +652,24 @@ BENIGN: list[tuple[str, str]] = [
     ("negative-index", "{{ content.split('</think>')[-1].lstrip('\\n') }}"),
     ("slicing", "{% for message in messages[::-1] %}{{ loop.index0 }}{% endfor %}"),
     ("tojson", "{{ tool|tojson(indent=4) }}"),
+    ("replace-underscores", "{{ name|replace('__', '_') }}{{ name.replace('-', '_') }}"),
+    ("underscore-variable-between-names", "{% set sep = '_' %}{{ tool.name ~ sep ~ n }}"),
+    ("special-tokens", "{{ '<|' ~ message.role ~ '|>' }}{{ '<|' + 'im_start' + '|>' }}"),
+    ("string-filter", "{{ message.content|string|trim }}{{ (n|string) ~ '_' }}"),
+    ("format-pieces", "{{ '%s_%s'|format(a, b) }}{{ '{}: {}'.format(k, v) }}"),
+    ("schema-format-field", "{% if param.format %}{{ param.format|e }}{% endif %}"),
+    ("folded-literals", "{{ '%s_%s'|format('a', 'b') }}{{ '{0}_{1}'.format('x', 'y') }}"),
+    ("literal-index", "{{ 'abc'[0] ~ '_' ~ 'def'[-1] }}{{ 'a_b'|replace('_', ' ') }}"),
+    ("huge-fold-is-skipped", "{{ ('{0}' * 4)|replace('0', '1') }}{{ '%s'|format('x' * 4) }}"),
+    ("map-attribute-literal", "{{ tools|map(attribute='function.name')|join(', ') }}"),
+    ("selectattr-literal", "{{ tools|selectattr('type', 'equalto', 'function')|list }}"),
+    (
+        "small-nested-ranges",
+        "{% for i in range(3) %}{% for j in range(30) %}{% endfor %}{% endfor %}",
+    ),
+    ("small-products", "{{ '=' * 40 ~ '-' * 40 }}{{ n * 2 * 3 }}"),
+    ("separate-products", "{{ ('=' * 200) ~ (n * 100) }}{{ '-' * 9000 ~ x ~ '=' * 9000 }}"),
+    ("set-number", "{% set width = 80 %}{{ '-' * width }}{% for i in range(width) %}{% endfor %}"),
 ]
 
 
@@ -460,6 +712,19 @@ def test_size_counts_utf8_bytes() -> None:
         ("", "{{}}"),  # a block every four bytes
         ("{{ ", "a "),
         ("{{ ", "x.__a__"),
+        ("{{ ", "range("),  # nested calls whose arguments never close
+        ("{{ ", "x|attr("),
+        ("{{ ", "x|center("),
+        ("{{ ", "x|map(attribute="),
+        ("{{ ", "dict(a=1,"),
+        ("{{ ", "'_'~"),
+        ("{{ ", "'a'*9*"),
+        ("", "{% for i in range(9) %}"),  # loops nested ever deeper
+        ("", "{% set a = 1 %}{{ a }}"),
+        ("{{ 'a'", "*4"),  # a literal folded through ever more operations
+        ("{{ 'a'", "|lower"),
+        ("{{ 'aaaa'", "|replace('a','aa')"),
+        ("{{ ", "'{0}{0}{0}{0}'.format('abcdefgh')~"),
     ],
 )
 def test_worst_case_templates_at_the_cap_are_fast(prefix: str, unit: str) -> None:

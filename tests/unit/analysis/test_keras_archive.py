@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.analysis import keras_archive
+from scanner.analysis import keras_archive, keras_gadgets
+from scanner.analysis.builder import AnalysisBuilder
 from scanner.analysis.dispatch import analyze_path
-from scanner.analysis.keras_archive import analyze_keras_members
+from scanner.analysis.keras_archive import analyze_keras_members, report_keras_config
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
 from scanner.analysis.zip_members import analyze_zip_stream
 from scanner.core.model import Severity
@@ -127,8 +128,8 @@ def test_lambda_calling_keras_load_model_cve_2025_9906(tmp_path: Path) -> None:
         (
             RiskKind.UNSAFE_IMPORT,
             Severity.HIGH,
-            "calls keras.models.load_model on load (disables safe mode or loads or fetches "
-            "other files)",
+            "calls keras.models.load_model on load (loads another model with arguments from "
+            "the config, safe_mode=False among them)",
         ),
     }
 
@@ -161,6 +162,340 @@ def test_custom_and_unsafe_modules(tmp_path: Path) -> None:
         "os.system",
         "builtins.eval",
     }
+
+
+# --- config analysis without an archive: reviewed cases, each with its source ------------------
+
+
+def config_risks(config: object) -> set[tuple[RiskKind, Severity, str]]:
+    """The risks ``report_keras_config`` records for a hand-written config (nothing is loaded)."""
+    builder = AnalysisBuilder()
+    report_keras_config(config, builder)
+    return summary(builder.build("keras"))
+
+
+def config_analysis(config: object) -> FileAnalysis:
+    builder = AnalysisBuilder()
+    report_keras_config(config, builder)
+    return builder.build("keras")
+
+
+H, M = Severity.HIGH, Severity.MEDIUM
+UNSAFE, UNKNOWN, CODE = RiskKind.UNSAFE_IMPORT, RiskKind.UNKNOWN_IMPORT, RiskKind.EMBEDDED_CODE
+LAMBDA_RISK = (
+    CODE,
+    H,
+    "Lambda layer scale carries Python code run on load (marshalled bytecode; "
+    "Keras refuses it unless safe_mode=False, older Keras runs it)",
+)
+SCALE = layer("Lambda", "scale", {"function": LAMBDA_BYTECODE, "arguments": {}})
+
+
+def function_ref(module: str, name: str) -> dict[str, object]:
+    return {
+        "module": module,
+        "class_name": "function",
+        "config": name,
+        "registered_name": "function",
+    }
+
+
+KERAS_CASES: list[tuple[str, str, object, set[tuple[RiskKind, Severity, str]]]] = [
+    (
+        "tfsm-layer",
+        "keras-team/keras#22035: TFSMLayer loads an external SavedModel",
+        functional("m", [layer("TFSMLayer", "sm", {"filepath": "/tmp/evil_savedmodel"})]),
+        {
+            (
+                UNSAFE,
+                H,
+                "TFSMLayer layer sm loads an external TensorFlow SavedModel (its graph runs on "
+                "every call) on load: /tmp/evil_savedmodel",
+            )
+        },
+    ),
+    (
+        "torch-module-wrapper",
+        "keras-team/keras#21575: TorchModuleWrapper torch.loads (unpickles) its config's module",
+        functional("m", [layer("TorchModuleWrapper", "t", {"module": "gASVAAAA"})]),
+        {
+            (
+                CODE,
+                H,
+                "TorchModuleWrapper layer t unpickles the PyTorch module stored in its config "
+                "(torch.load) on load",
+            )
+        },
+    ),
+    (
+        "hub-keras-layer",
+        "tensorflow_hub.KerasLayer docs: handle is a path or URL given to hub.load",
+        functional(
+            "m",
+            [
+                layer(
+                    "KerasLayer",
+                    "hub",
+                    {"handle": "https://example.org/m"},
+                    module="tensorflow_hub.keras_layer",
+                )
+            ],
+        ),
+        {
+            (
+                UNSAFE,
+                H,
+                "KerasLayer layer hub loads a TensorFlow Hub module (a SavedModel, from a path or "
+                "URL) on load: https://example.org/m",
+            ),
+            (UNKNOWN, M, "custom class tensorflow_hub.keras_layer.KerasLayer is imported on load"),
+        },
+    ),
+    *(
+        (
+            f"{lookup.lower()}-vocabulary-file",
+            "keras-team/keras#21751, #23050: a string vocabulary is a file path read on load",
+            functional("m", [layer(lookup, "lookup", {"vocabulary": "/etc/passwd"})]),
+            {
+                (
+                    UNSAFE,
+                    H,
+                    f"{lookup} layer lookup reads a vocabulary file named in the config on load: "
+                    "/etc/passwd",
+                )
+            },
+        )
+        for lookup in ("StringLookup", "IntegerLookup", "TextVectorization")
+    ),
+    (
+        "tokenizer-proto-file",
+        "keras-team/keras-hub#2517: tokenizers read vocabulary/proto paths",
+        functional(
+            "m",
+            [
+                layer(
+                    "SentencePieceTokenizer",
+                    "tok",
+                    {"proto": "/home/u/.ssh/id_rsa"},
+                    module="keras_hub.tokenizers",
+                )
+            ],
+        ),
+        {
+            (
+                UNSAFE,
+                H,
+                "SentencePieceTokenizer layer tok reads a vocabulary or model file named in the "
+                "config on load: /home/u/.ssh/id_rsa",
+            )
+        },
+    ),
+    (
+        "get-file-download",
+        "keras-team/keras#20766: get_file downloads; CVE-2025-1550 names any function",
+        functional(
+            "m",
+            [
+                layer(
+                    "Lambda",
+                    "fetch",
+                    {"function": function_ref("keras.utils", "get_file"), "arguments": {}},
+                )
+            ],
+        ),
+        {
+            (
+                CODE,
+                H,
+                "Lambda layer fetch carries Python code run on load (calls keras.utils.get_file)",
+            ),
+            (
+                UNSAFE,
+                H,
+                "calls keras.utils.get_file on load (downloads a file from a URL, extracting it "
+                "if asked)",
+            ),
+        },
+    ),
+    (
+        "enable-unsafe-deserialization",
+        "CVE-2025-9906, GHSA-36fq-jgmw-4r9c",
+        {
+            **BENIGN_CONFIG,
+            "compile_config": function_ref("keras.config", "enable_unsafe_deserialization"),
+        },
+        {
+            (
+                UNSAFE,
+                H,
+                "calls keras.config.enable_unsafe_deserialization on load (turns safe mode off "
+                "for the rest of the load)",
+            )
+        },
+    ),
+    (
+        "tf-io-function",
+        "CVE-2025-1550: module + class_name import any function; tf.io reads files",
+        functional(
+            "m", [layer("Lambda", "r", {"function": function_ref("tensorflow.io", "read_file")})]
+        ),
+        {
+            (
+                CODE,
+                H,
+                "Lambda layer r carries Python code run on load (calls tensorflow.io.read_file)",
+            ),
+            (
+                UNSAFE,
+                H,
+                "calls tensorflow.io.read_file on load (reads or writes files, or runs Python)",
+            ),
+        },
+    ),
+    (
+        "numpy-load-function",
+        "CVE-2025-1550: a function from a non-Keras module; numpy.load reads a path",
+        functional("m", [layer("Lambda", "n", {"function": function_ref("numpy", "load")})]),
+        {
+            (CODE, H, "Lambda layer n carries Python code run on load (calls numpy.load)"),
+            (
+                UNSAFE,
+                H,
+                "calls numpy.load on load (reads a file from a path)",
+            ),
+        },
+    ),
+    (
+        "dotted-class-name",
+        "issue #12: class_name with a dotted path",
+        functional("m", [layer("os.system", "x")]),
+        {(UNSAFE, H, "imports os.system on load (runs commands, code, files or network)")},
+    ),
+    (
+        "registered-name-custom-object",
+        "keras serialization_lib._retrieve_class_or_fn: registered_name takes precedence",
+        functional("m", [{**layer("Dense", "d"), "registered_name": "EvilPkg>Dense"}]),
+        {(UNKNOWN, M, "custom object EvilPkg>Dense (registered name) is used on load for Dense")},
+    ),
+    (
+        "lambda-in-time-distributed",
+        "CVE-2025-9905 write-up (io-no/CVE-Reports#7): Lambda layers wherever they nest",
+        functional("m", [layer("TimeDistributed", "td", {"layer": SCALE})]),
+        {LAMBDA_RISK},
+    ),
+    (
+        "lambda-in-bidirectional",
+        "issue #12: Lambda inside a Bidirectional wrapper",
+        functional("m", [layer("Bidirectional", "bi", {"layer": SCALE, "backward_layer": None})]),
+        {LAMBDA_RISK},
+    ),
+    (
+        "lambda-in-sequential",
+        "issue #12: Lambda inside a Sequential nested in a functional model",
+        functional(
+            "m",
+            [
+                {
+                    "module": "keras",
+                    "class_name": "Sequential",
+                    "config": {"name": "seq", "layers": [SCALE]},
+                    "registered_name": None,
+                }
+            ],
+        ),
+        {LAMBDA_RISK},
+    ),
+    (
+        "legacy-h5-lambda-by-name",
+        "CVE-2025-9905 (io-no/CVE-Reports#7): a legacy Lambda names module and function",
+        {
+            "class_name": "Sequential",
+            "config": {
+                "layers": [
+                    {
+                        "class_name": "Lambda",
+                        "config": {
+                            "name": "l",
+                            "function": "system",
+                            "module": "os",
+                            "function_type": "function",
+                        },
+                    }
+                ]
+            },
+        },
+        {
+            (CODE, H, "Lambda layer l carries Python code run on load (calls os.system)"),
+            (UNSAFE, H, "imports os.system on load (runs commands, code, files or network)"),
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [(config, expected) for _, _, config, expected in KERAS_CASES],
+    ids=[name for name, _, _, _ in KERAS_CASES],
+)
+def test_config_cases(config: object, expected: set[tuple[RiskKind, Severity, str]]) -> None:
+    assert config_risks(config) == expected
+
+
+KERAS_BENIGN: list[tuple[str, object]] = [
+    (
+        "inline-vocabulary",
+        functional("m", [layer("StringLookup", "s", {"vocabulary": ["a", "b"]})]),
+    ),
+    ("no-vocabulary", functional("m", [layer("TextVectorization", "t", {"vocabulary": None})])),
+    (
+        "keras-hub-registered-name",
+        functional(
+            "m",
+            [
+                {
+                    "module": "keras_hub.src.models.gemma.gemma_backbone",
+                    "class_name": "GemmaBackbone",
+                    "config": {"name": "gemma"},
+                    "registered_name": "keras_hub>GemmaBackbone",
+                }
+            ],
+        ),
+    ),
+    (
+        "activation-function",
+        functional(
+            "m", [layer("Dense", "d", {"activation": function_ref("keras.activations", "relu")})]
+        ),
+    ),
+    ("benign", BENIGN_CONFIG),
+]
+
+
+@pytest.mark.parametrize("config", [c for _, c in KERAS_BENIGN], ids=[n for n, _ in KERAS_BENIGN])
+def test_benign_configs_have_no_risk(config: object) -> None:
+    assert config_risks(config) == set()
+
+
+def test_vocabulary_file_is_read_not_run() -> None:
+    analysis = config_analysis(
+        functional("m", [layer("StringLookup", "s", {"vocabulary": "v.txt"})])
+    )
+    assert [risk.severity for risk in analysis.risks] == [Severity.HIGH]
+    assert not analysis.executable_on_load
+    tfsm = config_analysis(functional("m", [layer("TFSMLayer", "sm", {"filepath": "sm"})]))
+    assert tfsm.executable_on_load
+
+
+def test_gadget_tables_have_a_source_per_entry() -> None:
+    tables = (
+        keras_gadgets.FILE_LOADING_CLASSES,
+        keras_gadgets.UNSAFE_FUNCTIONS,
+        keras_gadgets.UNSAFE_NUMPY_FUNCTIONS,
+    )
+    for table in tables:
+        names = [gadget.name for gadget in table]
+        assert len(names) == len(set(names))
+        assert all(gadget.source and gadget.does for gadget in table)
 
 
 def test_tf_op_lambda(tmp_path: Path) -> None:
