@@ -150,13 +150,37 @@ class Walker:
     # -- driving ------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Walk to STOP; on failure record it in ``findings.failure``."""
+        """Walk to STOP; on failure record it in ``findings.failure``.
+
+        A cap of this analyser ends the model of the stack, not the reading: the rest of the
+        stream is still read, so a dangerous import named after the cap is reported.
+        """
         try:
             self._loop()
         except Stop as stop:
             self.findings.note_failure(stop)
+            if stop.cap and self.mode != Mode.FRAGMENT:
+                self._read_on_after_cap()
         else:
             self.complete = self.findings.failure is None
+
+    def _read_on_after_cap(self) -> None:
+        """Walk what follows a cap as fragments (lenient, an empty stack), keeping the unsafe
+        imports they name: 200,000 MARKs before a payload must not hide it. Each fragment ends
+        at STOP, at the end of the data or at another cap; the opcode budget bounds them all."""
+        position = -1
+        while self.reader.position != position:
+            position = self.reader.position
+            fragment = Walker(self.reader, self.budget, Mode.FRAGMENT, self.handlers)
+            try:
+                fragment._loop()
+            except Stop as stop:
+                keep_named_unsafe_imports(self.findings, fragment.findings)
+                if not stop.cap:
+                    return
+            else:
+                keep_named_unsafe_imports(self.findings, fragment.findings)
+                return
 
     def _loop(self) -> None:
         reader = self.reader
