@@ -7,9 +7,11 @@ Each case names its source: the issue item, or the public advisory that document
 from __future__ import annotations
 
 import io
+import struct
 
 import pytest
 
+from scanner.analysis.dispatch import analyze_stream
 from scanner.analysis.load_risk import FileAnalysis, RiskKind
 from scanner.analysis.pickle.machine import MAX_MARK_DEPTH, MAX_STACK_ITEMS
 from scanner.analysis.pickle.scan import scan_pickle_file
@@ -48,3 +50,113 @@ def test_a_cap_does_not_hide_the_call(data: bytes) -> None:
     analysis = scan_pickle_file(io.BytesIO(data), "pytorch_model.bin")
     assert "os.system" in _high_callables(analysis)
     assert RiskKind.UNREADABLE in kinds(analysis.risks)
+
+
+# --- by content, not by name (issue #12 item 1) ---------------------------------------------------
+
+#: Protocol-0/1 and PROTO-less openings before the call; each is a pickle CPython reads (the
+#: first opcodes push a value that POP drops). Source: issue #12 item 1.
+OPENINGS = {
+    "none-pop": b"N0",
+    "int-pop": b"I1\n0",
+    "float-pop": b"F1.5\n0",
+    "string-pop": b"S'x'\n0",
+    "unicode-pop": b"Vx\n0",
+    "proto-1": b"\x80\x01",
+    "empty-list-pop": b"]0",
+    "binint1-pop": b"K\x010",
+    "none": b"",
+}
+#: Protocol 4 opcodes without a PROTO: SHORT_BINUNICODE, STACK_GLOBAL, TUPLE1, REDUCE.
+P4_NO_PROTO = b"\x8c\x02os\x8c\x06system\x93\x8c\x02id\x85R."
+#: Every kind of name a file may have: loader names, other formats' names, text, no suffix.
+NAMES = (
+    "pytorch_model.bin",
+    "model.pt",
+    "model.ckpt",
+    "model.sav",
+    "model.data",
+    "tokenizer.model",
+    "weights",
+    "model.h5",
+    "flax_model.msgpack",
+    "notes.txt",
+    "config.json",
+    "README.md",
+    "model.safetensors",
+    "model.gguf",
+    "model.onnx",
+    "model.tflite",
+    "weights.xyz",
+)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    "data",
+    [*(opening + OS_SYSTEM_V0 for opening in OPENINGS.values()), P4_NO_PROTO],
+    ids=[*OPENINGS, "protocol-4-no-proto"],
+)
+def test_a_pickle_is_analysed_whatever_its_name(name: str, data: bytes) -> None:
+    analysis = analyze_stream(io.BytesIO(data), name)
+    assert analysis is not None
+    assert "os.system" in _high_callables(analysis)
+
+
+#: A call a loader runs before it fails (no STOP): reported under any name.
+TRUNCATED = CALL_V0 + b"\x00"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_call_before_a_failure_is_analysed_whatever_its_name(name: str) -> None:
+    analysis = analyze_stream(io.BytesIO(TRUNCATED), name)
+    assert analysis is not None
+    assert "os.system" in _high_callables(analysis)
+
+
+def _safetensors(header_size: int) -> bytes:
+    header = b'{"__metadata__":{"format":"pt"}}'
+    return struct.pack("<Q", header_size) + header.ljust(header_size)
+
+
+#: Valid files of other formats and text whose first bytes look like opcodes: no HIGH, no
+#: analysis. Source: issue #12 item 1 (the 0x0280 safetensors header length starts ``80 02``).
+LOOK_ALIKES = {
+    "safetensors-0x0280": ("model.safetensors", _safetensors(0x0280)),
+    # 0x63 is GLOBAL: the header is read as one long line, which would be a hidden import.
+    "safetensors-0x0463": ("model.safetensors", _safetensors(0x0463)),
+    "safetensors-0x0469-inst": ("model.safetensors", _safetensors(0x0469)),
+    "gguf": ("model.gguf", b"GGUF\x03\x00\x00\x00" + bytes(16)),
+    "hdf5": ("model.h5", b"\x89HDF\r\n\x1a\n" + bytes(16)),
+    "msgpack": ("flax_model.msgpack", b"\x81\xa6params\x80"),
+    "text-hello": ("notes.txt", b"hello.\n"),
+    "python": ("run.py", b"import os\nos.system('x')\n"),
+    "requirements": ("requirements.txt", b"certifi==1\nos.system\n"),
+    "markdown": ("README.md", b"# model\n"),
+    "json": ("config.json", b'{"a": "cos\\nsystem\\n"}'),
+}
+
+
+@pytest.mark.parametrize(("name", "data"), LOOK_ALIKES.values(), ids=LOOK_ALIKES.keys())
+def test_a_benign_look_alike_is_not_read_as_a_pickle(name: str, data: bytes) -> None:
+    assert analyze_stream(io.BytesIO(data), name) is None
+
+
+#: Files named as weights that are neither a valid file of their format nor a pickle: their
+#: loading cannot be vouched for. Source: issue #12 item 1.
+NEITHER = {
+    "safetensors-short": ("model.safetensors", struct.pack("<Q", 0x0280) + b"{}"),
+    "gguf-truncated": ("model.gguf", b"GGUF\x03\x00\x00\x00"),
+    "h5-garbage": ("model.h5", b"\x00garbage"),
+    "msgpack-garbage": ("flax_model.msgpack", b"\x00\x01"),
+}
+
+
+@pytest.mark.parametrize(("name", "data"), NEITHER.values(), ids=NEITHER.keys())
+def test_weights_that_are_neither_their_format_nor_a_pickle_are_unreadable(
+    name: str, data: bytes
+) -> None:
+    analysis = analyze_stream(io.BytesIO(data), name)
+    assert analysis is not None
+    assert kinds(analysis.risks) == {RiskKind.UNREADABLE}
+    assert HIGH not in {risk.severity for risk in analysis.risks}
