@@ -144,6 +144,11 @@ def _folder_link_into_git(folder: Path) -> None:
         # A dangerous callable reached through a module attribute.
         (_write("model.pkl", stack_global("posixpath", "os.system")), 1),
         (_write("model.pkl", stack_global("torch", "os.system")), 1),
+        # Private aliases and dunder paths (issue #12 item 4).
+        (_write("model.pkl", stack_global("argparse", "_os.system")), 1),
+        (_write("pytorch_model.bin", stack_global("numpy", "__builtins__.eval")), 1),
+        (_write("model.pkl", stack_global("_frozen_importlib", "_load")), 1),
+        (_write("model.pkl", stack_global("functools", "partial")), 1),
         # A sandbox-escaping chat template where transformers reads one.
         (
             _write("chat_template.json", b'{"chat_template": "{{ cycler.__init__.__globals__ }}"}'),
@@ -178,6 +183,10 @@ def _folder_link_into_git(folder: Path) -> None:
         "keras-like-torch-zip",
         "posixpath-os-system",
         "torch-os-system",
+        "argparse-private-os-alias",
+        "numpy-builtins-dunder",
+        "frozen-importlib",
+        "functools-partial",
         "chat-template-json",
         "additional-jinja",
         "npy-structured-object",

@@ -15,7 +15,7 @@ from scanner.analysis.dispatch import analyze_stream
 from scanner.analysis.load_risk import FileAnalysis, RiskKind
 from scanner.analysis.pickle.machine import MAX_MARK_DEPTH, MAX_STACK_ITEMS
 from scanner.analysis.pickle.scan import scan_pickle_file
-from tests.unit.analysis.pickle.pickles import HIGH, OS_SYSTEM_V0, kinds, stream
+from tests.unit.analysis.pickle.pickles import HIGH, MEDIUM, OS_SYSTEM_V0, kinds, stream
 
 #: GLOBAL os system, MARK, STRING 'id', TUPLE, REDUCE: the call, without its STOP.
 CALL_V0 = OS_SYSTEM_V0[:-1]
@@ -160,3 +160,115 @@ def test_weights_that_are_neither_their_format_nor_a_pickle_are_unreadable(
     assert analysis is not None
     assert kinds(analysis.risks) == {RiskKind.UNREADABLE}
     assert HIGH not in {risk.severity for risk in analysis.risks}
+
+
+# --- callables (issue #12 item 4) -----------------------------------------------------------------
+
+#: ``(module, name, source)``: each must be HIGH when a pickle imports it.
+DANGEROUS = [
+    # Dotted paths through module attributes resolve to what they name (issue #12 item 4).
+    ("torch", "os.system", "issue #12 item 4"),
+    ("posixpath", "os.system", "issue #12 item 4"),
+    ("argparse", "_os.system", "issue #12 item 4: argparse imports os as _os"),
+    ("numpy", "__builtins__.eval", "https://github.com/protectai/modelscan/issues/89"),
+    ("numpy", "__builtins__", "https://github.com/protectai/modelscan/issues/330"),
+    ("numpy.__builtins__", "eval", "issue #12 item 4: a dunder module segment"),
+    ("builtins", "__dict__", "issue #12 item 4: a dunder segment anywhere"),
+    ("builtins", "__loader__.load_module", "issue #12 item 4"),
+    ("numpy", "core._internal.sys.modules", "https://github.com/protectai/modelscan/issues/89"),
+    ("torch", "_C._load_for_lite_interpreter", "issue #12 item 4: torch._C loaders"),
+    ("torch._C", "import_ir_module", "issue #12 item 4: torch._C loaders"),
+    ("torch", "storage._load_from_bytes", "issue #12 item 4"),
+    # The import machinery and its private aliases.
+    ("importlib._bootstrap", "_load", "https://github.com/mmaitre314/picklescan/issues/66"),
+    ("_frozen_importlib", "_load", "https://github.com/mmaitre314/picklescan/issues/66"),
+    ("_frozen_importlib_external", "SourceFileLoader", "picklescan issue 66"),
+    ("_imp", "create_dynamic", "https://github.com/mmaitre314/picklescan/issues/66"),
+    ("importlib", "import_module", "https://github.com/protectai/modelscan/issues/331"),
+    ("pkgutil", "resolve_name", "GHSA-vvpj-8cmc-gx39 (picklescan)"),
+    ("operator", "attrgetter", "https://github.com/mmaitre314/picklescan/pull/25"),
+    ("operator", "methodcaller", "https://github.com/trailofbits/fickling/pull/210"),
+    ("_operator", "itemgetter", "https://github.com/trailofbits/fickling/pull/210"),
+    ("functools", "partial", "https://github.com/trailofbits/fickling/pull/210"),
+    ("functools", "reduce", "issue #12 item 4"),
+    ("_functools", "reduce", "issue #12 item 4"),
+    ("builtins", "getattr", "https://github.com/protectai/modelscan/issues/331"),
+    # Gadgets of public advisories.
+    ("pip", "main", "CVE-2025-1716, https://github.com/promptfoo/modelaudit/pull/598"),
+    ("pip._internal.cli.main", "main", "CVE-2025-1716"),
+    ("ensurepip", "_run_pip", "GHSA-xp4f-hrf8-rxw7"),
+    ("distutils.file_util", "write_file", "CVE-2025-10155/10156, fickling PR 210"),
+    ("_io", "FileIO", "CVE-2025-10156, fickling PR 210"),
+    ("asyncio.unix_events", "_UnixSubprocessTransport", "CVE-2025-10157, fickling PR 210"),
+    ("runpy", "_run_code", "issue #12 item 4"),
+    ("timeit", "timeit", "GHSA-v7x6-rv5q-mhwc"),
+    ("cProfile", "runctx", "GHSA-9w88-8rmg-7g2p"),
+    ("pdb", "Pdb.run", "https://github.com/mmaitre314/picklescan/pull/29"),
+    ("code", "InteractiveInterpreter.runsource", "issue #12 item 4"),
+    ("ctypes", "CDLL", "issue #12 item 4"),
+    ("subprocess", "getoutput", "issue #12 item 4"),
+    ("torch.hub", "load", "issue #12 item 4"),
+    ("torch.jit", "load", "issue #12 item 4"),
+    ("numpy", "load", "issue #12 item 4"),
+    ("numpy.lib._npyio_impl", "load", "numpy.load's NumPy 2 home"),
+    ("numpy.f2py.crackfortran", "getlincoef", "https://github.com/trailofbits/fickling/pull/210"),
+    ("pandas", "read_pickle", "issue #12 item 4"),
+    ("pandas.io.parsers.readers", "read_csv", "https://github.com/protectai/modelscan/issues/338"),
+    ("mlflow.projects.backend.local", "_run_entry_point", "modelscan issue 338"),
+    ("joblib", "load", "issue #12 item 4"),
+    ("shutil", "rmtree", "https://github.com/mmaitre314/picklescan/pull/29"),
+    ("webbrowser", "open", "issue #12 item 4"),
+    ("smtplib", "SMTP", "issue #12 item 4"),
+    ("socket", "create_connection", "issue #12 item 4"),
+    ("urllib.request", "urlopen", "issue #12 item 4"),
+    ("setuptools._distutils.spawn", "spawn", "issue #12 item 4"),
+    ("multiprocessing.util", "spawnv_passfds", "https://github.com/protectai/modelscan/issues/338"),
+    ("torch.utils.bottleneck.__main__", "run_autograd_prof", "GHSA-4whj-rm5r-c2v8"),
+    ("logging", "FileHandler", "CVE-2026-56304"),
+    ("uuid", "_get_command_stdout", "CVE-2026-56315"),
+]
+
+
+def _stack_global(module: str, name: str) -> bytes:
+    """Protocol 4: BINUNICODE module and name, STACK_GLOBAL, EMPTY_TUPLE, REDUCE, STOP."""
+
+    def text(value: str) -> bytes:
+        raw = value.encode()
+        return b"X" + struct.pack("<I", len(raw)) + raw
+
+    return b"\x80\x04" + text(module) + text(name) + b"\x93)R."
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [(module, name) for module, name, _ in DANGEROUS],
+    ids=[f"{module}.{name}" for module, name, _ in DANGEROUS],
+)
+def test_a_dangerous_callable_is_high(module: str, name: str) -> None:
+    scan = stream(_stack_global(module, name))
+    high = {c for risk in scan.risks if risk.severity == HIGH for c in risk.callables}
+    assert f"{module}.{name}" in high
+
+
+#: What a weight file may legitimately reconstruct stays allowed (no risk at all).
+ALLOWED = [
+    ("collections", "OrderedDict"),
+    ("torch._utils", "_rebuild_tensor_v2"),
+    ("numpy.random._pickle", "__randomstate_ctor"),
+    ("copyreg", "__newobj__"),
+    ("__builtin__", "set"),
+]
+
+
+@pytest.mark.parametrize(("module", "name"), ALLOWED)
+def test_an_allowlisted_callable_stays_allowed(module: str, name: str) -> None:
+    assert stream(_stack_global(module, name)).risks == ()
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [("__main__", "MyTransformer"), ("sklearn.pipeline", "Pipeline"), ("functools", "wraps")],
+)
+def test_an_unknown_callable_is_at_least_medium(module: str, name: str) -> None:
+    scan = stream(_stack_global(module, name))
+    assert {risk.severity for risk in scan.risks} == {MEDIUM}
