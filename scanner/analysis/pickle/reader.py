@@ -7,6 +7,7 @@ or a cap of this analyser was reached.
 from __future__ import annotations
 
 import io
+import re
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -171,6 +172,19 @@ class Reader:
                 raise Stop(f"{what} at byte {start} is longer than {limit} bytes", cap=not number)
             if newline >= 0:
                 return bytes(kept), len(kept) <= MAX_NAME_BYTES
+
+    def unread_byte(self) -> None:
+        """Step back over the byte ``byte`` just returned (always still buffered)."""
+        self._index -= 1
+
+    def take_run(self, pattern: re.Pattern[bytes]) -> bytes:
+        """The match of ``pattern`` at the next byte within the bytes already buffered,
+        consumed; b"" when it does not match there."""
+        match = pattern.match(self._buffer, self._index)
+        if match is None:
+            return b""
+        self._index = match.end()
+        return match.group()
 
     def seek(self, position: int) -> None:
         """Move to ``position`` (seekable streams only)."""
