@@ -62,6 +62,16 @@ MEMO_RUNS: Final[dict[int, re.Pattern[bytes]]] = {
     ord("N"): re.compile(rb"(?:N0)+"),  # NONE, POP
 }
 _PUT_KEY = re.compile(rb"[0-9]+")
+#: Bytes of one fixed-size "push, then POP" pair of ``MEMO_RUNS``.
+_PAIR_BYTES: Final = {ord("h"): 3, ord("j"): 6, ord("N"): 2}
+#: A run of any of those instructions, mixed, and the instructions of one (by group: MEMOIZE,
+#: BINPUT's key, LONG_BINPUT's key, PUT's key; none for a value pushed then popped).
+_MIXED_RUN = re.compile(
+    rb"(?:\x94|q.|r....|p[0-9]{1,18}\n|h.0|j....0|g[0-9]{1,18}\n0|N0)+", re.DOTALL
+)
+_MIXED_TOKEN = re.compile(
+    rb"(\x94)|q(.)|r(....)|p([0-9]{1,18})\n|h.0|j....0|g[0-9]{1,18}\n0|N0", re.DOTALL
+)
 #: Approximate bytes of modelled values (strings, small tuples) the memo keeps; beyond that,
 #: values are remembered as unknown and resolving an import through them is reported.
 MAX_MEMO_MODEL_BYTES = 64 * 1024 * 1024
@@ -121,6 +131,10 @@ class Memo:
                     f"more than {MAX_SPARSE_MEMO_ENTRIES} out-of-sequence memo keys", cap=True
                 )
             self._sparse[key] = value
+
+    def dense_below(self, key: int) -> bool:
+        """Whether every key up to ``key`` is held densely and no key out of sequence is."""
+        return not self._sparse and key < len(self._dense)
 
     def memoize(self, value: object, count: int) -> None:
         """``count`` MEMOIZEs of ``value`` at once (each under the next key)."""
@@ -241,9 +255,12 @@ class Walker:
         PUT stores the same value); False when there is none."""
         if len(self.stack) >= MAX_STACK_ITEMS:
             return False
-        run = self.reader.take_run(MEMO_RUNS[code])
+        run = self.reader.take_run(_MIXED_RUN)
         if not run:
             return False
+        if MEMO_RUNS[code].fullmatch(run) is None:
+            self._mixed_memo_run(run)
+            return True
         value = self.stack[-1]
         memo = self.memo
         if code == 0x94:
@@ -264,8 +281,44 @@ class Walker:
                 digits = distinct
             self._put_keys(list(map(int, digits)), value)
         else:  # a value pushed then popped: nothing changes
-            self._spend(2 * run.count(b"0" if code != ord("g") else b"\n"))
+            pairs = run.count(b"\n") if code == ord("g") else len(run) // _PAIR_BYTES[code]
+            self._spend(2 * pairs)
         return True
+
+    def _mixed_memo_run(self, run: bytes) -> None:
+        """A run of different memo instructions: every PUT stores the top of the stack; when
+        every explicit key is already held densely, their order with MEMOIZE cannot matter."""
+        value = self.stack[-1]
+        memo = self.memo
+        explicit: dict[int, None] = {}
+        memoizes = pairs = 0
+        tokens = _MIXED_TOKEN.findall(run)
+        for memoize, binput, long_binput, digits in tokens:
+            if memoize:
+                memoizes += 1
+            elif binput:
+                explicit[binput[0]] = None
+            elif long_binput:
+                explicit[int.from_bytes(long_binput, "little")] = None
+            elif digits:
+                explicit[int(digits)] = None
+            else:
+                pairs += 1
+        self._spend(len(tokens) + pairs)
+        if memo.dense_below(max(explicit, default=-1)):
+            for key in explicit:
+                memo.put(key, value)
+            memo.memoize(value, memoizes)
+            return
+        for memoize, binput, long_binput, digits in tokens:  # in order, one at a time
+            if memoize:
+                memo.put(memo.size, value)
+            elif binput:
+                memo.put(binput[0], value)
+            elif long_binput:
+                memo.put(int.from_bytes(long_binput, "little"), value)
+            elif digits:
+                memo.put(int(digits), value)
 
     def _put_keys(self, keys: list[int], value: object) -> None:
         """PUT ``value`` under each of ``keys``: the next keys in order are appended at once."""

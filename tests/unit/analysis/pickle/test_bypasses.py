@@ -291,6 +291,9 @@ MEMO_TOKENS = [
     b"p0\n",
     b"p007\n",
     b"h\x000",
+    b"h00",  # BINGET 0x30, POP: a key byte that looks like POP
+    b"q0",
+    b"j0000" + b"0",
     b"j\x02\x00\x00\x000",
     b"g1\n0",
     b"N0",
