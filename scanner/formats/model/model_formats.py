@@ -16,6 +16,7 @@ from typing import BinaryIO, Final
 
 from scanner.core.errors import MalformedFileError
 from scanner.formats.model.gguf import read_gguf_stream
+from scanner.formats.model.lfs_pointer import starts_like_pointer
 from scanner.formats.model.onnx import read_onnx_stream
 from scanner.formats.model.safetensors import read_safetensors_stream
 
@@ -60,6 +61,19 @@ def _reads(reader: HeaderReader) -> InstanceCheck:
         return True
 
     return check
+
+
+def _or_lfs_pointer(check: InstanceCheck) -> InstanceCheck:
+    """``check``, or the Git LFS pointer a clone without LFS leaves in the file's place (the
+    inventory reports it; there are no weights to read)."""
+
+    def either(stream: BinaryIO, size: int) -> bool:
+        if starts_like_pointer(stream, size):
+            return True
+        stream.seek(0)
+        return check(stream, size)
+
+    return either
 
 
 def _hdf5(stream: BinaryIO, size: int) -> bool:
@@ -122,7 +136,7 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         pickle=PickleUse.UNLESS_VALID,
         header_field="safetensors",
         read_header=lambda stream, size: read_safetensors_stream(stream, size),
-        is_instance=_reads(read_safetensors_stream),
+        is_instance=_or_lfs_pointer(_reads(read_safetensors_stream)),
     ),
     ModelFormat(
         name="gguf",
@@ -131,7 +145,7 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         pickle=PickleUse.UNLESS_VALID,
         header_field="gguf",
         read_header=lambda stream, size: read_gguf_stream(stream, size),
-        is_instance=_reads(read_gguf_stream),
+        is_instance=_or_lfs_pointer(_reads(read_gguf_stream)),
     ),
     ModelFormat(
         name="onnx",
@@ -140,7 +154,7 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         pickle=PickleUse.UNLESS_VALID,
         header_field="onnx",
         read_header=lambda stream, size: read_onnx_stream(stream, size),
-        is_instance=_reads(read_onnx_stream),
+        is_instance=_or_lfs_pointer(_reads(read_onnx_stream)),
     ),
     ModelFormat(
         name="pytorch-pickle",
@@ -175,7 +189,7 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         suffixes=(".h5", ".hdf5"),
         holds_weights=_W,
         pickle=PickleUse.UNLESS_VALID,
-        is_instance=_hdf5,
+        is_instance=_or_lfs_pointer(_hdf5),
     ),
     ModelFormat(name="keras", suffixes=(".keras",), holds_weights=_W, loading_may_run_code=True),
     ModelFormat(
@@ -183,14 +197,14 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         suffixes=(".msgpack",),
         holds_weights=_W,
         pickle=PickleUse.UNLESS_VALID,
-        is_instance=_msgpack_map,
+        is_instance=_or_lfs_pointer(_msgpack_map),
     ),
     ModelFormat(
         name="tflite",
         suffixes=(".tflite",),
         holds_weights=_W,
         pickle=PickleUse.UNLESS_VALID,
-        is_instance=_tflite,
+        is_instance=_or_lfs_pointer(_tflite),
     ),
     ModelFormat(name="coreml", suffixes=(".mlmodel",), holds_weights=_W),
     ModelFormat(name="ggml", suffixes=(".ggml",), holds_weights=_W),

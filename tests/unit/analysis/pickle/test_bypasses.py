@@ -130,6 +130,11 @@ LOOK_ALIKES = {
     "safetensors-0x0463": ("model.safetensors", _safetensors(0x0463)),
     "safetensors-0x0469-inst": ("model.safetensors", _safetensors(0x0469)),
     "gguf": ("model.gguf", b"GGUF\x03\x00\x00\x00" + bytes(16)),
+    # A clone without LFS leaves pointers in the weights' place (as in the shared corpus).
+    "lfs-pointer": (
+        "model.safetensors",
+        b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"c0" * 32 + b"\nsize 8\n",
+    ),
     "hdf5": ("model.h5", b"\x89HDF\r\n\x1a\n" + bytes(16)),
     "msgpack": ("flax_model.msgpack", b"\x81\xa6params\x80"),
     "text-hello": ("notes.txt", b"hello.\n"),
