@@ -64,14 +64,15 @@ MEMO_RUNS: Final[dict[int, re.Pattern[bytes]]] = {
 _PUT_KEY = re.compile(rb"[0-9]+")
 #: Bytes of one fixed-size "push, then POP" pair of ``MEMO_RUNS``.
 _PAIR_BYTES: Final = {ord("h"): 3, ord("j"): 6, ord("N"): 2}
-#: A run of any of those instructions, mixed, and the instructions of one (by group: MEMOIZE,
-#: BINPUT's key, LONG_BINPUT's key, PUT's key; none for a value pushed then popped).
+#: A run of any of those instructions, mixed, and its instructions: a PUT or MEMOIZE whole, b""
+#: for a value pushed then popped.
 _MIXED_RUN = re.compile(
     rb"(?:\x94|q.|r....|p[0-9]{1,18}\n|h.0|j....0|g[0-9]{1,18}\n0|N0)+", re.DOTALL
 )
 _MIXED_TOKEN = re.compile(
-    rb"(\x94)|q(.)|r(....)|p([0-9]{1,18})\n|h.0|j....0|g[0-9]{1,18}\n0|N0", re.DOTALL
+    rb"(\x94|q.|r....|p[0-9]{1,18}\n)|h.0|j....0|g[0-9]{1,18}\n0|N0", re.DOTALL
 )
+_MEMOIZE: Final = b"\x94"
 #: Approximate bytes of modelled values (strings, small tuples) the memo keeps; beyond that,
 #: values are remembered as unknown and resolving an import through them is reported.
 MAX_MEMO_MODEL_BYTES = 64 * 1024 * 1024
@@ -290,35 +291,21 @@ class Walker:
         every explicit key is already held densely, their order with MEMOIZE cannot matter."""
         value = self.stack[-1]
         memo = self.memo
-        explicit: dict[int, None] = {}
-        memoizes = pairs = 0
-        tokens = _MIXED_TOKEN.findall(run)
-        for memoize, binput, long_binput, digits in tokens:
-            if memoize:
-                memoizes += 1
-            elif binput:
-                explicit[binput[0]] = None
-            elif long_binput:
-                explicit[int.from_bytes(long_binput, "little")] = None
-            elif digits:
-                explicit[int(digits)] = None
-            else:
-                pairs += 1
+        tokens: list[bytes] = _MIXED_TOKEN.findall(run)
+        memoizes = tokens.count(_MEMOIZE)
+        pairs = tokens.count(b"")
         self._spend(len(tokens) + pairs)
-        if memo.dense_below(max(explicit, default=-1)):
-            for key in explicit:
-                memo.put(key, value)
+        distinct = set(tokens) - {b"", _MEMOIZE}
+        if memo.dense_below(max(map(_put_key, distinct), default=-1)):
+            for token in distinct:
+                memo.put(_put_key(token), value)
             memo.memoize(value, memoizes)
             return
-        for memoize, binput, long_binput, digits in tokens:  # in order, one at a time
-            if memoize:
+        for token in tokens:  # in order, one at a time
+            if token == _MEMOIZE:
                 memo.put(memo.size, value)
-            elif binput:
-                memo.put(binput[0], value)
-            elif long_binput:
-                memo.put(int.from_bytes(long_binput, "little"), value)
-            elif digits:
-                memo.put(int(digits), value)
+            elif token:
+                memo.put(_put_key(token), value)
 
     def _put_keys(self, keys: list[int], value: object) -> None:
         """PUT ``value`` under each of ``keys``: the next keys in order are appended at once."""
@@ -520,6 +507,15 @@ class Walker:
         if fragment.findings.failure is not None and fragment.findings.failure.cap:
             raise fragment.findings.failure
         self.reader.seek(start)
+
+
+def _put_key(token: bytes) -> int:
+    """The memo key of a BINPUT, LONG_BINPUT or PUT instruction."""
+    if token[0] == ord("q"):
+        return token[1]
+    if token[0] == ord("r"):
+        return int.from_bytes(token[1:], "little")
+    return int(token[1:-1])
 
 
 def _apply_dtype_state(dtype: Dtype, state: object) -> None:
