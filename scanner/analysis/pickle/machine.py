@@ -62,6 +62,8 @@ MEMO_RUNS: Final[dict[int, re.Pattern[bytes]]] = {
     ord("N"): re.compile(rb"(?:N0)+"),  # NONE, POP
 }
 _PUT_KEY = re.compile(rb"[0-9]+")
+#: Bytes after a run opcode up to the next instruction, for the fixed-size ones.
+_RUN_STEPS: Final = {0x94: 0, ord("q"): 1, ord("r"): 4, ord("h"): 2, ord("j"): 5, ord("N"): 1}
 #: Bytes of one fixed-size "push, then POP" pair of ``MEMO_RUNS``.
 _PAIR_BYTES: Final = {ord("h"): 3, ord("j"): 6, ord("N"): 2}
 #: A run of any of those instructions, mixed, and its instructions: a PUT or MEMOIZE whole, b""
@@ -240,7 +242,7 @@ class Walker:
             code = reader.byte()
             if code < 0:
                 raise Stop(f"the pickle ends at byte {reader.position} before its STOP opcode")
-            if code in MEMO_RUNS and len(self.stack) > self.fence:
+            if code in MEMO_RUNS and len(self.stack) > self.fence and self._run_ahead(code):
                 reader.unread_byte()
                 if self._memo_run(code):
                     continue
@@ -250,6 +252,18 @@ class Walker:
                 raise Stop(f"invalid opcode 0x{code:02x} at byte {reader.position - 1}")
             if handler(self):
                 return
+
+    def _run_ahead(self, code: int) -> bool:
+        """Whether the instruction after this one (its opcode read) may continue a run: a
+        single PUT, as real pickles write after each object, is left to its handler."""
+        reader = self.reader
+        step = _RUN_STEPS.get(code)
+        if step is None:  # PUT or GET-POP: a text argument up to a newline
+            end = reader.line_end()
+            if end < 0:
+                return False
+            step = end + (2 if code == ord("g") else 1)
+        return reader.byte_at(step) in MEMO_RUNS
 
     def _memo_run(self, code: int) -> bool:
         """Apply a run of one memo opcode at once (the stack is unchanged throughout, so every

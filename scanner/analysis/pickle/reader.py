@@ -173,6 +173,17 @@ class Reader:
             if newline >= 0:
                 return bytes(kept), len(kept) <= MAX_NAME_BYTES
 
+    def byte_at(self, offset: int) -> int:
+        """The buffered byte ``offset`` bytes after the next one, without consuming it; -1 when
+        it is not buffered."""
+        index = self._index + offset
+        return self._buffer[index] if index < len(self._buffer) else -1
+
+    def line_end(self) -> int:
+        """How many bytes after the next one the next buffered newline is; -1 if none is."""
+        found = self._buffer.find(b"\n", self._index)
+        return -1 if found < 0 else found - self._index
+
     def unread_byte(self) -> None:
         """Step back over the byte ``byte`` just returned (always still buffered)."""
         self._index -= 1
