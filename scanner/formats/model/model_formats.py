@@ -29,13 +29,13 @@ class PickleUse(Enum):
     PARSE = "parse"
     """A loader may unpickle it (``torch.load``, ``numpy.load(allow_pickle=True)``): parsed as a
     pickle whatever its first opcode, and left alone only when it is no pickle at all."""
-    IF_IT_STARTS_LIKE_ONE = "if-it-starts-like-one"
+    IF_ITS_CONTENT_IS_ONE = "if-its-content-is-one"
     """No loader unpickles it by name: walked when its content is a pickle a loader would read
     (it parses to STOP, or names a dangerous callable before it fails)."""
     UNLESS_VALID = "unless-valid"
     """Its own format, whose first bytes may look like a pickle by chance (a safetensors header
     length of 0x0280 starts ``80 02``): a valid instance (``is_instance``) is never walked as a
-    pickle; anything else is, as ``IF_IT_STARTS_LIKE_ONE`` says (an attacker names the file)."""
+    pickle; anything else is, as ``IF_ITS_CONTENT_IS_ONE`` says (an attacker names the file)."""
 
 
 #: Reads a header from a seekable binary stream holding the file from its first byte, given the
@@ -114,7 +114,7 @@ class ModelFormat:
     suffixes: tuple[str, ...]
     """Lower-case suffixes, with the dot; ``""`` stands for a file without one."""
     holds_weights: bool = False
-    pickle: PickleUse = PickleUse.IF_IT_STARTS_LIKE_ONE
+    pickle: PickleUse = PickleUse.IF_ITS_CONTENT_IS_ONE
     loading_may_run_code: bool = False
     """Whether the usual loader of the format may run code (a pickle inside, a Keras Lambda):
     such files are analysed even in Hub repos, by ranged reads."""

@@ -56,7 +56,7 @@ def test_row_is_found_by_each_suffix_in_any_case(row: ModelFormat) -> None:
 
 def test_unlisted_suffix() -> None:
     assert format_of("weights.xyz") is UNLISTED
-    assert UNLISTED.pickle is PickleUse.IF_IT_STARTS_LIKE_ONE
+    assert UNLISTED.pickle is PickleUse.IF_ITS_CONTENT_IS_ONE
     assert not holds_weights("weights.xyz")
 
 
