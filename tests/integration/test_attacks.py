@@ -215,6 +215,28 @@ SAFETENSORS_0280 = (
 )
 
 
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("model-00002-of-00002.safetensors", P0),
+        ("model.gguf", b"N0" + P0),
+        ("notes.txt", b"I1\n0" + P0),
+        ("weights.xyz", stack_global("os", "system")[2:]),  # protocol 4 without PROTO
+    ],
+    ids=["safetensors", "gguf", "txt", "unlisted-no-proto"],
+)
+def test_a_pickle_under_a_benign_name_fails_every_tier_by_sec100(
+    tmp_path: Path, name: str, data: bytes
+) -> None:
+    # Source: issue #12 item 1 (an attacker names the file; the loader reads its content).
+    folder = baseline(tmp_path / "m")
+    (folder / name).write_bytes(data)
+    code, verdicts = national(folder, tmp_path)
+    assert code == 1
+    assert set(verdicts.values()) == {"FAIL"}
+    assert "SEC100" in (tmp_path / "bom.cdx.json").read_text()
+
+
 def test_a_benign_look_alike_still_passes(tmp_path: Path) -> None:
     folder = baseline(tmp_path / "m")
     (folder / "model-00002-of-00002.safetensors").write_bytes(SAFETENSORS_0280)

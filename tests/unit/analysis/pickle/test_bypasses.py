@@ -44,6 +44,14 @@ CAP_CASES = {
 }
 
 
+@pytest.mark.parametrize("name", ["notes.txt", "model.safetensors", "weights.xyz"])
+@pytest.mark.parametrize("data", CAP_CASES.values(), ids=CAP_CASES.keys())
+def test_a_cap_does_not_hide_the_call_under_any_name(data: bytes, name: str) -> None:
+    analysis = analyze_stream(io.BytesIO(data), name)
+    assert analysis is not None
+    assert "os.system" in _high_callables(analysis)
+
+
 @pytest.mark.parametrize("data", CAP_CASES.values(), ids=CAP_CASES.keys())
 def test_a_cap_does_not_hide_the_call(data: bytes) -> None:
     scan = stream(data)
