@@ -5,12 +5,16 @@ formats that only look like a pickle); the first row that recognises the file's 
 its suffix runs its analyser. A zip's central directory then picks one row of ``ZIP_LAYOUTS``
 (Keras, npz, PyTorch or any zip). A new container is one new module plus one row.
 
-Safetensors, GGUF, ONNX, HDF5, text and raw ``.bin`` files (GGML) give None: other readers
-handle them, or there is nothing that loading them would run.
+Valid safetensors, GGUF, ONNX, HDF5 and other files of their named format, text and raw
+``.bin`` files (GGML) give None: other readers handle them, or there is nothing that loading
+them would run. Whatever its name, a file whose content is a pickle a loader would read is
+analysed as one (an attacker names the file; the loading program picks the loader), and a
+file named as weights that is neither its format nor a pickle is reported unreadable.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from functools import partial
@@ -18,15 +22,17 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from scanner.analysis.keras_archive import analyze_keras_members
+from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
 from scanner.analysis.numpy_file import MAGIC as NPY_MAGIC
 from scanner.analysis.numpy_file import analyze_npy, analyze_npz_members
-from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_file
+from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_content, scan_pickle_file
 from scanner.analysis.seven_zip import SEVEN_ZIP_MAGIC, analyze_7z
 from scanner.analysis.torch_archive import analyze_torch_members
 from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC
 from scanner.analysis.zip_members import analyze_zip_stream
 from scanner.core.capped_io import open_regular_file
-from scanner.formats.model.model_formats import PickleUse, suffixes_read
+from scanner.core.model import Severity
+from scanner.formats.model.model_formats import PickleUse, format_of, suffixes_read
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,7 +40,6 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
     from scanner.analysis.builder import AnalysisBuilder
-    from scanner.analysis.load_risk import FileAnalysis
     from scanner.analysis.zip_archive import ZipArchive
 
 #: Reads a whole file (``stream``, from its start) named ``name``; None: nothing to analyse.
@@ -43,11 +48,13 @@ Analyser: TypeAlias = "Callable[[BinaryIO, str], FileAnalysis | None]"
 #: Suffixes always walked as pickles, whatever their first bytes (the format table says which).
 ALWAYS_PICKLE_SUFFIXES: Final = suffixes_read(PickleUse.ALWAYS)
 #: Suffixes of formats whose first bytes may look like a pickle by chance (a safetensors
-#: header length of 0x0280 starts ``80 02``): never dispatched on a pickle-looking start.
-OTHER_FORMAT_SUFFIXES: Final = suffixes_read(PickleUse.NEVER)
+#: header length of 0x0280 starts ``80 02``): a valid instance is never read as a pickle.
+OWN_FORMAT_SUFFIXES: Final = suffixes_read(PickleUse.UNLESS_VALID)
 #: Names a pickle-reading loader is given (torch.load's ``.bin``/``.pt``, joblib's ``.sav``,
 #: ``numpy.load(allow_pickle=True)`` on a ``.npy``/``.npz`` that is no zip, no suffix, …).
 LOADER_SUFFIXES: Final = suffixes_read(PickleUse.PARSE)
+#: Matches every file: what no other row reads is parsed, and kept if a loader reads a pickle.
+ANYTHING: Final = re.compile(b"")
 #: Bytes read to recognise a file.
 SNIFF_BYTES: Final = 8
 
@@ -152,9 +159,32 @@ def _analyze_layout(archive: ZipArchive, builder: AnalysisBuilder, *, name: str)
     return layout_of(archive, name).analyse(archive, builder)
 
 
-def _no_analysis(stream: BinaryIO, name: str) -> None:
-    """A format other readers handle: nothing here to analyse."""
-    return None
+def _own_format_unless_a_pickle(stream: BinaryIO, name: str) -> FileAnalysis | None:
+    """A file named as another format: None when it is a valid instance of that format (other
+    readers handle it), else analysed as a pickle if a loader would read it as one; a file
+    named as weights that is neither cannot be vouched for (unreadable)."""
+    row = format_of(name)
+    if row.is_instance is not None:
+        size = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+        if row.is_instance(stream, size):
+            return None
+    found = scan_pickle_content(stream, name)
+    if found is not None or not row.holds_weights:
+        return found
+    problem = f"neither a valid {row.name} file nor a pickle"
+    return FileAnalysis(
+        format=row.name or "unknown",
+        risks=(
+            LoadRisk(
+                kind=RiskKind.UNREADABLE,
+                severity=Severity.MEDIUM,
+                message=f"{problem}: what loading it does is unknown",
+            ),
+        ),
+        executable_on_load=True,
+        problems=(problem,),
+    )
 
 
 def _pickle_if_it_is_one(stream: BinaryIO, name: str) -> FileAnalysis | None:
@@ -175,19 +205,20 @@ def _not_a_pickle(analysis: FileAnalysis) -> bool:
 
 
 #: The containers and formats a model file can be, first match wins: the magic bytes decide
-#: first (zip, 7z, ``\x93NUMPY``), then the suffix, then a pickle's PROTO byte.
+#: first (zip, 7z, ``\x93NUMPY``), then the suffix, then a pickle's PROTO byte, then parsing.
 ROUTES: Final[tuple[Route, ...]] = (
     Route(name="zip", analyse=analyze_zip, magic=(ZIP_MAGIC, EMPTY_ZIP_MAGIC)),
     Route(name="7z", analyse=analyze_7z, magic=(SEVEN_ZIP_MAGIC,)),
     Route(name="npy", analyse=analyze_npy, magic=(NPY_MAGIC,)),
     Route(name="pickle-by-name", analyse=scan_pickle_file, suffixes=ALWAYS_PICKLE_SUFFIXES),
-    Route(name="other-format", analyse=_no_analysis, suffixes=OTHER_FORMAT_SUFFIXES),
+    Route(name="own-format", analyse=_own_format_unless_a_pickle, suffixes=OWN_FORMAT_SUFFIXES),
     Route(name="pickle-by-opcode", analyse=scan_pickle_file, opening=PICKLE_START),
     Route(
         name="pickle-by-loader",
         analyse=_pickle_if_it_is_one,
         suffixes=LOADER_SUFFIXES,
     ),
+    Route(name="pickle-by-content", analyse=scan_pickle_content, opening=ANYTHING),
 )
 
 

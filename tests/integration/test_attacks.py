@@ -129,11 +129,26 @@ def _folder_link_into_git(folder: Path) -> None:
         (_write("weights", P0), 1),
         (_write("model.data", P0), 1),
         (_write("sub/deep/x.pt", P2), 1),
+        # A pickle named as another format or as text (issue #12 item 1): by content, not name.
+        (_write("model-00002-of-00002.safetensors", P0), 1),
+        (_write("flax_model.msgpack", b"N0" + P0), 1),
+        (_write("tf_model.h5", P0), 1),
+        (_write("model.gguf", P2), 1),
+        (_write("model.onnx", b"I1\n0" + P0), 1),
+        (_write("notes.txt", P0), 1),
+        (_write("extra.json", b"N0" + P0), 1),
+        (_write("NOTES.md", P0), 1),
+        (_write("weights.xyz", stack_global("os", "system")[2:]), 1),  # protocol 4, no PROTO
         # A torch checkpoint with Keras-looking members is still walked as one.
         (_write("pytorch_model.bin", torch_zip(P2, "config.json", "metadata.json")), 1),
         # A dangerous callable reached through a module attribute.
         (_write("model.pkl", stack_global("posixpath", "os.system")), 1),
         (_write("model.pkl", stack_global("torch", "os.system")), 1),
+        # Private aliases and dunder paths (issue #12 item 4).
+        (_write("model.pkl", stack_global("argparse", "_os.system")), 1),
+        (_write("pytorch_model.bin", stack_global("numpy", "__builtins__.eval")), 1),
+        (_write("model.pkl", stack_global("_frozen_importlib", "_load")), 1),
+        (_write("model.pkl", stack_global("functools", "partial")), 1),
         # A sandbox-escaping chat template where transformers reads one.
         (
             _write("chat_template.json", b'{"chat_template": "{{ cycler.__init__.__globals__ }}"}'),
@@ -156,9 +171,22 @@ def _folder_link_into_git(folder: Path) -> None:
         "no-suffix",
         "data-suffix",
         "nested-pt",
+        "pickle-named-safetensors",
+        "pickle-named-msgpack",
+        "pickle-named-h5",
+        "pickle-named-gguf",
+        "pickle-named-onnx",
+        "pickle-named-txt",
+        "pickle-named-json",
+        "pickle-named-md",
+        "protocol-4-without-proto-unlisted-suffix",
         "keras-like-torch-zip",
         "posixpath-os-system",
         "torch-os-system",
+        "argparse-private-os-alias",
+        "numpy-builtins-dunder",
+        "frozen-importlib",
+        "functools-partial",
         "chat-template-json",
         "additional-jinja",
         "npy-structured-object",
@@ -176,6 +204,47 @@ def test_nothing_hidden_passes(
     code, verdicts = national(folder, tmp_path)
     assert code == expected, verdicts
     assert "PASS" not in verdicts.values()
+
+
+#: A second safetensors shard whose header is exactly 0x0280 bytes: it starts ``80 02`` like a
+#: pickle's PROTO 2 but is a valid safetensors file (issue #12 item 1).
+SAFETENSORS_0280 = (
+    (0x0280).to_bytes(8, "little")
+    + b'{"w":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]}}'.ljust(0x0280)
+    + bytes(8)
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("model-00002-of-00002.safetensors", P0),
+        ("model.gguf", b"N0" + P0),
+        ("notes.txt", b"I1\n0" + P0),
+        ("weights.xyz", stack_global("os", "system")[2:]),  # protocol 4 without PROTO
+    ],
+    ids=["safetensors", "gguf", "txt", "unlisted-no-proto"],
+)
+def test_a_pickle_under_a_benign_name_fails_every_tier_by_sec100(
+    tmp_path: Path, name: str, data: bytes
+) -> None:
+    # Source: issue #12 item 1 (an attacker names the file; the loader reads its content).
+    folder = baseline(tmp_path / "m")
+    (folder / name).write_bytes(data)
+    code, verdicts = national(folder, tmp_path)
+    assert code == 1
+    assert set(verdicts.values()) == {"FAIL"}
+    assert "SEC100" in (tmp_path / "bom.cdx.json").read_text()
+
+
+def test_a_benign_look_alike_still_passes(tmp_path: Path) -> None:
+    folder = baseline(tmp_path / "m")
+    (folder / "model-00002-of-00002.safetensors").write_bytes(SAFETENSORS_0280)
+    (folder / "notes.txt").write_bytes(b"hello.\n")  # BINGET, LIST, LIST, OBJ, STOP: underflows
+    assert national(folder, tmp_path) == (
+        0,
+        {"sovereign": "UNKNOWN", "national": "PASS", "trusted": "UNKNOWN", "adversary": "PASS"},
+    )
 
 
 def test_a_waiver_with_a_key_given_twice_is_refused(tmp_path: Path) -> None:

@@ -92,10 +92,26 @@ UNSAFE_GLOBALS: Final[tuple[tuple[str, str], ...]] = (
     ("pkgutil", "resolves and imports any name"),
     ("zipimport", "imports code from archives"),
     ("site", "changes the import path"),
+    # Private aliases of the import machinery, and any function that turns a string into a
+    # callable: https://github.com/mmaitre314/picklescan/issues/66 (GHSA-vvpj-8cmc-gx39)
+    ("_frozen_importlib", "imports modules by name (importlib._bootstrap)"),
+    ("_frozen_importlib_external", "loads modules from files (importlib._bootstrap_external)"),
+    ("_imp", "creates modules and loads native extensions"),
     ("operator:attrgetter", "fetches any attribute, reaching callables the file does not name"),
     ("operator:methodcaller", "calls any method by name"),
     ("_operator:attrgetter", "fetches any attribute, reaching callables the file does not name"),
     ("_operator:methodcaller", "calls any method by name"),
+    # Getters and wrappers that call or reach any callable they are given:
+    # https://github.com/trailofbits/fickling/pull/210 (GHSA-m273-6v24-x4m4, GHSA-955r-x9j8-7rhh,
+    # "functools.partial wrapper bypass")
+    ("operator:itemgetter", "fetches any item, reaching callables the file does not name"),
+    ("_operator:itemgetter", "fetches any item, reaching callables the file does not name"),
+    ("operator:call", "calls any callable"),
+    ("_operator:call", "calls any callable"),
+    ("functools:partial", "wraps and calls any callable"),
+    ("functools:partialmethod", "wraps and calls any callable"),
+    ("functools:reduce", "calls any callable over an iterable"),
+    ("_functools", "wraps and calls any callable (partial, reduce)"),
     # Packaging (runs build code)
     ("ensurepip", "installs packages"),
     ("pip", "installs packages"),
@@ -156,6 +172,8 @@ UNSAFE_GLOBALS: Final[tuple[tuple[str, str], ...]] = (
     ("numpy:load", "loads a nested pickle (numpy.load)"),
     ("numpy.lib.npyio", "loads files and nested pickles"),
     ("numpy.lib.format", "reads arrays and nested pickles from files"),
+    # NumPy 2's home of numpy.load (allow_pickle): https://numpy.org/doc/stable/reference/generated/numpy.load.html
+    ("numpy.lib._npyio_impl", "loads files and nested pickles"),
     ("numpy:fromfile", "reads files"),
     ("numpy:memmap", "maps or creates files"),
     ("numpy:save*", "writes files"),
@@ -171,6 +189,11 @@ UNSAFE_GLOBALS: Final[tuple[tuple[str, str], ...]] = (
     ("torch.hub", "downloads and runs code"),
     ("torch.package", "imports code from packages"),
     ("torch.jit", "compiles and runs TorchScript or Python code"),
+    # The native loaders behind torch.jit.load and the lite interpreter (issue #12 item 4):
+    # https://github.com/pytorch/pytorch/blob/main/torch/jit/_serialization.py
+    ("torch._C:_load_for_lite_interpreter*", "loads TorchScript programs"),
+    ("torch._C:import_ir_module*", "loads TorchScript programs"),
+    ("torch._C:_jit_*", "compiles and runs TorchScript"),
     ("torch.fx", "generates and executes Python code"),
     ("torch._dynamo", "compiles and evaluates guard code"),
     ("torch._inductor", "compiles and runs generated code"),
@@ -186,6 +209,11 @@ UNSAFE_GLOBALS: Final[tuple[tuple[str, str], ...]] = (
     ("pandas:read_pickle", "loads a nested pickle"),
     ("pandas.io.pickle", "loads a nested pickle"),
     ("pandas:eval", "evaluates expressions"),
+    # read_csv and friends fetch URLs (exfiltration), mlflow runs entry points:
+    # https://github.com/protectai/modelscan/issues/338
+    ("pandas:read_*", "reads files and fetches URLs"),
+    ("pandas.io.parsers", "reads files and fetches URLs"),
+    ("mlflow.projects", "runs project entry points (shell commands)"),
     ("yaml:load", "constructs arbitrary Python objects from YAML"),
     ("yaml:load_all", "constructs arbitrary Python objects from YAML"),
     ("yaml:unsafe_load*", "constructs arbitrary Python objects from YAML"),
@@ -207,6 +235,15 @@ _NUMPY_SCALAR_TYPES = (
     "float16 float32 float64 half single double longdouble complex64 complex128 clongdouble "
     "str_ bytes_ object_ void datetime64 timedelta64"
 )
+
+#: Private names under which modules bind other modules (``argparse._os``), read as the module
+#: they name when a dotted path walks through them; ``numpy.__builtins__`` reaches every builtin
+#: (https://github.com/protectai/modelscan/issues/89, https://github.com/protectai/modelscan/issues/330).
+MODULE_ALIASES: Final[dict[str, str]] = {
+    "__builtins__": "builtins",
+    "_frozen_importlib": "importlib._bootstrap",
+    "_frozen_importlib_external": "importlib._bootstrap_external",
+}
 
 #: Imports that only rebuild tensors, arrays and plain containers (``module:pattern``; a
 #: wildcard never matches a dotted name).

@@ -6,7 +6,7 @@ from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 from fnmatch import fnmatchcase
 from typing import Final
 
-from scanner.analysis.pickle.callables import SAFE_GLOBALS, UNSAFE_GLOBALS
+from scanner.analysis.pickle.callables import MODULE_ALIASES, SAFE_GLOBALS, UNSAFE_GLOBALS
 from scanner.core.model import Severity
 
 #: The reason given for a callable that is on neither list.
@@ -29,6 +29,9 @@ _UNSAFE_NAMES: Final = tuple(
     if pattern is not None
 )
 _SAFE_NAMES: Final = tuple(_split_rule(rule) for rule in SAFE_GLOBALS)
+#: Dunder module names a pickle legitimately imports from: a class defined in a script, and
+#: Python 2's builtins (read as ``builtins``).
+_DUNDER_MODULES: Final = frozenset({"__main__", "__builtin__"})
 
 
 def classify_import(module: str, name: str) -> tuple[Severity, str] | None:
@@ -36,26 +39,18 @@ def classify_import(module: str, name: str) -> tuple[Severity, str] | None:
 
     Returns None for an allowlisted tensor, array or container rebuilder, ``(HIGH, reason)``
     for a callable that runs code, commands, files or network, and ``(MEDIUM, reason)`` for
-    anything else. Python 2 names (``__builtin__``, ``copy_reg``) are also read the way
-    Python 3 maps them when it loads an old-protocol pickle.
+    anything else. A dotted name is also read as the path it walks through module attributes
+    (``torch.os.system``, ``argparse._os.system``, ``numpy.__builtins__.eval``); any dunder
+    segment on the way is HIGH. Python 2 names (``__builtin__``, ``copy_reg``) are also read
+    the way Python 3 maps them when it loads an old-protocol pickle.
     """
-    verdict = _classify_exact(module, name)
-    parts = name.split(".")
-    for split in range(1, len(parts)):
-        # ``torch.os.system`` or ``posixpath.os.system`` reaches ``os.system`` through a module
-        # attribute: a dotted name is also read as the module path it walks.
-        reached = _classify_exact(".".join(parts[:split]), ".".join(parts[split:]))
-        if reached is not None and reached[0] == Severity.HIGH:
-            return reached
+    verdict = _classify_path(module, name)
     mapped_module, mapped_name = _python3_name(module, name)
     if (mapped_module, mapped_name) == (module, name):
         return verdict
-    mapped = _classify_exact(mapped_module, mapped_name)
     if verdict is not None and verdict[0] == Severity.HIGH:
         return verdict
-    if mapped is not None and mapped[0] == Severity.HIGH:
-        return mapped
-    return mapped
+    return _classify_path(mapped_module, mapped_name)
 
 
 def _python3_name(module: str, name: str) -> tuple[str, str]:
@@ -65,10 +60,52 @@ def _python3_name(module: str, name: str) -> tuple[str, str]:
     return IMPORT_MAPPING.get(module, module), name
 
 
+def _classify_path(module: str, name: str) -> tuple[Severity, str] | None:
+    """The verdict on ``module.name``, or on what its attribute path reaches when that is HIGH."""
+    for reached_module, rest in _reached(module, name):
+        reached = _classify_exact(reached_module, rest)
+        if reached is not None and reached[0] == Severity.HIGH:
+            return reached
+    return _classify_exact(module, name)
+
+
+def _reached(module: str, name: str) -> list[tuple[str, str]]:
+    """The modules a dotted ``name`` walks through, each with the rest of the path: an
+    attribute may be a module (``torch.os``), a private alias of one (``argparse._os``,
+    ``_frozen_importlib``) or a submodule (``torch._C``)."""
+    parts = name.split(".")
+    found: list[tuple[str, str]] = []
+    for split in range(1, len(parts)):
+        attribute = parts[split - 1]
+        rest = ".".join(parts[split:])
+        candidates = [
+            f"{module}.{'.'.join(parts[:split])}",
+            ".".join(parts[:split]),
+            attribute,
+            MODULE_ALIASES.get(attribute, attribute),
+            attribute.lstrip("_"),
+        ]
+        found += [(candidate, rest) for candidate in dict.fromkeys(candidates) if candidate]
+    return found
+
+
+def _dunder(part: str) -> bool:
+    return len(part) > 4 and part.startswith("__") and part.endswith("__")
+
+
+def _through_dunder(module: str, parts: list[str]) -> bool:
+    """Whether a dunder segment is walked through: anywhere in the module but its first
+    segment (``__main__``, ``__builtin__``), or anywhere in the name."""
+    segments = module.split(".")
+    return (
+        any(_dunder(part) for part in segments[1:])
+        or (_dunder(segments[0]) and segments[0] not in _DUNDER_MODULES)
+        or any(_dunder(part) for part in parts)
+    )
+
+
 def _classify_exact(module: str, name: str) -> tuple[Severity, str] | None:
     parts = name.split(".")
-    if any(part.startswith("__") and part.endswith("__") for part in parts[1:]):
-        return Severity.HIGH, "reaches through dunder attributes to objects the file does not name"
     for rule_module, pattern, reason in _UNSAFE_NAMES:
         if module == rule_module and (fnmatchcase(name, pattern) or fnmatchcase(parts[0], pattern)):
             return Severity.HIGH, reason
@@ -80,6 +117,8 @@ def _classify_exact(module: str, name: str) -> tuple[Severity, str] | None:
             and fnmatchcase(name, safe_pattern)
         ):
             return None
+    if _through_dunder(module, parts):
+        return Severity.HIGH, "reaches through dunder attributes to objects the file does not name"
     for rule_module, reason in _UNSAFE_MODULES:
         if module == rule_module or module.startswith(rule_module + "."):
             return Severity.HIGH, reason

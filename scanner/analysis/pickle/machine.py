@@ -7,9 +7,11 @@ and stepping over joblib's in-stream arrays need.
 
 from __future__ import annotations
 
+import re
+import struct
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from scanner.analysis.pickle.findings import Findings, keep_named_unsafe_imports
 from scanner.analysis.pickle.reader import MAX_DECLARED_LENGTH, Stop
@@ -47,6 +49,32 @@ MAX_MARK_DEPTH = 100_000
 MAX_MEMO_ENTRIES = MAX_OPCODES
 #: Most memo entries with keys out of sequence (only hand-made pickles have any).
 MAX_SPARSE_MEMO_ENTRIES = 100_000
+#: Runs of one memo opcode (or of a value pushed and popped) that the walker applies at once: a
+#: file of millions of them is walked in linear time at C speed. The key is the run's opcode.
+MEMO_RUNS: Final[dict[int, re.Pattern[bytes]]] = {
+    0x94: re.compile(rb"\x94+"),  # MEMOIZE
+    ord("q"): re.compile(rb"(?:q.)+", re.DOTALL),  # BINPUT
+    ord("r"): re.compile(rb"(?:r....)+", re.DOTALL),  # LONG_BINPUT
+    ord("p"): re.compile(rb"(?:p[0-9]{1,18}\n)+"),  # PUT
+    ord("h"): re.compile(rb"(?:h.0)+", re.DOTALL),  # BINGET, POP
+    ord("j"): re.compile(rb"(?:j....0)+", re.DOTALL),  # LONG_BINGET, POP
+    ord("g"): re.compile(rb"(?:g[0-9]{1,18}\n0)+"),  # GET, POP
+    ord("N"): re.compile(rb"(?:N0)+"),  # NONE, POP
+}
+_PUT_KEY = re.compile(rb"[0-9]+")
+#: Bytes after a run opcode up to the next instruction, for the fixed-size ones.
+_RUN_STEPS: Final = {0x94: 0, ord("q"): 1, ord("r"): 4, ord("h"): 2, ord("j"): 5, ord("N"): 1}
+#: Bytes of one fixed-size "push, then POP" pair of ``MEMO_RUNS``.
+_PAIR_BYTES: Final = {ord("h"): 3, ord("j"): 6, ord("N"): 2}
+#: A run of any of those instructions, mixed, and its instructions: a PUT or MEMOIZE whole, b""
+#: for a value pushed then popped.
+_MIXED_RUN = re.compile(
+    rb"(?:\x94|q.|r....|p[0-9]{1,18}\n|h.0|j....0|g[0-9]{1,18}\n0|N0)+", re.DOTALL
+)
+_MIXED_TOKEN = re.compile(
+    rb"(\x94|q.|r....|p[0-9]{1,18}\n)|h.0|j....0|g[0-9]{1,18}\n0|N0", re.DOTALL
+)
+_MEMOIZE: Final = b"\x94"
 #: Approximate bytes of modelled values (strings, small tuples) the memo keeps; beyond that,
 #: values are remembered as unknown and resolving an import through them is reported.
 MAX_MEMO_MODEL_BYTES = 64 * 1024 * 1024
@@ -107,6 +135,27 @@ class Memo:
                 )
             self._sparse[key] = value
 
+    def dense_below(self, key: int) -> bool:
+        """Whether every key up to ``key`` is held densely and no key out of sequence is."""
+        return not self._sparse and key < len(self._dense)
+
+    def memoize(self, value: object, count: int) -> None:
+        """``count`` MEMOIZEs of ``value`` at once (each under the next key)."""
+        dense = self._dense
+        weight = memo_weight(value)
+        if self._sparse or len(dense) + count > MAX_MEMO_ENTRIES:
+            for _ in range(count):
+                self.put(self.size, value)
+            return
+        kept = count
+        if weight:
+            kept = max(0, min(count, (MAX_MEMO_MODEL_BYTES - self._model_bytes) // weight))
+            self._model_bytes += kept * weight
+        dense.extend([value] * kept)
+        if kept < count:
+            dense.extend([DROPPED] * (count - kept))
+            self.dropped_any = True
+
     def get(self, key: int) -> object:
         """The value under ``key`` (GET), ``MISSING`` if never set."""
         if 0 <= key < len(self._dense):
@@ -150,13 +199,37 @@ class Walker:
     # -- driving ------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Walk to STOP; on failure record it in ``findings.failure``."""
+        """Walk to STOP; on failure record it in ``findings.failure``.
+
+        A cap of this analyser ends the model of the stack, not the reading: the rest of the
+        stream is still read, so a dangerous import named after the cap is reported.
+        """
         try:
             self._loop()
         except Stop as stop:
             self.findings.note_failure(stop)
+            if stop.cap and self.mode != Mode.FRAGMENT:
+                self._read_on_after_cap()
         else:
             self.complete = self.findings.failure is None
+
+    def _read_on_after_cap(self) -> None:
+        """Walk what follows a cap as fragments (lenient, an empty stack), keeping the unsafe
+        imports they name: 200,000 MARKs before a payload must not hide it. Each fragment ends
+        at STOP, at the end of the data or at another cap; the opcode budget bounds them all."""
+        position = -1
+        while self.reader.position != position:
+            position = self.reader.position
+            fragment = Walker(self.reader, self.budget, Mode.FRAGMENT, self.handlers)
+            try:
+                fragment._loop()
+            except Stop as stop:
+                keep_named_unsafe_imports(self.findings, fragment.findings)
+                if not stop.cap:
+                    return
+            else:
+                keep_named_unsafe_imports(self.findings, fragment.findings)
+                return
 
     def _loop(self) -> None:
         reader = self.reader
@@ -169,11 +242,100 @@ class Walker:
             code = reader.byte()
             if code < 0:
                 raise Stop(f"the pickle ends at byte {reader.position} before its STOP opcode")
+            if code in MEMO_RUNS and len(self.stack) > self.fence and self._run_ahead(code):
+                reader.unread_byte()
+                if self._memo_run(code):
+                    continue
+                reader.byte()
             handler = handlers[code]
             if handler is None:
                 raise Stop(f"invalid opcode 0x{code:02x} at byte {reader.position - 1}")
             if handler(self):
                 return
+
+    def _run_ahead(self, code: int) -> bool:
+        """Whether the instruction after this one (its opcode read) may continue a run: a
+        single PUT, as real pickles write after each object, is left to its handler."""
+        reader = self.reader
+        step = _RUN_STEPS.get(code)
+        if step is None:  # PUT or GET-POP: a text argument up to a newline
+            end = reader.line_end()
+            if end < 0:
+                return False
+            step = end + (2 if code == ord("g") else 1)
+        return reader.byte_at(step) in MEMO_RUNS
+
+    def _memo_run(self, code: int) -> bool:
+        """Apply a run of one memo opcode at once (the stack is unchanged throughout, so every
+        PUT stores the same value); False when there is none."""
+        if len(self.stack) >= MAX_STACK_ITEMS:
+            return False
+        run = self.reader.take_run(_MIXED_RUN)
+        if not run:
+            return False
+        if MEMO_RUNS[code].fullmatch(run) is None:
+            self._mixed_memo_run(run)
+            return True
+        value = self.stack[-1]
+        memo = self.memo
+        if code == 0x94:
+            count = len(run)
+            self._spend(count)
+            memo.memoize(value, count)
+        elif code == ord("q"):
+            self._spend(len(run) // 2)
+            self._put_keys(list(run[1::2]), value)
+        elif code == ord("r"):
+            self._spend(len(run) // 5)
+            self._put_keys([key for (key,) in struct.iter_unpack("<xI", run)], value)
+        elif code == ord("p"):
+            self._spend(run.count(b"\n"))
+            digits = _PUT_KEY.findall(run)
+            distinct = list(dict.fromkeys(digits))
+            if len(distinct) < len(digits):  # keys repeat: only the distinct ones matter
+                digits = distinct
+            self._put_keys(list(map(int, digits)), value)
+        else:  # a value pushed then popped: nothing changes
+            pairs = run.count(b"\n") if code == ord("g") else len(run) // _PAIR_BYTES[code]
+            self._spend(2 * pairs)
+        return True
+
+    def _mixed_memo_run(self, run: bytes) -> None:
+        """A run of different memo instructions: every PUT stores the top of the stack; when
+        every explicit key is already held densely, their order with MEMOIZE cannot matter."""
+        value = self.stack[-1]
+        memo = self.memo
+        tokens: list[bytes] = _MIXED_TOKEN.findall(run)
+        memoizes = tokens.count(_MEMOIZE)
+        pairs = tokens.count(b"")
+        self._spend(len(tokens) + pairs)
+        distinct = set(tokens) - {b"", _MEMOIZE}
+        if memo.dense_below(max(map(_put_key, distinct), default=-1)):
+            for token in distinct:
+                memo.put(_put_key(token), value)
+            memo.memoize(value, memoizes)
+            return
+        for token in tokens:  # in order, one at a time
+            if token == _MEMOIZE:
+                memo.put(memo.size, value)
+            elif token:
+                memo.put(_put_key(token), value)
+
+    def _put_keys(self, keys: list[int], value: object) -> None:
+        """PUT ``value`` under each of ``keys``: the next keys in order are appended at once."""
+        memo = self.memo
+        first = keys[0]
+        if first == memo.size and keys == list(range(first, first + len(keys))):
+            memo.memoize(value, len(keys))
+            return
+        for key in dict.fromkeys(keys):
+            memo.put(key, value)
+
+    def _spend(self, opcodes: int) -> None:
+        """Count a run's opcodes against the budget (the loop counted its first already)."""
+        self.budget.opcodes_left -= opcodes - 1
+        if self.budget.opcodes_left < 0:
+            raise Stop(f"more than {MAX_OPCODES} opcodes", cap=True)
 
     # -- stack --------------------------------------------------------------------------------
 
@@ -359,6 +521,15 @@ class Walker:
         if fragment.findings.failure is not None and fragment.findings.failure.cap:
             raise fragment.findings.failure
         self.reader.seek(start)
+
+
+def _put_key(token: bytes) -> int:
+    """The memo key of a BINPUT, LONG_BINPUT or PUT instruction."""
+    if token[0] == ord("q"):
+        return token[1]
+    if token[0] == ord("r"):
+        return int.from_bytes(token[1:], "little")
+    return int(token[1:-1])
 
 
 def _apply_dtype_state(dtype: Dtype, state: object) -> None:

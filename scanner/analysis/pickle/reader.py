@@ -7,6 +7,7 @@ or a cap of this analyser was reached.
 from __future__ import annotations
 
 import io
+import re
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -171,6 +172,30 @@ class Reader:
                 raise Stop(f"{what} at byte {start} is longer than {limit} bytes", cap=not number)
             if newline >= 0:
                 return bytes(kept), len(kept) <= MAX_NAME_BYTES
+
+    def byte_at(self, offset: int) -> int:
+        """The buffered byte ``offset`` bytes after the next one, without consuming it; -1 when
+        it is not buffered."""
+        index = self._index + offset
+        return self._buffer[index] if index < len(self._buffer) else -1
+
+    def line_end(self) -> int:
+        """How many bytes after the next one the next buffered newline is; -1 if none is."""
+        found = self._buffer.find(b"\n", self._index)
+        return -1 if found < 0 else found - self._index
+
+    def unread_byte(self) -> None:
+        """Step back over the byte ``byte`` just returned (always still buffered)."""
+        self._index -= 1
+
+    def take_run(self, pattern: re.Pattern[bytes]) -> bytes:
+        """The match of ``pattern`` at the next byte within the bytes already buffered,
+        consumed; b"" when it does not match there."""
+        match = pattern.match(self._buffer, self._index)
+        if match is None:
+            return b""
+        self._index = match.end()
+        return match.group()
 
     def seek(self, position: int) -> None:
         """Move to ``position`` (seekable streams only)."""

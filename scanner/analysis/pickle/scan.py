@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Final
 
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
+from scanner.analysis.pickle.classify import classify_import
 from scanner.analysis.pickle.compression import (
     PROBE_BYTES,
     UNSUPPORTED_COMPRESSIONS,
@@ -76,6 +77,21 @@ def scan_pickle_stream(
     )
 
 
+def scan_pickle_content(stream: BinaryIO, name: str) -> FileAnalysis | None:
+    """Analyse a file no loader unpickles by its name when its content is a pickle a loader
+    would read anyway (an attacker names the file; the loading program picks the loader).
+
+    That is: its first pickle parses to STOP without a stack underflow (CPython reads it), or
+    it names a dangerous callable (by identifiers a loader can import) before it fails; only
+    those callables are then reported. None for anything else: text, images, other formats
+    whose first bytes only look like opcodes.
+
+    Raises:
+        OSError: the stream cannot be read.
+    """
+    return _scan_file(stream, name, by_content=True)
+
+
 def scan_pickle_file(stream: BinaryIO, name: str) -> FileAnalysis:
     """Analyse a file made of one or more pickles without unpickling it.
 
@@ -92,24 +108,35 @@ def scan_pickle_file(stream: BinaryIO, name: str) -> FileAnalysis:
         OSError: the stream cannot be read.
     """
     declared = "joblib" if PurePosixPath(name).suffix.lower() == ".joblib" else "pickle"
+    return _scan_file(stream, name, by_content=False) or FileAnalysis(format=declared)
+
+
+def _scan_file(stream: BinaryIO, name: str, *, by_content: bool) -> FileAnalysis | None:
+    """``scan_pickle_file``, or with ``by_content`` ``scan_pickle_content``: only the latter
+    returns None."""
+    declared = "joblib" if PurePosixPath(name).suffix.lower() == ".joblib" else "pickle"
     stream.seek(0)
     head = stream.read(PROBE_BYTES)
     stream.seek(0)
     if head.startswith(_ZIP_MAGICS):
+        if by_content:
+            return None
         return FileAnalysis(
             format=declared,
             problems=("not a pickle (a zip archive: read it as a PyTorch or NumPy archive)",),
         )
     compression = compression_of(head)
     if compression in UNSUPPORTED_COMPRESSIONS:
+        if by_content:
+            return None
         return _unreadable(declared, f"compressed with {compression}, which is not analysed")
     if compression is None:
         reader = Reader(stream, max_bytes=MAX_PICKLE_BYTES, seekable=True)
-        return _scan_pickles(reader, declared)
+        return _scan_pickles(reader, declared, by_content=by_content)
     # Read directly (no BufferedReader): the bytes decoded before a corrupt block are kept.
     inflated = Decompressing(stream, compression)
     reader = Reader(inflated, max_bytes=MAX_DECOMPRESSED_BYTES, seekable=False)
-    return _scan_pickles(reader, declared)
+    return _scan_pickles(reader, declared, by_content=by_content)
 
 
 def _unreadable(declared: str, problem: str) -> FileAnalysis:
@@ -127,16 +154,20 @@ def _unreadable(declared: str, problem: str) -> FileAnalysis:
     )
 
 
-def _scan_pickles(reader: Reader, declared: str) -> FileAnalysis:
+def _scan_pickles(reader: Reader, declared: str, *, by_content: bool) -> FileAnalysis | None:
     budget = Budget()
     try:
         empty = reader.at_end()
     except Stop as stop:  # compressed data that decodes to nothing: no loader gets further
-        return FileAnalysis(format=declared, problems=(f"not a pickle ({stop.problem})",))
+        problem = f"not a pickle ({stop.problem})"
+        return None if by_content else FileAnalysis(format=declared, problems=(problem,))
     if empty:
-        return FileAnalysis(format=declared, problems=("not a pickle (the file is empty)",))
+        problem = "not a pickle (the file is empty)"
+        return None if by_content else FileAnalysis(format=declared, problems=(problem,))
     first = Walker(reader, budget, Mode.MAIN, HANDLERS)
     first.run()
+    if by_content and not (first.complete and not first.underflowed):
+        return _named_dangerous_calls(declared, first.findings)
     failure = first.findings.failure
     if failure is not None and not failure.cap and not first.findings.names_code:
         # Nothing before the failure can reach a callable: every loader stops there, harmlessly.
@@ -153,6 +184,38 @@ def _scan_pickles(reader: Reader, declared: str) -> FileAnalysis:
         executable_on_load=any(risk.kind in EXECUTABLE_KINDS for risk in risks),
         problems=report_problems(findings, None),
     )
+
+
+def _named_dangerous_calls(declared: str, findings: Findings) -> FileAnalysis | None:
+    """What a walk that failed (or underflowed) on a file not named as a pickle shows: the
+    dangerous callables it names by importable identifiers (a loader runs them before it
+    fails), or None when there is none (text or binary data that only looks like opcodes)."""
+    kept = Findings()
+    for found in findings.imports:
+        verdict = classify_import(found.module, found.name)
+        if (
+            verdict is not None
+            and verdict[0] == Severity.HIGH
+            and _importable(found.module)
+            and _importable(found.name)
+        ):
+            kept.add_import(found)
+    if not kept.imports:
+        return None
+    kept.failure = findings.failure
+    risks = report_risks(kept, complete=findings.failure is None, member=None)
+    return FileAnalysis(
+        format=declared,
+        imports=import_names(kept),
+        risks=risks,
+        executable_on_load=True,
+        problems=report_problems(findings, None),
+    )
+
+
+def _importable(dotted: str) -> bool:
+    """Whether ``dotted`` is a dotted path of identifiers (what a loader can import)."""
+    return all(part.isidentifier() for part in dotted.split("."))
 
 
 def _walk_following_pickles(reader: Reader, budget: Budget, findings: Findings) -> None:

@@ -12,6 +12,7 @@ from scanner.core.errors import MalformedFileError
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import BinaryIO
 
 #: Largest pointer file, per the Git LFS spec ("less than 1024 bytes"); bigger files are content.
 POINTER_MAX_BYTES = 1024
@@ -54,6 +55,15 @@ def read_lfs_pointer(path: Path) -> LfsPointer | None:
         return None
     entries = _entries(decode_utf8(rest, base_offset=len(first_line) + 1))
     return LfsPointer(sha256=_oid(entries.get("oid")), size=_size(entries.get("size")))
+
+
+def starts_like_pointer(stream: BinaryIO, size: int) -> bool:
+    """Whether a stream holding a file of ``size`` bytes from its first byte is, by the rule
+    ``read_lfs_pointer`` applies, a Git LFS pointer (its content is checked there)."""
+    if size > POINTER_MAX_BYTES:
+        return False
+    first_line = stream.read(len(_VERSION_LINE) + 2).partition(b"\n")[0]
+    return first_line.rstrip(b"\r") == _VERSION_LINE
 
 
 def _entries(text: str) -> dict[str, str]:

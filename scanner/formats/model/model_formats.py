@@ -14,7 +14,9 @@ from enum import Enum
 from pathlib import PurePath
 from typing import BinaryIO, Final
 
+from scanner.core.errors import MalformedFileError
 from scanner.formats.model.gguf import read_gguf_stream
+from scanner.formats.model.lfs_pointer import starts_like_pointer
 from scanner.formats.model.onnx import read_onnx_stream
 from scanner.formats.model.safetensors import read_safetensors_stream
 
@@ -27,16 +29,80 @@ class PickleUse(Enum):
     PARSE = "parse"
     """A loader may unpickle it (``torch.load``, ``numpy.load(allow_pickle=True)``): parsed as a
     pickle whatever its first opcode, and left alone only when it is no pickle at all."""
-    IF_IT_STARTS_LIKE_ONE = "if-it-starts-like-one"
-    """No loader unpickles it by name: walked when its first bytes start a pickle."""
-    NEVER = "never"
+    IF_ITS_CONTENT_IS_ONE = "if-its-content-is-one"
+    """No loader unpickles it by name: walked when its content is a pickle a loader would read
+    (it parses to STOP, or names a dangerous callable before it fails)."""
+    UNLESS_VALID = "unless-valid"
     """Its own format, whose first bytes may look like a pickle by chance (a safetensors header
-    length of 0x0280 starts ``80 02``): never walked as a pickle."""
+    length of 0x0280 starts ``80 02``): a valid instance (``is_instance``) is never walked as a
+    pickle; anything else is, as ``IF_ITS_CONTENT_IS_ONE`` says (an attacker names the file)."""
 
 
 #: Reads a header from a seekable binary stream holding the file from its first byte, given the
 #: file's size; raises MalformedFileError on malformed content.
 HeaderReader = Callable[[BinaryIO, int], object]
+#: Whether a seekable binary stream holding a file from its first byte, given its size, is a
+#: valid instance of the format (header-only checks; False on malformed content).
+InstanceCheck = Callable[[BinaryIO, int], bool]
+
+#: HDF5's signature, at offset 0 or after a user block of 512 bytes times a power of two.
+HDF5_SIGNATURE: Final = b"\x89HDF\r\n\x1a\n"
+_HDF5_OFFSETS: Final = (0, 512, 1024, 2048, 4096, 8192, 16384)
+
+
+def _reads(reader: HeaderReader) -> InstanceCheck:
+    """An instance check that the format's header reader accepts the file."""
+
+    def check(stream: BinaryIO, size: int) -> bool:
+        try:
+            reader(stream, size)
+        except MalformedFileError:
+            return False
+        return True
+
+    return check
+
+
+def _or_lfs_pointer(check: InstanceCheck) -> InstanceCheck:
+    """``check``, or the Git LFS pointer a clone without LFS leaves in the file's place (the
+    inventory reports it; there are no weights to read)."""
+
+    def either(stream: BinaryIO, size: int) -> bool:
+        if starts_like_pointer(stream, size):
+            return True
+        stream.seek(0)
+        return check(stream, size)
+
+    return either
+
+
+def _hdf5(stream: BinaryIO, size: int) -> bool:
+    for offset in _HDF5_OFFSETS:
+        if offset + len(HDF5_SIGNATURE) > size:
+            return False
+        stream.seek(offset)
+        if stream.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
+            return True
+    return False
+
+
+def _msgpack_map(stream: BinaryIO, size: int) -> bool:
+    """Flax serialises a state dict as one MessagePack map (fixmap, map 16 or map 32) whose
+    first key is a string (fixstr, str 8/16/32)."""
+    head = stream.read(4)
+    if size < 3 or len(head) < 3:
+        return False
+    offset = {0xDE: 3, 0xDF: 5}.get(head[0], 1)
+    if offset == 1 and not 0x81 <= head[0] <= 0x8F:
+        return False
+    stream.seek(offset)
+    key = stream.read(1)
+    return bool(key) and (0xA0 <= key[0] <= 0xBF or key[0] in (0xD9, 0xDA, 0xDB))
+
+
+def _tflite(stream: BinaryIO, size: int) -> bool:
+    """A TFLite flatbuffer names its schema, ``TFL3``, at bytes 4 to 8."""
+    return size >= 8 and stream.read(8)[4:] == b"TFL3"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,13 +114,15 @@ class ModelFormat:
     suffixes: tuple[str, ...]
     """Lower-case suffixes, with the dot; ``""`` stands for a file without one."""
     holds_weights: bool = False
-    pickle: PickleUse = PickleUse.IF_IT_STARTS_LIKE_ONE
+    pickle: PickleUse = PickleUse.IF_ITS_CONTENT_IS_ONE
     loading_may_run_code: bool = False
     """Whether the usual loader of the format may run code (a pickle inside, a Keras Lambda):
     such files are analysed even in Hub repos, by ranged reads."""
     header_field: str | None = None
     """The ``FolderFacts`` field that collects the header reader's results."""
     read_header: HeaderReader | None = None
+    is_instance: InstanceCheck | None = None
+    """Whether a file is a valid instance of the format (``PickleUse.UNLESS_VALID`` rows)."""
 
 
 _W = True  # holds weights
@@ -65,25 +133,28 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         name="safetensors",
         suffixes=(".safetensors",),
         holds_weights=_W,
-        pickle=PickleUse.NEVER,
+        pickle=PickleUse.UNLESS_VALID,
         header_field="safetensors",
         read_header=lambda stream, size: read_safetensors_stream(stream, size),
+        is_instance=_or_lfs_pointer(_reads(read_safetensors_stream)),
     ),
     ModelFormat(
         name="gguf",
         suffixes=(".gguf",),
         holds_weights=_W,
-        pickle=PickleUse.NEVER,
+        pickle=PickleUse.UNLESS_VALID,
         header_field="gguf",
         read_header=lambda stream, size: read_gguf_stream(stream, size),
+        is_instance=_or_lfs_pointer(_reads(read_gguf_stream)),
     ),
     ModelFormat(
         name="onnx",
         suffixes=(".onnx",),
         holds_weights=_W,
-        pickle=PickleUse.NEVER,
+        pickle=PickleUse.UNLESS_VALID,
         header_field="onnx",
         read_header=lambda stream, size: read_onnx_stream(stream, size),
+        is_instance=_or_lfs_pointer(_reads(read_onnx_stream)),
     ),
     ModelFormat(
         name="pytorch-pickle",
@@ -113,20 +184,36 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         pickle=PickleUse.PARSE,
         loading_may_run_code=True,
     ),
-    ModelFormat(name="hdf5", suffixes=(".h5", ".hdf5"), holds_weights=_W, pickle=PickleUse.NEVER),
+    ModelFormat(
+        name="hdf5",
+        suffixes=(".h5", ".hdf5"),
+        holds_weights=_W,
+        pickle=PickleUse.UNLESS_VALID,
+        is_instance=_or_lfs_pointer(_hdf5),
+    ),
     ModelFormat(name="keras", suffixes=(".keras",), holds_weights=_W, loading_may_run_code=True),
     ModelFormat(
-        name="flax-msgpack", suffixes=(".msgpack",), holds_weights=_W, pickle=PickleUse.NEVER
+        name="flax-msgpack",
+        suffixes=(".msgpack",),
+        holds_weights=_W,
+        pickle=PickleUse.UNLESS_VALID,
+        is_instance=_or_lfs_pointer(_msgpack_map),
     ),
-    ModelFormat(name="tflite", suffixes=(".tflite",), holds_weights=_W, pickle=PickleUse.NEVER),
+    ModelFormat(
+        name="tflite",
+        suffixes=(".tflite",),
+        holds_weights=_W,
+        pickle=PickleUse.UNLESS_VALID,
+        is_instance=_or_lfs_pointer(_tflite),
+    ),
     ModelFormat(name="coreml", suffixes=(".mlmodel",), holds_weights=_W),
     ModelFormat(name="ggml", suffixes=(".ggml",), holds_weights=_W),
     ModelFormat(name="sentencepiece", suffixes=(".model",), pickle=PickleUse.PARSE),
     ModelFormat(name=None, suffixes=("", ".data"), pickle=PickleUse.PARSE),
     ModelFormat(name="python", suffixes=(".py",)),
-    ModelFormat(name="json", suffixes=(".json",), pickle=PickleUse.NEVER),
-    ModelFormat(name="markdown", suffixes=(".md",), pickle=PickleUse.NEVER),
-    ModelFormat(name="text", suffixes=(".txt",), pickle=PickleUse.NEVER),
+    ModelFormat(name="json", suffixes=(".json",)),
+    ModelFormat(name="markdown", suffixes=(".md",)),
+    ModelFormat(name="text", suffixes=(".txt",)),
     ModelFormat(name="jinja", suffixes=(".jinja",)),
 )
 

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from scanner.analysis.zip_archive import ZipArchive
 
 
+#: A safetensors header of exactly 0x0280 bytes: the file starts ``80 02``, a pickle's PROTO 2.
+SAFETENSORS_0280 = struct.pack("<Q", 0x0280) + b'{"__metadata__":{"format":"pt"}}'.ljust(0x0280)
+
+
 # --- dispatch -------------------------------------------------------------------------------------
 
 
@@ -51,8 +55,12 @@ def test_png_named_pt_is_not_a_model_file() -> None:
 @pytest.mark.parametrize(
     ("name", "content"),
     [
-        ("model.safetensors", struct.pack("<Q", 0x0280) + b"{}"),  # starts 80 02 like a pickle
-        ("model.gguf", b"GGUF\x03\x00\x00\x00"),
+        ("model.safetensors", SAFETENSORS_0280),  # a real header that starts 80 02 like a pickle
+        ("model.gguf", b"GGUF\x03\x00\x00\x00" + bytes(16)),
+        ("model.msgpack", b"\x81\xa6params\x80"),  # {"params": {}}
+        ("model.tflite", b"\x1c\x00\x00\x00TFL3" + bytes(8)),
+        ("README.txt", b"hello.\n"),  # 'h' is BINGET, '.' STOP: but LIST underflows first
+        ("run.py", b"import os\nos.system('x')\n"),  # INST "mport os" "os.system('x')"
         ("model.onnx", b"\x08\x07\x12\x07pytorch"),
         ("ggml-model.bin", b"lmgg\x01\x00\x00\x00"),
         ("raw.bin", b"\x00\x01\x02\x03"),
@@ -126,9 +134,10 @@ ROUTE_INPUTS: dict[str, tuple[str, bytes, str | None]] = {
     "7z": ("model.pt", SEVEN_ZIP_MAGIC + bytes(26), "7z"),
     "npy": ("weights.npy", INT_NPY, "numpy"),
     "pickle-by-name": ("model.joblib", OS_SYSTEM_V0, "joblib"),
-    "other-format": ("model.safetensors", struct.pack("<Q", 0x0280) + b"{}", None),
+    "own-format": ("model.safetensors", SAFETENSORS_0280, None),
     "pickle-by-opcode": ("state.dat", ORDERED_DICT_V2, "pickle"),
     "pickle-by-loader": ("legacy.bin", OS_SYSTEM_V0, "pickle"),
+    "pickle-by-content": ("notes.txt", b"N0" + OS_SYSTEM_V0, "pickle"),
 }
 #: Per row of ``ZIP_LAYOUTS``: (file name, the zip's members, the format its analysis has).
 LAYOUT_INPUTS: dict[str, tuple[str, dict[str, bytes], str]] = {
@@ -224,7 +233,7 @@ def test_each_zip_layout_reaches_its_analyser(
 
 def test_routes_find_what_they_say() -> None:
     # The unsafe import of each pickle input is seen whichever row read it.
-    for route in ("pickle-by-name", "pickle-by-loader"):
+    for route in ("pickle-by-name", "pickle-by-loader", "pickle-by-content"):
         name, data, _ = ROUTE_INPUTS[route]
         analysis = analyze_stream(io.BytesIO(data), name)
         assert analysis is not None

@@ -43,7 +43,8 @@ from tests.unit.analysis.pickle.pickles import HIGH, MEDIUM
         ("uuid", "UUID", None),
         ("torch", "_C.FloatStorage", MEDIUM),  # a wildcard never matches a dotted name
         ("torch", "_utils", MEDIUM),
-        ("functools", "partial", MEDIUM),
+        ("functools", "partial", HIGH),  # a wrapper that calls what it wraps
+        ("functools", "total_ordering", MEDIUM),
         ("builtins", "print", MEDIUM),
         ("posixpath", "join", MEDIUM),
         ("sklearn.preprocessing._data", "StandardScaler", MEDIUM),

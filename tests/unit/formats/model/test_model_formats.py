@@ -56,7 +56,7 @@ def test_row_is_found_by_each_suffix_in_any_case(row: ModelFormat) -> None:
 
 def test_unlisted_suffix() -> None:
     assert format_of("weights.xyz") is UNLISTED
-    assert UNLISTED.pickle is PickleUse.IF_IT_STARTS_LIKE_ONE
+    assert UNLISTED.pickle is PickleUse.IF_ITS_CONTENT_IS_ONE
     assert not holds_weights("weights.xyz")
 
 
@@ -66,9 +66,13 @@ def test_only_loader_formats_run_code_on_load() -> None:
         ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".sav", ".npy", ".npz",
         ".keras",
     }  # fmt: skip
-    never = {s for row in MODEL_FORMATS if row.pickle is PickleUse.NEVER for s in row.suffixes}
-    assert ".safetensors" in never
-    assert never.isdisjoint(running)
+    own = {s for row in MODEL_FORMATS if row.pickle is PickleUse.UNLESS_VALID for s in row.suffixes}
+    assert ".safetensors" in own
+    assert own.isdisjoint(running)
+    # A format read as a pickle unless valid can tell a valid file from another.
+    assert all(
+        row.is_instance is not None for row in MODEL_FORMATS if row.pickle is PickleUse.UNLESS_VALID
+    )
 
 
 def _safetensors() -> bytes:
@@ -102,6 +106,27 @@ READERS = {
     ".onnx": (_onnx, OnnxMetadata),
 }
 HEADER_ROWS = [row for row in MODEL_FORMATS if row.read_header is not None]
+
+
+#: A valid file of each format read as a pickle unless valid (issue #12 item 1).
+VALID_INSTANCES = {
+    ".safetensors": _safetensors(),
+    ".gguf": _gguf(),
+    ".onnx": _onnx(),
+    ".h5": b"\x89HDF\r\n\x1a\n" + bytes(8),
+    ".msgpack": b"\x81\xa6params\x80",
+    ".tflite": b"\x1c\x00\x00\x00TFL3" + bytes(8),
+}
+INSTANCE_ROWS = [row for row in MODEL_FORMATS if row.is_instance is not None]
+
+
+@pytest.mark.parametrize("row", INSTANCE_ROWS, ids=[row.suffixes[0] for row in INSTANCE_ROWS])
+def test_instance_check_tells_a_valid_file_from_a_pickle(row: ModelFormat) -> None:
+    assert row.is_instance is not None
+    valid = VALID_INSTANCES[row.suffixes[0]]
+    assert row.is_instance(io.BytesIO(valid), len(valid))
+    for other in (b"cos\nsystem\n(S'id'\ntR.", b"\x8c\x02os\x8c\x06system\x93", b""):
+        assert not row.is_instance(io.BytesIO(other), len(other))
 
 
 def test_header_rows_are_the_ones_with_readers_here() -> None:
