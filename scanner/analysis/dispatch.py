@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 from scanner.analysis.keras_archive import analyze_keras_members
 from scanner.analysis.numpy_file import MAGIC as NPY_MAGIC
 from scanner.analysis.numpy_file import analyze_npy, analyze_npz_members
+from scanner.analysis.pickle.compression import COMPRESSED_START
 from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_file
 from scanner.analysis.seven_zip import SEVEN_ZIP_MAGIC, analyze_7z
 from scanner.analysis.torch_archive import analyze_torch_members
@@ -182,6 +183,8 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route(name="npy", analyse=analyze_npy, magic=(NPY_MAGIC,)),
     Route(name="pickle-by-name", analyse=scan_pickle_file, suffixes=ALWAYS_PICKLE_SUFFIXES),
     Route(name="other-format", analyse=_no_analysis, suffixes=OTHER_FORMAT_SUFFIXES),
+    # joblib.load decompresses whatever the name (``.pkl.gz``, ``.pkl.z``, none): by magic.
+    Route(name="compressed-pickle", analyse=_pickle_if_it_is_one, opening=COMPRESSED_START),
     Route(name="pickle-by-opcode", analyse=scan_pickle_file, opening=PICKLE_START),
     Route(
         name="pickle-by-loader",

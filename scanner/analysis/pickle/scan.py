@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Final
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
 from scanner.analysis.pickle.compression import (
     PROBE_BYTES,
-    UNSUPPORTED_COMPRESSIONS,
     Decompressing,
     compression_of,
+    unsupported,
 )
 from scanner.analysis.pickle.findings import Findings, keep_named_unsafe_imports
 from scanner.analysis.pickle.machine import Budget, Mode, Walker
@@ -84,7 +84,8 @@ def scan_pickle_file(stream: BinaryIO, name: str) -> FileAnalysis:
 
     Concatenated pickles are walked until the first thing that is not a pickle (the raw
     storages of the legacy PyTorch format, trailing bytes). joblib's in-stream NumPy arrays are
-    stepped over, and its compressed dumps (zlib, gzip, bz2, xz, lzma) decompressed on the fly.
+    stepped over, and its compressed dumps (zlib, gzip, bz2, xz, lzma, lz4
+    when the lz4 package is installed) decompressed on the fly.
     A file that does not start like a pickle (a PNG, text, a zip archive) gets a "not a pickle"
     problem and no risk: no loader would run anything from it.
 
@@ -101,8 +102,9 @@ def scan_pickle_file(stream: BinaryIO, name: str) -> FileAnalysis:
             problems=("not a pickle (a zip archive: read it as a PyTorch or NumPy archive)",),
         )
     compression = compression_of(head)
-    if compression in UNSUPPORTED_COMPRESSIONS:
-        return _unreadable(declared, f"compressed with {compression}, which is not analysed")
+    refusal = None if compression is None else unsupported(compression)
+    if refusal is not None:
+        return _unreadable(declared, refusal)
     if compression is None:
         reader = Reader(stream, max_bytes=MAX_PICKLE_BYTES, seekable=True)
         return _scan_pickles(reader, declared)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import struct
@@ -127,6 +128,7 @@ ROUTE_INPUTS: dict[str, tuple[str, bytes, str | None]] = {
     "npy": ("weights.npy", INT_NPY, "numpy"),
     "pickle-by-name": ("model.joblib", OS_SYSTEM_V0, "joblib"),
     "other-format": ("model.safetensors", struct.pack("<Q", 0x0280) + b"{}", None),
+    "compressed-pickle": ("model.pkl.gz", gzip.compress(ORDERED_DICT_V2), "pickle"),
     "pickle-by-opcode": ("state.dat", ORDERED_DICT_V2, "pickle"),
     "pickle-by-loader": ("legacy.bin", OS_SYSTEM_V0, "pickle"),
 }
