@@ -24,6 +24,7 @@ from scanner.analysis.pickle.compression import COMPRESSED_START
 from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_file
 from scanner.analysis.seven_zip import SEVEN_ZIP_MAGIC, analyze_7z
 from scanner.analysis.torch_archive import analyze_torch_members
+from scanner.analysis.torch_legacy_tar import TAR_START, analyze_torch_tar
 from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC
 from scanner.analysis.zip_members import analyze_zip_stream
 from scanner.core.capped_io import open_regular_file
@@ -49,8 +50,8 @@ OTHER_FORMAT_SUFFIXES: Final = suffixes_read(PickleUse.NEVER)
 #: Names a pickle-reading loader is given (torch.load's ``.bin``/``.pt``, joblib's ``.sav``,
 #: ``numpy.load(allow_pickle=True)`` on a ``.npy``/``.npz`` that is no zip, no suffix, …).
 LOADER_SUFFIXES: Final = suffixes_read(PickleUse.PARSE)
-#: Bytes read to recognise a file.
-SNIFF_BYTES: Final = 8
+#: Bytes read to recognise a file (a tar's ``ustar`` magic sits at offset 257).
+SNIFF_BYTES: Final = 512
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,6 +182,8 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route(name="zip", analyse=analyze_zip, magic=(ZIP_MAGIC, EMPTY_ZIP_MAGIC)),
     Route(name="7z", analyse=analyze_7z, magic=(SEVEN_ZIP_MAGIC,)),
     Route(name="npy", analyse=analyze_npy, magic=(NPY_MAGIC,)),
+    # torch.load tries any file as a legacy tar checkpoint first, whatever its name.
+    Route(name="torch-legacy-tar", analyse=analyze_torch_tar, opening=TAR_START),
     Route(name="pickle-by-name", analyse=scan_pickle_file, suffixes=ALWAYS_PICKLE_SUFFIXES),
     Route(name="other-format", analyse=_no_analysis, suffixes=OTHER_FORMAT_SUFFIXES),
     # joblib.load decompresses whatever the name (``.pkl.gz``, ``.pkl.z``, none): by magic.

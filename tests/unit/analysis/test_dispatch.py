@@ -6,6 +6,7 @@ import gzip
 import io
 import os
 import struct
+import tarfile
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -118,6 +119,16 @@ def zipped(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def legacy_tar_bytes(data_pickle: bytes) -> bytes:
+    """A tar holding one ``pickle`` member, as torch's legacy format names it."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("pickle")
+        info.size = len(data_pickle)
+        tar.addfile(info, io.BytesIO(data_pickle))
+    return buffer.getvalue()
+
+
 INT_NPY = npy("<i4", (2,), struct.pack("<2i", 1, 2))
 TORCH_ZIP = zipped({"archive/data.pkl": ORDERED_DICT_V2, "archive/version": b"3\n"})
 
@@ -126,6 +137,7 @@ ROUTE_INPUTS: dict[str, tuple[str, bytes, str | None]] = {
     "zip": ("pytorch_model.bin", TORCH_ZIP, "pytorch-zip"),
     "7z": ("model.pt", SEVEN_ZIP_MAGIC + bytes(26), "7z"),
     "npy": ("weights.npy", INT_NPY, "numpy"),
+    "torch-legacy-tar": ("model.pt", legacy_tar_bytes(ORDERED_DICT_V2), "pytorch-legacy-tar"),
     "pickle-by-name": ("model.joblib", OS_SYSTEM_V0, "joblib"),
     "other-format": ("model.safetensors", struct.pack("<Q", 0x0280) + b"{}", None),
     "compressed-pickle": ("model.pkl.gz", gzip.compress(ORDERED_DICT_V2), "pickle"),
