@@ -26,7 +26,7 @@ from scanner.analysis.seven_zip import SEVEN_ZIP_MAGIC, analyze_7z
 from scanner.analysis.torch_archive import analyze_torch_members
 from scanner.analysis.torch_legacy_tar import TAR_START, analyze_torch_tar
 from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC
-from scanner.analysis.zip_members import analyze_zip_stream
+from scanner.analysis.zip_members import analyze_zip_stream, loader_name
 from scanner.core.capped_io import open_regular_file
 from scanner.formats.model.model_formats import PickleUse, suffixes_read
 
@@ -50,6 +50,9 @@ OTHER_FORMAT_SUFFIXES: Final = suffixes_read(PickleUse.NEVER)
 #: Names a pickle-reading loader is given (torch.load's ``.bin``/``.pt``, joblib's ``.sav``,
 #: ``numpy.load(allow_pickle=True)`` on a ``.npy``/``.npz`` that is no zip, no suffix, …).
 LOADER_SUFFIXES: Final = suffixes_read(PickleUse.PARSE)
+#: Suffixes of files their loaders open with Python's zipfile, which finds the archive from
+#: its end: bytes prepended to the first member do not stop it (keras.saving.load_model).
+ZIPFILE_SUFFIXES: Final = frozenset({".keras", ".zip"})
 #: Bytes read to recognise a file (a tar's ``ustar`` magic sits at offset 257).
 SNIFF_BYTES: Final = 512
 
@@ -132,7 +135,7 @@ ZIP_LAYOUTS: Final[tuple[ZipLayout, ...]] = (
 
 def layout_of(archive: ZipArchive, name: str) -> ZipLayout:
     """The row of ``ZIP_LAYOUTS`` that reads ``archive``, a file named ``name``."""
-    names = frozenset(member.name for member in archive.members)
+    names = frozenset(loader_name(member.name) for member in archive.members)
     suffix = _suffix(name)
     return next(layout for layout in ZIP_LAYOUTS if layout.recognises(names, suffix))
 
@@ -184,6 +187,8 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route(name="npy", analyse=analyze_npy, magic=(NPY_MAGIC,)),
     # torch.load tries any file as a legacy tar checkpoint first, whatever its name.
     Route(name="torch-legacy-tar", analyse=analyze_torch_tar, opening=TAR_START),
+    # Keras (and zipfile) open a zip whatever bytes come before its first member.
+    Route(name="zip-by-name", analyse=analyze_zip, suffixes=ZIPFILE_SUFFIXES),
     Route(name="pickle-by-name", analyse=scan_pickle_file, suffixes=ALWAYS_PICKLE_SUFFIXES),
     Route(name="other-format", analyse=_no_analysis, suffixes=OTHER_FORMAT_SUFFIXES),
     # joblib.load decompresses whatever the name (``.pkl.gz``, ``.pkl.z``, none): by magic.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from scanner.analysis.builder import display_text
 from scanner.analysis.load_risk import LoadRisk, RiskKind
 from scanner.analysis.zip_members import (
+    loader_name,
     readable,
     report_member_names,
     report_renamed_members,
@@ -74,7 +75,8 @@ def analyze_keras_members(archive: ZipArchive, builder: AnalysisBuilder) -> str:
     """Analyse the ``config.json`` of an open ``.keras`` archive into ``builder``; return the
     format, ``keras``."""
     report_member_names(archive, builder)
-    configs = [member for member in archive.members if member.name == CONFIG_MEMBER]
+    # Every entry zipfile may read as config.json (a NUL-cut name too), not just the exact one.
+    configs = [member for member in archive.members if loader_name(member.name) == CONFIG_MEMBER]
     if not configs:
         builder.unreadable("no config.json: not a Keras v3 archive, its layers are not analysed")
     for member in configs:

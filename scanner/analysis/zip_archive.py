@@ -208,11 +208,15 @@ class ZipArchive:
         members: tuple[ZipMember, ...],
         file_size: int,
         problems: tuple[str, ...],
+        prefix_bytes: int = 0,
     ) -> None:
         self._stream = stream
         self.members = members
         self.file_size = file_size
         self.problems = problems
+        self.prefix_bytes = prefix_bytes
+        """Bytes before the first local header (a self-extractor stub, a polyglot's other
+        format): zipfile reads past them, loaders that check the first bytes do not."""
         """Directory-level oddities (entry count mismatch, undecodable names)."""
         self.renamed: dict[str, str] = {}
         """Members read so far whose local header names them differently: the central
@@ -256,6 +260,19 @@ class ZipArchive:
             limit=max(0, min(max_bytes, self._budget)),
             on_read=self._spend,
         )
+
+    def data_offset(self, member: ZipMember) -> int:
+        """Absolute offset of ``member``'s (compressed) data, past its local header.
+
+        Raises:
+            MalformedFileError: the local header is missing.
+        """
+        return member.header_offset + self._data_start(member, self._local_block(member))
+
+    @property
+    def stream(self) -> BinaryIO:
+        """The archive's file, for views over a stored member's bytes."""
+        return self._stream
 
     def peek(self, member: ZipMember, size: int) -> bytes:
         """Return the first ``size`` (a few) decompressed bytes of ``member``, fewer if shorter.
@@ -355,7 +372,14 @@ def read_zip(stream: BinaryIO) -> ZipArchive:
             f"the end record declares {declared} entries, "
             f"the central directory holds {len(members)}"
         )
-    return ZipArchive(stream, members=tuple(members), file_size=file_size, problems=tuple(problems))
+    prefix = min((member.header_offset for member in members), default=cd_start)
+    return ZipArchive(
+        stream,
+        members=tuple(members),
+        file_size=file_size,
+        problems=tuple(problems),
+        prefix_bytes=max(0, prefix),
+    )
 
 
 def _find_end_record(stream: BinaryIO, file_size: int) -> tuple[int, int, int, int]:

@@ -138,6 +138,11 @@ ROUTE_INPUTS: dict[str, tuple[str, bytes, str | None]] = {
     "7z": ("model.pt", SEVEN_ZIP_MAGIC + bytes(26), "7z"),
     "npy": ("weights.npy", INT_NPY, "numpy"),
     "torch-legacy-tar": ("model.pt", legacy_tar_bytes(ORDERED_DICT_V2), "pytorch-legacy-tar"),
+    "zip-by-name": (
+        "model.keras",
+        b"#!/bin/sh\n" + zipped({"config.json": KERAS_CONFIG, "metadata.json": KERAS_METADATA}),
+        "keras",
+    ),
     "pickle-by-name": ("model.joblib", OS_SYSTEM_V0, "joblib"),
     "other-format": ("model.safetensors", struct.pack("<Q", 0x0280) + b"{}", None),
     "compressed-pickle": ("model.pkl.gz", gzip.compress(ORDERED_DICT_V2), "pickle"),

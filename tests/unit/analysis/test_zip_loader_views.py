@@ -1,0 +1,130 @@
+"""Zips read the way Python's zipfile (and so Keras) reads them: bytes before the first member,
+names cut at a NUL, the last of two same-named entries.
+
+Sources: CPython Lib/zipfile.py (``ZipInfo.__init__`` cuts ``filename`` at ``chr(0)``;
+``_RealGetContents`` finds the archive from its end record and keeps the last entry per name in
+``NameToInfo``); keras/src/saving/saving_lib.py (``load_model`` opens ``.keras`` files with
+``zipfile.ZipFile`` and reads ``config.json``). Archives are written with zipfile, then patched
+with plain byte edits.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import TYPE_CHECKING
+
+from scanner.analysis.dispatch import analyze_path
+from scanner.analysis.load_risk import RiskKind
+from scanner.core.model import Severity
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+BENIGN_CONFIG = b'{"module": "keras", "class_name": "Sequential", "config": {"layers": []}}'
+METADATA = b'{"keras_version": "3.4.1"}'
+# A Lambda layer calling builtins.exec (CVE-2025-1550-style config, written as JSON text).
+LAMBDA_CONFIG = json.dumps(
+    {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {
+            "layers": [
+                {
+                    "module": "keras.layers",
+                    "class_name": "Lambda",
+                    "config": {
+                        "name": "boom",
+                        "function": {
+                            "module": "builtins",
+                            "class_name": "function",
+                            "config": "exec",
+                        },
+                    },
+                }
+            ]
+        },
+    }
+).encode()
+
+
+def zipped(members: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def high(path: Path) -> bool:
+    analysis = analyze_path(path)
+    assert analysis is not None
+    return any(risk.severity is Severity.HIGH for risk in analysis.risks)
+
+
+# --- bytes before the first member ----------------------------------------------------------------
+
+
+def test_a_keras_file_with_prepended_bytes_is_analysed_and_flagged(tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    stub = b"#!/bin/sh\necho hello\nexit 0\n"
+    path.write_bytes(stub + zipped([("config.json", LAMBDA_CONFIG), ("metadata.json", METADATA)]))
+    assert zipfile.ZipFile(path).read("config.json") == LAMBDA_CONFIG  # zipfile reads past it
+    analysis = analyze_path(path)
+    assert analysis is not None
+    assert analysis.format == "keras"
+    assert any(risk.severity is Severity.HIGH for risk in analysis.risks)
+    assert any(f"{len(stub)} bytes come before the first member" in p for p in analysis.problems)
+
+
+def test_a_benign_keras_file_with_prepended_bytes_raises_no_high(tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    path.write_bytes(
+        b"\x00" * 64 + zipped([("config.json", BENIGN_CONFIG), ("metadata.json", METADATA)])
+    )
+    analysis = analyze_path(path)
+    assert analysis is not None
+    assert not high(path)
+    assert {(r.kind, r.severity) for r in analysis.risks} == {
+        (RiskKind.UNREADABLE, Severity.MEDIUM)
+    }
+
+
+# --- names zipfile reads differently --------------------------------------------------------------
+
+
+def nul_named(members: list[tuple[str, bytes]]) -> bytes:
+    """A zip whose ``#`` in member names is then patched to NUL (zipfile cannot write one)."""
+    return zipped(members).replace(b"config.json#.bak", b"config.json\x00.bak")
+
+
+def test_a_nul_cut_name_shadowing_config_json_is_what_keras_reads(tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    path.write_bytes(
+        nul_named(
+            [
+                ("config.json", BENIGN_CONFIG),
+                ("metadata.json", METADATA),
+                ("config.json#.bak", LAMBDA_CONFIG),
+            ]
+        )
+    )
+    # What Keras reads: zipfile cuts the name at the NUL, and the later entry wins.
+    assert zipfile.ZipFile(path).read("config.json") == LAMBDA_CONFIG
+    analysis = analyze_path(path)
+    assert analysis is not None
+    assert any(risk.severity is Severity.HIGH for risk in analysis.risks)
+    shadowing = [r for r in analysis.risks if "cuts names at a NUL" in r.message]
+    assert len(shadowing) == 1
+    assert shadowing[0].severity is Severity.MEDIUM
+    assert "config.json, config.json\\x00.bak" in shadowing[0].message
+
+
+def test_a_nul_cut_name_makes_a_keras_like_zip_keras_like(tmp_path: Path) -> None:
+    path = tmp_path / "model.zip"
+    path.write_bytes(nul_named([("metadata.json", METADATA), ("config.json#.bak", LAMBDA_CONFIG)]))
+    analysis = analyze_path(path)
+    assert analysis is not None
+    assert analysis.format == "keras"
+    assert any(risk.severity is Severity.HIGH for risk in analysis.risks)
