@@ -27,6 +27,7 @@ from scanner.analysis.torch_archive import analyze_torch_members
 from scanner.analysis.torch_legacy_tar import TAR_START, analyze_torch_tar
 from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC
 from scanner.analysis.zip_members import analyze_zip_stream, loader_name
+from scanner.analysis.zip_nested import analyze_nested_members
 from scanner.core.capped_io import open_regular_file
 from scanner.formats.model.model_formats import PickleUse, suffixes_read
 
@@ -150,11 +151,21 @@ def analyze_zip(stream: BinaryIO, name: str) -> FileAnalysis:
     Raises:
         OSError: the stream cannot be read.
     """
-    return analyze_zip_stream(stream, "zip", partial(_analyze_layout, name=name))
+    return _analyze_zip_at(stream, name, depth=0)
 
 
-def _analyze_layout(archive: ZipArchive, builder: AnalysisBuilder, *, name: str) -> str:
-    return layout_of(archive, name).analyse(archive, builder)
+def _analyze_zip_at(stream: BinaryIO, name: str, *, depth: int) -> FileAnalysis:
+    """A zip's analysis, ``depth`` levels inside other zips."""
+    return analyze_zip_stream(stream, "zip", partial(_analyze_layout, name=name, depth=depth))
+
+
+def _analyze_layout(archive: ZipArchive, builder: AnalysisBuilder, *, name: str, depth: int) -> str:
+    found = layout_of(archive, name).analyse(archive, builder)
+    # A member that is a zip itself (Keras' model.weights.npz) is analysed as its own file.
+    analyze_nested_members(
+        archive, builder, partial(_analyze_zip_at, depth=depth + 1), depth=depth + 1
+    )
+    return found
 
 
 def _no_analysis(stream: BinaryIO, name: str) -> None:
