@@ -5,7 +5,8 @@ formats that only look like a pickle); the first row that recognises the file's 
 its suffix runs its analyser. A zip's central directory then picks one row of ``ZIP_LAYOUTS``
 (Keras, npz, PyTorch or any zip). A new container is one new module plus one row.
 
-Safetensors, GGUF, ONNX, HDF5, text and raw ``.bin`` files (GGML) give None: other readers
+Safetensors, GGUF, ONNX, HDF5 weights without a Keras model config, text and raw ``.bin``
+files (GGML) give None: other readers
 handle them, or there is nothing that loading them would run.
 """
 
@@ -18,6 +19,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from scanner.analysis.keras_archive import analyze_keras_members
+from scanner.analysis.keras_h5 import HDF5_MAGIC, HDF5_SUFFIXES, analyze_keras_h5
 from scanner.analysis.numpy_file import MAGIC as NPY_MAGIC
 from scanner.analysis.numpy_file import analyze_npy, analyze_npz_members
 from scanner.analysis.pickle.compression import COMPRESSED_START
@@ -200,6 +202,8 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route(name="torch-legacy-tar", analyse=analyze_torch_tar, opening=TAR_START),
     # Keras (and zipfile) open a zip whatever bytes come before its first member.
     Route(name="zip-by-name", analyse=analyze_zip, suffixes=ZIPFILE_SUFFIXES),
+    # Keras' legacy loader reads a model config from an HDF5 file's root attributes.
+    Route(name="keras-h5", analyse=analyze_keras_h5, magic=(HDF5_MAGIC,), suffixes=HDF5_SUFFIXES),
     Route(name="pickle-by-name", analyse=scan_pickle_file, suffixes=ALWAYS_PICKLE_SUFFIXES),
     Route(name="other-format", analyse=_no_analysis, suffixes=OTHER_FORMAT_SUFFIXES),
     # joblib.load decompresses whatever the name (``.pkl.gz``, ``.pkl.z``, none): by magic.

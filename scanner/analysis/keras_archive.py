@@ -5,8 +5,7 @@ A ``.keras`` file is a zip of ``config.json`` (the serialised model), ``metadata
 layers, rebuilds Python functions from marshalled bytecode (refused by ``safe_mode=True``,
 the default since Keras 3, but bypasses exist) or calls any function the config names.
 
-Legacy HDF5 ``.h5`` Keras files are not analysed here: reading HDF5 needs h5py, a C parser
-of hostile input this project does not take on; the dispatcher returns None for them.
+Legacy HDF5 ``.h5`` Keras files are read by ``keras_h5``, which runs the same config analysis.
 """
 
 from __future__ import annotations

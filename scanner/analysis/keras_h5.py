@@ -1,0 +1,105 @@
+"""Legacy Keras HDF5 files: the model config in the root group's attributes, analysed as a
+``.keras`` file's ``config.json`` is.
+
+``model.save("model.h5")`` writes the root attributes ``model_config`` (the model as JSON),
+``keras_version`` and ``backend``; ``load_model`` rebuilds every layer that config names,
+Lambda layers included, and ignores ``safe_mode`` on this path (CVE-2025-9905; Keras
+keras/src/legacy/saving/legacy_h5_format.py, ``load_model_from_hdf5``). Only those root
+attributes are read, through h5py (a parser: nothing in the file is executed); an HDF5 file
+without ``model_config`` holds weights only, and loading it rebuilds no layer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Final
+
+from scanner.analysis.builder import AnalysisBuilder, display_text
+from scanner.analysis.keras_archive import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, report_keras_config
+from scanner.core.capped_io import decode_utf8, parse_json_text
+from scanner.core.errors import MalformedFileError
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
+    from scanner.analysis.load_risk import FileAnalysis
+
+HDF5_MAGIC: Final = b"\x89HDF\r\n\x1a\n"
+HDF5_SUFFIXES: Final = frozenset({".h5", ".hdf5"})
+CONFIG_ATTRIBUTE = "model_config"
+#: Root attributes shown when present (what wrote the file).
+_VERSION_ATTRIBUTES = ("keras_version", "backend")
+#: Longest version attribute read, in bytes.
+_MAX_VERSION_BYTES = 256
+#: Errors h5py raises on a file it cannot parse.
+_H5_ERRORS = (OSError, ValueError, KeyError, RuntimeError, TypeError)
+
+
+def analyze_keras_h5(stream: BinaryIO, name: str) -> FileAnalysis | None:
+    """Analyse an HDF5 file (``stream``, read from its start; ``name``, its path) as Keras'
+    legacy loader reads it; None when it holds no model config (weights only).
+
+    An HDF5 file that cannot be parsed, or h5py missing, leaves what it loads unknown: it is
+    unreadable, never clean.
+
+    Raises:
+        OSError: the stream cannot be read.
+    """
+    builder = AnalysisBuilder()
+    try:
+        h5py = importlib.import_module("h5py")
+    except ImportError:
+        builder.unreadable(
+            "HDF5 file: h5py is not installed, so a Keras model config in it is not analysed"
+        )
+        return builder.build("hdf5")
+    stream.seek(0)
+    try:
+        with h5py.File(stream, "r") as document:
+            attributes = document.attrs
+            if CONFIG_ATTRIBUTE not in attributes:
+                return None
+            config = _text_attribute(attributes, CONFIG_ATTRIBUTE, MAX_CONFIG_BYTES)
+            versions = [
+                f"{key} {display_text(_text_attribute(attributes, key, _MAX_VERSION_BYTES))}"
+                for key in _VERSION_ATTRIBUTES
+                if key in attributes
+            ]
+    except MalformedFileError as error:
+        builder.unreadable(f"HDF5 {error.problem}", member=CONFIG_ATTRIBUTE)
+        return builder.build("keras-h5")
+    except _H5_ERRORS as error:
+        builder.unreadable(f"HDF5 file cannot be read: {display_text(str(error))}")
+        return builder.build("hdf5")
+    if versions:
+        builder.problem(
+            f"legacy Keras HDF5 model ({', '.join(versions)}): safe_mode does not apply"
+        )
+    try:
+        report_keras_config(parse_json_text(config, max_depth=MAX_CONFIG_DEPTH), builder)
+    except MalformedFileError as error:
+        builder.unreadable(f"HDF5 {CONFIG_ATTRIBUTE}: {error.problem}", member=CONFIG_ATTRIBUTE)
+    return builder.build("keras-h5")
+
+
+def _text_attribute(attributes: object, key: str, max_bytes: int) -> str:
+    """A scalar string attribute as Keras reads it (``decode`` when it is bytes), capped.
+
+    Raises:
+        MalformedFileError: not a scalar string, over ``max_bytes``, or not UTF-8.
+    """
+    value = attributes[key]  # type: ignore[index]
+    shape = getattr(value, "shape", ())
+    if shape not in ((), None):
+        raise MalformedFileError(f"attribute {key} is an array of shape {shape}, not a string")
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, str):
+        value = value.encode("utf-8", errors="surrogatepass")
+    if not isinstance(value, bytes):
+        raise MalformedFileError(f"attribute {key} is a {type(value).__name__}, not a string")
+    if len(value) > max_bytes:
+        raise MalformedFileError(
+            f"attribute {key} of {len(value)} bytes exceeds the {max_bytes}-byte limit"
+        )
+    return decode_utf8(value)
