@@ -145,3 +145,15 @@ def test_text_members_of_a_real_torch_layout_are_no_pickles(tmp_path: Path) -> N
     assert analysis is not None
     assert analysis.imports == ("collections.OrderedDict",)
     assert all(risk.severity is not Severity.HIGH for risk in analysis.risks)
+
+
+@pytest.mark.parametrize("name", ["arrays.npz", "array.npy"])
+@pytest.mark.parametrize("payload", [EVIL, EVIL_V0], ids=["protocol-2", "protocol-0"])
+def test_a_pickle_named_like_numpy_is_walked(tmp_path: Path, name: str, payload: bytes) -> None:
+    # numpy/lib/npyio.py load: a file that is neither a zip nor a .npy is unpickled when
+    # allow_pickle=True (an npz member without the .npy magic is returned as bytes instead).
+    path = tmp_path / name
+    path.write_bytes(payload)
+    analysis = analyze_path(path)
+    assert analysis is not None
+    assert "posix.system" in high_callables(analysis)
