@@ -69,13 +69,14 @@ def _report_prefix(count: int, builder: AnalysisBuilder) -> None:
 
 
 def _report_shadowing(archive: ZipArchive, builder: AnalysisBuilder) -> None:
-    """Flag entries whose name zipfile cuts at a NUL onto another entry's (or each other's)."""
+    """Flag entries zipfile reads under one name (the same name, or one cut at a NUL): it
+    keeps the last, other readers the first."""
     groups: dict[str, list[ZipMember]] = {}
     for member in archive.members:
         groups.setdefault(loader_name(member.name), []).append(member)
     for name, entries in groups.items():
-        if len(entries) < 2 or all(entry.name == name for entry in entries):
-            continue  # plain duplicates are reported with the other names
+        if len(entries) < 2:
+            continue
         read = entries[-1]
         others = [entry.shown for entry in entries[:-1]]
         builder.risk(
@@ -85,8 +86,8 @@ def _report_shadowing(archive: ZipArchive, builder: AnalysisBuilder) -> None:
                 message=(
                     f"entries {list_names([*others, read.shown])} are all read as "
                     f"{display_text(name)} by Python's zipfile, which cuts names at a NUL and "
-                    f"keeps the last ({read.shown}): readers disagree on which bytes are "
-                    "loaded; every entry is analysed"
+                    f"keeps the last entry of a name (at offset {read.header_offset}): readers "
+                    "disagree on which bytes are loaded; every entry is analysed"
                 ),
                 member=display_text(name),
             ),

@@ -128,3 +128,30 @@ def test_a_nul_cut_name_makes_a_keras_like_zip_keras_like(tmp_path: Path) -> Non
     assert analysis is not None
     assert analysis.format == "keras"
     assert any(risk.severity is Severity.HIGH for risk in analysis.risks)
+
+
+def test_the_later_of_two_same_named_entries_is_analysed_and_flagged(tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    data = zipped(
+        [
+            ("config.json", BENIGN_CONFIG),
+            ("metadata.json", METADATA),
+            ("config.jsoX", LAMBDA_CONFIG),  # renamed below: zipfile will not write a duplicate
+        ]
+    )
+    path.write_bytes(data.replace(b"config.jsoX", b"config.json"))
+    assert zipfile.ZipFile(path).read("config.json") == LAMBDA_CONFIG  # the later entry wins
+    analysis = analyze_path(path)
+    assert analysis is not None
+    assert any(risk.severity is Severity.HIGH for risk in analysis.risks)
+    [shadowing] = [r for r in analysis.risks if "keeps the last entry" in r.message]
+    assert shadowing.severity is Severity.MEDIUM
+    assert "config.json, config.json" in shadowing.message
+
+
+def test_a_benign_archive_with_unique_names_is_not_flagged(tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    path.write_bytes(zipped([("config.json", BENIGN_CONFIG), ("metadata.json", METADATA)]))
+    analysis = analyze_path(path)
+    assert analysis is not None
+    assert analysis.risks == ()
