@@ -6,8 +6,8 @@ its suffix runs its analyser. A zip's central directory then picks one row of ``
 (Keras, npz, PyTorch or any zip). A new container is one new module plus one row.
 
 Safetensors, GGUF, ONNX, HDF5 weights without a Keras model config, text and raw ``.bin``
-files (GGML) give None: other readers
-handle them, or there is nothing that loading them would run.
+files (GGML) give None: other readers handle them, or there is nothing that loading them would
+run.
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 #: Deepest nesting of zips analysed (a ``.keras`` holding an npz is one level).
 MAX_NESTING = 3
+#: Most nested zips analysed in one archive (each is read with its own budget).
+MAX_NESTED_ARCHIVES = 64
 #: Largest deflated nested zip decompressed into memory to be analysed.
 MAX_NESTED_DEFLATED_BYTES = 256 * 1024 * 1024
 
@@ -86,8 +88,11 @@ def analyze_nested_members(
     """
     # PyTorch's raw storages and code members are never opened by a loader as an archive.
     skipped = skipped_members([member.name for member in archive.members])
+    seen: set[int] = set()  # entries pointing at one local header are one nested zip
     for member in archive.members:
         if member.name.endswith("/") or member.encrypted or member.name in skipped:
+            continue
+        if member.header_offset in seen:
             continue
         if archive.refusal(member, check_ratio=False) is not None:
             continue
@@ -96,6 +101,14 @@ def analyze_nested_members(
                 continue
         except MalformedFileError:
             continue
+        seen.add(member.header_offset)
+        if len(seen) > MAX_NESTED_ARCHIVES:
+            builder.unreadable(
+                f"more than {MAX_NESTED_ARCHIVES} nested zips: member {member.shown} and the "
+                "rest are not analysed",
+                member=member.shown,
+            )
+            return
         if depth >= MAX_NESTING:
             builder.unreadable(
                 f"member {member.shown} is a zip nested over {MAX_NESTING} levels deep: "

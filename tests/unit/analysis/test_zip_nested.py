@@ -157,3 +157,13 @@ def test_a_pickle_named_like_numpy_is_walked(tmp_path: Path, name: str, payload:
     analysis = analyze_path(path)
     assert analysis is not None
     assert "posix.system" in high_callables(analysis)
+
+
+def test_nested_zips_are_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("scanner.analysis.zip_nested.MAX_NESTED_ARCHIVES", 2)
+    inner = zipped({"archive/data.pkl": ORDERED_DICT_V2, "archive/version": b"3\n"})
+    path = tmp_path / "many.zip"
+    path.write_bytes(zipped({f"{index}.pt": inner for index in range(3)}))
+    analysis = analyze_path(path)
+    assert analysis is not None
+    assert any("more than 2 nested zips" in r.message for r in analysis.risks)
