@@ -15,6 +15,8 @@ import json
 import zipfile
 from typing import TYPE_CHECKING
 
+import pytest
+
 from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.load_risk import RiskKind
 from scanner.core.model import Severity
@@ -155,3 +157,49 @@ def test_a_benign_archive_with_unique_names_is_not_flagged(tmp_path: Path) -> No
     analysis = analyze_path(path)
     assert analysis is not None
     assert analysis.risks == ()
+
+
+# --- compression methods zipfile reads beyond deflate ---------------------------------------------
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=["bzip2", "lzma"])
+def test_a_config_compressed_with_bzip2_or_lzma_is_read(tmp_path: Path, method: int) -> None:
+    # CPython Lib/zipfile.py _get_decompressor: zipfile (so Keras) reads methods 12 and 14.
+    path = tmp_path / "model.keras"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=method) as archive:
+        archive.writestr("config.json", LAMBDA_CONFIG)
+        archive.writestr("metadata.json", METADATA)
+    path.write_bytes(buffer.getvalue())
+    analysis = analyze_path(path)
+    assert analysis is not None
+    assert any(risk.severity is Severity.HIGH for risk in analysis.risks)
+    assert not any(risk.kind is RiskKind.UNREADABLE for risk in analysis.risks)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=["bzip2", "lzma"])
+def test_an_object_array_compressed_with_bzip2_or_lzma_is_walked(
+    tmp_path: Path, method: int
+) -> None:
+    header = b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }".ljust(117) + b"\n"
+    array = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+    path = tmp_path / "arrays.npz"
+    with zipfile.ZipFile(path, "w", compression=method) as archive:
+        archive.writestr("a.npy", array + b"\x80\x02cposix\nsystem\n\x8c\x02id\x85R.")
+    analysis = analyze_path(path)
+    assert analysis is not None
+    assert any("posix.system" in risk.callables for risk in analysis.risks)
+
+
+def test_corrupt_lzma_data_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_LZMA) as archive:
+        archive.writestr("config.json", LAMBDA_CONFIG)
+        archive.writestr("metadata.json", METADATA)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"config.json") + len("config.json")
+    data[start + 4] = 0xFF  # the LZMA properties byte: out of range
+    path.write_bytes(bytes(data))
+    analysis = analyze_path(path)
+    assert analysis is not None
+    assert any(risk.kind is RiskKind.UNREADABLE for risk in analysis.risks)
