@@ -88,6 +88,13 @@ def _text_attribute(attributes: object, key: str, max_bytes: int) -> str:
     Raises:
         MalformedFileError: not a scalar string, over ``max_bytes``, or not UTF-8.
     """
+    # A fixed-length string (how Keras writes model_config) is sized before it is read; a
+    # variable-length one stores pointers here, and is bounded by the file's own size.
+    stored = attributes.get_id(key).get_storage_size()  # type: ignore[attr-defined]
+    if stored > max_bytes:
+        raise MalformedFileError(
+            f"attribute {key} of {stored} bytes exceeds the {max_bytes}-byte limit"
+        )
     value = attributes[key]  # type: ignore[index]
     shape = getattr(value, "shape", ())
     if shape not in ((), None):

@@ -121,3 +121,13 @@ def test_without_h5py_an_hdf5_file_is_unreadable(
     assert analysis is not None
     assert [r.kind for r in analysis.risks] == [RiskKind.UNREADABLE]
     assert "h5py is not installed" in analysis.risks[0].message
+
+
+def test_a_model_config_over_the_limit_is_unreadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("scanner.analysis.keras_h5.MAX_CONFIG_BYTES", 64)
+    analysis = analyze_path(keras_h5(tmp_path / "model.h5", LAMBDA_MODEL))
+    assert analysis is not None
+    assert [r.kind for r in analysis.risks] == [RiskKind.UNREADABLE]
+    assert "exceeds the 64-byte limit" in analysis.risks[0].message
