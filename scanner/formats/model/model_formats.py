@@ -113,7 +113,11 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         pickle=PickleUse.PARSE,
         loading_may_run_code=True,
     ),
-    ModelFormat(name="hdf5", suffixes=(".h5", ".hdf5"), holds_weights=_W, pickle=PickleUse.NEVER),
+    # Keras' legacy loader rebuilds the layers (Lambda too) of a root ``model_config``; the
+    # load analysis reads it by the HDF5 route, ahead of any pickle one.
+    ModelFormat(
+        name="hdf5", suffixes=(".h5", ".hdf5"), holds_weights=_W, loading_may_run_code=True
+    ),
     ModelFormat(name="keras", suffixes=(".keras",), holds_weights=_W, loading_may_run_code=True),
     ModelFormat(
         name="flax-msgpack", suffixes=(".msgpack",), holds_weights=_W, pickle=PickleUse.NEVER

@@ -64,7 +64,7 @@ def test_only_loader_formats_run_code_on_load() -> None:
     running = {s for row in MODEL_FORMATS if row.loading_may_run_code for s in row.suffixes}
     assert running == {
         ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".sav", ".npy", ".npz",
-        ".keras",
+        ".keras", ".h5", ".hdf5",
     }  # fmt: skip
     never = {s for row in MODEL_FORMATS if row.pickle is PickleUse.NEVER for s in row.suffixes}
     assert ".safetensors" in never
