@@ -5,11 +5,12 @@ formats that only look like a pickle); the first row that recognises the file's 
 its suffix runs its analyser. A zip's central directory then picks one row of ``ZIP_LAYOUTS``
 (Keras, npz, PyTorch or any zip). A new container is one new module plus one row.
 
-Valid safetensors, GGUF, ONNX, HDF5 and other files of their named format, text and raw
-``.bin`` files (GGML) give None: other readers handle them, or there is nothing that loading
-them would run. Whatever its name, a file whose content is a pickle a loader would read is
-analysed as one (an attacker names the file; the loading program picks the loader), and a
-file named as weights that is neither its format nor a pickle is reported unreadable.
+Valid safetensors, GGUF, ONNX and other files of their named format, HDF5 weights without a
+Keras model config, text and raw ``.bin`` files (GGML) give None: other readers handle them, or
+there is nothing that loading them would run. Whatever its name, a file whose content is a
+pickle a loader would read is analysed as one (an attacker names the file; the loading program
+picks the loader), and a file named as weights that is neither its format nor a pickle is
+reported unreadable.
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from scanner.analysis.keras_archive import analyze_keras_members
+from scanner.analysis.keras_h5 import HDF5_MAGIC, analyze_keras_h5
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
 from scanner.analysis.numpy_file import MAGIC as NPY_MAGIC
 from scanner.analysis.numpy_file import analyze_npy, analyze_npz_members
+from scanner.analysis.pickle.compression import COMPRESSED_START
 from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_content, scan_pickle_file
 from scanner.analysis.seven_zip import SEVEN_ZIP_MAGIC, analyze_7z
 from scanner.analysis.torch_archive import analyze_torch_members
+from scanner.analysis.torch_legacy_tar import TAR_START, analyze_torch_tar
 from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC
-from scanner.analysis.zip_members import analyze_zip_stream
+from scanner.analysis.zip_members import analyze_zip_stream, loader_name
+from scanner.analysis.zip_nested import analyze_nested_members
 from scanner.core.capped_io import open_regular_file
 from scanner.core.model import Severity
 from scanner.formats.model.model_formats import PickleUse, format_of, suffixes_read
@@ -55,8 +60,11 @@ OWN_FORMAT_SUFFIXES: Final = suffixes_read(PickleUse.UNLESS_VALID)
 LOADER_SUFFIXES: Final = suffixes_read(PickleUse.PARSE)
 #: Matches every file: what no other row reads is parsed, and kept if a loader reads a pickle.
 ANYTHING: Final = re.compile(b"")
-#: Bytes read to recognise a file.
-SNIFF_BYTES: Final = 8
+#: Suffixes of files their loaders open with Python's zipfile, which finds the archive from
+#: its end: bytes prepended to the first member do not stop it (keras.saving.load_model).
+ZIPFILE_SUFFIXES: Final = frozenset({".keras", ".zip"})
+#: Bytes read to recognise a file (a tar's ``ustar`` magic sits at offset 257).
+SNIFF_BYTES: Final = 512
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,7 +145,7 @@ ZIP_LAYOUTS: Final[tuple[ZipLayout, ...]] = (
 
 def layout_of(archive: ZipArchive, name: str) -> ZipLayout:
     """The row of ``ZIP_LAYOUTS`` that reads ``archive``, a file named ``name``."""
-    names = frozenset(member.name for member in archive.members)
+    names = frozenset(loader_name(member.name) for member in archive.members)
     suffix = _suffix(name)
     return next(layout for layout in ZIP_LAYOUTS if layout.recognises(names, suffix))
 
@@ -152,11 +160,21 @@ def analyze_zip(stream: BinaryIO, name: str) -> FileAnalysis:
     Raises:
         OSError: the stream cannot be read.
     """
-    return analyze_zip_stream(stream, "zip", partial(_analyze_layout, name=name))
+    return _analyze_zip_at(stream, name, depth=0)
 
 
-def _analyze_layout(archive: ZipArchive, builder: AnalysisBuilder, *, name: str) -> str:
-    return layout_of(archive, name).analyse(archive, builder)
+def _analyze_zip_at(stream: BinaryIO, name: str, *, depth: int) -> FileAnalysis:
+    """A zip's analysis, ``depth`` levels inside other zips."""
+    return analyze_zip_stream(stream, "zip", partial(_analyze_layout, name=name, depth=depth))
+
+
+def _analyze_layout(archive: ZipArchive, builder: AnalysisBuilder, *, name: str, depth: int) -> str:
+    found = layout_of(archive, name).analyse(archive, builder)
+    # A member that is a zip itself (Keras' model.weights.npz) is analysed as its own file.
+    analyze_nested_members(
+        archive, builder, partial(_analyze_zip_at, depth=depth + 1), depth=depth + 1
+    )
+    return found
 
 
 def _own_format_unless_a_pickle(stream: BinaryIO, name: str) -> FileAnalysis | None:
@@ -168,7 +186,8 @@ def _own_format_unless_a_pickle(stream: BinaryIO, name: str) -> FileAnalysis | N
         size = stream.seek(0, io.SEEK_END)
         stream.seek(0)
         if row.is_instance(stream, size):
-            return None
+            # An HDF5 file whose superblock follows a user block is still a Keras model file.
+            return analyze_keras_h5(stream, name) if row.name == "hdf5" else None
     found = scan_pickle_content(stream, name)
     if found is not None or not row.holds_weights:
         return found
@@ -210,8 +229,16 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route(name="zip", analyse=analyze_zip, magic=(ZIP_MAGIC, EMPTY_ZIP_MAGIC)),
     Route(name="7z", analyse=analyze_7z, magic=(SEVEN_ZIP_MAGIC,)),
     Route(name="npy", analyse=analyze_npy, magic=(NPY_MAGIC,)),
+    # torch.load tries any file as a legacy tar checkpoint first, whatever its name.
+    Route(name="torch-legacy-tar", analyse=analyze_torch_tar, opening=TAR_START),
+    # Keras (and zipfile) open a zip whatever bytes come before its first member.
+    Route(name="zip-by-name", analyse=analyze_zip, suffixes=ZIPFILE_SUFFIXES),
+    # Keras' legacy loader reads a model config from an HDF5 file's root attributes.
+    Route(name="keras-h5", analyse=analyze_keras_h5, magic=(HDF5_MAGIC,)),
     Route(name="pickle-by-name", analyse=scan_pickle_file, suffixes=ALWAYS_PICKLE_SUFFIXES),
     Route(name="own-format", analyse=_own_format_unless_a_pickle, suffixes=OWN_FORMAT_SUFFIXES),
+    # joblib.load decompresses whatever the name (``.pkl.gz``, ``.pkl.z``, none): by magic.
+    Route(name="compressed-pickle", analyse=_pickle_if_it_is_one, opening=COMPRESSED_START),
     Route(name="pickle-by-opcode", analyse=scan_pickle_file, opening=PICKLE_START),
     Route(
         name="pickle-by-loader",

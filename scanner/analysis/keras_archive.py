@@ -5,8 +5,7 @@ A ``.keras`` file is a zip of ``config.json`` (the serialised model), ``metadata
 layers, rebuilds Python functions from marshalled bytecode (refused by ``safe_mode=True``,
 the default since Keras 3, but bypasses exist) or calls any function the config names.
 
-Legacy HDF5 ``.h5`` Keras files are not analysed here: reading HDF5 needs h5py, a C parser
-of hostile input this project does not take on; the dispatcher returns None for them.
+Legacy HDF5 ``.h5`` Keras files are read by ``keras_h5``, which runs the same config analysis.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from scanner.analysis.keras_gadgets import (
 )
 from scanner.analysis.load_risk import LoadRisk, RiskKind
 from scanner.analysis.zip_members import (
+    loader_name,
     readable,
     report_member_names,
     report_renamed_members,
@@ -77,7 +77,8 @@ def analyze_keras_members(archive: ZipArchive, builder: AnalysisBuilder) -> str:
     """Analyse the ``config.json`` of an open ``.keras`` archive into ``builder``; return the
     format, ``keras``."""
     report_member_names(archive, builder)
-    configs = [member for member in archive.members if member.name == CONFIG_MEMBER]
+    # Every entry zipfile may read as config.json (a NUL-cut name too), not just the exact one.
+    configs = [member for member in archive.members if loader_name(member.name) == CONFIG_MEMBER]
     if not configs:
         builder.unreadable("no config.json: not a Keras v3 archive, its layers are not analysed")
     for member in configs:

@@ -10,6 +10,7 @@ unterminated comment, raw section or string. jinja2 is not needed.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from enum import Enum
 
@@ -176,7 +177,10 @@ def _unescape(content: str) -> str:
     if "\\" not in content:
         return content
     try:
-        return content.encode("ascii", "backslashreplace").decode("unicode-escape")
+        with warnings.catch_warnings():
+            # An unknown escape (``\{``) stays as written, as in Python and Jinja2.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return content.encode("ascii", "backslashreplace").decode("unicode-escape")
     except (UnicodeDecodeError, UnicodeEncodeError):
         return content  # Jinja2 refuses the template; the raw text is still checked
 

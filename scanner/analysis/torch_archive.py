@@ -1,6 +1,7 @@
 """Static analysis of PyTorch, TorchScript and other zip archives' members, never extracting.
 
-Every ``*.pkl`` member and every member that starts like a pickle is walked; a ``.npy`` member
+Every ``*.pkl`` member and every member that starts like a pickle is walked (a member of any
+other name too when it walks as a pickle naming a callable); a ``.npy`` member
 is read as NumPy reads it; TorchScript ``code/`` is reported as embedded code, other Python
 files as shipped code; a member flagged encrypted that holds a plain pickle is walked anyway.
 The raw tensor storages of a PyTorch layout (``data/N``), which torch never unpickles, are not
@@ -18,7 +19,7 @@ from scanner.analysis.load_risk import LoadRisk, RiskKind
 from scanner.analysis.numpy_file import MAGIC as NPY_MAGIC
 from scanner.analysis.numpy_file import analyze_npy_member
 from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_stream
-from scanner.analysis.zip_archive import STORED
+from scanner.analysis.zip_archive import STORED, ZIP_MAGIC
 from scanner.analysis.zip_members import (
     readable,
     report_member_names,
@@ -95,6 +96,8 @@ def analyze_torch_members(archive: ZipArchive, builder: AnalysisBuilder) -> str:
             walk_pickle_member(archive, member, builder)
         elif head.startswith(NPY_MAGIC):
             analyze_npy_member(archive, member, builder)
+        elif not head.startswith(ZIP_MAGIC):  # nested zips are analysed as files of their own
+            walk_if_pickle(archive, member, builder)
     report_renamed_members(archive, builder)
     if torchscript:
         return "torchscript"
@@ -139,6 +142,28 @@ def _analyze_flagged_member(
             walk_pickle_member(archive, member, builder)
             return
     readable(archive, member, builder)
+
+
+def walk_if_pickle(archive: ZipArchive, member: ZipMember, builder: AnalysisBuilder) -> None:
+    """Walk a member of any name that may be a protocol 0 or 1 pickle (``torch.load``'s
+    ``pickle_file=`` takes any name): kept when it names a callable and the walk completes, or
+    when it reaches a dangerous one; other bytes (text, raw storages) are left alone."""
+    try:
+        reader = archive.open_member(member, max_bytes=MAX_PICKLE_MEMBER_BYTES)
+    except MalformedFileError as error:
+        builder.unreadable(f"member {member.shown}: {error.problem}", member=member.shown)
+        return
+    try:
+        scan = scan_pickle_stream(
+            io.BufferedReader(reader), max_bytes=MAX_PICKLE_MEMBER_BYTES, member=member.shown
+        )
+    except OSError as error:
+        builder.unreadable(f"member {member.shown} cannot be read: {error}", member=member.shown)
+        return
+    dangerous = any(risk.severity is Severity.HIGH for risk in scan.risks)
+    if scan.imports and (scan.complete or dangerous):
+        builder.pickle_scan(scan)
+        report_stream_state(reader, member, builder)
 
 
 def walk_pickle_member(archive: ZipArchive, member: ZipMember, builder: AnalysisBuilder) -> None:

@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from scanner.analysis.builder import display_text
+from scanner.analysis.zip_methods import BZIP2, DECOMPRESSION_ERRORS, LZMA, new_decompressor
 from scanner.core.errors import MalformedFileError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from _typeshed import WriteableBuffer
+
+    from scanner.analysis.zip_methods import Decompressor
 
 #: Most entries in one archive's central directory. A PyTorch checkpoint holds one member per
 #: storage (a few thousand for the largest shards); TorchScript adds one per code file.
@@ -41,9 +44,11 @@ MAX_TOTAL_READ_BYTES = 1024 * 1024 * 1024
 ZIP_MAGIC: Final = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC: Final = b"PK\x05\x06"
 
-#: Compression methods read: stored and deflated (what PyTorch, NumPy and Keras write).
+#: Compression methods read: stored and deflated (what PyTorch, NumPy and Keras write), and
+#: the bzip2 and LZMA that zipfile-based loaders (Keras, NumPy) also read.
 STORED: Final = 0
 DEFLATED: Final = 8
+METHODS: Final = frozenset({STORED, DEFLATED, BZIP2, LZMA})
 _FLAG_ENCRYPTED = 0x1
 _FLAG_PATCHED = 0x20
 _FLAG_STRONG_ENCRYPTION = 0x40
@@ -118,6 +123,7 @@ class MemberReader(io.RawIOBase):
         self._raw_chunk = _RAW_CHUNK_MIN
         self._out_left = min(member.size, limit)
         self._inflater = zlib.decompressobj(-zlib.MAX_WBITS) if member.method == DEFLATED else None
+        self._other = new_decompressor(member.method)
         self._on_read = on_read
         self._crc = 0
         self.delivered = 0
@@ -173,12 +179,34 @@ class MemberReader(io.RawIOBase):
         return data
 
     def _next_chunk(self, want: int) -> bytes:
+        if self._other is not None:
+            return self._decompress(self._other, want)
         if self._inflater is None:
             data = self._read_raw(min(want, _RAW_CHUNK_MAX))
             if not data:
                 self.damage = "its data ends before its declared size (truncated archive)"
             return data
         return self._inflate(self._inflater, want)
+
+    def _decompress(self, decompressor: Decompressor, want: int) -> bytes:
+        """The next bytes of a bzip2 or LZMA member."""
+        while not decompressor.eof:
+            source = b""
+            if decompressor.needs_input:
+                source = self._read_raw(self._raw_chunk)
+                self._raw_chunk = min(self._raw_chunk * 2, _RAW_CHUNK_MAX)
+                if not source:
+                    self.damage = "its compressed data ends before its declared size"
+                    return b""
+            try:
+                data = decompressor.decompress(source, want)
+            except DECOMPRESSION_ERRORS as error:
+                self.damage = f"its compressed data is corrupt ({error})"
+                return b""
+            if data:
+                return data
+        self.damage = "it decompresses to fewer bytes than its declared size"
+        return b""
 
     def _inflate(self, inflater: zlib._Decompress, want: int) -> bytes:
         while not inflater.eof:
@@ -208,11 +236,15 @@ class ZipArchive:
         members: tuple[ZipMember, ...],
         file_size: int,
         problems: tuple[str, ...],
+        prefix_bytes: int = 0,
     ) -> None:
         self._stream = stream
         self.members = members
         self.file_size = file_size
         self.problems = problems
+        self.prefix_bytes = prefix_bytes
+        """Bytes before the first local header (a self-extractor stub, a polyglot's other
+        format): zipfile reads past them, loaders that check the first bytes do not."""
         """Directory-level oddities (entry count mismatch, undecodable names)."""
         self.renamed: dict[str, str] = {}
         """Members read so far whose local header names them differently: the central
@@ -224,7 +256,7 @@ class ZipArchive:
 
         ``check_ratio=False`` skips the zip-bomb test, for callers that read only a header.
         """
-        if member.method not in (STORED, DEFLATED):
+        if member.method not in METHODS:
             return f"member {member.shown} uses compression method {member.method}, not analysed"
         bomb = bomb_ratio(member)
         if check_ratio and bomb is not None:
@@ -246,7 +278,7 @@ class ZipArchive:
         Raises:
             MalformedFileError: the local header is missing or the method is not supported.
         """
-        if member.method not in (STORED, DEFLATED):
+        if member.method not in METHODS:
             raise MalformedFileError(f"compression method {member.method} is not supported")
         block = self._local_block(member)
         return MemberReader(
@@ -257,6 +289,19 @@ class ZipArchive:
             on_read=self._spend,
         )
 
+    def data_offset(self, member: ZipMember) -> int:
+        """Absolute offset of ``member``'s (compressed) data, past its local header.
+
+        Raises:
+            MalformedFileError: the local header is missing.
+        """
+        return member.header_offset + self._data_start(member, self._local_block(member))
+
+    @property
+    def stream(self) -> BinaryIO:
+        """The archive's file, for views over a stored member's bytes."""
+        return self._stream
+
     def peek(self, member: ZipMember, size: int) -> bytes:
         """Return the first ``size`` (a few) decompressed bytes of ``member``, fewer if shorter.
 
@@ -266,8 +311,8 @@ class ZipArchive:
         Raises:
             MalformedFileError: as ``open_member``.
         """
-        if member.method not in (STORED, DEFLATED):
-            raise MalformedFileError(f"compression method {member.method} is not supported")
+        if member.method not in (STORED, DEFLATED):  # bzip2, LZMA: streamed
+            return self.open_member(member, max_bytes=size).read(size) or b""
         block = self._local_block(member)
         start = self._data_start(member, block)
         available = block[start : start + member.compressed_size]
@@ -355,7 +400,14 @@ def read_zip(stream: BinaryIO) -> ZipArchive:
             f"the end record declares {declared} entries, "
             f"the central directory holds {len(members)}"
         )
-    return ZipArchive(stream, members=tuple(members), file_size=file_size, problems=tuple(problems))
+    prefix = min((member.header_offset for member in members), default=cd_start)
+    return ZipArchive(
+        stream,
+        members=tuple(members),
+        file_size=file_size,
+        problems=tuple(problems),
+        prefix_bytes=max(0, prefix),
+    )
 
 
 def _find_end_record(stream: BinaryIO, file_size: int) -> tuple[int, int, int, int]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, TypeAlias
 
-from scanner.analysis.builder import AnalysisBuilder, display_text
+from scanner.analysis.builder import AnalysisBuilder, display_text, list_names
+from scanner.analysis.load_risk import LoadRisk, RiskKind
 from scanner.analysis.zip_archive import read_zip
 from scanner.core.errors import MalformedFileError
+from scanner.core.model import Severity
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,11 +27,21 @@ _DRIVE = re.compile(r"[A-Za-z]:")
 _ORDINARY_NAME = re.compile(r"[\w.+=@-][\w./+=@-]*")
 
 
+def loader_name(name: str) -> str:
+    """The name Python's zipfile (and so Keras, NumPy, joblib) gives a member: cut at its first
+    NUL (``zipfile.ZipInfo``); of two entries with one name, ``ZipFile.open`` reads the last."""
+    return name.split("\x00", 1)[0]
+
+
 def report_member_names(archive: ZipArchive, builder: AnalysisBuilder) -> None:
-    """Record the directory's problems, hostile member names (absolute, ``..``, backslashes,
-    control characters) and duplicate names."""
+    """Record the directory's problems, bytes before the first member, hostile member names
+    (absolute, ``..``, backslashes, control characters), duplicate names and names that
+    zipfile reads as another member's."""
     for problem in archive.problems:
         builder.problem(problem)
+    if archive.prefix_bytes:
+        _report_prefix(archive.prefix_bytes, builder)
+    _report_shadowing(archive, builder)
     seen: dict[str, int] = {}
     for member in archive.members:
         seen[member.name] = seen.get(member.name, 0) + 1
@@ -42,6 +54,45 @@ def report_member_names(archive: ZipArchive, builder: AnalysisBuilder) -> None:
                 f"member name {display_text(name)} appears {count} times (loaders disagree on "
                 "which copy they read; every copy is analysed)"
             )
+
+
+def _report_prefix(count: int, builder: AnalysisBuilder) -> None:
+    problem = (
+        f"{count} bytes come before the first member (zipfile and Keras read past them, "
+        "loaders that check the first bytes read them as another format): analysed as a zip"
+    )
+    builder.problem(problem)
+    builder.risk(
+        LoadRisk(kind=RiskKind.UNREADABLE, severity=Severity.MEDIUM, message=problem),
+        runs_on_load=False,
+    )
+
+
+def _report_shadowing(archive: ZipArchive, builder: AnalysisBuilder) -> None:
+    """Flag entries zipfile reads under one name (the same name, or one cut at a NUL): it
+    keeps the last, other readers the first."""
+    groups: dict[str, list[ZipMember]] = {}
+    for member in archive.members:
+        groups.setdefault(loader_name(member.name), []).append(member)
+    for name, entries in groups.items():
+        if len(entries) < 2:
+            continue
+        read = entries[-1]
+        others = [entry.shown for entry in entries[:-1]]
+        builder.risk(
+            LoadRisk(
+                kind=RiskKind.UNREADABLE,
+                severity=Severity.MEDIUM,
+                message=(
+                    f"entries {list_names([*others, read.shown])} are all read as "
+                    f"{display_text(name)} by Python's zipfile, which cuts names at a NUL and "
+                    f"keeps the last entry of a name (at offset {read.header_offset}): readers "
+                    "disagree on which bytes are loaded; every entry is analysed"
+                ),
+                member=display_text(name),
+            ),
+            runs_on_load=False,
+        )
 
 
 def _hostile_name_reasons(name: str) -> list[str]:

@@ -293,6 +293,11 @@ SAFE_GLOBALS: Final[tuple[str, ...]] = (
     ),
     "torch:*Storage",
     "torch.cuda:*Storage",
+    # The legacy typed tensor classes (FloatTensor, …) that old checkpoints name: torch.load's
+    # weights_only unpickler allows torch._tensor_classes (torch/_weights_only_unpickler.py,
+    # _get_allowed_globals).
+    "torch:*Tensor",
+    "torch.cuda:*Tensor",
     "torch.storage:TypedStorage",
     "torch.storage:UntypedStorage",
     "torch:Size",

@@ -1,24 +1,51 @@
 """joblib's compressed dumps: which compression a file uses, and its bytes decompressed on the fly.
 
-Decompression is streamed with the standard library; the reader's byte cap bounds a bomb.
+Decompression is streamed with the standard library (and the ``lz4`` package for lz4 frames,
+when it is installed); the reader's byte cap bounds a bomb.
 """
 
 from __future__ import annotations
 
 import bz2
+import importlib
 import io
 import lzma
+import re
 import zlib
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from scanner.analysis.pickle.reader import CHUNK_BYTES, Stop
 
 if TYPE_CHECKING:
+    from types import ModuleType
     from typing import BinaryIO
 
 
 PROBE_BYTES = 4096
-UNSUPPORTED_COMPRESSIONS = frozenset({"lz4", "joblib's pre-0.10 zlib format"})
+UNSUPPORTED_COMPRESSIONS = frozenset({"joblib's pre-0.10 zlib format"})
+LZ4_FRAME_MAGIC = b"\x04\x22\x4d\x18"
+#: How a file compressed by joblib (or by hand: ``.pkl.gz``, ``.pkl.z``) starts, whatever its
+#: name: gzip, zlib (the usual levels), bz2, xz, lzma-alone, lz4 frame, joblib's old ``ZF``.
+COMPRESSED_START: Final = re.compile(
+    rb"\x1f\x8b|\x78[\x01\x5e\x9c\xda]|BZh[1-9]|\xfd7zXZ\x00|\x5d\x00\x00|\x04\x22\x4d\x18|ZF0x"
+)
+
+
+def lz4_frame() -> ModuleType | None:
+    """The ``lz4.frame`` module (joblib's lz4 compressor), or None when lz4 is not installed."""
+    try:  # optional: an lz4 dump is unreadable without it
+        return importlib.import_module("lz4.frame")
+    except ImportError:
+        return None
+
+
+def unsupported(compression: str) -> str | None:
+    """Why a file compressed with ``compression`` cannot be decompressed here, or None."""
+    if compression in UNSUPPORTED_COMPRESSIONS:
+        return f"compressed with {compression}, which is not analysed"
+    if compression == "lz4" and lz4_frame() is None:
+        return "compressed with lz4, and the lz4 package is not installed to decompress it"
+    return None
 
 
 def compression_of(head: bytes) -> str | None:
@@ -27,7 +54,7 @@ def compression_of(head: bytes) -> str | None:
     A magic number alone is not trusted: the head must also decompress (a pickle may start
     with the same bytes).
     """
-    if head.startswith(b"\x04\x22\x4d\x18"):
+    if head.startswith(LZ4_FRAME_MAGIC):
         return "lz4"
     if head.startswith(b"ZF"):
         return "joblib's pre-0.10 zlib format"
@@ -52,6 +79,15 @@ class _Decompressor(Protocol):
     def decompress(self, data: bytes, max_length: int = ..., /) -> bytes: ...
 
 
+class _Lz4(Protocol):
+    """What ``lz4.frame.LZ4FrameDecompressor`` shares with the bz2 and lzma decompressors."""
+
+    eof: bool
+    needs_input: bool
+
+    def decompress(self, data: bytes, max_length: int = ..., /) -> bytes: ...
+
+
 def _new_decompressor(name: str) -> _Decompressor:
     if name == "gzip":
         return zlib.decompressobj(wbits=31)
@@ -69,8 +105,11 @@ class Decompressing:
         self._source = source
         self._compression = compression
         self._zlib = zlib.decompressobj(wbits=31 if compression == "gzip" else 15)
-        self._other: bz2.BZ2Decompressor | lzma.LZMADecompressor | None = None
-        if compression == "bz2":
+        self._other: bz2.BZ2Decompressor | lzma.LZMADecompressor | _Lz4 | None = None
+        frame = lz4_frame() if compression == "lz4" else None
+        if frame is not None:
+            self._other = frame.LZ4FrameDecompressor()
+        elif compression == "bz2":
             self._other = bz2.BZ2Decompressor()
         elif compression in ("xz", "lzma"):
             self._other = lzma.LZMADecompressor(
@@ -82,6 +121,8 @@ class Decompressing:
         try:
             return self._next(size)
         except (zlib.error, OSError, EOFError, lzma.LZMAError) as error:
+            raise Stop(f"the {self._compression} data cannot be decompressed: {error}") from None
+        except RuntimeError as error:  # lz4.frame's only error type
             raise Stop(f"the {self._compression} data cannot be decompressed: {error}") from None
 
     def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:

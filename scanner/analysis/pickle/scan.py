@@ -16,9 +16,9 @@ from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
 from scanner.analysis.pickle.classify import classify_import
 from scanner.analysis.pickle.compression import (
     PROBE_BYTES,
-    UNSUPPORTED_COMPRESSIONS,
     Decompressing,
     compression_of,
+    unsupported,
 )
 from scanner.analysis.pickle.findings import Findings, keep_named_unsafe_imports
 from scanner.analysis.pickle.machine import Budget, Mode, Walker
@@ -100,7 +100,8 @@ def scan_pickle_file(stream: BinaryIO, name: str) -> FileAnalysis:
 
     Concatenated pickles are walked until the first thing that is not a pickle (the raw
     storages of the legacy PyTorch format, trailing bytes). joblib's in-stream NumPy arrays are
-    stepped over, and its compressed dumps (zlib, gzip, bz2, xz, lzma) decompressed on the fly.
+    stepped over, and its compressed dumps (zlib, gzip, bz2, xz, lzma, lz4
+    when the lz4 package is installed) decompressed on the fly.
     A file that does not start like a pickle (a PNG, text, a zip archive) gets a "not a pickle"
     problem and no risk: no loader would run anything from it.
 
@@ -126,10 +127,11 @@ def _scan_file(stream: BinaryIO, name: str, *, by_content: bool) -> FileAnalysis
             problems=("not a pickle (a zip archive: read it as a PyTorch or NumPy archive)",),
         )
     compression = compression_of(head)
-    if compression in UNSUPPORTED_COMPRESSIONS:
+    refusal = None if compression is None else unsupported(compression)
+    if refusal is not None:
         if by_content:
             return None
-        return _unreadable(declared, f"compressed with {compression}, which is not analysed")
+        return _unreadable(declared, refusal)
     if compression is None:
         reader = Reader(stream, max_bytes=MAX_PICKLE_BYTES, seekable=True)
         return _scan_pickles(reader, declared, by_content=by_content)

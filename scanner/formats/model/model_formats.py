@@ -184,12 +184,15 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         pickle=PickleUse.PARSE,
         loading_may_run_code=True,
     ),
+    # Keras' legacy loader rebuilds the layers (Lambda too) of a root ``model_config``; the
+    # load analysis reads it by the HDF5 route, ahead of any pickle one.
     ModelFormat(
         name="hdf5",
         suffixes=(".h5", ".hdf5"),
         holds_weights=_W,
         pickle=PickleUse.UNLESS_VALID,
         is_instance=_or_lfs_pointer(_hdf5),
+        loading_may_run_code=True,
     ),
     ModelFormat(name="keras", suffixes=(".keras",), holds_weights=_W, loading_may_run_code=True),
     ModelFormat(

@@ -770,3 +770,10 @@ def check_never_raises(template: str) -> None:
     assert all(risk.kind is RiskKind.TEMPLATE for risk in risks)
     assert all(risk.message.startswith(SOURCE) for risk in risks)
     assert len(risks) <= MAX_REPORTED_RISKS + 2
+
+
+def test_an_unknown_escape_in_a_string_is_kept_without_a_warning() -> None:
+    # Found by test_fuzz_template_fragments: '\{' made the unicode-escape codec warn (an error
+    # under the test settings), which would have ended the analysis of the template.
+    risks = analyze_chat_template("{{ '\\{' }}{{ 'a' }}", source="t")
+    assert [risk.severity for risk in risks] == [Severity.INFO]

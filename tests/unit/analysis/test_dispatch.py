@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import struct
+import tarfile
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -65,7 +67,6 @@ def test_png_named_pt_is_not_a_model_file() -> None:
         ("ggml-model.bin", b"lmgg\x01\x00\x00\x00"),
         ("raw.bin", b"\x00\x01\x02\x03"),
         ("README.md", b"# a model\n"),
-        ("model.h5", b"\x89HDF\r\n\x1a\n"),
         ("empty.pt", b""),
     ],
 )
@@ -125,6 +126,16 @@ def zipped(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def legacy_tar_bytes(data_pickle: bytes) -> bytes:
+    """A tar holding one ``pickle`` member, as torch's legacy format names it."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("pickle")
+        info.size = len(data_pickle)
+        tar.addfile(info, io.BytesIO(data_pickle))
+    return buffer.getvalue()
+
+
 INT_NPY = npy("<i4", (2,), struct.pack("<2i", 1, 2))
 TORCH_ZIP = zipped({"archive/data.pkl": ORDERED_DICT_V2, "archive/version": b"3\n"})
 
@@ -133,8 +144,17 @@ ROUTE_INPUTS: dict[str, tuple[str, bytes, str | None]] = {
     "zip": ("pytorch_model.bin", TORCH_ZIP, "pytorch-zip"),
     "7z": ("model.pt", SEVEN_ZIP_MAGIC + bytes(26), "7z"),
     "npy": ("weights.npy", INT_NPY, "numpy"),
+    "torch-legacy-tar": ("model.pt", legacy_tar_bytes(ORDERED_DICT_V2), "pytorch-legacy-tar"),
+    "zip-by-name": (
+        "model.keras",
+        b"#!/bin/sh\n" + zipped({"config.json": KERAS_CONFIG, "metadata.json": KERAS_METADATA}),
+        "keras",
+    ),
+    # Not an HDF5 file h5py can parse: what Keras would load from it is unknown.
+    "keras-h5": ("model.h5", b"\x89HDF\r\n\x1a\n" + bytes(56), "hdf5"),
     "pickle-by-name": ("model.joblib", OS_SYSTEM_V0, "joblib"),
     "own-format": ("model.safetensors", SAFETENSORS_0280, None),
+    "compressed-pickle": ("model.pkl.gz", gzip.compress(ORDERED_DICT_V2), "pickle"),
     "pickle-by-opcode": ("state.dat", ORDERED_DICT_V2, "pickle"),
     "pickle-by-loader": ("legacy.bin", OS_SYSTEM_V0, "pickle"),
     "pickle-by-content": ("notes.txt", b"N0" + OS_SYSTEM_V0, "pickle"),

@@ -603,12 +603,6 @@ def test_dispatch_recognises_keras_by_members(tmp_path: Path) -> None:
     assert analysis.executable_on_load
 
 
-def test_legacy_h5_is_not_analysed(tmp_path: Path) -> None:
-    path = tmp_path / "model.h5"
-    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
-    assert analyze_path(path) is None
-
-
 # --- fuzz -----------------------------------------------------------------------------------
 
 _FUZZ = settings(

@@ -132,6 +132,16 @@ def _safetensors(header_size: int) -> bytes:
 
 #: Valid files of other formats and text whose first bytes look like opcodes: no HIGH, no
 #: analysis. Source: issue #12 item 1 (the 0x0280 safetensors header length starts ``80 02``).
+def _hdf5_weights() -> bytes:
+    """A real HDF5 file holding one weights dataset and no Keras model config (h5py writes it:
+    HDF5 cannot be written with the standard library)."""
+    h5py = pytest.importorskip("h5py")
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as document:
+        document.create_dataset("dense/kernel", data=[[0.5, 0.25]])
+    return buffer.getvalue()
+
+
 LOOK_ALIKES = {
     "safetensors-0x0280": ("model.safetensors", _safetensors(0x0280)),
     # 0x63 is GLOBAL: the header is read as one long line, which would be a hidden import.
@@ -143,7 +153,7 @@ LOOK_ALIKES = {
         "model.safetensors",
         b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"c0" * 32 + b"\nsize 8\n",
     ),
-    "hdf5": ("model.h5", b"\x89HDF\r\n\x1a\n" + bytes(16)),
+    "hdf5": ("model.h5", _hdf5_weights()),
     "msgpack": ("flax_model.msgpack", b"\x81\xa6params\x80"),
     "text-hello": ("notes.txt", b"hello.\n"),
     "python": ("run.py", b"import os\nos.system('x')\n"),

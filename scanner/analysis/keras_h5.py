@@ -1,0 +1,207 @@
+"""Legacy Keras HDF5 files: the model config in the root group's attributes, analysed as a
+``.keras`` file's ``config.json`` is.
+
+``model.save("model.h5")`` writes the root attributes ``model_config`` (the model as JSON),
+``keras_version`` and ``backend``; ``load_model`` rebuilds every layer that config names,
+Lambda layers included, and ignores ``safe_mode`` on this path (CVE-2025-9905; Keras
+keras/src/legacy/saving/legacy_h5_format.py, ``load_model_from_hdf5``). Only those root
+attributes are read, through h5py (a parser: nothing in the file is executed); an HDF5 file
+without ``model_config`` holds weights only, and loading it rebuilds no layer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from scanner.analysis.builder import AnalysisBuilder, display_text
+from scanner.analysis.keras_archive import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, report_keras_config
+from scanner.core.capped_io import decode_utf8, parse_json_text
+from scanner.core.errors import MalformedFileError
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
+    from scanner.analysis.load_risk import FileAnalysis
+
+HDF5_MAGIC: Final = b"\x89HDF\r\n\x1a\n"
+HDF5_SUFFIXES: Final = frozenset({".h5", ".hdf5"})
+CONFIG_ATTRIBUTE = "model_config"
+#: Root attributes shown when present (what wrote the file).
+_VERSION_ATTRIBUTES = ("keras_version", "backend")
+#: Longest version attribute read, in bytes.
+_MAX_VERSION_BYTES = 256
+#: Longest an HDF5 file may take to parse, in seconds (a child process does it).
+PARSE_TIMEOUT_S: Final = 20.0
+#: Errors h5py raises on a file it cannot parse.
+_H5_ERRORS = (OSError, ValueError, KeyError, RuntimeError, TypeError)
+
+
+def analyze_keras_h5(stream: BinaryIO, name: str) -> FileAnalysis | None:
+    """Analyse an HDF5 file (``stream``, read from its start; ``name``, its path) as Keras'
+    legacy loader reads it; None when it holds no model config (weights only).
+
+    An HDF5 file that cannot be parsed, or h5py missing, leaves what it loads unknown: it is
+    unreadable, never clean.
+
+    Raises:
+        OSError: the stream cannot be read.
+    """
+    builder = AnalysisBuilder()
+    try:
+        h5py = importlib.import_module("h5py")
+    except ImportError:
+        builder.unreadable(
+            "HDF5 file: h5py is not installed, so a Keras model config in it is not analysed"
+        )
+        return builder.build("hdf5")
+    try:
+        found = _root_attributes(stream, h5py)
+    except MalformedFileError as error:
+        builder.unreadable(f"HDF5 {error.problem}", member=CONFIG_ATTRIBUTE)
+        return builder.build("keras-h5")
+    except _H5_ERRORS as error:
+        builder.unreadable(f"HDF5 file cannot be read: {display_text(str(error))}")
+        return builder.build("hdf5")
+    if found is None:
+        return None
+    config, versions = found
+    if versions:
+        builder.problem(
+            f"legacy Keras HDF5 model ({', '.join(versions)}): safe_mode does not apply"
+        )
+    try:
+        report_keras_config(parse_json_text(config, max_depth=MAX_CONFIG_DEPTH), builder)
+    except MalformedFileError as error:
+        builder.unreadable(f"HDF5 {CONFIG_ATTRIBUTE}: {error.problem}", member=CONFIG_ATTRIBUTE)
+    return builder.build("keras-h5")
+
+
+def _root_attributes(stream: BinaryIO, h5py: Any) -> tuple[str, list[str]] | None:
+    """(model_config, the version lines) of the file, or None when it has no model config.
+
+    A file on disk is parsed by h5py in a child process that is stopped after
+    ``PARSE_TIMEOUT_S`` (libhdf5 can loop forever on a crafted file); any other stream (a
+    ranged Hub file) is parsed here.
+
+    Raises:
+        MalformedFileError: an attribute is not what Keras writes, or the parse timed out.
+        OSError, ValueError, KeyError, RuntimeError, TypeError: h5py cannot parse the file.
+    """
+    path = _path_of(stream)
+    if path is not None:
+        return _root_attributes_in_child(path)
+    stream.seek(0)
+    with h5py.File(stream, "r") as document:
+        return read_root_attributes(document.attrs)
+
+
+def read_root_attributes(
+    attributes: Any, max_config_bytes: int | None = None
+) -> tuple[str, list[str]] | None:
+    """(model_config, the version lines) from an open file's root attributes, or None;
+    ``max_config_bytes`` defaults to ``MAX_CONFIG_BYTES``."""
+    if CONFIG_ATTRIBUTE not in attributes:
+        return None
+    limit = MAX_CONFIG_BYTES if max_config_bytes is None else max_config_bytes
+    config = _text_attribute(attributes, CONFIG_ATTRIBUTE, limit)
+    versions = [
+        f"{key} {display_text(_text_attribute(attributes, key, _MAX_VERSION_BYTES))}"
+        for key in _VERSION_ATTRIBUTES
+        if key in attributes
+    ]
+    return config, versions
+
+
+def _path_of(stream: BinaryIO) -> str | None:
+    """The path of the regular file ``stream`` reads, when it reads one (checked by stat)."""
+    name = getattr(stream, "name", None)
+    if not isinstance(name, str):
+        return None
+    try:
+        same = os.path.samestat(os.fstat(stream.fileno()), Path(name).stat())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return name if same else None
+
+
+#: Run by the child process: the root attributes of the file named by argv[1], as JSON.
+_CHILD = """\
+import json, sys
+import h5py
+from scanner.analysis.keras_h5 import read_root_attributes
+from scanner.core.errors import MalformedFileError
+try:
+    with h5py.File(sys.argv[1], "r") as document:
+        found = read_root_attributes(document.attrs, int(sys.argv[2]))
+    print(json.dumps({"found": found}))
+except MalformedFileError as error:
+    print(json.dumps({"malformed": error.problem}))
+except Exception as error:
+    print(json.dumps({"error": str(error)}))
+"""
+
+
+def _root_attributes_in_child(path: str) -> tuple[str, list[str]] | None:
+    try:
+        done = subprocess.run(  # noqa: S603 (an argument list: this interpreter, our script)
+            [sys.executable, "-c", _CHILD, path, str(MAX_CONFIG_BYTES)],
+            capture_output=True,
+            timeout=PARSE_TIMEOUT_S,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        raise MalformedFileError(
+            f"file: parsing it did not finish within {PARSE_TIMEOUT_S:g} s (a crafted file can "
+            "keep libhdf5 busy forever)"
+        ) from None
+    try:
+        answer = json.loads(done.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RuntimeError(
+            f"the HDF5 reader stopped (exit {done.returncode}): "
+            f"{done.stderr.decode('utf-8', 'replace')[-300:]}"
+        ) from None
+    if "malformed" in answer:
+        raise MalformedFileError(str(answer["malformed"]))
+    if "error" in answer:
+        raise RuntimeError(str(answer["error"]))
+    found = answer["found"]
+    return None if found is None else (str(found[0]), [str(line) for line in found[1]])
+
+
+def _text_attribute(attributes: object, key: str, max_bytes: int) -> str:
+    """A scalar string attribute as Keras reads it (``decode`` when it is bytes), capped.
+
+    Raises:
+        MalformedFileError: not a scalar string, over ``max_bytes``, or not UTF-8.
+    """
+    # A fixed-length string (how Keras writes model_config) is sized before it is read; a
+    # variable-length one stores pointers here, and is bounded by the file's own size.
+    stored = attributes.get_id(key).get_storage_size()  # type: ignore[attr-defined]
+    if stored > max_bytes:
+        raise MalformedFileError(
+            f"attribute {key} of {stored} bytes exceeds the {max_bytes}-byte limit"
+        )
+    value = attributes[key]  # type: ignore[index]
+    shape = getattr(value, "shape", ())
+    if shape not in ((), None):
+        raise MalformedFileError(f"attribute {key} is an array of shape {shape}, not a string")
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, str):
+        value = value.encode("utf-8", errors="surrogatepass")
+    if not isinstance(value, bytes):
+        raise MalformedFileError(f"attribute {key} is a {type(value).__name__}, not a string")
+    if len(value) > max_bytes:
+        raise MalformedFileError(
+            f"attribute {key} of {len(value)} bytes exceeds the {max_bytes}-byte limit"
+        )
+    return decode_utf8(value)
