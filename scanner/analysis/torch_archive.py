@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from collections.abc import Collection
 
     from scanner.analysis.builder import AnalysisBuilder
-    from scanner.analysis.zip_archive import ZipArchive, ZipMember
+    from scanner.analysis.pickle.report import PickleScan
+    from scanner.analysis.zip_archive import MemberReader, ZipArchive, ZipMember
 
 #: Most bytes of one pickle member walked (``data.pkl`` of the largest checkpoints is a few MB;
 #: pickles with tensors inlined reach hundreds of MB).
@@ -148,18 +149,10 @@ def walk_if_pickle(archive: ZipArchive, member: ZipMember, builder: AnalysisBuil
     """Walk a member of any name that may be a protocol 0 or 1 pickle (``torch.load``'s
     ``pickle_file=`` takes any name): kept when it names a callable and the walk completes, or
     when it reaches a dangerous one; other bytes (text, raw storages) are left alone."""
-    try:
-        reader = archive.open_member(member, max_bytes=MAX_PICKLE_MEMBER_BYTES)
-    except MalformedFileError as error:
-        builder.unreadable(f"member {member.shown}: {error.problem}", member=member.shown)
+    walked = _walk_member(archive, member, builder)
+    if walked is None:
         return
-    try:
-        scan = scan_pickle_stream(
-            io.BufferedReader(reader), max_bytes=MAX_PICKLE_MEMBER_BYTES, member=member.shown
-        )
-    except OSError as error:
-        builder.unreadable(f"member {member.shown} cannot be read: {error}", member=member.shown)
-        return
+    scan, reader = walked
     dangerous = any(risk.severity is Severity.HIGH for risk in scan.risks)
     if scan.imports and (scan.complete or dangerous):
         builder.pickle_scan(scan)
@@ -168,17 +161,29 @@ def walk_if_pickle(archive: ZipArchive, member: ZipMember, builder: AnalysisBuil
 
 def walk_pickle_member(archive: ZipArchive, member: ZipMember, builder: AnalysisBuilder) -> None:
     """Walk ``member`` as a pickle (capped stream, CRC ignored but checked and reported)."""
+    walked = _walk_member(archive, member, builder)
+    if walked is None:
+        return
+    scan, reader = walked
+    builder.pickle_scan(scan)
+    report_stream_state(reader, member, builder)
+
+
+def _walk_member(
+    archive: ZipArchive, member: ZipMember, builder: AnalysisBuilder
+) -> tuple[PickleScan, MemberReader] | None:
+    """The pickle walk of ``member`` and its reader; None (and an UNREADABLE risk) when the
+    member cannot be opened or the archive cannot be read on (a ranged Hub file)."""
     try:
         reader = archive.open_member(member, max_bytes=MAX_PICKLE_MEMBER_BYTES)
     except MalformedFileError as error:
         builder.unreadable(f"member {member.shown}: {error.problem}", member=member.shown)
-        return
+        return None
     try:
         scan = scan_pickle_stream(
             io.BufferedReader(reader), max_bytes=MAX_PICKLE_MEMBER_BYTES, member=member.shown
         )
-    except OSError as error:  # the archive itself could not be read on (a ranged Hub file)
+    except OSError as error:
         builder.unreadable(f"member {member.shown} cannot be read: {error}", member=member.shown)
-        return
-    builder.pickle_scan(scan)
-    report_stream_state(reader, member, builder)
+        return None
+    return scan, reader
