@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Final, TypeAlias
@@ -187,7 +187,9 @@ def _own_format_unless_a_pickle(stream: BinaryIO, name: str) -> FileAnalysis | N
         stream.seek(0)
         if row.is_instance(stream, size):
             # An HDF5 file whose superblock follows a user block is still a Keras model file.
-            return analyze_keras_h5(stream, name) if row.name == "hdf5" else None
+            if row.name == "hdf5":
+                return analyze_keras_h5(stream, name)
+            return _also_a_dangerous_pickle(stream, name, row.name or "model")
     found = scan_pickle_content(stream, name)
     if found is not None or not row.holds_weights:
         return found
@@ -204,6 +206,17 @@ def _own_format_unless_a_pickle(stream: BinaryIO, name: str) -> FileAnalysis | N
         executable_on_load=True,
         problems=(problem,),
     )
+
+
+def _also_a_dangerous_pickle(stream: BinaryIO, name: str, format_name: str) -> FileAnalysis | None:
+    """A valid file of its format that is also a pickle naming a dangerous call (a polyglot:
+    ``torch.load`` would run the call): that pickle's analysis, saying so; else None (the bytes
+    of a valid header that only look like opcodes for a step or two)."""
+    found = scan_pickle_content(stream, name)
+    if found is None or not any(risk.severity is Severity.HIGH for risk in found.risks):
+        return None
+    problem = f"a valid {format_name} file that is also a pickle a loader would run"
+    return replace(found, problems=(*found.problems, problem))
 
 
 def _pickle_if_it_is_one(stream: BinaryIO, name: str) -> FileAnalysis | None:
@@ -274,6 +287,29 @@ def analyze_stream(stream: BinaryIO, name: str) -> FileAnalysis | None:
     """
     route = route_of(stream, name)
     return None if route is None else route.analyse(stream, name)
+
+
+def vouched_by_first_bytes(stream: BinaryIO, name: str) -> bool:
+    """Whether the first bytes of a file show that ``analyze_stream`` would report nothing, so
+    that a file read by range (in a Hub repo) need not be read further: a valid start of the
+    format its name says (``ModelFormat.first_bytes_check``) and no pickle a loader would run,
+    or, for a name a loader may unpickle, no pickle at all. False for anything else — a zip, a
+    pickle, a header that does not parse — which is then analysed whole.
+
+    Raises:
+        OSError: the stream cannot be read (a caller bounding the reads takes it for False).
+    """
+    route = route_of(stream, name)
+    if route is None:
+        return True
+    if route.name == "pickle-by-loader":
+        return _pickle_if_it_is_one(stream, name) is None
+    if route.name != "own-format":
+        return False
+    check = format_of(name).first_bytes_check()
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    return check is not None and check(stream, size) and scan_pickle_content(stream, name) is None
 
 
 def analyze_path(path: Path, name: str | None = None) -> FileAnalysis | None:

@@ -13,24 +13,33 @@ never taken for content: the file is UNREADABLE and so counts as code of unknown
 whatever the analysers found before the failure kept (a dangerous call already seen is still
 reported). The Hub cache keeps the prefix each file's first read fetched: offline, a small
 pickle is analysed from the cache; a zip checkpoint, whose directory is at its end, is not.
+
+A file is named by its publisher, so every other file a loader may unpickle, or named as a
+format with its own header (safetensors, GGUF, ONNX, Flax, TFLite, SentencePiece, no suffix), is
+checked by its first bytes (``vouched_by_first_bytes``: its header parses and no pickle starts
+there), several at a time; one they do not vouch for (a pickle saved as ``model.safetensors``, a
+zip, bytes in front of a header) is analysed whole like the pickle-format files. At most
+``MAX_FIRST_BYTES_CHECKS`` files per repo are checked; the rest are reported unanalysed.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Final
 
-from scanner.analysis.dispatch import analyze_stream
+from scanner.analysis.dispatch import analyze_stream, vouched_by_first_bytes
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import ComponentKind, ScanIssue, Severity
 from scanner.core.properties import PropertyName
-from scanner.formats.model.model_formats import format_of
+from scanner.formats.model.model_formats import FIRST_BYTES_CHECKED, PickleUse, format_of
 from scanner.resolve.hub.ranged_file import (
     RangeBudget,
+    RangeBudgetExceededError,
     RangedFileError,
     RangedHubFile,
     RangeOfflineError,
@@ -47,6 +56,13 @@ MAX_HUB_PICKLE_FILES: Final = 8
 #: Most bytes fetched for one file, and for all the files of one repo.
 MAX_BYTES_PER_FILE: Final = 64 * 1024 * 1024
 MAX_BYTES_PER_REPO: Final = 256 * 1024 * 1024
+#: Most files per repo checked by their first bytes; the rest are reported unanalysed.
+MAX_FIRST_BYTES_CHECKS: Final = 1_000
+#: First-bytes checks run at once (each costs a range request or two).
+CHECK_WORKERS: Final = 8
+#: Block size of a first-bytes check's reads: most headers fit in the first block, which a
+#: header read of the repo (safetensors, GGUF) has usually fetched and cached already.
+_CHECK_BLOCK_BYTES: Final = 16 * 1024
 #: Bytes the analysers' reads are buffered by (the ranged file fetches whole blocks anyway).
 _BUFFER_BYTES: Final = 64 * 1024
 
@@ -73,32 +89,45 @@ def with_hub_load_analysis(client: HubClient, info: HubRepoInfo, inventory: Inve
     (the caller locates them as its own). Each analysed file component gets the bytes it cost.
     """
     chosen, left_out = pickle_format_files(info, inventory)
-    if not chosen and not left_out:
+    checked, unchecked = first_bytes_files(info, inventory)
+    if not chosen and not left_out and not checked and not unchecked:
         return inventory
     analyses: dict[str, list[FileAnalysis]] = {}
     issues: list[ScanIssue] = []
     costs: dict[str, str] = {}
     budget = RangeBudget(MAX_BYTES_PER_REPO)
+    with ThreadPoolExecutor(CHECK_WORKERS, thread_name_prefix="sovscan-check") as pool:
+        checks = list(pool.map(partial(_check_first_bytes, client, info, budget), checked))
+    for item, check in zip(checked, checks, strict=True):
+        if check is _WHOLE:
+            chosen.append(item)
+        elif isinstance(check, _Outcome):
+            _record(item, check, analyses, issues, costs)
     for item in chosen:
-        outcome = _analyse_remote_file(client, info, item, budget)
-        if outcome.analysis is not None:
-            analyses[item.path] = [outcome.analysis]
-        if outcome.issue is not None:
-            issues.append(outcome.issue)
-        if outcome.bytes_read is not None:
-            costs[item.path] = outcome.bytes_read
+        _record(item, _analyse_remote_file(client, info, item, budget), analyses, issues, costs)
     for item in left_out:
         analyses[item.path] = [
             _unanalysed(f"over the limit of {MAX_HUB_PICKLE_FILES} files analysed per repo")
         ]
+    for item in unchecked:
+        analyses[item.path] = [
+            _unanalysed(f"over the limit of {MAX_FIRST_BYTES_CHECKS} files checked per repo")
+        ]
+    if unchecked:
+        issues.append(
+            ScanIssue(
+                location="",
+                problem=f"{len(unchecked)} files not checked by their first bytes (only "
+                f"{MAX_FIRST_BYTES_CHECKS} per repo are): " + _some(unchecked),
+                severity=Severity.MEDIUM,
+            )
+        )
     if left_out:
         issues.append(
             ScanIssue(
                 location="",
                 problem=f"{len(left_out)} pickle-format files not analysed (only "
-                f"{MAX_HUB_PICKLE_FILES} per repo are read): "
-                + ", ".join(item.path for item in left_out[:5])
-                + (" …" if len(left_out) > 5 else ""),
+                f"{MAX_HUB_PICKLE_FILES} per repo are read): " + _some(left_out),
                 severity=Severity.MEDIUM,
             )
         )
@@ -123,6 +152,77 @@ def pickle_format_files(
     ]
     candidates.sort(key=lambda item: (_rank(item.path), item.path.count("/"), item.path))
     return candidates[:MAX_HUB_PICKLE_FILES], candidates[MAX_HUB_PICKLE_FILES:]
+
+
+def first_bytes_files(
+    info: HubRepoInfo, inventory: Inventory
+) -> tuple[list[HubFile], list[HubFile]]:
+    """(the files to check by their first bytes, those over ``MAX_FIRST_BYTES_CHECKS``; weights
+    first), among
+    ``inventory``'s file components: those named as a format with its own header, or as one a
+    loader may unpickle, that are not pickle-format files (analysed whole anyway)."""
+    paths = {
+        c.path for c in inventory.components if c.kind is ComponentKind.FILE and c.path is not None
+    }
+    candidates = [
+        item
+        for item in info.files
+        if item.path in paths and item.size and _checked_by_first_bytes(item.path)
+    ]
+    candidates.sort(key=lambda item: (not format_of(item.path).holds_weights, item.path))
+    return candidates[:MAX_FIRST_BYTES_CHECKS], candidates[MAX_FIRST_BYTES_CHECKS:]
+
+
+def _checked_by_first_bytes(path: str) -> bool:
+    row = format_of(path)
+    if row.loading_may_run_code:
+        return False
+    return row.pickle is PickleUse.PARSE or row.first_bytes_check() is not None
+
+
+#: A first-bytes check's answer: the file is to be analysed whole.
+_WHOLE: Final = object()
+
+
+def _check_first_bytes(
+    client: HubClient, info: HubRepoInfo, repo_budget: RangeBudget, item: HubFile
+) -> _Outcome | object | None:
+    """None when ``item``'s first bytes vouch for it; ``_WHOLE`` when it is to be analysed
+    whole; an outcome when it could not be read (offline, gated, an HTTP error)."""
+    budget = RangeBudget(
+        FIRST_BYTES_CHECKED + _CHECK_BLOCK_BYTES, parent=repo_budget, scope="first-bytes check"
+    )
+    with RangedHubFile(
+        client, info, item.path, budget=budget, block_size=_CHECK_BLOCK_BYTES, readahead_bytes=0
+    ) as remote:
+        try:
+            stream = io.BufferedReader(remote, _CHECK_BLOCK_BYTES)
+            vouched = vouched_by_first_bytes(stream, item.path)
+        except (MalformedFileError, OSError):
+            vouched = False
+        failure = remote.failure
+        if failure is None or isinstance(failure, RangeBudgetExceededError):
+            return None if vouched and failure is None else _WHOLE
+        return _failed(item, remote, failure, None)
+
+
+def _record(
+    item: HubFile,
+    outcome: _Outcome,
+    analyses: dict[str, list[FileAnalysis]],
+    issues: list[ScanIssue],
+    costs: dict[str, str],
+) -> None:
+    if outcome.analysis is not None:
+        analyses[item.path] = [outcome.analysis]
+    if outcome.issue is not None:
+        issues.append(outcome.issue)
+    if outcome.bytes_read is not None:
+        costs[item.path] = outcome.bytes_read
+
+
+def _some(items: list[HubFile]) -> str:
+    return ", ".join(item.path for item in items[:5]) + (" …" if len(items) > 5 else "")
 
 
 def _rank(path: str) -> int:

@@ -83,6 +83,8 @@ DATASET_EXPAND_KEYS: Final = frozenset(
 
 TREE_EXPAND_PAGE_SIZE: Final = 50  # the Hub's page size for tree listings with expand=true
 STREAM_CHUNK: Final = 64 * 1024
+#: Length of the safetensors header a content-less ``.safetensors`` entry's filler starts with.
+_SAFETENSORS_HEADER_BYTES: Final = 128
 SHUTDOWN_POLL_S: Final = 0.01  # serve_forever's default (0.5 s) would make every close() slow
 
 _SHA1 = re.compile(r"[0-9a-f]{40}")
@@ -185,14 +187,38 @@ class FakeFile:
         """The ETag /resolve/ answers with: the SHA-256 for LFS files, else the git blob id."""
         return self.lfs_sha256 if self.lfs_sha256 else self.blob_id
 
+    @property
+    def filler_head(self) -> bytes:
+        """What a content-less entry's filler starts with: a header of the format its name
+        says (a safetensors header holding one tensor over the rest of the file, a GGUF header
+        with no tensors), so that a check of its first bytes finds the format it claims."""
+        if self.content is not None:
+            return b""
+        size = self.length
+        if self.path.endswith(".safetensors") and size >= 8 + _SAFETENSORS_HEADER_BYTES:
+            body = size - 8 - _SAFETENSORS_HEADER_BYTES
+            header = json.dumps(
+                {"filler": {"dtype": "U8", "shape": [body], "data_offsets": [0, body]}}
+            ).encode()
+            padded = header.ljust(_SAFETENSORS_HEADER_BYTES)
+            return _SAFETENSORS_HEADER_BYTES.to_bytes(8, "little") + padded
+        if self.path.endswith(".gguf") and size >= 24:
+            return b"GGUF" + (3).to_bytes(4, "little") + bytes(16)
+        return b""
+
     def chunks(self, start: int, length: int) -> Iterator[bytes]:
         """The bytes [start, start+length) of the file: its content, or deterministic filler."""
         if self.content is not None:
             yield self.content[start : start + length]
             return
+        end = start + length
+        head = self.filler_head
+        if start < len(head):
+            yield head[start:end]
+            start = min(end, len(head))
         pattern = hashlib.sha256(f"filler:{self.path}".encode()).digest()
         block = pattern * (STREAM_CHUNK // len(pattern) + 2)
-        offset, end = start, start + length
+        offset = start
         while offset < end:
             take = min(STREAM_CHUNK, end - offset)
             skew = offset % len(pattern)

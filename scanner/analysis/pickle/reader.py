@@ -24,6 +24,9 @@ MAX_NUMBER_LINE_BYTES = 4_400
 MAX_DECLARED_LENGTH = 1 << 48
 #: Bytes read from the stream at a time.
 CHUNK_BYTES = 64 * 1024
+#: Bytes of the first read: most files that are no pickle show it within them, and a file read
+#: by range (in a Hub repo) pays for every byte read.
+FIRST_CHUNK_BYTES = 4 * 1024
 
 
 class Stop(Exception):
@@ -87,7 +90,8 @@ class Reader:
         if self._base >= self._limit:
             raise self._over_limit()
         try:
-            self._buffer = self._stream.read(min(CHUNK_BYTES, self._limit - self._base))
+            chunk = CHUNK_BYTES if self._base else FIRST_CHUNK_BYTES
+            self._buffer = self._stream.read(min(chunk, self._limit - self._base))
         except OSError as error:  # e.g. a ranged Hub file past its budget: what was seen stands
             problem = f"the data could not be read past byte {self._base}: {error}"
             raise Stop(problem, cap=True) from error

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from pathlib import PurePath
 from typing import BinaryIO, Final
 
@@ -45,6 +46,12 @@ HeaderReader = Callable[[BinaryIO, int], object]
 #: valid instance of the format (header-only checks; False on malformed content).
 InstanceCheck = Callable[[BinaryIO, int], bool]
 
+#: Most bytes a first-bytes check (``ModelFormat.starts_like``) reads: a file read by range
+#: pays for what it reads, so a check that needs more says no and the file is analysed whole.
+FIRST_BYTES_CHECKED: Final = 1024 * 1024
+#: Bytes of a GGUF file whose key-value pairs the first-bytes check parses.
+_GGUF_PAIRS_CHECKED: Final = 64 * 1024
+
 #: HDF5's signature, at offset 0 or after a user block of 512 bytes times a power of two.
 HDF5_SIGNATURE: Final = b"\x89HDF\r\n\x1a\n"
 _HDF5_OFFSETS: Final = (0, 512, 1024, 2048, 4096, 8192, 16384)
@@ -74,6 +81,33 @@ def _or_lfs_pointer(check: InstanceCheck) -> InstanceCheck:
         return check(stream, size)
 
     return either
+
+
+def _safetensors_start(stream: BinaryIO, size: int) -> bool:
+    """The header parses, and it is within ``FIRST_BYTES_CHECKED`` (a longer one is checked
+    with the whole file)."""
+    stream.seek(0)
+    length = int.from_bytes(stream.read(8), "little")
+    if not 2 <= length <= min(size, FIRST_BYTES_CHECKED) - 8:
+        return False
+    return _reads(read_safetensors_stream)(stream, size)
+
+
+def _gguf_start(stream: BinaryIO, size: int) -> bool:
+    """The key-value pairs within the first ``_GGUF_PAIRS_CHECKED`` bytes parse."""
+    return _reads(partial(_read_gguf_prefix, limit=_GGUF_PAIRS_CHECKED))(stream, size)
+
+
+def _read_gguf_prefix(stream: BinaryIO, size: int, *, limit: int) -> object:
+    return read_gguf_stream(stream, min(size, limit), partial_ok=True)
+
+
+def _onnx_start(stream: BinaryIO, size: int) -> bool:
+    """The ONNX writers put ``ir_version`` (field 1, a varint) first: ``08`` and a small
+    version. A model written otherwise is not vouched for by its first bytes."""
+    stream.seek(0)
+    head = stream.read(2)
+    return size >= 2 and len(head) == 2 and head[0] == 0x08 and 1 <= head[1] < 0x80
 
 
 def _hdf5(stream: BinaryIO, size: int) -> bool:
@@ -123,6 +157,14 @@ class ModelFormat:
     read_header: HeaderReader | None = None
     is_instance: InstanceCheck | None = None
     """Whether a file is a valid instance of the format (``PickleUse.UNLESS_VALID`` rows)."""
+    starts_like: InstanceCheck | None = None
+    """For a file read by range (in a Hub repo): whether its first bytes (at most
+    ``FIRST_BYTES_CHECKED``) are those of a valid instance; a file they do not vouch for is
+    analysed whole. None: ``is_instance`` reads no more than that."""
+
+    def first_bytes_check(self) -> InstanceCheck | None:
+        """``starts_like``, else ``is_instance``."""
+        return self.starts_like or self.is_instance
 
 
 _W = True  # holds weights
@@ -137,6 +179,7 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         header_field="safetensors",
         read_header=lambda stream, size: read_safetensors_stream(stream, size),
         is_instance=_or_lfs_pointer(_reads(read_safetensors_stream)),
+        starts_like=_or_lfs_pointer(_safetensors_start),
     ),
     ModelFormat(
         name="gguf",
@@ -146,6 +189,7 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         header_field="gguf",
         read_header=lambda stream, size: read_gguf_stream(stream, size),
         is_instance=_or_lfs_pointer(_reads(read_gguf_stream)),
+        starts_like=_or_lfs_pointer(_gguf_start),
     ),
     ModelFormat(
         name="onnx",
@@ -155,6 +199,7 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         header_field="onnx",
         read_header=lambda stream, size: read_onnx_stream(stream, size),
         is_instance=_or_lfs_pointer(_reads(read_onnx_stream)),
+        starts_like=_or_lfs_pointer(_onnx_start),
     ),
     ModelFormat(
         name="pytorch-pickle",

@@ -50,6 +50,9 @@ _LOG = logging.getLogger(__name__)
 
 #: Default cap for ``small_file``: the metadata JSON cap of ``scanner.core.capped_io``.
 SMALL_FILE_MAX_BYTES: Final = 16 * 1024 * 1024
+#: Longest prefix of a file kept in the cache from reads in several ranges (headers, the first
+#: bytes the load analysis checks); a single first read may keep more.
+MAX_PREFIX_KEPT: Final = 4 * 1024 * 1024
 #: Most redirects followed (the Hub sends LFS content through one to its CDN).
 MAX_REDIRECTS: Final = 10
 
@@ -278,6 +281,13 @@ class HubClient(ClientOverHttp):
         if listed is not None and listed.size is not None:
             return cached[: listed.size]
         return cached
+
+    def extend_cached_prefix(self, info: HubRepoInfo, path: str, prefix: bytes) -> None:
+        """Keep ``prefix`` (bytes of ``path`` from its first, read online in several ranges) as
+        the file's cached prefix when it is longer than the one kept, so that a scan offline
+        reads a header as far as one online did."""
+        if self._cache is not None and api.is_repo_path(path) and len(prefix) <= MAX_PREFIX_KEPT:
+            self._cache.put_prefix(info.repo_type, info.repo_id, info.commit, path, prefix)
 
     def header_bytes(self, info: HubRepoInfo, path: str, *, length: int) -> bytes | HubProblem:
         """The first ``length`` bytes of a file (fewer if it is shorter), by one Range request.

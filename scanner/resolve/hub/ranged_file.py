@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Final
 
 from scanner.core.errors import UpstreamError
 from scanner.resolve.hub.api import MAX_HEADER_READ_BYTES, label
+from scanner.resolve.hub.client import MAX_PREFIX_KEPT
 from scanner.resolve.hub.types import HubProblem
 
 if TYPE_CHECKING:
@@ -388,19 +389,36 @@ class RangedHubFile(io.RawIOBase):
             if granted < wanted:
                 length = max(needed, granted - granted % size)
             self._budget.refund(granted - length)
-        answer = self._client.range_bytes(self._info, self.name, start=start, length=length)
+        # The cached prefix may end inside the first block: only the rest is asked for.
+        known = self._prefix[start : start + length] if self._prefix else b""
+        ask_from, ask = start + len(known), length - len(known)
+        answer = self._client.range_bytes(self._info, self.name, start=ask_from, length=ask)
         self.requests += 1
         if isinstance(answer, HubProblem):
             if self._budget is not None:
                 self._budget.refund(length)
             raise self._error(answer)
-        if len(answer) < length:
+        if len(answer) < ask:
             raise RangedFileError(
-                f"{where}: short read, {len(answer)} of {length} bytes from {self.url}",
+                f"{where}: short read, {len(answer)} of {ask} bytes from {self.url}",
                 url=self.url,
             )
-        self.bytes_fetched += length
-        return answer[:length]
+        if self._budget is not None and known:
+            self._budget.refund(len(known))
+        self.bytes_fetched += ask
+        answer = answer[:ask]
+        self._grow_prefix(ask_from, answer)
+        return known + answer
+
+    def _grow_prefix(self, start: int, answer: bytes) -> None:
+        """Bytes that continue the file's prefix make it longer, in the Hub cache too (a read
+        from byte 0 is cached by the client already)."""
+        prefix = self._prefix or b""
+        if start == 0:
+            self._prefix = answer if len(answer) > len(prefix) else prefix
+        elif start == len(prefix) and start + len(answer) <= MAX_PREFIX_KEPT:
+            self._prefix = prefix + answer
+            self._client.extend_cached_prefix(self._info, self.name, self._prefix)
 
     def _error(self, problem: HubProblem) -> RangedFileError:
         message = problem.message if self.url in problem.message else f"{self.url}: {problem}"

@@ -18,6 +18,7 @@ from scanner.analysis.dispatch import analyze_stream
 from scanner.analysis.load_risk import FileAnalysis, RiskKind
 from scanner.analysis.pickle.machine import MAX_MARK_DEPTH, MAX_STACK_ITEMS
 from scanner.analysis.pickle.scan import scan_pickle_file
+from scanner.formats.model.model_formats import format_of
 from tests.unit.analysis.pickle.pickles import HIGH, MEDIUM, OS_SYSTEM_V0, kinds, stream
 
 #: GLOBAL os system, MARK, STRING 'id', TUPLE, REDUCE: the call, without its STOP.
@@ -166,6 +167,19 @@ LOOK_ALIKES = {
 @pytest.mark.parametrize(("name", "data"), LOOK_ALIKES.values(), ids=LOOK_ALIKES.keys())
 def test_a_benign_look_alike_is_not_read_as_a_pickle(name: str, data: bytes) -> None:
     assert analyze_stream(io.BytesIO(data), name) is None
+
+
+def test_a_valid_file_of_its_format_that_is_also_a_dangerous_pickle_is_high() -> None:
+    # Flax's msgpack map of 12 entries whose first key is a 160-byte string starts
+    # ``8c a0``: SHORT_BINUNICODE of 160 bytes to a pickle. Popped, then posix.system: a
+    # polyglot that a msgpack reader accepts and torch.load / pickle.load would run.
+    polyglot = b"\x8c\xa0" + b"k" * 160 + b"0" + b"cposix\nsystem\n\x8c\x02id\x85R."
+    assert format_of("flax_model.msgpack").is_instance(io.BytesIO(polyglot), len(polyglot))  # type: ignore[misc]
+    analysis = analyze_stream(io.BytesIO(polyglot), "flax_model.msgpack")
+    assert analysis is not None
+    assert analysis.imports == ("posix.system",)
+    assert HIGH in {risk.severity for risk in analysis.risks}
+    assert any("also a pickle" in problem for problem in analysis.problems)
 
 
 #: Files named as weights that are neither a valid file of their format nor a pickle: their

@@ -14,6 +14,7 @@ from scanner.core.errors import MalformedFileError
 from scanner.core.properties import PropertyName
 from scanner.formats.model.gguf import GgufMetadata
 from scanner.formats.model.model_formats import (
+    FIRST_BYTES_CHECKED,
     MODEL_FORMATS,
     UNLISTED,
     WEIGHT_SUFFIXES,
@@ -128,6 +129,52 @@ def test_instance_check_tells_a_valid_file_from_a_pickle(row: ModelFormat) -> No
     assert row.is_instance(io.BytesIO(valid), len(valid))
     for other in (b"cos\nsystem\n(S'id'\ntR.", b"\x8c\x02os\x8c\x06system\x93", b""):
         assert not row.is_instance(io.BytesIO(other), len(other))
+
+
+class CountingStream(io.BytesIO):
+    """Records the furthest byte read."""
+
+    furthest = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.furthest = max(self.furthest, self.tell())
+        return data
+
+
+@pytest.mark.parametrize("row", INSTANCE_ROWS, ids=[row.suffixes[0] for row in INSTANCE_ROWS])
+def test_first_bytes_check_vouches_for_what_the_instance_check_does(row: ModelFormat) -> None:
+    check = row.first_bytes_check()
+    assert check is not None
+    valid = VALID_INSTANCES[row.suffixes[0]]
+    assert check(io.BytesIO(valid), len(valid))
+    for other in (b"cos\nsystem\n(S'id'\ntR.", b"\x8c\x02os\x8c\x06system\x93", b""):
+        assert not check(io.BytesIO(other), len(other))
+    # Bytes in front of a valid file: the instance check and the first-bytes check refuse it.
+    shifted = bytes(16) + valid
+    assert not check(io.BytesIO(shifted), len(shifted))
+    assert not row.is_instance(io.BytesIO(shifted), len(shifted))  # type: ignore[misc]
+
+
+def test_first_bytes_checks_read_no_further_than_their_cap() -> None:
+    # A GGUF with a 5 MB vocabulary: the check parses the pairs of its first bytes only.
+    key, value = b"tokenizer.ggml.pad", b"t" * 5_000_000
+    big = _gguf()[:16] + struct.pack("<Q", 2) + _gguf()[24:]
+    big += struct.pack("<Q", len(key)) + key + struct.pack("<IQ", 8, len(value)) + value
+    stream = CountingStream(big)
+    gguf = format_of("model.gguf").first_bytes_check()
+    assert gguf is not None
+    assert gguf(stream, len(big))
+    assert stream.furthest <= FIRST_BYTES_CHECKED
+    # A safetensors header over the cap is not vouched for by its first bytes (read whole).
+    header = json.dumps({"__metadata__": {"pad": "p" * FIRST_BYTES_CHECKED}}).encode()
+    long_header = struct.pack("<Q", len(header)) + header
+    stream = CountingStream(long_header)
+    safetensors = format_of("model.safetensors").first_bytes_check()
+    assert safetensors is not None
+    assert not safetensors(stream, len(long_header))
+    assert stream.furthest == 8
+    assert format_of("model.safetensors").is_instance(io.BytesIO(long_header), len(long_header))  # type: ignore[misc]
 
 
 def test_header_rows_are_the_ones_with_readers_here() -> None:
