@@ -47,9 +47,15 @@ from scanner.resolve.hub.ranged_file import (
 )
 from scanner.resolve.hub.types import HubFile, HubProblem, HubRepoInfo, thaw_json
 from scanner.sources.folder_facts import read_folder_facts
-from scanner.sources.hub_load_analysis import with_hub_load_analysis
+from scanner.sources.hub_load_analysis import unanalysed, with_hub_load_analysis
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
+from scanner.sources.load_analysis import (
+    MAX_TEMPLATE_FILE_BYTES,
+    TEMPLATE_JSON_FILES,
+    TEMPLATE_SUFFIX,
+    file_analyses,
+)
 from scanner.sources.python.components import python_parts
 from scanner.sources.python.files import dependency_reader, read_dependency_files
 from scanner.sources.walk import walk_target
@@ -68,6 +74,9 @@ METADATA_FILES: Final = (
     "modules.json",
     "config_sentence_transformers.json",
 )
+#: Most chat-template files (``*.jinja``, ``chat_template.json`` …) fetched per repo; the rest
+#: are reported unanalysed.
+MAX_TEMPLATE_FILES: Final = 16
 #: Most Python dependency files (requirements*.txt, pyproject.toml, lockfiles) fetched per repo.
 MAX_DEPENDENCY_FILES: Final = 8
 #: Largest metadata file fetched; real cards and configs are far smaller.
@@ -117,10 +126,14 @@ def scan_hub_repo(
     if info.note:
         issues.append(ScanIssue(location=info.url, problem=info.note, severity=Severity.LOW))
     with tempfile.TemporaryDirectory(prefix="sovscan-hub-") as folder:
-        _fetch_metadata(client, info, Path(folder), issues)
+        unread = _fetch_metadata(client, info, Path(folder), issues)
         walk = walk_target(Path(folder))
         facts = read_folder_facts(walk)
         documents, python_issues = read_dependency_files(Path(folder), walk.files)
+        # What loading the fetched files would do: chat templates above all.
+        analysed, analysis_issues = file_analyses(walk.files)
+    for path, reason in unread.items():
+        analysed[path] = [unanalysed(reason)]
     gguf = _gguf_headers(client, info, issues)
     safetensors = _safetensors_headers(client, info, issues)
     facts = replace(
@@ -152,7 +165,9 @@ def scan_hub_repo(
         if item.sha256 is not None
     }
     inventory = build_inventory(identity, facts, files, digests, hub=hub)
-    inventory = with_hub_load_analysis(client, info, inventory)
+    inventory = with_hub_load_analysis(
+        client, info, inventory, analysed=analysed, known_issues=analysis_issues
+    )
     components = tuple(_hub_hashed(c) for c in inventory.components)
     components, relations = _tag_lineage(info, inventory, components, hub)
     python = python_parts(documents, [inventory.subject_ref])
@@ -173,17 +188,27 @@ def scan_hub_repo(
 
 def _fetch_metadata(
     client: HubClient, info: HubRepoInfo, folder: Path, issues: list[ScanIssue]
-) -> None:
-    """Write each fetchable metadata file into ``folder``; stand-ins from the API otherwise."""
-    names = [*METADATA_FILES, *_dependency_files(info)]
+) -> dict[str, str]:
+    """Write each fetchable metadata file into ``folder``; stand-ins from the API otherwise.
+
+    Returns the chat-template files not read, each with the reason: what loading the model
+    would render from them is unknown.
+    """
+    templates, left_out = _template_files(info)
+    over = f"over the limit of {MAX_TEMPLATE_FILES} chat-template files read per repo"
+    unread = dict.fromkeys(left_out, over)
+    names = [*dict.fromkeys([*METADATA_FILES, *templates]), *_dependency_files(info)]
     for name in names:
         listed = info.file(name)
         if listed is None:
             continue
-        data = client.small_file(info, name, max_bytes=MAX_METADATA_FILE_BYTES)
+        cap = MAX_TEMPLATE_FILE_BYTES if name in templates else MAX_METADATA_FILE_BYTES
+        data = client.small_file(info, name, max_bytes=cap)
         if isinstance(data, HubProblem):
             severity = Severity.LOW if data.kind == "offline-miss" else Severity.MEDIUM
             issues.append(ScanIssue(location=info.url, problem=data.message, severity=severity))
+            if name in templates:
+                unread[name] = f"a chat template that could not be read ({data.kind})"
             continue
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -196,6 +221,24 @@ def _fetch_metadata(
         if isinstance(config, dict):
             config.pop("peft", None)
             (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return unread
+
+
+def _template_files(info: HubRepoInfo) -> tuple[list[str], list[str]]:
+    """(the files holding chat templates that loading the model renders — ``*.jinja`` and the
+    JSON files with a ``chat_template`` key, at any depth — and those over
+    ``MAX_TEMPLATE_FILES``), shallowest first."""
+    found = [
+        item.path
+        for item in info.files[:MAX_FILE_COMPONENTS]
+        if _safe_relative(item.path)
+        and (
+            PurePosixPath(item.path).name in TEMPLATE_JSON_FILES
+            or item.path.lower().endswith(TEMPLATE_SUFFIX)
+        )
+    ]
+    found.sort(key=lambda path: (path.count("/"), path))
+    return found[:MAX_TEMPLATE_FILES], found[MAX_TEMPLATE_FILES:]
 
 
 def _dependency_files(info: HubRepoInfo) -> list[str]:

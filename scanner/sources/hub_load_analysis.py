@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
@@ -36,6 +37,7 @@ from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import ComponentKind, ScanIssue, Severity
 from scanner.core.properties import PropertyName
+from scanner.formats.model.gguf import read_gguf_stream
 from scanner.formats.model.model_formats import FIRST_BYTES_CHECKED, PickleUse, format_of
 from scanner.resolve.hub.ranged_file import (
     RangeBudget,
@@ -44,9 +46,11 @@ from scanner.resolve.hub.ranged_file import (
     RangedHubFile,
     RangeOfflineError,
 )
-from scanner.sources.load_analysis import with_file_analyses
+from scanner.sources.load_analysis import gguf_template_analysis, with_file_analyses
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from scanner.resolve.hub.client import HubClient
     from scanner.resolve.hub.types import HubFile, HubRepoInfo
     from scanner.sources.inventory import Inventory
@@ -82,22 +86,30 @@ class _Outcome:
     bytes_read: str | None = None
 
 
-def with_hub_load_analysis(client: HubClient, info: HubRepoInfo, inventory: Inventory) -> Inventory:
-    """``inventory`` (of ``info``'s repo) with the load analysis of its pickle-format files.
+def with_hub_load_analysis(
+    client: HubClient,
+    info: HubRepoInfo,
+    inventory: Inventory,
+    *,
+    analysed: Mapping[str, list[FileAnalysis]] | None = None,
+    known_issues: Sequence[ScanIssue] = (),
+) -> Inventory:
+    """``inventory`` (of ``info``'s repo) with the load analysis of its files read by range,
+    and the ``analysed`` ones (fetched whole: chat templates) with their ``known_issues``.
 
     Findings and code components name the file's Hub URL at the commit; issues name its path
     (the caller locates them as its own). Each analysed file component gets the bytes it cost.
     """
     chosen, left_out = pickle_format_files(info, inventory)
     checked, unchecked = first_bytes_files(info, inventory)
-    if not chosen and not left_out and not checked and not unchecked:
+    if not chosen and not left_out and not checked and not unchecked and not analysed:
         return inventory
-    analyses: dict[str, list[FileAnalysis]] = {}
-    issues: list[ScanIssue] = []
+    analyses: dict[str, list[FileAnalysis]] = {k: list(v) for k, v in (analysed or {}).items()}
+    issues = list(known_issues)
     costs: dict[str, str] = {}
     budget = RangeBudget(MAX_BYTES_PER_REPO)
     with ThreadPoolExecutor(CHECK_WORKERS, thread_name_prefix="sovscan-check") as pool:
-        checks = list(pool.map(partial(_check_first_bytes, client, info, budget), checked))
+        checks = list(pool.map(partial(_check, client, info, budget), checked))
     for item, check in zip(checked, checks, strict=True):
         if check is _WHOLE:
             chosen.append(item)
@@ -107,11 +119,11 @@ def with_hub_load_analysis(client: HubClient, info: HubRepoInfo, inventory: Inve
         _record(item, _analyse_remote_file(client, info, item, budget), analyses, issues, costs)
     for item in left_out:
         analyses[item.path] = [
-            _unanalysed(f"over the limit of {MAX_HUB_PICKLE_FILES} files analysed per repo")
+            unanalysed(f"over the limit of {MAX_HUB_PICKLE_FILES} files analysed per repo")
         ]
     for item in unchecked:
         analyses[item.path] = [
-            _unanalysed(f"over the limit of {MAX_FIRST_BYTES_CHECKS} files checked per repo")
+            unanalysed(f"over the limit of {MAX_FIRST_BYTES_CHECKS} files checked per repo")
         ]
     if unchecked:
         issues.append(
@@ -183,6 +195,38 @@ def _checked_by_first_bytes(path: str) -> bool:
 #: A first-bytes check's answer: the file is to be analysed whole.
 _WHOLE: Final = object()
 
+_Check = Callable[["HubClient", "HubRepoInfo", RangeBudget, "HubFile"], "_Outcome | object | None"]
+
+
+def _check(
+    client: HubClient, info: HubRepoInfo, repo_budget: RangeBudget, item: HubFile
+) -> _Outcome | object | None:
+    """The check of ``item``'s format (``_CHECKS``), else ``_check_first_bytes``."""
+    check = _CHECKS.get(format_of(item.path).name, _check_first_bytes)
+    return check(client, info, repo_budget, item)
+
+
+def _check_gguf_metadata(
+    client: HubClient, info: HubRepoInfo, repo_budget: RangeBudget, item: HubFile
+) -> _Outcome | object | None:
+    """A GGUF file's whole key-value section (its chat template follows the vocabulary, past
+    any prefix): the template's analysis, or None when it has none; ``_WHOLE`` when it is
+    no GGUF file or a pickle starts it; an outcome when it could not be read to its end."""
+    budget = RangeBudget(MAX_BYTES_PER_FILE, parent=repo_budget, scope="file")
+    with RangedHubFile(client, info, item.path, budget=budget) as remote:
+        stream = io.BufferedReader(remote, _BUFFER_BYTES)
+        try:
+            metadata = read_gguf_stream(stream, remote.size)
+            vouched = vouched_by_first_bytes(stream, item.path)
+        except (MalformedFileError, OSError):
+            metadata, vouched = None, False
+        if remote.failure is not None:
+            return _failed(item, remote, remote.failure, None)
+        if metadata is None or not vouched:
+            return _WHOLE
+        found = gguf_template_analysis(metadata)
+        return None if found is None else _Outcome(analysis=found, bytes_read=_cost(remote))
+
 
 def _check_first_bytes(
     client: HubClient, info: HubRepoInfo, repo_budget: RangeBudget, item: HubFile
@@ -206,6 +250,10 @@ def _check_first_bytes(
         return _failed(item, remote, failure, None)
 
 
+#: Checks by format name that read more than the first bytes.
+_CHECKS: Final[dict[str | None, _Check]] = {"gguf": _check_gguf_metadata}
+
+
 def _record(
     item: HubFile,
     outcome: _Outcome,
@@ -214,7 +262,7 @@ def _record(
     costs: dict[str, str],
 ) -> None:
     if outcome.analysis is not None:
-        analyses[item.path] = [outcome.analysis]
+        analyses.setdefault(item.path, []).append(outcome.analysis)
     if outcome.issue is not None:
         issues.append(outcome.issue)
     if outcome.bytes_read is not None:
@@ -238,7 +286,7 @@ def _analyse_remote_file(
 ) -> _Outcome:
     """Analyse one file through a ranged reader; a failed read fails closed."""
     if item.size is None:
-        return _Outcome(analysis=_unanalysed("the Hub lists no size for it"))
+        return _Outcome(analysis=unanalysed("the Hub lists no size for it"))
     budget = RangeBudget(MAX_BYTES_PER_FILE, parent=repo_budget, scope="file")
     with RangedHubFile(client, info, item.path, budget=budget) as remote:
         try:
@@ -247,7 +295,7 @@ def _analyse_remote_file(
             if remote.failure is None:
                 problem = error.problem if isinstance(error, MalformedFileError) else str(error)
                 return _Outcome(
-                    analysis=_unanalysed(problem),
+                    analysis=unanalysed(problem),
                     issue=ScanIssue(location=item.path, problem=f"cannot analyse: {problem}"),
                     bytes_read=_cost(remote),
                 )
@@ -279,8 +327,8 @@ def _failed(
     return _Outcome(analysis=analysis, issue=issue, bytes_read=_cost(remote))
 
 
-def _unanalysed(reason: str) -> FileAnalysis:
-    """Fail closed: a file not analysed may run anything on load."""
+def unanalysed(reason: str) -> FileAnalysis:
+    """Fail closed: a file not analysed may run anything on load (``reason`` says why)."""
     return FileAnalysis(
         format="unknown",
         risks=(

@@ -37,6 +37,7 @@ from scanner.core.model import (
     Severity,
 )
 from scanner.core.properties import PropertyName
+from scanner.formats.model.gguf import GgufMetadata
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.inventory import Inventory
 from scanner.sources.walk import FileEntry
@@ -56,9 +57,11 @@ REMOTE_CODE_RULE = "SEC007"
 MAX_PROPERTY_VALUES = 64
 #: Largest ``*.jinja`` template read.
 MAX_TEMPLATE_FILE_BYTES = 4 * 1024 * 1024
-_TEMPLATE_SUFFIX = ".jinja"
+TEMPLATE_SUFFIX = ".jinja"
 #: JSON files whose ``chat_template`` key transformers renders (a string or named templates).
-_TEMPLATE_JSON = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json"})
+TEMPLATE_JSON_FILES = frozenset(
+    {"tokenizer_config.json", "chat_template.json", "processor_config.json"}
+)
 _GGUF_TEMPLATE_KEY = "tokenizer.chat_template"
 
 
@@ -77,19 +80,11 @@ def analyze_folder(
     files: Sequence[FileEntry], facts: FolderFacts, file_refs: dict[str, str]
 ) -> SecurityParts:
     """Analyse the walked ``files``; ``file_refs`` maps a file's relative path to its ref."""
-    analyses: dict[str, list[FileAnalysis]] = {}
-    issues: list[ScanIssue] = []
-    for entry in files:
-        location = entry.relpath.as_posix()
-        for found in _analyses(entry, issues):
-            analyses.setdefault(location, []).append(found)
+    analyses, issues = file_analyses(files)
     for path, metadata in facts.gguf:
-        template = metadata.values.get(_GGUF_TEMPLATE_KEY)
-        if isinstance(template, str):
-            risks = analyze_chat_template(template, source=f"GGUF {_GGUF_TEMPLATE_KEY}")
-            analyses.setdefault(path.as_posix(), []).append(
-                FileAnalysis(format="gguf", risks=risks)
-            )
+        found = gguf_template_analysis(metadata)
+        if found is not None:
+            analyses.setdefault(path.as_posix(), []).append(found)
     for path, onnx in facts.onnx:
         risks = external_data_risks(onnx)
         if risks:
@@ -102,6 +97,30 @@ def analyze_folder(
     for path in facts.python_files:
         builder.add_python_file(path)
     return builder.parts(issues)
+
+
+def file_analyses(
+    files: Sequence[FileEntry],
+) -> tuple[dict[str, list[FileAnalysis]], list[ScanIssue]]:
+    """The analyses of the walked ``files`` by relative path (chat templates of JSON and
+    ``*.jinja`` files, the dispatcher for the rest), and issues for files that could not be
+    analysed."""
+    analyses: dict[str, list[FileAnalysis]] = {}
+    issues: list[ScanIssue] = []
+    for entry in files:
+        location = entry.relpath.as_posix()
+        for found in _analyses(entry, issues):
+            analyses.setdefault(location, []).append(found)
+    return analyses, issues
+
+
+def gguf_template_analysis(metadata: GgufMetadata) -> FileAnalysis | None:
+    """The analysis of a GGUF file's ``tokenizer.chat_template``; None when it has none."""
+    template = metadata.values.get(_GGUF_TEMPLATE_KEY)
+    if not isinstance(template, str):
+        return None
+    risks = analyze_chat_template(template, source=f"GGUF {_GGUF_TEMPLATE_KEY}")
+    return FileAnalysis(format="gguf", risks=risks)
 
 
 def with_load_analysis(
@@ -163,13 +182,13 @@ def _analyses(entry: FileEntry, issues: list[ScanIssue]) -> Iterator[FileAnalysi
     location = entry.relpath.as_posix()
     name = entry.relpath.name
     try:
-        if name in _TEMPLATE_JSON:
+        if name in TEMPLATE_JSON_FILES:
             yield from _json_templates(entry)
             return
     except (MalformedFileError, OSError):
         return  # the config reader reports the file already
     try:
-        if entry.relpath.suffix.lower() == _TEMPLATE_SUFFIX:
+        if entry.relpath.suffix.lower() == TEMPLATE_SUFFIX:
             text = read_text_capped(entry.path, max_bytes=MAX_TEMPLATE_FILE_BYTES)
             yield FileAnalysis(format="jinja", risks=analyze_chat_template(text, source=name))
             return

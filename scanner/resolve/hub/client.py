@@ -52,7 +52,7 @@ _LOG = logging.getLogger(__name__)
 SMALL_FILE_MAX_BYTES: Final = 16 * 1024 * 1024
 #: Longest prefix of a file kept in the cache from reads in several ranges (headers, the first
 #: bytes the load analysis checks); a single first read may keep more.
-MAX_PREFIX_KEPT: Final = 4 * 1024 * 1024
+MAX_PREFIX_KEPT: Final = 8 * 1024 * 1024
 #: Most redirects followed (the Hub sends LFS content through one to its CDN).
 MAX_REDIRECTS: Final = 10
 

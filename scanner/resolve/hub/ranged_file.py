@@ -349,6 +349,8 @@ class RangedHubFile(io.RawIOBase):
         return prefix[block_start:block_end] if block_end <= len(prefix) else None
 
     def _remember(self, number: int, data: bytes) -> None:
+        if (number + 1) * self._block_size <= len(self._prefix or b""):
+            return  # the prefix holds it already
         self._blocks[number] = data
         self._blocks.move_to_end(number)
         while len(self._blocks) > self._max_cached_blocks:
