@@ -292,8 +292,9 @@ def analyze_stream(stream: BinaryIO, name: str) -> FileAnalysis | None:
 def vouched_by_first_bytes(stream: BinaryIO, name: str) -> bool:
     """Whether the first bytes of a file show that ``analyze_stream`` would report nothing, so
     that a file read by range (in a Hub repo) need not be read further: a valid start of the
-    format its name says (``ModelFormat.first_bytes_check``) and no pickle a loader would run,
-    or, for a name a loader may unpickle, no pickle at all. False for anything else — a zip, a
+    format its name says (``ModelFormat.first_bytes_check``) and no pickle a loader would run;
+    for a name a loader may unpickle, no pickle at all; for any other name, no pickle a loader
+    would run. False for anything else — a zip, a
     pickle, a header that does not parse — which is then analysed whole.
 
     Raises:
@@ -304,6 +305,8 @@ def vouched_by_first_bytes(stream: BinaryIO, name: str) -> bool:
         return True
     if route.name == "pickle-by-loader":
         return _pickle_if_it_is_one(stream, name) is None
+    if route.name == "pickle-by-content":
+        return scan_pickle_content(stream, name) is None
     if route.name != "own-format":
         return False
     check = format_of(name).first_bytes_check()

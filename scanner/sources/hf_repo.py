@@ -126,7 +126,7 @@ def scan_hub_repo(
     if info.note:
         issues.append(ScanIssue(location=info.url, problem=info.note, severity=Severity.LOW))
     with tempfile.TemporaryDirectory(prefix="sovscan-hub-") as folder:
-        unread = _fetch_metadata(client, info, Path(folder), issues)
+        fetched, unread = _fetch_metadata(client, info, Path(folder), issues)
         walk = walk_target(Path(folder))
         facts = read_folder_facts(walk)
         documents, python_issues = read_dependency_files(Path(folder), walk.files)
@@ -166,7 +166,12 @@ def scan_hub_repo(
     }
     inventory = build_inventory(identity, facts, files, digests, hub=hub)
     inventory = with_hub_load_analysis(
-        client, info, inventory, analysed=analysed, known_issues=analysis_issues
+        client,
+        info,
+        inventory,
+        fetched=fetched,
+        analysed=analysed,
+        known_issues=analysis_issues,
     )
     components = tuple(_hub_hashed(c) for c in inventory.components)
     components, relations = _tag_lineage(info, inventory, components, hub)
@@ -188,12 +193,14 @@ def scan_hub_repo(
 
 def _fetch_metadata(
     client: HubClient, info: HubRepoInfo, folder: Path, issues: list[ScanIssue]
-) -> dict[str, str]:
+) -> tuple[frozenset[str], dict[str, str]]:
     """Write each fetchable metadata file into ``folder``; stand-ins from the API otherwise.
 
-    Returns the chat-template files not read, each with the reason: what loading the model
-    would render from them is unknown.
+    Returns the paths of the files asked for (the reasons of those refused are issues), and
+    the chat-template files not read, each with the reason: what loading the model would
+    render from them is unknown.
     """
+    fetched: set[str] = set()
     templates, left_out = _template_files(info)
     over = f"over the limit of {MAX_TEMPLATE_FILES} chat-template files read per repo"
     unread = dict.fromkeys(left_out, over)
@@ -203,6 +210,7 @@ def _fetch_metadata(
         if listed is None:
             continue
         cap = MAX_TEMPLATE_FILE_BYTES if name in templates else MAX_METADATA_FILE_BYTES
+        fetched.add(name)
         data = client.small_file(info, name, max_bytes=cap)
         if isinstance(data, HubProblem):
             severity = Severity.LOW if data.kind == "offline-miss" else Severity.MEDIUM
@@ -221,7 +229,7 @@ def _fetch_metadata(
         if isinstance(config, dict):
             config.pop("peft", None)
             (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    return unread
+    return frozenset(fetched), unread
 
 
 def _template_files(info: HubRepoInfo) -> tuple[list[str], list[str]]:

@@ -1,4 +1,4 @@
-"""What loading a Hub repo's pickle-format files would do, found by HTTP range reads, never whole.
+"""What loading a Hub repo's files would do, found by HTTP range reads, never downloading them.
 
 Each file whose loader may run code (``ModelFormat.loading_may_run_code``: PyTorch checkpoints,
 pickles, NumPy and Keras archives; at most ``MAX_HUB_PICKLE_FILES``, checkpoints first) is opened
@@ -11,15 +11,19 @@ a plain pickle stream the stream up to its last STOP. Each file may fetch at mos
 A read that fails (a budget spent, offline beyond the cached prefix, gated, an HTTP error) is
 never taken for content: the file is UNREADABLE and so counts as code of unknown origin, with
 whatever the analysers found before the failure kept (a dangerous call already seen is still
-reported). The Hub cache keeps the prefix each file's first read fetched: offline, a small
+reported). The Hub cache keeps the prefix of each file that reads from its first byte on fetched
+(up to 8 MiB): offline, a small
 pickle is analysed from the cache; a zip checkpoint, whose directory is at its end, is not.
 
-A file is named by its publisher, so every other file a loader may unpickle, or named as a
-format with its own header (safetensors, GGUF, ONNX, Flax, TFLite, SentencePiece, no suffix), is
-checked by its first bytes (``vouched_by_first_bytes``: its header parses and no pickle starts
-there), several at a time; one they do not vouch for (a pickle saved as ``model.safetensors``, a
-zip, bytes in front of a header) is analysed whole like the pickle-format files. At most
-``MAX_FIRST_BYTES_CHECKS`` files per repo are checked; the rest are reported unanalysed.
+A file is named by its publisher, so every other file — but those fetched whole (metadata and
+chat templates, analysed as a local folder's files by the caller) and Python files (code
+components whatever they hold) — is checked by range, several at a time: by its first bytes
+(``vouched_by_first_bytes``: the header of the format its name says parses, and no pickle
+starts there), a GGUF file by its whole key-value section (its chat template follows the
+vocabulary). One they do not vouch for (a pickle saved as ``model.safetensors``, a zip, bytes in
+front of a header, a gzip pickle named ``model.pkl.gz``) is analysed whole like the
+pickle-format files. At most ``MAX_FIRST_BYTES_CHECKS`` files per repo are checked, weights
+first; the rest are reported unanalysed.
 """
 
 from __future__ import annotations
@@ -38,7 +42,12 @@ from scanner.core.errors import MalformedFileError
 from scanner.core.model import ComponentKind, ScanIssue, Severity
 from scanner.core.properties import PropertyName
 from scanner.formats.model.gguf import read_gguf_stream
-from scanner.formats.model.model_formats import FIRST_BYTES_CHECKED, PickleUse, format_of
+from scanner.formats.model.model_formats import (
+    FIRST_BYTES_CHECKED,
+    ModelFormat,
+    PickleUse,
+    format_of,
+)
 from scanner.resolve.hub.ranged_file import (
     RangeBudget,
     RangeBudgetExceededError,
@@ -49,7 +58,7 @@ from scanner.resolve.hub.ranged_file import (
 from scanner.sources.load_analysis import gguf_template_analysis, with_file_analyses
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from scanner.resolve.hub.client import HubClient
     from scanner.resolve.hub.types import HubFile, HubRepoInfo
@@ -91,17 +100,19 @@ def with_hub_load_analysis(
     info: HubRepoInfo,
     inventory: Inventory,
     *,
+    fetched: Collection[str] = (),
     analysed: Mapping[str, list[FileAnalysis]] | None = None,
     known_issues: Sequence[ScanIssue] = (),
 ) -> Inventory:
     """``inventory`` (of ``info``'s repo) with the load analysis of its files read by range,
-    and the ``analysed`` ones (fetched whole: chat templates) with their ``known_issues``.
+    and the analyses of the ``fetched`` ones (read whole as local files: metadata, chat
+    templates), ``analysed``, with their ``known_issues``.
 
     Findings and code components name the file's Hub URL at the commit; issues name its path
     (the caller locates them as its own). Each analysed file component gets the bytes it cost.
     """
     chosen, left_out = pickle_format_files(info, inventory)
-    checked, unchecked = first_bytes_files(info, inventory)
+    checked, unchecked = first_bytes_files(info, inventory, fetched)
     if not chosen and not left_out and not checked and not unchecked and not analysed:
         return inventory
     analyses: dict[str, list[FileAnalysis]] = {k: list(v) for k, v in (analysed or {}).items()}
@@ -167,29 +178,37 @@ def pickle_format_files(
 
 
 def first_bytes_files(
-    info: HubRepoInfo, inventory: Inventory
+    info: HubRepoInfo, inventory: Inventory, fetched: Collection[str] = ()
 ) -> tuple[list[HubFile], list[HubFile]]:
-    """(the files to check by their first bytes, those over ``MAX_FIRST_BYTES_CHECKS``; weights
-    first), among
-    ``inventory``'s file components: those named as a format with its own header, or as one a
-    loader may unpickle, that are not pickle-format files (analysed whole anyway)."""
+    """(the files to check by their first bytes, those over ``MAX_FIRST_BYTES_CHECKS``), among
+    ``inventory``'s file components: every file with bytes but the pickle-format ones (analysed
+    whole anyway), Python files (code whatever they hold) and the ``fetched`` ones (analysed
+    as local files). Weights come first, then
+    the files a loader may unpickle, then the rest: an attacker names the file."""
     paths = {
         c.path for c in inventory.components if c.kind is ComponentKind.FILE and c.path is not None
     }
     candidates = [
         item
         for item in info.files
-        if item.path in paths and item.size and _checked_by_first_bytes(item.path)
+        if item.path in paths
+        and item.size
+        and item.path not in fetched
+        and _checked(format_of(item.path))
     ]
-    candidates.sort(key=lambda item: (not format_of(item.path).holds_weights, item.path))
+    candidates.sort(key=lambda item: (_check_rank(item.path), item.path))
     return candidates[:MAX_FIRST_BYTES_CHECKS], candidates[MAX_FIRST_BYTES_CHECKS:]
 
 
-def _checked_by_first_bytes(path: str) -> bool:
+def _checked(row: ModelFormat) -> bool:
+    """Pickle formats are analysed whole; Python files are code components whatever their
+    bytes (and are never fetched); every other file is checked."""
+    return not row.loading_may_run_code and row.name != "python"
+
+
+def _check_rank(path: str) -> int:
     row = format_of(path)
-    if row.loading_may_run_code:
-        return False
-    return row.pickle is PickleUse.PARSE or row.first_bytes_check() is not None
+    return 0 if row.holds_weights else 1 if row.pickle is PickleUse.PARSE else 2
 
 
 #: A first-bytes check's answer: the file is to be analysed whole.

@@ -1,15 +1,18 @@
-"""A Hub repo's files are named by its publisher: every file named as a format with its own
-header (safetensors, GGUF, ONNX, Flax, TFLite) or as one a loader may unpickle is checked by its
-first bytes over HTTP range reads, and analysed whole when they do not vouch for it.
+"""A Hub repo's files are named by its publisher: every file neither fetched whole (metadata,
+chat templates) nor of a pickle format (analysed whole) is checked by its first bytes over HTTP
+range reads — the header of the format its name says, and no pickle there — and analysed whole
+when they do not vouch for it.
 
 The attacks are those of tests/integration/test_container_attacks.py (local folders), served by
 the loopback fake Hub: a pickle or a torch zip saved as ``model.safetensors``, bytes prepended to
-a valid header, a pickle saved as ``model.onnx`` or ``tokenizer.model``, a Flax msgpack that is
-also a pickle. Benign files are real ones from the corpus.
+a valid header, a pickle saved as ``model.onnx`` or ``tokenizer.model``, a gzip pickle saved as
+``model.pkl.gz``, a pickle or a zip under a suffix no loader owns, a Flax msgpack that is also
+a pickle. Benign files are real ones from the corpus.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import zipfile
@@ -88,6 +91,19 @@ ATTACKS = {
             FakeFile("model.safetensors", content=safetensors(), lfs=True),
             FakeFile("tokenizer.model", content=MALICIOUS, lfs=True),
         ],
+        {"SEC001", "SEC100"},
+    ),
+    # joblib.load decompresses whatever the name; the suffix is no format sovscan lists.
+    "gzip-pickle-as-pkl-gz": (
+        [FakeFile("model.pkl.gz", content=gzip.compress(MALICIOUS, mtime=0), lfs=True)],
+        {"SEC001", "SEC100"},
+    ),
+    "pickle-as-dat": (
+        [FakeFile("weights/extra.dat", content=b"N0" * 100 + MALICIOUS, lfs=True)],
+        {"SEC001", "SEC100"},
+    ),
+    "keras-zip-as-weights-txt": (
+        [FakeFile("weights.txt", content=torch_zip_of(MALICIOUS), lfs=True)],
         {"SEC001", "SEC100"},
     ),
     "msgpack-that-is-also-a-pickle": (
