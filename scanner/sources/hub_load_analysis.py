@@ -11,9 +11,9 @@ a plain pickle stream the stream up to its last STOP. Each file may fetch at mos
 A read that fails (a budget spent, offline beyond the cached prefix, gated, an HTTP error) is
 never taken for content: the file is UNREADABLE and so counts as code of unknown origin, with
 whatever the analysers found before the failure kept (a dangerous call already seen is still
-reported). The Hub cache keeps the prefix of each file that reads from its first byte on fetched
-(up to 8 MiB): offline, a small
-pickle is analysed from the cache; a zip checkpoint, whose directory is at its end, is not.
+reported). The Hub cache keeps what reads from a file's first byte on fetched (up to 8 MiB):
+offline, a small pickle is analysed from the cache; a zip checkpoint, whose directory is at its
+end, is not.
 
 A file is named by its publisher, so every other file — but those fetched whole (metadata and
 chat templates, analysed as a local folder's files by the caller) and Python files (code
