@@ -637,9 +637,10 @@ def build_cases(write_h5: H5Writer) -> list[Case]:
             "torch-zip-prepended",
             "model.pt",
             b"\x00" * 512 + malicious_pt,
-            HIGH,
+            MALICIOUS,
             PICKLESCAN_ZIP_CRASH,
-            "bytes before the zip; readers seek from the end",
+            "bytes before the zip: torch.load refuses it (torch/serialization.py _is_zipfile "
+            "compares the first four bytes), a loader using zipfile reads it from the end",
         ),
         Case(
             "zip-nested-torch",

@@ -32,7 +32,7 @@ from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_content, scan
 from scanner.analysis.seven_zip import SEVEN_ZIP_MAGIC, analyze_7z
 from scanner.analysis.torch_archive import analyze_torch_members
 from scanner.analysis.torch_legacy_tar import TAR_START, analyze_torch_tar
-from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC
+from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC, ends_like_a_zip
 from scanner.analysis.zip_members import analyze_zip_stream, loader_name
 from scanner.analysis.zip_nested import analyze_nested_members
 from scanner.core.capped_io import open_regular_file
@@ -226,6 +226,17 @@ def _pickle_if_it_is_one(stream: BinaryIO, name: str) -> FileAnalysis | None:
     return None if _not_a_pickle(found) else found
 
 
+def _pickle_or_the_zip_behind(stream: BinaryIO, name: str) -> FileAnalysis | None:
+    """A file a loader may unpickle: its pickle (``_pickle_if_it_is_one``); else, when it ends
+    like a zip, the zip that Python's zipfile reads behind the bytes before it (torch.load
+    checks only the first four bytes and refuses the file; a loader opening it with zipfile
+    does not), flagged as prepended; else None."""
+    found = _pickle_if_it_is_one(stream, name)
+    if found is not None or not ends_like_a_zip(stream):
+        return found
+    return analyze_zip(stream, name)
+
+
 def _not_a_pickle(analysis: FileAnalysis) -> bool:
     """Whether parsing found no pickle at all (a GGML ``.bin``, a SentencePiece ``.model``)."""
     return (
@@ -253,11 +264,7 @@ ROUTES: Final[tuple[Route, ...]] = (
     # joblib.load decompresses whatever the name (``.pkl.gz``, ``.pkl.z``, none): by magic.
     Route(name="compressed-pickle", analyse=_pickle_if_it_is_one, opening=COMPRESSED_START),
     Route(name="pickle-by-opcode", analyse=scan_pickle_file, opening=PICKLE_START),
-    Route(
-        name="pickle-by-loader",
-        analyse=_pickle_if_it_is_one,
-        suffixes=LOADER_SUFFIXES,
-    ),
+    Route(name="pickle-by-loader", analyse=_pickle_or_the_zip_behind, suffixes=LOADER_SUFFIXES),
     Route(name="pickle-by-content", analyse=scan_pickle_content, opening=ANYTHING),
 )
 
@@ -304,7 +311,7 @@ def vouched_by_first_bytes(stream: BinaryIO, name: str) -> bool:
     if route is None:
         return True
     if route.name == "pickle-by-loader":
-        return _pickle_if_it_is_one(stream, name) is None
+        return _pickle_or_the_zip_behind(stream, name) is None
     if route.name == "pickle-by-content":
         return scan_pickle_content(stream, name) is None
     if route.name != "own-format":

@@ -410,6 +410,21 @@ def read_zip(stream: BinaryIO) -> ZipArchive:
     )
 
 
+def ends_like_a_zip(stream: BinaryIO) -> bool:
+    """Whether ``stream`` ends with a zip of at least one member: an end record and a central
+    directory that parse, which Python's zipfile finds whatever bytes come before them (four
+    bytes ``PK\x05\x06`` somewhere in a tail of raw weights are not enough).
+
+    Raises:
+        OSError: the stream cannot be read.
+    """
+    try:
+        archive = read_zip(stream)
+    except MalformedFileError:
+        return False
+    return bool(archive.members) and not archive.problems
+
+
 def _find_end_record(stream: BinaryIO, file_size: int) -> tuple[int, int, int, int]:
     """Return (offset of the (zip64) end record, entry count, cd size, cd offset)."""
     tail_start = max(0, file_size - _END_SEARCH_BYTES)

@@ -102,6 +102,15 @@ CASES: dict[str, tuple[str, bytes]] = {
             ]
         ).replace(b"config.json#.bak", b"config.json\x00.bak"),
     ),
+    # torch.load refuses it (only the first four bytes are checked); zipfile reads it.
+    "torch-zip-behind-bytes": (
+        "model.pt",
+        bytes(512) + zipped([("archive/data.pkl", P2), ("archive/version", b"3\n")]),
+    ),
+    "torch-zip-behind-bytes-no-suffix": (
+        "checkpoint",
+        b"\x7fELF" + zipped([("archive/data.pkl", P2), ("archive/version", b"3\n")]),
+    ),
     "torch-zip-protocol-0-custom-name": (
         "model.pt",
         zipped(

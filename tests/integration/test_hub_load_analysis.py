@@ -367,12 +367,18 @@ def test_pickle_running_past_the_budget_fails_closed(
     assert found.file("model.pkl")["sovscan:security:executable-on-load"] == ["true"]
 
 
-def test_raw_bin_that_is_no_pickle_costs_one_read_and_no_finding(tmp_path: Path) -> None:
+def test_raw_bin_that_is_no_pickle_costs_two_reads_and_no_finding(tmp_path: Path) -> None:
     ggml = b"ggjt" + bytes(300_000)
     world = world_with(FakeFile("ggml-model.bin", content=ggml, lfs=True))
     with FakeHub(world) as fake:
         found = scan(fake, world, tmp_path)
-    assert len(found.reads("ggml-model.bin")) == 1
+    # Its first bytes (no pickle), then its tail (no zip behind them, as zipfile would find).
+    reads = found.reads("ggml-model.bin")
+    assert len(reads) == 2
+    assert reads[0][1] is not None
+    assert reads[0][1].startswith("bytes=0-")
+    assert reads[1][1] is not None
+    assert reads[1][1].endswith(f"-{len(ggml) - 1}")
     assert found.sec_rules("ggml-model.bin") == set()
     assert "sovscan:security:executable-on-load" not in found.file("ggml-model.bin")
 

@@ -156,6 +156,11 @@ LOOK_ALIKES = {
     ),
     "hdf5": ("model.h5", _hdf5_weights()),
     "msgpack": ("flax_model.msgpack", b"\x81\xa6params\x80"),
+    # Raw weights whose tail holds a zip end-record signature by chance: no zip behind them.
+    "raw-bin-with-end-signature": (
+        "openvino_model.bin",
+        b"\x00" + bytes(range(256)) * 64 + b"PK\x05\x06" + bytes(range(18)) + bytes(100),
+    ),
     "text-hello": ("notes.txt", b"hello.\n"),
     "python": ("run.py", b"import os\nos.system('x')\n"),
     "requirements": ("requirements.txt", b"certifi==1\nos.system\n"),
