@@ -35,14 +35,8 @@ from typing import TYPE_CHECKING, Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load_analysis_cases import (
-    BENIGN,
-    H5_WRITER,
-    HIGH,
-    MALICIOUS,
-    Case,
-    build_cases,
-)
+from load_analysis_cases import BENIGN, HIGH, MALICIOUS, Case, build_cases
+from load_analysis_payloads import H5_WRITER
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -11,16 +11,14 @@ without ``model_config`` holds weights only, and loading it rebuilds no layer.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import io
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from scanner.analysis.builder import AnalysisBuilder, display_text
+from scanner.analysis.h5_child import root_attributes_in_child
 from scanner.analysis.keras_archive import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, report_keras_config
 from scanner.core.capped_io import decode_utf8, parse_json_text
 from scanner.core.errors import MalformedFileError
@@ -37,8 +35,6 @@ CONFIG_ATTRIBUTE = "model_config"
 _VERSION_ATTRIBUTES = ("keras_version", "backend")
 #: Longest version attribute read, in bytes.
 _MAX_VERSION_BYTES = 256
-#: Longest an HDF5 file may take to parse, in seconds (a child process does it).
-PARSE_TIMEOUT_S: Final = 20.0
 #: Errors h5py raises on a file it cannot parse.
 _H5_ERRORS = (OSError, ValueError, KeyError, RuntimeError, TypeError)
 
@@ -54,15 +50,13 @@ def analyze_keras_h5(stream: BinaryIO, name: str) -> FileAnalysis | None:
         OSError: the stream cannot be read.
     """
     builder = AnalysisBuilder()
-    try:
-        h5py = importlib.import_module("h5py")
-    except ImportError:
+    if importlib.util.find_spec("h5py") is None:
         builder.unreadable(
             "HDF5 file: h5py is not installed, so a Keras model config in it is not analysed"
         )
         return builder.build("hdf5")
     try:
-        found = _root_attributes(stream, h5py)
+        found = _root_attributes(stream)
     except MalformedFileError as error:
         builder.unreadable(f"HDF5 {error.problem}", member=CONFIG_ATTRIBUTE)
         return builder.build("keras-h5")
@@ -83,23 +77,18 @@ def analyze_keras_h5(stream: BinaryIO, name: str) -> FileAnalysis | None:
     return builder.build("keras-h5")
 
 
-def _root_attributes(stream: BinaryIO, h5py: Any) -> tuple[str, list[str]] | None:
-    """(model_config, the version lines) of the file, or None when it has no model config.
-
-    A file on disk is parsed by h5py in a child process that is stopped after
-    ``PARSE_TIMEOUT_S`` (libhdf5 can loop forever on a crafted file); any other stream (a
-    ranged Hub file) is parsed here.
+def _root_attributes(stream: BinaryIO) -> tuple[str, list[str]] | None:
+    """(model_config, the version lines) of the file, or None when it has no model config,
+    read by h5py in a child process stopped after ``h5_child.PARSE_TIMEOUT_S`` (libhdf5 can
+    loop forever on a crafted file): it opens a file on disk itself, and is served any other
+    stream (a ranged Hub file) read by read.
 
     Raises:
         MalformedFileError: an attribute is not what Keras writes, or the parse timed out.
-        OSError, ValueError, KeyError, RuntimeError, TypeError: h5py cannot parse the file.
+        RuntimeError: h5py cannot parse the file.
+        OSError: the stream cannot be read.
     """
-    path = _path_of(stream)
-    if path is not None:
-        return _root_attributes_in_child(path)
-    stream.seek(0)
-    with h5py.File(stream, "r") as document:
-        return read_root_attributes(document.attrs)
+    return root_attributes_in_child(stream, _path_of(stream), MAX_CONFIG_BYTES)
 
 
 def read_root_attributes(
@@ -129,52 +118,6 @@ def _path_of(stream: BinaryIO) -> str | None:
     except (OSError, ValueError, io.UnsupportedOperation):
         return None
     return name if same else None
-
-
-#: Run by the child process: the root attributes of the file named by argv[1], as JSON.
-_CHILD = """\
-import json, sys
-import h5py
-from scanner.analysis.keras_h5 import read_root_attributes
-from scanner.core.errors import MalformedFileError
-try:
-    with h5py.File(sys.argv[1], "r") as document:
-        found = read_root_attributes(document.attrs, int(sys.argv[2]))
-    print(json.dumps({"found": found}))
-except MalformedFileError as error:
-    print(json.dumps({"malformed": error.problem}))
-except Exception as error:
-    print(json.dumps({"error": str(error)}))
-"""
-
-
-def _root_attributes_in_child(path: str) -> tuple[str, list[str]] | None:
-    try:
-        done = subprocess.run(  # noqa: S603 (an argument list: this interpreter, our script)
-            [sys.executable, "-c", _CHILD, path, str(MAX_CONFIG_BYTES)],
-            capture_output=True,
-            timeout=PARSE_TIMEOUT_S,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        raise MalformedFileError(
-            f"file: parsing it did not finish within {PARSE_TIMEOUT_S:g} s (a crafted file can "
-            "keep libhdf5 busy forever)"
-        ) from None
-    try:
-        answer = json.loads(done.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise RuntimeError(
-            f"the HDF5 reader stopped (exit {done.returncode}): "
-            f"{done.stderr.decode('utf-8', 'replace')[-300:]}"
-        ) from None
-    if "malformed" in answer:
-        raise MalformedFileError(str(answer["malformed"]))
-    if "error" in answer:
-        raise RuntimeError(str(answer["error"]))
-    found = answer["found"]
-    return None if found is None else (str(found[0]), [str(line) for line in found[1]])
 
 
 def _text_attribute(attributes: object, key: str, max_bytes: int) -> str:

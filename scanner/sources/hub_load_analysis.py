@@ -128,32 +128,24 @@ def with_hub_load_analysis(
             _record(item, check, analyses, issues, costs)
     for item in chosen:
         _record(item, _analyse_remote_file(client, info, item, budget), analyses, issues, costs)
-    for item in left_out:
-        analyses[item.path] = [
-            unanalysed(f"over the limit of {MAX_HUB_PICKLE_FILES} files analysed per repo")
-        ]
-    for item in unchecked:
-        analyses[item.path] = [
-            unanalysed(f"over the limit of {MAX_FIRST_BYTES_CHECKS} files checked per repo")
-        ]
-    if unchecked:
-        issues.append(
-            ScanIssue(
-                location="",
-                problem=f"{len(unchecked)} files not checked by their first bytes (only "
-                f"{MAX_FIRST_BYTES_CHECKS} per repo are): " + _some(unchecked),
-                severity=Severity.MEDIUM,
-            )
-        )
-    if left_out:
-        issues.append(
-            ScanIssue(
-                location="",
-                problem=f"{len(left_out)} pickle-format files not analysed (only "
-                f"{MAX_HUB_PICKLE_FILES} per repo are read): " + _some(left_out),
-                severity=Severity.MEDIUM,
-            )
-        )
+    limits = (
+        (
+            left_out,
+            f"{MAX_HUB_PICKLE_FILES} files analysed per repo",
+            "pickle-format files not analysed",
+        ),
+        (
+            unchecked,
+            f"{MAX_FIRST_BYTES_CHECKS} files checked per repo",
+            "files not checked by content",
+        ),
+    )
+    for items, limit, what in limits:
+        for item in items:
+            analyses[item.path] = [unanalysed(f"over the limit of {limit}")]
+        if items:
+            problem = f"{len(items)} {what} (over the limit of {limit}): {_some(items)}"
+            issues.append(ScanIssue(location="", problem=problem, severity=Severity.MEDIUM))
     inventory = with_file_analyses(
         inventory, analyses, issues=issues, locate=partial(_blob_url, info)
     )
@@ -362,8 +354,9 @@ def unanalysed(reason: str) -> FileAnalysis:
 
 
 def _cost(remote: RangedHubFile) -> str:
-    reads = "1 range read" if remote.requests == 1 else f"{remote.requests} range reads"
-    return f"{remote.bytes_fetched} of {remote.size} bytes, {reads}"
+    """What the analysis read of the file (in whole blocks): the same whatever the cache held,
+    so that a rescan writes the same BOM."""
+    return f"{remote.bytes_read} of {remote.size} bytes"
 
 
 def _blob_url(info: HubRepoInfo, path: str) -> str:

@@ -228,7 +228,7 @@ def test_files_over_the_check_limit_fail_closed(
     [unchecked] = found.results("SEC006", shards[2].path)
     assert "over the limit of 2 files checked per repo" in unchecked
     assert found.sec_rules(".gitattributes") == {"SEC006"}  # weights are checked first
-    assert any("2 files not checked by their first bytes" in text for text in found.issues())
+    assert any("2 files not checked by content" in text for text in found.issues())
 
 
 def test_content_less_fake_weights_start_with_the_header_they_claim() -> None:

@@ -1,7 +1,8 @@
 """joblib's compressed dumps: which compression a file uses, and its bytes decompressed on the fly.
 
-Decompression is streamed with the standard library (and the ``lz4`` package for lz4 frames,
-when it is installed); the reader's byte cap bounds a bomb.
+Decompression is streamed with the standard library and, for lz4 frames, the ``lz4`` package
+(a dependency; an environment without it reports lz4 dumps unreadable); the reader's byte cap
+bounds a bomb.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ COMPRESSED_START: Final = re.compile(
 
 def lz4_frame() -> ModuleType | None:
     """The ``lz4.frame`` module (joblib's lz4 compressor), or None when lz4 is not installed."""
-    try:  # optional: an lz4 dump is unreadable without it
+    try:  # installed with sovscan; without it an lz4 dump is unreadable without it
         return importlib.import_module("lz4.frame")
     except ImportError:
         return None

@@ -191,6 +191,7 @@ class RangedHubFile(io.RawIOBase):
         """Range reads asked of the client."""
         self.bytes_fetched = 0
         """Bytes those reads returned."""
+        self._touched: set[int] = set()
         self.failure: RangedFileError | None = None
         """The first read that failed, kept: a reader may take an OSError for a property of
         the content, so a caller checks this before it trusts what was read."""
@@ -280,8 +281,16 @@ class RangedHubFile(io.RawIOBase):
 
     # -- reading ---------------------------------------------------------------------------------
 
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the file its readers asked for, in whole blocks, wherever they came from
+        (the network, a cached prefix, a block read before): the same online and offline."""
+        size = self._block_size
+        return sum(min((n + 1) * size, self.size) - n * size for n in self._touched)
+
     def _fill(self, view: memoryview, start: int, end: int) -> None:
         """Copy bytes ``[start, end)`` into ``view``, fetching what no cache holds."""
+        self._touched.update(range(start // self._block_size, (end - 1) // self._block_size + 1))
         if self._prefix is None:
             self._prefix = self._client.cached_prefix(self._info, self.name)
         sequential = 0 < start == self._next_sequential

@@ -10,6 +10,7 @@ writes them; nothing is loaded.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -17,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.analysis import keras_h5 as keras_h5_module
-from scanner.analysis.dispatch import analyze_path
+from scanner.analysis import h5_child
+from scanner.analysis.dispatch import analyze_path, analyze_stream
 from scanner.analysis.load_risk import RiskKind
 from scanner.core.model import Severity
 
@@ -140,7 +141,7 @@ HANGING_H5 = Path(__file__).parent / "data" / "keras_h5_parse_hang.h5"
 def test_a_file_that_keeps_libhdf5_busy_is_unreadable_after_the_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(keras_h5_module, "PARSE_TIMEOUT_S", 3.0)
+    monkeypatch.setattr(h5_child, "PARSE_TIMEOUT_S", 3.0)
     started = time.monotonic()
     analysis = analyze_path(HANGING_H5)
     assert time.monotonic() - started < 15
@@ -151,8 +152,8 @@ def test_a_file_that_keeps_libhdf5_busy_is_unreadable_after_the_timeout(
 def test_the_parse_is_stopped_at_the_timeout_whatever_the_reader_does(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(keras_h5_module, "PARSE_TIMEOUT_S", 1.0)
-    monkeypatch.setattr(keras_h5_module, "_CHILD", "import time\ntime.sleep(60)\n")
+    monkeypatch.setattr(h5_child, "PARSE_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(h5_child, "_CHILD", "import time\ntime.sleep(60)\n")
     path = keras_h5(tmp_path / "model.h5", DENSE_MODEL)
     started = time.monotonic()
     analysis = analyze_path(path)
@@ -161,3 +162,27 @@ def test_the_parse_is_stopped_at_the_timeout_whatever_the_reader_does(
     (risk,) = analysis.risks
     assert risk.kind is RiskKind.UNREADABLE
     assert "did not finish within 1 s" in risk.message
+
+
+def test_a_stream_that_keeps_libhdf5_busy_is_unreadable_after_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Not a file on disk (a ranged Hub file, say): the child is served the bytes read by read,
+    # and stopped all the same.
+    monkeypatch.setattr(h5_child, "PARSE_TIMEOUT_S", 3.0)
+    started = time.monotonic()
+    analysis = analyze_stream(io.BytesIO(HANGING_H5.read_bytes()), "model.h5")
+    assert time.monotonic() - started < 15
+    assert analysis is not None
+    assert [risk.kind for risk in analysis.risks] == [RiskKind.UNREADABLE]
+    assert "did not finish within 3 s" in analysis.risks[0].message
+
+
+def test_a_lambda_in_a_stream_is_found_through_the_served_child(tmp_path: Path) -> None:
+    data = keras_h5(tmp_path / "model.h5", LAMBDA_MODEL).read_bytes()
+    served = analyze_stream(io.BytesIO(data), "model.h5")
+    on_disk = analyze_path(tmp_path / "model.h5")
+    assert served is not None
+    assert on_disk is not None
+    assert served.risks == on_disk.risks
+    assert Severity.HIGH in {risk.severity for risk in served.risks}
