@@ -75,6 +75,21 @@ _MIXED_TOKEN = re.compile(
     rb"(\x94|q.|r....|p[0-9]{1,18}\n)|h.0|j....0|g[0-9]{1,18}\n0|N0", re.DOTALL
 )
 _MEMOIZE: Final = b"\x94"
+#: Runs of instructions that leave the stack, the marks and the memo as they were: a constant
+#: pushed then popped (NONE, EMPTY_LIST/DICT/TUPLE, NEWTRUE/NEWFALSE, BININT1/2/BININT, then
+#: POP), a MARK popped at once (POP or POP_MARK: CPython's POP takes the mark when nothing is
+#: above it). Applied at regex speed, they cost the opcode budget one opcode per
+#: ``_NOOP_BYTES_PER_OPCODE`` bytes: padding cannot spend the budget before a payload.
+_NOOP_RUN = re.compile(rb"(?:[N\]})\x88\x89]0|K.0|M..0|J....0|\([01])+", re.DOTALL)
+#: The bytes from a no-op pair's first opcode to its POP, by that opcode.
+_NOOP_STEPS: Final = {
+    **dict.fromkeys(b"N]})\x88\x89(", 0),
+    ord("K"): 1,
+    ord("M"): 2,
+    ord("J"): 4,
+}
+_POPS: Final = frozenset(b"01")
+_NOOP_BYTES_PER_OPCODE: Final = 64
 #: Approximate bytes of modelled values (strings, small tuples) the memo keeps; beyond that,
 #: values are remembered as unknown and resolving an import through them is reported.
 MAX_MEMO_MODEL_BYTES = 64 * 1024 * 1024
@@ -242,6 +257,14 @@ class Walker:
             code = reader.byte()
             if code < 0:
                 raise Stop(f"the pickle ends at byte {reader.position} before its STOP opcode")
+            step = _NOOP_STEPS.get(code)
+            if step is not None and reader.byte_at(step) in _POPS:
+                reader.unread_byte()
+                run = reader.take_run(_NOOP_RUN)
+                if run:
+                    self._spend(1 + len(run) // _NOOP_BYTES_PER_OPCODE)
+                    continue
+                reader.byte()
             if code in MEMO_RUNS and len(self.stack) > self.fence and self._run_ahead(code):
                 reader.unread_byte()
                 if self._memo_run(code):
@@ -289,12 +312,13 @@ class Walker:
             self._spend(len(run) // 5)
             self._put_keys([key for (key,) in struct.iter_unpack("<xI", run)], value)
         elif code == ord("p"):
-            self._spend(run.count(b"\n"))
-            digits = _PUT_KEY.findall(run)
-            distinct = list(dict.fromkeys(digits))
-            if len(distinct) < len(digits):  # keys repeat: only the distinct ones matter
-                digits = distinct
-            self._put_keys(list(map(int, digits)), value)
+            count = run.count(b"\n")
+            self._spend(count)
+            first = run[: run.index(b"\n") + 1]
+            if run == first * count:  # one key over and over
+                self._put_keys([int(first[1:-1])], value)
+            else:  # b"p0\np1\n" -> [b"0", b"1"]
+                self._put_keys(list(map(int, run[1:-1].split(b"\np"))), value)
         else:  # a value pushed then popped: nothing changes
             pairs = run.count(b"\n") if code == ord("g") else len(run) // _PAIR_BYTES[code]
             self._spend(2 * pairs)

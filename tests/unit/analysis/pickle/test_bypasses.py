@@ -339,6 +339,12 @@ MEMO_TOKENS = [
     b"j\x02\x00\x00\x000",
     b"g1\n0",
     b"N0",
+    b"]0",
+    b"K\x070",
+    b"J\x01\x00\x00\x000",
+    b"(1",
+    b"(0",
+    b"\x880",
     b"\x8c\x01a",  # a new top of stack between runs
     b"0",
     b"(",
@@ -354,6 +360,7 @@ def _walk(data: bytes, monkeypatch: pytest.MonkeyPatch, *, runs: bool) -> tuple[
     with monkeypatch.context() as patch:
         if not runs:
             patch.setattr(machine, "MEMO_RUNS", {})
+            patch.setattr(machine, "_NOOP_STEPS", {})
         walker = machine.Walker(
             Reader(io.BytesIO(data), max_bytes=1 << 30, seekable=True),
             machine.Budget(),
@@ -384,7 +391,22 @@ def test_memo_runs_walk_as_one_opcode_at_a_time(
 ) -> None:
     data = b"\x80\x04\x8c\x01x" + b"".join(token * count for token, count in pieces)
     data += b"\x8c\x02os\x8c\x06system\x93."
-    assert _walk(data, monkeypatch, runs=True) == _walk(data, monkeypatch, runs=False)
+    *batched, budget_left = _walk(data, monkeypatch, runs=True)
+    *single, single_left = _walk(data, monkeypatch, runs=False)
+    assert batched == single
+    # Runs of no-ops cost less of the opcode budget (padding must not spend it), never more.
+    assert budget_left >= single_left  # type: ignore[operator]
+
+
+def test_padding_of_no_ops_does_not_spend_the_budget_before_a_payload() -> None:
+    # 3,000,000 pairs of MARK/POP_MARK and EMPTY_LIST/POP (12 million opcodes, over the
+    # 10 million cap) hid the call after them (issue #12 item 5); now walked at regex speed.
+    data = b"\x80\x02" + b"(1]0" * 3_000_000 + OS_SYSTEM_V0
+    started = time.perf_counter()
+    scan = stream(data)
+    assert time.perf_counter() - started < 5  # about 0.2 s; generous for loaded machines
+    assert scan.complete
+    assert "os.system" in {c for risk in scan.risks for c in risk.callables}
 
 
 def test_six_million_memo_opcodes_are_walked_fast() -> None:
