@@ -12,51 +12,22 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import lzma
 import tarfile
-import zipfile
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.integration.test_attacks import P0, P2, baseline, national, npy
+from tests.unit.analysis.test_zip_loader_views import (
+    BENIGN_CONFIG,
+    LAMBDA_CONFIG,
+    METADATA,
+    zipped,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-KERAS_METADATA = b'{"keras_version": "3.4.1"}'
-BENIGN_CONFIG = b'{"module": "keras", "class_name": "Sequential", "config": {"layers": []}}'
-LAMBDA_CONFIG = json.dumps(
-    {
-        "module": "keras",
-        "class_name": "Sequential",
-        "config": {
-            "layers": [
-                {
-                    "module": "keras.layers",
-                    "class_name": "Lambda",
-                    "config": {
-                        "name": "l",
-                        "function": {
-                            "module": "builtins",
-                            "class_name": "function",
-                            "config": "exec",
-                        },
-                    },
-                }
-            ]
-        },
-    }
-).encode()
-
-
-def zipped(members: list[tuple[str, bytes]]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members:
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def legacy_tar(pickle: bytes) -> bytes:
@@ -79,15 +50,14 @@ CASES: dict[str, tuple[str, bytes]] = {
     "legacy-tar": ("pytorch_model.bin", legacy_tar(P2)),
     "keras-prepended-bytes": (
         "model.keras",
-        b"#!/bin/sh\n"
-        + zipped([("config.json", LAMBDA_CONFIG), ("metadata.json", KERAS_METADATA)]),
+        b"#!/bin/sh\n" + zipped([("config.json", LAMBDA_CONFIG), ("metadata.json", METADATA)]),
     ),
     "keras-npz-object-array": (
         "model.keras",
         zipped(
             [
                 ("config.json", BENIGN_CONFIG),
-                ("metadata.json", KERAS_METADATA),
+                ("metadata.json", METADATA),
                 ("model.weights.npz", zipped([("d/0.npy", npy("|O", P2))])),
             ]
         ),
@@ -97,7 +67,7 @@ CASES: dict[str, tuple[str, bytes]] = {
         zipped(
             [
                 ("config.json", BENIGN_CONFIG),
-                ("metadata.json", KERAS_METADATA),
+                ("metadata.json", METADATA),
                 ("config.json#.bak", LAMBDA_CONFIG),
             ]
         ).replace(b"config.json#.bak", b"config.json\x00.bak"),
