@@ -19,7 +19,7 @@ dev: $(BIN)/.sovscan-dev
 lint: dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy scanner tests bench examples
+	$(BIN)/mypy scanner tests bench examples scripts
 
 reformat: dev
 	$(BIN)/ruff format .

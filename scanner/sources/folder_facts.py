@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -41,10 +41,23 @@ from scanner.formats.model.model_card import ModelCardMetadata, read_model_card
 from scanner.formats.model.model_formats import HeaderReader, format_of
 from scanner.formats.model.onnx import OnnxMetadata
 from scanner.formats.model.safetensors import SafetensorsHeader
+from scanner.formats.model.vocabulary import Vocabulary, read_vocabulary
 from scanner.sources.walk import FileEntry, WalkResult
 
 #: Files no bigger than this are checked for being Git LFS pointers.
 LFS_POINTER_MAX_SIZE = 1024
+#: Files a tokenizer's vocabulary is read from, in the order they are preferred (then
+#: ``*.tiktoken``, then GGUF files).
+VOCABULARY_FILES = (
+    "tokenizer.json",
+    "vocab.json",
+    "vocab.txt",
+    "tokenizer.model",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+#: Most tokenizer files tried before giving up on the vocabulary.
+MAX_VOCABULARY_FILES_TRIED = 4
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +80,9 @@ class FolderFacts:
     downloads: tuple[tuple[PurePosixPath, DownloadMetadata], ...] = ()
     """huggingface_hub download metadata, keyed by the downloaded file's path."""
     python_files: tuple[PurePosixPath, ...] = ()
+    vocabulary: tuple[PurePosixPath, Vocabulary] | None = None
+    """The tokenizer's vocabulary, from the first file that holds one (``VOCABULARY_FILES``
+    first, shallowest first; else a GGUF file's)."""
     issues: tuple[ScanIssue, ...] = ()
 
     def card_evidence(self, field: str, value: str) -> Evidence:
@@ -128,8 +144,55 @@ def read_folder_facts(walk: WalkResult) -> FolderFacts:
     for key, items in state.lists.items():
         facts[key] = tuple(sorted(items, key=lambda item: item[0].as_posix()))
     facts["python_files"] = tuple(state.python_files)
+    facts["vocabulary"] = _first_vocabulary(walk.files, state)
     facts["issues"] = tuple(state.issues)
     return FolderFacts(**facts)
+
+
+def _first_vocabulary(
+    files: Sequence[FileEntry], state: _Collector
+) -> tuple[PurePosixPath, Vocabulary] | None:
+    """The vocabulary of the first tokenizer file that reads; one that does not is an issue
+    (the tokenizer then goes unrecognised, which decides nothing)."""
+    # A GGUF file is tried only when its header read declares tokens (a broken one is an
+    # issue already).
+    gguf_with_tokens = {
+        rel for rel, meta in state.lists.get("gguf", ()) if meta.vocab_size is not None
+    }
+    ranked = sorted(
+        (
+            (len(entry.relpath.parts), rank, entry.relpath.as_posix(), entry)
+            for entry in files
+            if (rank := _vocabulary_rank(entry.relpath.name)) is not None
+            and (entry.relpath.suffix.lower() != ".gguf" or entry.relpath in gguf_with_tokens)
+        ),
+        key=lambda item: item[:3],
+    )
+    for *_, entry in ranked[:MAX_VOCABULARY_FILES_TRIED]:
+        try:
+            found = read_vocabulary(entry.path)
+        except (MalformedFileError, OSError) as error:
+            problem = error.problem if isinstance(error, MalformedFileError) else str(error)
+            state.issues.append(
+                ScanIssue(
+                    location=entry.relpath.as_posix(),
+                    problem=f"tokenizer vocabulary not read: {problem}",
+                    severity=Severity.LOW,
+                )
+            )
+            continue
+        if found is not None:
+            return entry.relpath, found
+    return None
+
+
+def _vocabulary_rank(name: str) -> int | None:
+    lowered = name.lower()
+    if lowered in VOCABULARY_FILES:
+        return VOCABULARY_FILES.index(lowered)
+    if lowered.endswith(".tiktoken"):
+        return len(VOCABULARY_FILES)
+    return len(VOCABULARY_FILES) + 1 if lowered.endswith(".gguf") else None
 
 
 def _read_entry(entry: FileEntry, state: _Collector) -> None:

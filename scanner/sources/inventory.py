@@ -37,6 +37,7 @@ from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory_builder import InventoryBuilder
 from scanner.sources.lineage import add_lineage
 from scanner.sources.remote_code import add_code
+from scanner.sources.tokenizer_families import fingerprint, match
 
 #: Files that make up a tokenizer.
 TOKENIZER_FILES = frozenset(
@@ -399,7 +400,12 @@ def _add_tokenizer(
 ) -> None:
     tokenizer_files = [ref for rel, ref in file_refs.items() if rel.name in TOKENIZER_FILES]
     gguf_tokenizers = [(p, m) for p, m in facts.gguf if m.tokenizer_model]
-    if not tokenizer_files and facts.tokenizer is None and not gguf_tokenizers:
+    if (
+        not tokenizer_files
+        and facts.tokenizer is None
+        and not gguf_tokenizers
+        and facts.vocabulary is None
+    ):
         return
     properties: list[tuple[str, str]] = []
     evidence: list[Evidence] = []
@@ -444,6 +450,7 @@ def _add_tokenizer(
     builder.relate(subject_ref, ref, RelationKind.DEPENDS_ON)
     for file_ref in tokenizer_files:
         builder.relate(ref, file_ref, RelationKind.CONTAINS)
+    _add_detected_vocabulary(builder, ref, facts)
     if config is not None and config.name_or_path:
         hub_id = parse_hub_id(config.name_or_path)
         own = builder.identity.hub_id
@@ -456,6 +463,43 @@ def _add_tokenizer(
             )
             source = builder.hub_model(hub_id, hint, Layer.TOKENIZER)
             builder.relate(ref, source, RelationKind.TOKENIZER_FROM, hint)
+
+
+def _add_detected_vocabulary(builder: InventoryBuilder, ref: str, facts: FolderFacts) -> None:
+    """The published vocabulary the tokenizer is, or comes from, found by its fingerprint
+    whatever the metadata declares: a ``tokenizer-from`` edge to that vocabulary's repo."""
+    if facts.vocabulary is None:
+        return
+    path, vocabulary = facts.vocabulary
+    print_ = fingerprint(vocabulary)
+    tokenizer = builder.components[ref]
+    properties = [(PropertyName.TOKENIZER_VOCABULARY_SHA256, print_.digest)]
+    found = match(print_)
+    evidence: list[Evidence] = []
+    if found is not None:
+        family = found.family
+        properties.append(
+            (PropertyName.TOKENIZER_FAMILY, f"{family.id} ({found.relation}, {found.confidence})")
+        )
+        evidence.append(
+            Evidence(
+                location=path.as_posix(),
+                field="vocabulary",
+                value=found.describe(),
+                method="tokenizer-fingerprint",
+            )
+        )
+    builder.components[ref] = replace(
+        tokenizer,
+        properties=tuple(dict.fromkeys((*tokenizer.properties, *properties))),
+        evidence=(*tokenizer.evidence, *evidence),
+    )
+    hub_id = parse_hub_id(found.family.repo) if found is not None else None
+    own = builder.identity.hub_id
+    if hub_id is None or (own is not None and hub_id.repo_id == own.repo_id):
+        return
+    source = builder.hub_model(hub_id, evidence[0], Layer.TOKENIZER)
+    builder.relate(ref, source, RelationKind.TOKENIZER_FROM, evidence[0])
 
 
 # --- model card --------------------------------------------------------------------------------

@@ -355,7 +355,9 @@ def read_gguf_metadata(path: Path, *, partial_ok: bool = False) -> GgufMetadata:
         return read_gguf_stream(stream, file_size, partial_ok=partial_ok)
 
 
-def read_gguf_stream(stream: BinaryIO, size: int, *, partial_ok: bool = False) -> GgufMetadata:
+def read_gguf_stream(
+    stream: BinaryIO, size: int, *, partial_ok: bool = False, keep: frozenset[str] = frozenset()
+) -> GgufMetadata:
     """Read GGUF metadata from a seekable binary stream of ``size`` bytes holding the file from
     its first byte (see ``read_gguf_metadata``; the stream's position does not matter).
 
@@ -364,7 +366,7 @@ def read_gguf_stream(stream: BinaryIO, size: int, *, partial_ok: bool = False) -
         OSError: the stream cannot be read.
     """
     stream.seek(0)
-    return _read_metadata(_Cursor(stream, size), partial_ok=partial_ok)
+    return _read_metadata(_Cursor(stream, size), partial_ok=partial_ok, keep=keep)
 
 
 @functools.cache
@@ -453,7 +455,7 @@ class _Cursor:
             raise MalformedFileError(f"metadata walks more than {MAX_WALKED_ITEMS} array elements")
 
 
-def _read_metadata(cursor: _Cursor, *, partial_ok: bool) -> GgufMetadata:
+def _read_metadata(cursor: _Cursor, *, partial_ok: bool, keep: frozenset[str]) -> GgufMetadata:
     magic = cursor.take(len(_MAGIC), "the GGUF magic")
     if magic != _MAGIC:
         raise MalformedFileError(f"bad magic {magic!r}, not a GGUF file")
@@ -473,7 +475,7 @@ def _read_metadata(cursor: _Cursor, *, partial_ok: bool) -> GgufMetadata:
     values: dict[str, GgufValue] = {}
     complete = True
     try:
-        _read_pairs(cursor, kv_count, values)
+        _read_pairs(cursor, kv_count, values, keep)
     except _TruncatedError:
         if not partial_ok:
             raise
@@ -489,15 +491,21 @@ def _read_metadata(cursor: _Cursor, *, partial_ok: bool) -> GgufMetadata:
     )
 
 
-def _read_pairs(cursor: _Cursor, kv_count: int, values: dict[str, GgufValue]) -> None:
-    """Read ``kv_count`` pairs into ``values``; on truncation, the pairs before it stay."""
+def _read_pairs(
+    cursor: _Cursor, kv_count: int, values: dict[str, GgufValue], keep: frozenset[str]
+) -> None:
+    """Read ``kv_count`` pairs into ``values``; on truncation, the pairs before it stay. The
+    arrays of the keys in ``keep`` are kept whole (a vocabulary), the others summarised."""
     for _ in range(kv_count):
         key = _read_key(cursor)
         if key in values:
             raise MalformedFileError(f"key {key!r} appears twice")
         type_id = cursor.integer("I", f"the type of {key!r}")
-        value = _read_value(cursor, _value_type(type_id, key), key, depth=0)
-        values[key] = value
+        value_type = _value_type(type_id, key)
+        if key in keep and value_type is GgufType.ARRAY:
+            values[key] = _read_whole_array(cursor, key)
+        else:
+            values[key] = _read_value(cursor, value_type, key, depth=0)
 
 
 def _check_kv_count(cursor: _Cursor, kv_count: int, *, partial_ok: bool) -> None:
@@ -574,6 +582,54 @@ def _read_array(cursor: _Cursor, key: str, *, depth: int) -> tuple[GgufScalar, .
         cursor.skip(count * item_size, f"the {summary.item_type} array of {key!r}")
         return summary
     return tuple(_read_scalar(cursor, item_type, key) for _ in range(count))
+
+
+def _read_whole_array(cursor: _Cursor, key: str) -> tuple[GgufScalar, ...] | GgufArray:
+    """An array of strings or numbers, every element kept (up to ``MAX_ARRAY_COUNT``)."""
+    item_type = _value_type(cursor.integer("I", f"the array type of {key!r}"), key)
+    count = cursor.count(f"the array length of {key!r}")
+    if count > MAX_ARRAY_COUNT:
+        raise MalformedFileError(
+            f"{key!r} declares {count} array elements, cap is {MAX_ARRAY_COUNT}"
+        )
+    if item_type is GgufType.STRING:
+        cursor.require(count * cursor.count_size, f"{count} strings of {key!r}")
+        cursor.walk(count)
+        return _collect_strings(cursor, key, count)
+    if item_type is GgufType.ARRAY:
+        _walk_nested_arrays(cursor, key, count, depth=1)
+        return GgufArray(item_type="array", count=count)
+    layout = _struct(f"{cursor.byte_order}{count}{_SCALAR_FORMATS[item_type]}")
+    return tuple(layout.unpack(cursor.take(layout.size, f"the array of {key!r}")))
+
+
+def _collect_strings(cursor: _Cursor, key: str, count: int) -> tuple[str, ...]:
+    """``count`` strings, parsed out of large chunks (as ``_skip_strings`` does)."""
+    prefix = _struct(cursor.byte_order + ("Q" if cursor.long_counts else "I"))
+    what = f"the strings of {key!r}"
+    buffer, offset = b"", 0
+    found: list[str] = []
+
+    def ensure(size: int) -> None:
+        nonlocal buffer, offset
+        if len(buffer) - offset < size:
+            missing = size - (len(buffer) - offset)
+            chunk = max(missing, min(_WALK_CHUNK_BYTES, cursor.remaining()))
+            buffer, offset = buffer[offset:] + cursor.take(chunk, what), 0
+
+    for _ in range(count):
+        ensure(prefix.size)
+        (length,) = prefix.unpack_from(buffer, offset)
+        if length > MAX_STRING_BYTES:
+            raise MalformedFileError(
+                f"{key!r} declares a {length}-byte string, cap is {MAX_STRING_BYTES}"
+            )
+        ensure(prefix.size + length)
+        start = offset + prefix.size
+        found.append(buffer[start : start + length].decode("utf-8", errors="replace"))
+        offset = start + length
+    cursor.rewind(len(buffer) - offset)
+    return tuple(found)
 
 
 def _read_string_array(

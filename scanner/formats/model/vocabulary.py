@@ -1,0 +1,286 @@
+"""A tokenizer's ordinary vocabulary, in id order, read from whichever file holds it, and spelt so
+that the same vocabulary reads the same from every format.
+
+Formats: Hugging Face ``tokenizer.json`` (BPE, WordPiece, WordLevel, Unigram), GPT-2 style
+``vocab.json``, BERT ``vocab.txt``, SentencePiece ``*.model`` (its protobuf), tiktoken files
+(base64 token and rank per line, as Meta ships Llama 3's ``original/tokenizer.model``) and GGUF
+``tokenizer.ggml.tokens``.
+
+Special tokens differ between formats of one vocabulary (added tokens, control pieces, reserved
+ids) and are left out: what is kept is every ordinary token (and SentencePiece byte pieces), in
+id order. Spellings are brought to one form: WordPiece tokens as llama.cpp writes them
+(``##ing`` → ``ing``, ``the`` → ``▁the``), tiktoken's raw bytes in GPT-2's byte-to-unicode
+alphabet (``Ġthe``). Readers are capped and never execute anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from scanner.core.capped_io import read_prefix
+from scanner.core.errors import MalformedFileError
+from scanner.formats.model.gguf import read_gguf_stream
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+#: Largest tokenizer file read (Gemma's tokenizer.json is about 34 MB).
+MAX_TOKENIZER_FILE_BYTES: Final = 64 * 1024 * 1024
+#: Most tokens in one vocabulary.
+MAX_TOKENS: Final = 4 * 1024 * 1024
+#: SentencePiece and GGUF piece types that are not ordinary tokens: UNKNOWN, CONTROL,
+#: USER_DEFINED (sentencepiece_model.proto; llama.cpp's ``llama_token_type``).
+_SPECIAL_TYPES: Final = frozenset({2, 3, 4})
+_GGUF_KEYS: Final = frozenset({"tokenizer.ggml.tokens", "tokenizer.ggml.token_type"})
+_TIKTOKEN_LINE: Final = re.compile(rb"[A-Za-z0-9+/=]+ [0-9]+")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Vocabulary:
+    """The ordinary tokens of a tokenizer, normalised, in id order."""
+
+    tokens: tuple[str, ...]
+    model: str
+    """``bpe``, ``wordpiece``, ``unigram`` or ``wordlevel``."""
+    source: str
+    """The format read: ``tokenizer.json``, ``gguf``, ``sentencepiece``, ``tiktoken``,
+    ``vocab.json`` or ``vocab.txt``."""
+    declared: int
+    """Tokens the file declares, special ones included."""
+
+
+def read_vocabulary(path: Path) -> Vocabulary | None:
+    """The vocabulary in ``path``, chosen by its name; None when the name holds none.
+
+    Raises:
+        MalformedFileError: the file is not what its name says, or breaks a cap.
+        OSError: the file cannot be read.
+    """
+    name = path.name.lower()
+    if name.endswith(".gguf"):
+        return _from_gguf(path)
+    if name not in _BY_NAME and not name.endswith((".tiktoken", ".model")):
+        return None
+    data = read_prefix(path, max_bytes=MAX_TOKENIZER_FILE_BYTES + 1)
+    if len(data) > MAX_TOKENIZER_FILE_BYTES:
+        raise MalformedFileError(f"over the {MAX_TOKENIZER_FILE_BYTES}-byte tokenizer cap")
+    reader = _BY_NAME.get(name)
+    if reader is not None:
+        return reader(data)
+    if _TIKTOKEN_LINE.match(data):
+        return vocabulary_from_tiktoken(data)
+    return vocabulary_from_sentencepiece(data)
+
+
+def vocabulary_from_tokenizer_json(data: bytes) -> Vocabulary:
+    """A Hugging Face ``tokenizer.json``: its model's vocabulary without the added tokens."""
+    document = _json_object(data)
+    model = document.get("model")
+    if not isinstance(model, dict):
+        raise MalformedFileError("no model object")
+    listed = document.get("added_tokens")
+    added = {
+        item["id"]
+        for item in (listed if isinstance(listed, list) else ())
+        if isinstance(item, dict) and isinstance(item.get("id"), int)
+    }
+    kind = str(model.get("type") or "").lower()
+    vocab = model.get("vocab")
+    if kind == "unigram" and isinstance(vocab, list):
+        pieces = [item[0] if isinstance(item, list) and item else None for item in vocab]
+        by_id = dict(enumerate(pieces))
+    elif isinstance(vocab, dict):
+        by_id = {index: token for token, index in vocab.items() if isinstance(index, int)}
+    else:
+        raise MalformedFileError(f"a {kind or 'model'} without a vocabulary")
+    kept = [
+        str(token)
+        for index, token in sorted(by_id.items())
+        if index not in added and isinstance(token, str)
+    ]
+    if kind == "wordpiece":
+        kept = [_phantom_space(token) for token in kept if not _bracketed(token)]
+    return _vocabulary(kept, kind or "bpe", "tokenizer.json", len(by_id) + len(added - set(by_id)))
+
+
+def vocabulary_from_vocab_json(data: bytes) -> Vocabulary:
+    """A GPT-2 style ``vocab.json`` (token → id); ``<|…|>`` specials left out."""
+    document = _json_object(data)
+    by_id = {index: token for token, index in document.items() if isinstance(index, int)}
+    kept = [
+        token
+        for _, token in sorted(by_id.items())
+        if not (token.startswith("<|") and token.endswith("|>"))
+    ]
+    return _vocabulary(kept, "bpe", "vocab.json", len(by_id))
+
+
+def vocabulary_from_vocab_txt(data: bytes) -> Vocabulary:
+    """A BERT ``vocab.txt`` (one token a line, the line number its id); ``[…]`` specials left
+    out, the rest spelt as llama.cpp writes WordPiece tokens."""
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    kept = [_phantom_space(token) for token in lines if not _bracketed(token)]
+    return _vocabulary(kept, "wordpiece", "vocab.txt", len(lines))
+
+
+def vocabulary_from_tiktoken(data: bytes) -> Vocabulary:
+    """A tiktoken file: ``base64(token) rank`` per line, in GPT-2's byte alphabet."""
+    ranked: list[tuple[int, str]] = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        encoded, _, rank = line.partition(b" ")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+            ranked.append((int(rank), "".join(_BYTE_ALPHABET[byte] for byte in raw)))
+        except (binascii.Error, ValueError):
+            raise MalformedFileError(f"line {number} is not 'base64 rank'") from None
+        if len(ranked) > MAX_TOKENS:
+            raise MalformedFileError(f"more than {MAX_TOKENS} tokens")
+    ranked.sort()
+    return _vocabulary([token for _, token in ranked], "bpe", "tiktoken", len(ranked))
+
+
+def vocabulary_from_sentencepiece(data: bytes) -> Vocabulary:
+    """A SentencePiece ``ModelProto``: its pieces (field 1: piece 1, score 2, type 3), the
+    unknown, control and user-defined ones left out."""
+    kept: list[str] = []
+    declared = 0
+    for number, wire, value in _fields(data):
+        if number != 1 or wire != 2:
+            continue
+        declared += 1
+        if declared > MAX_TOKENS:
+            raise MalformedFileError(f"more than {MAX_TOKENS} pieces")
+        piece, kind = "", 1
+        for field, field_wire, field_value in _fields(value):
+            if field == 1 and field_wire == 2:
+                piece = field_value.decode("utf-8", errors="replace")
+            elif field == 3 and field_wire == 0:
+                kind = int.from_bytes(field_value, "little")
+        if kind not in _SPECIAL_TYPES:
+            kept.append(piece)
+    if not declared:
+        raise MalformedFileError("no SentencePiece pieces: not a SentencePiece model")
+    return _vocabulary(kept, "unigram", "sentencepiece", declared)
+
+
+def vocabulary_from_gguf_tokens(
+    tokens: tuple[object, ...], types: tuple[object, ...] | None, model: str
+) -> Vocabulary:
+    """GGUF ``tokenizer.ggml.tokens`` (and ``token_type``): its ordinary and byte tokens."""
+    kinds = types if types is not None and len(types) == len(tokens) else (1,) * len(tokens)
+    kept = [
+        str(token)
+        for token, kind in zip(tokens, kinds, strict=True)
+        if kind not in _SPECIAL_TYPES and not (model == "bert" and _bracketed(str(token)))
+    ]
+    names = {"gpt2": "bpe", "llama": "unigram", "bert": "wordpiece", "t5": "unigram"}
+    return _vocabulary(kept, names.get(model, model or "bpe"), "gguf", len(tokens))
+
+
+def _from_gguf(path: Path) -> Vocabulary | None:
+    with path.open("rb") as stream:
+        size = stream.seek(0, 2)
+        metadata = read_gguf_stream(stream, size, keep=_GGUF_KEYS)
+    tokens = metadata.values.get("tokenizer.ggml.tokens")
+    if not isinstance(tokens, tuple):
+        return None
+    types = metadata.values.get("tokenizer.ggml.token_type")
+    model = metadata.values.get("tokenizer.ggml.model")
+    return vocabulary_from_gguf_tokens(
+        tokens, types if isinstance(types, tuple) else None, str(model or "")
+    )
+
+
+def _vocabulary(tokens: list[str], model: str, source: str, declared: int) -> Vocabulary:
+    if len(tokens) > MAX_TOKENS:
+        raise MalformedFileError(f"more than {MAX_TOKENS} tokens")
+    if not tokens:
+        raise MalformedFileError("no tokens")
+    return Vocabulary(tokens=tuple(tokens), model=model, source=source, declared=declared)
+
+
+def _json_object(data: bytes) -> dict[str, object]:
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise MalformedFileError(f"not JSON: {type(error).__name__}") from None
+    if not isinstance(document, dict):
+        raise MalformedFileError("not a JSON object")
+    return document
+
+
+def _bracketed(token: str) -> bool:
+    """BERT's specials: ``[CLS]``, ``[SEP]``, ``[PAD]``, ``[MASK]``, ``[UNK]``, ``[unused7]``."""
+    return len(token) > 2 and token.startswith("[") and token.endswith("]")
+
+
+def _phantom_space(token: str) -> str:
+    """A WordPiece token as llama.cpp's converter writes it: a continuation without its ``##``,
+    a word start with ``▁`` in front."""
+    return token[2:] if token.startswith("##") else "\u2581" + token
+
+
+def _byte_alphabet() -> tuple[str, ...]:
+    """GPT-2's ``bytes_to_unicode``: printable bytes as themselves, the rest from U+0100 on."""
+    printable = [*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    alphabet: dict[int, str] = {byte: chr(byte) for byte in printable}
+    extra = 0
+    for byte in range(256):
+        if byte not in alphabet:
+            alphabet[byte] = chr(256 + extra)
+            extra += 1
+    return tuple(alphabet[byte] for byte in range(256))
+
+
+_BYTE_ALPHABET: Final = _byte_alphabet()
+
+
+def _fields(data: bytes) -> list[tuple[int, int, bytes]]:
+    """The fields of one protobuf message: (number, wire type, value bytes), varints as their
+    little-endian value bytes; fixed32 and fixed64 as their bytes."""
+    found: list[tuple[int, int, bytes]] = []
+    position, end = 0, len(data)
+    while position < end:
+        key, position = _varint(data, position)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, position = _varint(data, position)
+            found.append((number, wire, value.to_bytes(8, "little")))
+        elif wire == 2:
+            length, position = _varint(data, position)
+            if position + length > end:
+                raise MalformedFileError("a protobuf field runs past the end")
+            found.append((number, wire, data[position : position + length]))
+            position += length
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            found.append((number, wire, data[position : position + size]))
+            position += size
+        else:
+            raise MalformedFileError(f"protobuf wire type {wire}: not a SentencePiece model")
+    return found
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    for index in range(position, min(position + 10, len(data))):
+        byte = data[index]
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, index + 1
+        shift += 7
+    raise MalformedFileError("a truncated protobuf varint")
+
+
+_BY_NAME: Final = {
+    "tokenizer.json": vocabulary_from_tokenizer_json,
+    "vocab.json": vocabulary_from_vocab_json,
+    "vocab.txt": vocabulary_from_vocab_txt,
+}

