@@ -32,6 +32,7 @@ from scanner.origins.inference import (
 from scanner.origins.knowledge import EntryKind, KnowledgeBase
 from scanner.origins.package_metadata import is_metadata_evidence as _is_metadata
 from scanner.origins.package_metadata import library_origin_from_metadata
+from scanner.sources.tokenizer_families import detection_confidence
 
 #: Ref prefix of ancestors named by a value that is not a Hub id.
 UNRESOLVED_PREFIX = "model:unresolved:"
@@ -220,6 +221,10 @@ class _Attributor:
 
     def _tokenizer(self, comp: Component) -> Origin:
         for rel in self.outgoing.get(comp.ref, ()):
+            # A vocabulary only possibly derived from a published one does not hand its origin
+            # on (the family component stands for the doubt); a certain one does.
+            if detection_confidence(rel.evidence) == "medium":
+                continue
             if rel.kind is RelationKind.TOKENIZER_FROM:
                 source = self.origin_of(rel.dst)
                 if source is not None:

@@ -56,6 +56,7 @@ from scanner.policy.tier import (
     standing_of,
 )
 from scanner.policy.waivers import ON_LOAD_RULES
+from scanner.sources.tokenizer_families import detection_confidence
 
 _BLOCKING_ISSUES = frozenset({Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM})
 
@@ -144,7 +145,8 @@ def check_completeness(tier: Tier) -> Checked:
 
 
 def check_domestic(tier: Tier) -> Checked:
-    """domestic-only: SOV001 foreign, SOV004 community, SOV003 foreign hint, SOV002 unknown."""
+    """domestic-only: SOV001 foreign, SOV005/SOV006 foreign and found only by a fingerprint
+    (certain, or not), SOV004 community, SOV003 foreign hint, SOV002 unknown."""
     out = Checked()
     jurisdiction = tier.jurisdiction
     for component, layers in tier.counted:
@@ -153,7 +155,27 @@ def check_domestic(tier: Tier) -> Checked:
         label, where = label_of(component), also(layers)
         described = f"{label} ({origin_text(origin)})"
         hint = foreign_hint(component, jurisdiction)
-        if standing is Standing.FOREIGN:
+        detected = detection_of(component)
+        if standing is Standing.FOREIGN and detected is not None:
+            certain = detected == "high"
+            out.hits.append(
+                origin_hit(
+                    "SOV005" if certain else "SOV006",
+                    component,
+                    layers,
+                    origin,
+                    f"{described} is in the model although no file declares it: "
+                    f"{_detection_text(component)}{where}",
+                    (
+                        "foreign component found by fingerprint",
+                        "foreign components found by fingerprint",
+                    )
+                    if certain
+                    else ("possible foreign component", "possible foreign components"),
+                    foreign_remedy(component, jurisdiction),
+                )
+            )
+        elif standing is Standing.FOREIGN:
             role = role_of(tier, component, layers[0])
             out.hits.append(
                 origin_hit(
@@ -191,6 +213,15 @@ def check_domestic(tier: Tier) -> Checked:
             f"({layer_names(tier)}) are of {jurisdiction} origin"
         )
     return out
+
+
+def detection_of(component: Component) -> str | None:
+    """``high`` or ``medium`` when only a fingerprint put ``component`` in the inventory."""
+    return detection_confidence(component.evidence)
+
+
+def _detection_text(component: Component) -> str:
+    return "; ".join(dict.fromkeys(e.value for e in component.evidence))
 
 
 def _unknown_origin_hit(

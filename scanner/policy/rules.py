@@ -66,6 +66,28 @@ _RULE_LIST = (
         outcome=Verdict.FAIL,
     ),
     Rule(
+        id="SOV005",
+        name="detected-foreign-ancestor",
+        description="A foreign component that no file declares was found in the model's own "
+        "artefacts (its tokenizer's vocabulary is a published foreign one, or derived from it).",
+        help="The fingerprint is certain (the same tokens in the same order, or nearly all of a "
+        "published vocabulary in its order); a card, an attestation or a missing base_model "
+        "cannot outweigh it. Replace the component, or show with an override that the "
+        "published family is not foreign.",
+        severity=Severity.HIGH,
+        outcome=Verdict.FAIL,
+    ),
+    Rule(
+        id="SOV006",
+        name="possible-foreign-ancestor",
+        description="A foreign component that no file declares may be in the model: its "
+        "tokenizer holds much of a published foreign vocabulary, in its order.",
+        help="The fingerprint points to a published vocabulary with medium confidence (part of "
+        "it was trimmed or re-ordered). The tier cannot pass until the lineage is established.",
+        severity=Severity.MEDIUM,
+        outcome=Verdict.UNKNOWN,
+    ),
+    Rule(
         id="NAT001",
         name="restrictive-foreign-licence",
         description="A non-domestic component is under a restrictive licence.",
@@ -289,7 +311,7 @@ def is_dangerous(finding: Finding) -> bool:
 #: The rule ids each rule kind can raise; every tier also applies GEN001 and SEC100 (and ATT00x
 #: when it requires attestations).
 RULES_OF_KIND: Mapping[RuleKind, tuple[str, ...]] = {
-    RuleKind.DOMESTIC_ONLY: ("SOV001", "SOV002", "SOV003", "SOV004"),
+    RuleKind.DOMESTIC_ONLY: ("SOV001", "SOV002", "SOV003", "SOV004", "SOV005", "SOV006"),
     RuleKind.OPEN_LICENSE_FOR_FOREIGN: ("NAT001", "NAT002", "SOV002"),
     RuleKind.REGISTRY: ("TRU001", "TRU002", "TRU003", "TRU004"),
     RuleKind.DENY_LIST: ("ADV001", "ADV002", "SOV002"),

@@ -37,7 +37,7 @@ from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory_builder import InventoryBuilder
 from scanner.sources.lineage import add_lineage
 from scanner.sources.remote_code import add_code
-from scanner.sources.tokenizer_families import fingerprint, match
+from scanner.sources.tokenizer_families import EVIDENCE_METHOD, fingerprint, match
 
 #: Files that make up a tokenizer.
 TOKENIZER_FILES = frozenset(
@@ -484,9 +484,9 @@ def _add_detected_vocabulary(builder: InventoryBuilder, ref: str, facts: FolderF
         evidence.append(
             Evidence(
                 location=path.as_posix(),
-                field="vocabulary",
+                field=f"vocabulary:{found.relation}:{found.confidence}",
                 value=found.describe(),
-                method="tokenizer-fingerprint",
+                method=EVIDENCE_METHOD,
             )
         )
     builder.components[ref] = replace(

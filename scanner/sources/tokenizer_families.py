@@ -28,8 +28,12 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from scanner.core.model import Evidence
     from scanner.formats.model.vocabulary import Vocabulary
 
+#: The ``Evidence.method`` of a fact found by a vocabulary's fingerprint (no file declares it);
+#: its ``field`` is ``vocabulary:<relation>:<confidence>``.
+EVIDENCE_METHOD: Final = "tokenizer-fingerprint"
 #: Token hashes a family keeps in the database (the smallest ones).
 SKETCH_SIZE: Final = 1024
 #: Share of a family's tokens a vocabulary must hold to come from it (a derived vocabulary).
@@ -105,14 +109,27 @@ class TokenizerMatch:
         """One sentence: what the vocabulary is, with the figures behind it."""
         family = self.family
         if self.relation == "identical":
-            what = f"the vocabulary of {family.name} ({family.repo}), token for token"
+            what = (
+                f"its vocabulary is {family.repo}'s, token for token "
+                f"({family.size} {family.model} tokens)"
+            )
         else:
             what = (
-                f"derived from the vocabulary of {family.name} ({family.repo}): it holds "
-                f"{self.share:.0%} of its {family.size} tokens, which make {self.own_share:.0%} "
-                "of its own"
+                f"its vocabulary is derived from {family.repo}'s: it holds {self.share:.0%} of "
+                f"its {family.size} tokens, {self.order:.0%} of them in their order, and they "
+                f"make {self.own_share:.0%} of its own"
             )
-        return what + f" (read from {family.source})"
+        return what + f" (the published vocabulary read from {family.source})"
+
+
+def detection_confidence(evidence: Iterable[Evidence]) -> str | None:
+    """``high`` or ``medium`` when every fact of ``evidence`` is a fingerprint (nothing
+    declares what it stands for); None when one is declared, or there is none."""
+    facts = tuple(evidence)
+    if not facts or any(item.method != EVIDENCE_METHOD for item in facts):
+        return None
+    levels = {item.field.rpartition(":")[2] for item in facts}
+    return "high" if "high" in levels else "medium"
 
 
 def fingerprint(vocabulary: Vocabulary) -> Fingerprint:

@@ -12,12 +12,14 @@ DNA tokenizer from the corpus.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from typing import TYPE_CHECKING
 
 import pytest
 
 from scanner.core.properties import PropertyName
+from scanner.formats.model.vocabulary import read_vocabulary
 from tests.integration.test_attacks import baseline
 from tests.integration.test_scan_cli import scan
 
@@ -43,7 +45,7 @@ def scan_tiers(folder: Path, tmp_path: Path) -> tuple[dict[str, str], dict[str, 
     (tmp_path / "origins.yaml").write_text(ORIGINS)
     (tmp_path / "attestation.yaml").write_text(RU_ATTESTATION)
     out = tmp_path / "bom.cdx.json"
-    args = ["--name", "acme/model", "--offline", "-o", str(out)]
+    args = ["--name", "acme/model", "--offline", "-o", str(out), "-o", str(tmp_path / "x.sarif")]
     args += ["--origins", str(tmp_path / "origins.yaml")]
     args += ["--attestation", str(tmp_path / "attestation.yaml")]
     result = scan(str(folder), *args)
@@ -55,6 +57,29 @@ def scan_tiers(folder: Path, tmp_path: Path) -> tuple[dict[str, str], dict[str, 
         if p["name"].startswith("sovscan:verdict:")
     }
     return verdicts, bom
+
+
+def sovereign_rules(tmp_path: Path) -> set[str]:
+    """The rule ids of the sovereign findings of the last ``scan_tiers`` in ``tmp_path``."""
+    sarif = json.loads((tmp_path / "x.sarif").read_text())
+    return {
+        result["ruleId"]
+        for run in sarif["runs"]
+        for result in run["results"]
+        if "sovereign" in result.get("properties", {}).get("tiers", [])
+    }
+
+
+def llama_2_as_tokenizer_json(corpus: Path, *, dropped: float, added: int) -> bytes:
+    """Llama 2's real vocabulary (llama.cpp's GGUF), adapted as a language is added to a base
+    (some tokens dropped, thousands appended), written as a tokenizer.json."""
+    base = read_vocabulary(corpus / "gguf/ggml-vocab-llama-spm.gguf")
+    assert base is not None
+    chance = random.Random(11)  # noqa: S311 (a reproducible choice, not a secret)
+    kept = [token for token in base.tokens if chance.random() >= dropped]
+    tokens = [*kept, *(f"\u2581acme{index}" for index in range(added))]
+    vocab = {token: index for index, token in enumerate(tokens)}
+    return json.dumps({"model": {"type": "BPE", "vocab": vocab}, "added_tokens": []}).encode()
 
 
 def tokenizer(bom: dict[str, object]) -> dict[str, object]:
@@ -96,6 +121,48 @@ def test_a_foreign_vocabulary_no_file_declares_fails_sovereign(
     assert "pkg:huggingface/google-bert/bert-base-uncased" in refs
     text = json.dumps(bom)
     assert "tokenizer-fingerprint" in text
+    # Found, not declared: its own rule, which no attestation or card outweighs.
+    assert "SOV005" in sovereign_rules(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("dropped", "added", "verdict", "rule"),
+    [(0.05, 20_000, "FAIL", "SOV005"), (0.12, 5_000, "UNKNOWN", "SOV006")],
+)
+def test_an_adapted_foreign_vocabulary_fails_or_leaves_sovereign_unknown(
+    dropped: float,
+    added: int,
+    verdict: str,
+    rule: str,
+    domestic: Path,
+    corpus: Path,
+    tmp_path: Path,
+) -> None:
+    (domestic / "tokenizer.json").write_bytes(
+        llama_2_as_tokenizer_json(corpus, dropped=dropped, added=added)
+    )
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == verdict
+    rules = sovereign_rules(tmp_path)
+    assert rule in rules
+    assert ("SOV001" in rules) == (verdict == "FAIL")  # a doubtful family hands on no origin
+    [family] = props(tokenizer(bom), PropertyName.TOKENIZER_FAMILY)
+    assert family.startswith("llama-spm (derived, ")
+
+
+def test_a_declared_base_is_reported_as_declared(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    (domestic / "tokenizer.json").write_bytes(
+        llama_2_as_tokenizer_json(corpus, dropped=0.0, added=0)
+    )
+    card = "---\nlicense: apache-2.0\nbase_model: meta-llama/Llama-2-7b-hf\n---\n# acme\n"
+    (domestic / "README.md").write_text(card)
+    verdicts, _ = scan_tiers(domestic, tmp_path)
+    rules = sovereign_rules(tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    assert "SOV001" in rules
+    assert "SOV005" not in rules  # the card declares it: nothing undeclared to report
 
 
 def test_the_same_vocabulary_in_a_gguf_file_is_found_too(

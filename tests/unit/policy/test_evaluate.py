@@ -681,7 +681,18 @@ def test_profile_without_layers_is_unknown() -> None:
         tier="empty",
         verdict=Verdict.UNKNOWN,
         reasons=("UNKNOWN: the profile counts no layers: nothing to evaluate",),
-        rules=("ATT001", "ATT002", "GEN001", "SEC100", "SOV001", "SOV002", "SOV003", "SOV004"),
+        rules=(
+            "ATT001",
+            "ATT002",
+            "GEN001",
+            "SEC100",
+            "SOV001",
+            "SOV002",
+            "SOV003",
+            "SOV004",
+            "SOV005",
+            "SOV006",
+        ),
     )
 
 
@@ -877,6 +888,8 @@ def test_rule_table() -> None:
         "SOV002",
         "SOV003",
         "SOV004",
+        "SOV005",
+        "SOV006",
         "NAT001",
         "NAT002",
         "TRU001",

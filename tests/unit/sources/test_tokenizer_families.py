@@ -103,7 +103,7 @@ def test_an_adapted_vocabulary_is_attributed_to_its_base(
     )
     assert found.share == pytest.approx(1 - dropped, abs=0.03)
     assert found.order == 1.0
-    assert "derived from the vocabulary of" in found.describe()
+    assert "its vocabulary is derived from meta-llama/Llama-2-7b-hf's" in found.describe()
 
 
 def test_the_same_tokens_in_another_order_are_no_derivative(corpus: Path) -> None:
