@@ -446,6 +446,58 @@ def origins_list(country: str | None, origins_file: Path | None) -> None:
         _fail(exc.diagnostics(), exc.exit_code)
 
 
+@cli.command("fingerprint")
+@click.argument("target", type=click.Path(exists=True, path_type=Path))
+def fingerprint_command(target: Path) -> None:
+    """Say which published tokenizer a vocabulary is, or comes from, and why.
+
+    TARGET is a tokenizer file (tokenizer.json, vocab.json, vocab.txt, a SentencePiece or
+    tiktoken tokenizer.model, a .gguf file) or a model folder, whose tokenizer is found as
+    `sovscan scan` finds it. Offline; nothing is loaded. Exit 2 when TARGET holds no
+    vocabulary.
+    """
+    from scanner.core.errors import MalformedFileError
+    from scanner.formats.model.vocabulary import read_vocabulary
+    from scanner.sources.folder_facts import read_folder_facts
+    from scanner.sources.tokenizer_families import fingerprint, match
+    from scanner.sources.walk import walk_target
+
+    try:
+        if target.is_dir():
+            found = read_folder_facts(walk_target(target)).vocabulary
+            where, vocabulary = (target / found[0], found[1]) if found else (target, None)
+        else:
+            where, vocabulary = target, read_vocabulary(target)
+    except (MalformedFileError, OSError) as exc:
+        problem = exc.problem if isinstance(exc, MalformedFileError) else str(exc)
+        _fail(f"{target}: {problem}", UsageError.exit_code)
+    if vocabulary is None:
+        _fail(f"{target}: no tokenizer vocabulary found", UsageError.exit_code)
+    print_ = fingerprint(vocabulary)
+    lines = [
+        f"{where}: {vocabulary.model} vocabulary read from its {vocabulary.source}",
+        f"  tokens:          {len(vocabulary.tokens)} ordinary of {vocabulary.declared} declared",
+        f"  sha256:          {print_.digest}",
+    ]
+    found_match = match(print_)
+    if found_match is None:
+        lines.append("  published as:    no known vocabulary (its own, or one not in the database)")
+    else:
+        family = found_match.family
+        lines += [
+            f"  published as:    {family.repo} ({found_match.relation}, "
+            f"{found_match.confidence} confidence)",
+            f"  because:         {found_match.describe()}",
+            f"  repo named by:   {family.repo_source}",
+        ]
+        if family.also:
+            lines.append(f"  also shipped by: {', '.join(family.also)}")
+        if found_match.others:
+            shared = ", ".join(f"{name} ({share:.0%})" for name, share in found_match.others)
+            lines.append(f"  also holds most of: {shared} (shared ancestry)")
+    click.echo("\n".join(lines))
+
+
 @contextmanager
 def _signals_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM while the outputs are written: all of them or none; a signal
