@@ -17,6 +17,7 @@ import json
 import re
 import tempfile
 from dataclasses import replace
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO, Final, TypeVar
 
@@ -38,6 +39,12 @@ from scanner.core.model import (
 from scanner.core.properties import PropertyName
 from scanner.formats.model.gguf import GgufMetadata, read_gguf_stream
 from scanner.formats.model.safetensors import SafetensorsHeader, read_safetensors_stream
+from scanner.formats.model.vocabulary import (
+    GGUF_VOCABULARY_KEYS,
+    MAX_TOKENIZER_FILE_BYTES,
+    Vocabulary,
+    gguf_vocabulary,
+)
 from scanner.resolve.hub.client import HubClient
 from scanner.resolve.hub.ranged_file import (
     RangeBudget,
@@ -46,7 +53,7 @@ from scanner.resolve.hub.ranged_file import (
     RangeOfflineError,
 )
 from scanner.resolve.hub.types import HubFile, HubProblem, HubRepoInfo, thaw_json
-from scanner.sources.folder_facts import read_folder_facts
+from scanner.sources.folder_facts import VOCABULARY_FILES, read_folder_facts
 from scanner.sources.hub_load_analysis import unanalysed, with_hub_load_analysis
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
@@ -141,6 +148,7 @@ def scan_hub_repo(
         python_files=_python_files(info),
         gguf=(*facts.gguf, *gguf),
         safetensors=(*facts.safetensors, *safetensors),
+        vocabulary=facts.vocabulary or _gguf_vocabulary(client, info, issues),
     )
     identity = ModelIdentity(
         name=hub_id.name,
@@ -210,14 +218,16 @@ def _fetch_metadata(
         if listed is None:
             continue
         cap = MAX_TEMPLATE_FILE_BYTES if name in templates else MAX_METADATA_FILE_BYTES
-        fetched.add(name)
         data = client.small_file(info, name, max_bytes=cap)
         if isinstance(data, HubProblem):
             severity = Severity.LOW if data.kind == "offline-miss" else Severity.MEDIUM
             issues.append(ScanIssue(location=info.url, problem=data.message, severity=severity))
             if name in templates:
                 unread[name] = f"a chat template that could not be read ({data.kind})"
+            elif data.kind == "gated":
+                fetched.add(name)  # a range read would be refused alike: reported once, here
             continue
+        fetched.add(name)
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
@@ -229,7 +239,58 @@ def _fetch_metadata(
         if isinstance(config, dict):
             config.pop("peft", None)
             (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    return frozenset(fetched), unread
+    vocabulary = _fetch_vocabulary_file(client, info, folder, issues)
+    return frozenset(fetched | vocabulary), unread
+
+
+def _fetch_vocabulary_file(
+    client: HubClient, info: HubRepoInfo, folder: Path, issues: list[ScanIssue]
+) -> set[str]:
+    """Write the smallest top-level file a tokenizer's vocabulary is read from (``vocab.json``
+    is a fraction of ``tokenizer.json``) into ``folder``, fetched by one range read (it may be
+    in LFS) that the Hub cache keeps by commit; the path fetched, if any."""
+    listed = [
+        item
+        for item in info.files
+        if item.path in VOCABULARY_FILES
+        and item.size is not None
+        and 0 < item.size <= MAX_TOKENIZER_FILE_BYTES
+    ]
+    if not listed:
+        return set()
+    item = min(listed, key=lambda item: (item.size or 0, VOCABULARY_FILES.index(item.path)))
+    assert item.size is not None  # noqa: S101  (filtered above)
+    data = client.header_bytes(info, item.path, length=item.size)
+    if isinstance(data, HubProblem):
+        severity = Severity.LOW if data.kind == "offline-miss" else Severity.MEDIUM
+        issues.append(ScanIssue(location=info.url, problem=data.message, severity=severity))
+        return set()
+    (folder / item.path).write_bytes(data)
+    return {item.path}
+
+
+def _gguf_vocabulary(
+    client: HubClient, info: HubRepoInfo, issues: list[ScanIssue]
+) -> tuple[PurePosixPath, Vocabulary] | None:
+    """The vocabulary of the repo's first GGUF file (by path), its key-value section read by
+    range (the load analysis reads it whole anyway, from the prefix this leaves in the cache)."""
+    first = min(
+        (item for item in info.files[:MAX_FILE_COMPONENTS] if item.path.endswith(".gguf")),
+        key=lambda item: item.path,
+        default=None,
+    )
+    if first is None or not first.size:
+        return None
+    metadata = _ranged_header(
+        client,
+        info,
+        first,
+        issues,
+        partial(read_gguf_stream, keep=GGUF_VOCABULARY_KEYS),
+        max_bytes=min(first.size, MAX_TOKENIZER_FILE_BYTES),
+    )
+    vocabulary = gguf_vocabulary(metadata) if metadata is not None else None
+    return (PurePosixPath(first.path), vocabulary) if vocabulary is not None else None
 
 
 def _template_files(info: HubRepoInfo) -> tuple[list[str], list[str]]:

@@ -106,6 +106,14 @@ ATTACKS = {
         [FakeFile("weights.txt", content=torch_zip_of(MALICIOUS), lfs=True)],
         {"SEC001", "SEC100"},
     ),
+    # A metadata file kept in LFS is not fetched whole (small files only): checked by range.
+    "pickle-as-config-json-in-lfs": (
+        [
+            FakeFile("model.safetensors", content=safetensors(), lfs=True),
+            FakeFile("config.json", content=MALICIOUS, lfs=True),
+        ],
+        {"SEC001", "SEC100"},
+    ),
     "msgpack-that-is-also-a-pickle": (
         [FakeFile("flax_model.msgpack", content=msgpack_polyglot(), lfs=True)],
         {"SEC001", "SEC100"},

@@ -20,7 +20,10 @@ import pytest
 
 from scanner.core.properties import PropertyName
 from scanner.formats.model.vocabulary import read_vocabulary
+from tests.fakes.hub import FakeFile, FakeHub, FakeRepo, World
 from tests.integration.test_attacks import baseline
+from tests.integration.test_hub_load_analysis import scan as hub_scan
+from tests.integration.test_hub_load_analysis import world_with
 from tests.integration.test_scan_cli import scan
 
 if TYPE_CHECKING:
@@ -185,3 +188,49 @@ def test_a_tokenizer_of_its_own_changes_nothing(
     found = tokenizer(bom)
     assert props(found, PropertyName.TOKENIZER_FAMILY) == []
     assert len(props(found, PropertyName.TOKENIZER_VOCABULARY_SHA256)) == 1
+
+
+# -- Hub repos ---------------------------------------------------------------------------------
+
+
+def test_a_hub_repo_s_tokenizer_is_fingerprinted_from_its_smallest_file(
+    minilm_dir: Path, tmp_path: Path
+) -> None:
+    files = [
+        FakeFile("tokenizer.json", (minilm_dir / "tokenizer.json").read_bytes()),
+        FakeFile("vocab.txt", (minilm_dir / "vocab.txt").read_bytes()),
+    ]
+    world = world_with(*files, repo_id="ai-forever/laundered")
+    with FakeHub(world) as fake:
+        found = hub_scan(fake, world, tmp_path)
+    family = [
+        prop["value"]
+        for c in found.bom["components"]
+        if c["bom-ref"].startswith("tokenizer:")
+        for prop in c.get("properties", [])
+        if prop["name"] == PropertyName.TOKENIZER_FAMILY
+    ]
+    assert family == ["bert-bge (identical, high)"]
+    size = (minilm_dir / "vocab.txt").stat().st_size
+    # The smaller file, fetched whole by one range read (vocabularies are often in LFS).
+    assert found.reads("vocab.txt") == [(206, f"bytes=0-{size - 1}")]
+    # The larger one is only checked by its first bytes, as every file is.
+    assert found.reads("tokenizer.json") == [(206, "bytes=0-16383")]
+
+
+def test_a_gguf_repo_s_vocabulary_is_read_by_range(corpus: Path, tmp_path: Path) -> None:
+    gguf = (corpus / "gguf/ggml-vocab-llama-spm.gguf").read_bytes()
+    world = World(entry="ai-forever/quant")
+    world.add(
+        FakeRepo(
+            "ai-forever/quant",
+            files=(FakeFile("model-Q4_K_M.gguf", content=gguf, lfs=True),),
+            card_data={"license": "apache-2.0"},
+        )
+    )
+    with FakeHub(world) as fake:
+        found = hub_scan(fake, world, tmp_path)
+    refs = {c["bom-ref"] for c in found.bom["components"]}
+    assert "pkg:huggingface/meta-llama/Llama-2-7b-hf" in refs
+    assert found.weight_downloads == []
+    assert all(status == 206 for status, _ in found.reads("model-Q4_K_M.gguf"))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 from scanner.core.capped_io import read_prefix
 from scanner.core.errors import MalformedFileError
-from scanner.formats.model.gguf import read_gguf_stream
+from scanner.formats.model.gguf import GgufMetadata, read_gguf_stream
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -36,7 +36,8 @@ MAX_TOKENS: Final = 4 * 1024 * 1024
 #: SentencePiece and GGUF piece types that are not ordinary tokens: UNKNOWN, CONTROL,
 #: USER_DEFINED (sentencepiece_model.proto; llama.cpp's ``llama_token_type``).
 _SPECIAL_TYPES: Final = frozenset({2, 3, 4})
-_GGUF_KEYS: Final = frozenset({"tokenizer.ggml.tokens", "tokenizer.ggml.token_type"})
+#: The GGUF keys a vocabulary is read from (their arrays kept whole: ``read_gguf_stream(keep=)``).
+GGUF_VOCABULARY_KEYS: Final = frozenset({"tokenizer.ggml.tokens", "tokenizer.ggml.token_type"})
 _TIKTOKEN_LINE: Final = re.compile(rb"[A-Za-z0-9+/=]+ [0-9]+")
 
 
@@ -187,7 +188,13 @@ def vocabulary_from_gguf_tokens(
 def _from_gguf(path: Path) -> Vocabulary | None:
     with path.open("rb") as stream:
         size = stream.seek(0, 2)
-        metadata = read_gguf_stream(stream, size, keep=_GGUF_KEYS)
+        metadata = read_gguf_stream(stream, size, keep=GGUF_VOCABULARY_KEYS)
+    return gguf_vocabulary(metadata)
+
+
+def gguf_vocabulary(metadata: GgufMetadata) -> Vocabulary | None:
+    """The vocabulary of GGUF metadata read with ``keep=GGUF_VOCABULARY_KEYS``; None without
+    tokens (or when they were not kept)."""
     tokens = metadata.values.get("tokenizer.ggml.tokens")
     if not isinstance(tokens, tuple):
         return None
