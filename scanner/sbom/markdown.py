@@ -31,6 +31,7 @@ from scanner.core.model import (
 from scanner.sbom.finding_order import DANGEROUS_CODE_RULE, action_findings, tiers_label
 from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription, describe_rule
 from scanner.sbom.summary import component_label, human_size, origin_label, plain
+from scanner.sources.tokenizer_families import detection_confidence
 
 MAX_FINDINGS_SHOWN = 500
 MAX_EVIDENCE_SHOWN = 5
@@ -166,7 +167,7 @@ def _subject_section(result: ScanResult, ref: str, by_ref: Mapping[str, Componen
         (
             tokenizer,
             [
-                by_ref[r.dst]
+                (by_ref[r.dst], detection_confidence(r.evidence))
                 for r in result.relations_from(tokenizer.ref)
                 if r.kind is RelationKind.TOKENIZER_FROM and r.dst in by_ref
             ],
@@ -180,7 +181,12 @@ def _subject_section(result: ScanResult, ref: str, by_ref: Mapping[str, Componen
         if sources:
             body += [
                 f"- tokenizer from {md(component_label(s))} — {_origin_detail(s.origin)}"
-                for s in sources
+                + (
+                    f" (detected by its vocabulary's fingerprint, {found} confidence)"
+                    if found
+                    else ""
+                )
+                for s, found in sources
             ]
         else:
             body.append(

@@ -33,6 +33,7 @@ from scanner.sbom.finding_order import (
     tiers_label,
 )
 from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription
+from scanner.sources.tokenizer_families import detection_confidence
 
 #: Issues listed in full before the rest are counted.
 MAX_ISSUES_SHOWN = 20
@@ -143,7 +144,7 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
     lines.append("Lineage" if lineage else "Lineage   none declared")
     lines += _lineage_tree(result, ref, by_ref, depth=1, seen={ref})
     tokenizer_sources = [
-        by_ref[r.dst]
+        (by_ref[r.dst], detection_confidence(r.evidence))
         for tok in relations
         if by_ref[tok.dst].kind is ComponentKind.TOKENIZER
         for r in result.relations_from(tok.dst)
@@ -151,7 +152,8 @@ def _subject_block(result: ScanResult, ref: str) -> list[str]:
     ]
     lines += [
         f"Tokenizer from {component_label(source)} — {origin_label(source.origin)}"
-        for source in tokenizer_sources
+        + (f"  [detected: vocabulary fingerprint, {found} confidence]" if found else "")
+        for source, found in tokenizer_sources
     ]
     code = [by_ref[r.dst] for r in relations if by_ref[r.dst].kind is ComponentKind.CODE]
     if code:

@@ -126,6 +126,13 @@ def test_a_foreign_vocabulary_no_file_declares_fails_sovereign(
     assert "tokenizer-fingerprint" in text
     # Found, not declared: its own rule, which no attestation or card outweighs.
     assert "SOV005" in sovereign_rules(tmp_path)
+    # Declared (tokenizer_config.json names YandexGPT's) and detected, side by side.
+    summary = scan(str(domestic), "--name", "acme/model", "--offline").output
+    assert (
+        "Tokenizer from google-bert/bert-base-uncased — Google LLC (US)  "
+        "[detected: vocabulary fingerprint, high confidence]"
+    ) in summary
+    assert "Tokenizer from yandex/YandexGPT-5-Lite-8B-pretrain — " in summary
 
 
 @pytest.mark.parametrize(
