@@ -1,6 +1,7 @@
 """Tokenizer fingerprints: time per vocabulary, the database's size, precision and recall.
 
 Usage: python bench/tokenizer_fingerprint.py [--sdist llama_cpp_python-X.tar.gz] [--corpus DIR]
+                                             [--tiktoken cl100k_base.tiktoken[.gz]]...
 
 Reads every ``ggml-vocab-*.gguf`` of llama-cpp-python's sdist (``pip download --no-deps
 --no-binary :all: llama-cpp-python``; the files the database is built from) and the corpus' GGUF
@@ -15,6 +16,7 @@ precision and recall over those checks.
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 import random
 import re
@@ -25,7 +27,11 @@ from pathlib import Path
 from typing import Final
 
 from scanner.formats.model.gguf import read_gguf_stream
-from scanner.formats.model.vocabulary import Vocabulary, vocabulary_from_gguf_tokens
+from scanner.formats.model.vocabulary import (
+    Vocabulary,
+    vocabulary_from_gguf_tokens,
+    vocabulary_from_tiktoken,
+)
 from scanner.sources.tokenizer_families import (
     TokenizerFamily,
     fingerprint,
@@ -45,12 +51,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sdist", type=Path)
     parser.add_argument(
+        "--tiktoken", type=Path, action="append", default=[], help="a NAME.tiktoken[.gz] file"
+    )
+    parser.add_argument(
         "--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared/corpus"
     )
     args = parser.parse_args()
     files = dict(_corpus_files(args.corpus))
     if args.sdist is not None:
         files.update(_sdist_files(args.sdist))
+    tiktoken = {path.name.split(".")[0]: _gunzip(path.read_bytes()) for path in args.tiktoken}
     if not files:
         print("no vocabulary files: give --sdist or --corpus", file=sys.stderr)
         return 1
@@ -58,9 +68,9 @@ def main() -> int:
     print(f"database: {len(families)} families, {DATABASE.stat().st_size} bytes on disk")
     print(f"{'vocabulary':32} {'tokens':>7} {'read ms':>8} {'print ms':>9}  match")
     checks = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
-    for name, data in sorted(files.items()):
+    for name, data in sorted([*files.items(), *tiktoken.items()]):
         started = time.perf_counter()
-        vocabulary = _vocabulary(data)
+        vocabulary = vocabulary_from_tiktoken(data) if name in tiktoken else _vocabulary(data)
         read = time.perf_counter()
         found = match(fingerprint(vocabulary))
         done = time.perf_counter()
@@ -110,6 +120,10 @@ def _count(checks: dict[str, int], got: str | None, want: str | None) -> None:
         checks["fn"] += 1
     else:
         checks["tn"] += 1
+
+
+def _gunzip(data: bytes) -> bytes:
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
 def _adapted(vocabulary: Vocabulary) -> Vocabulary:

@@ -18,17 +18,29 @@ regular expression.
 from __future__ import annotations
 
 import argparse
+import gzip
+import hashlib
 import io
 import json
 import re
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 from typing import Final
 
 from scanner.formats.model.gguf import read_gguf_stream
-from scanner.formats.model.vocabulary import vocabulary_from_gguf_tokens
-from scanner.sources.tokenizer_families import SKETCH_SIZE, encode_sketch, fingerprint
+from scanner.formats.model.vocabulary import vocabulary_from_gguf_tokens, vocabulary_from_tiktoken
+from scanner.sources.tokenizer_families import (
+    DERIVED_ORDER,
+    DERIVED_SHARE,
+    SKETCH_SIZE,
+    Fingerprint,
+    compare,
+    encode_sketch,
+    fingerprint,
+    parse_families,
+)
 
 OUTPUT: Final = Path(__file__).resolve().parents[1] / "scanner/sources/data/tokenizer_families.json"
 _VOCAB: Final = re.compile(r"vendor/llama\.cpp/models/ggml-vocab-(?P<name>[\w.-]+)\.gguf$")
@@ -50,11 +62,33 @@ FIRST_PUBLISHED: Final = {
 }
 
 
+#: OpenAI's tiktoken encodings: the SHA-256 tiktoken itself checks each file against
+#: (tiktoken_ext/openai_public.py, ``expected_hash``), and the package their origin is read
+#: from (tiktoken, whose encodings they are). A copy in another package is used only when its
+#: bytes have that SHA-256.
+TIKTOKEN_ENCODINGS: Final = {
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+}
+TIKTOKEN_REF: Final = "pkg:pypi/tiktoken"
+TIKTOKEN_SOURCE: Final = (
+    "https://github.com/openai/tiktoken/blob/main/tiktoken_ext/openai_public.py (the encoding "
+    "and the SHA-256 of its file, which this copy matches)"
+)
+
+
 def main() -> int:
     """Read the sdist, write the database; 0 on success."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sdist", type=Path)
     parser.add_argument("--as-of", required=True, help="the date the sources were read")
+    parser.add_argument(
+        "--tiktoken",
+        action="append",
+        default=[],
+        metavar="WHEEL",
+        help="a wheel holding OpenAI tiktoken encoding files (NAME.tiktoken or .tiktoken.gz)",
+    )
     args = parser.parse_args()
     release = args.sdist.name.removesuffix(".tar.gz")
     package, _, version = release.rpartition("-")
@@ -69,6 +103,7 @@ def main() -> int:
                 repos[row["name"]] = row["repo"]
                 order.append(row["name"])
         families: dict[str, dict[str, object]] = {}
+        prints: dict[str, Fingerprint] = {}
         by_digest: dict[str, str] = {}
         vocabularies = sorted(
             (match["name"], path) for path in members if (match := _VOCAB.search(path))
@@ -95,6 +130,7 @@ def main() -> int:
                 also.append(repos[name])
                 continue
             by_digest[print_.digest] = name
+            prints[name] = print_
             repo, repo_source = FIRST_PUBLISHED.get(
                 name, (repos[name], f"PyPI {package} {version}: {_TABLE}")
             )
@@ -111,6 +147,28 @@ def main() -> int:
                 "as_of": args.as_of,
                 "also": [] if repo == repos[name] else [repos[name]],
             }
+    for wheel in args.tiktoken:
+        for name, data, where in _tiktoken_files(Path(wheel)):
+            vocabulary = vocabulary_from_tiktoken(data)
+            print_ = fingerprint(vocabulary)
+            if name in families or print_.digest in by_digest:
+                continue
+            by_digest[print_.digest] = name
+            prints[name] = print_
+            families[name] = {
+                "id": name,
+                "name": f"OpenAI tiktoken {name} ({vocabulary.model}, {print_.size} tokens)",
+                "repo": TIKTOKEN_REF,
+                "model": vocabulary.model,
+                "size": print_.size,
+                "digest": print_.digest,
+                "sketch": encode_sketch(print_.sketch(SKETCH_SIZE)),
+                "source": where,
+                "repo_source": TIKTOKEN_SOURCE,
+                "as_of": args.as_of,
+                "also": [],
+            }
+    _derive(families, prints)
     document = {
         "about": "Published tokenizer vocabularies; built by scripts/build_tokenizer_families.py",
         "families": sorted(families.values(), key=lambda family: str(family["id"])),
@@ -118,6 +176,43 @@ def main() -> int:
     OUTPUT.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{len(families)} families written to {OUTPUT}", file=sys.stderr)
     return 0
+
+
+def _tiktoken_files(wheel: Path) -> list[tuple[str, bytes, str]]:
+    """(encoding, file bytes, where) of each known encoding the wheel holds with the SHA-256
+    tiktoken expects."""
+    release = wheel.name.split("-")
+    found = []
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.namelist():
+            base = Path(member).name.removesuffix(".gz").removesuffix(".tiktoken")
+            if base not in TIKTOKEN_ENCODINGS or not Path(member).name.startswith(base + "."):
+                continue
+            data = archive.read(member)
+            if member.endswith(".gz"):
+                data = gzip.decompress(data)
+            if hashlib.sha256(data).hexdigest() != TIKTOKEN_ENCODINGS[base]:
+                print(f"left out: {wheel.name}:{member} (not tiktoken's file)", file=sys.stderr)
+                continue
+            where = f"PyPI {release[0].replace('_', '-')} {release[1]}: {member}"
+            found.append((base, data, where))
+    return found
+
+
+def _derive(families: dict[str, dict[str, object]], prints: dict[str, Fingerprint]) -> None:
+    """Record, for each family, the smaller family whose vocabulary it extends
+    (``derived_from``): most of that one's tokens, in its order, as a scan would match it."""
+    parsed = {name: parse_families({"families": [entry]})[0] for name, entry in families.items()}
+    for name, entry in families.items():
+        scored = [
+            (share * order, other)
+            for other, family in parsed.items()
+            if other != name and family.size < parsed[name].size
+            for share, order in (compare(family, prints[name]),)
+            if share >= DERIVED_SHARE and order >= DERIVED_ORDER
+        ]
+        if scored:
+            entry["derived_from"] = max(scored)[1]
 
 
 def _table_rank(order: list[str], name: str) -> tuple[bool, int, str]:

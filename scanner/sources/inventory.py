@@ -494,11 +494,25 @@ def _add_detected_vocabulary(builder: InventoryBuilder, ref: str, facts: FolderF
         properties=tuple(dict.fromkeys((*tokenizer.properties, *properties))),
         evidence=(*tokenizer.evidence, *evidence),
     )
-    hub_id = parse_hub_id(found.family.repo) if found is not None else None
-    own = builder.identity.hub_id
-    if hub_id is None or (own is not None and hub_id.repo_id == own.repo_id):
+    if found is None:
         return
-    source = builder.hub_model(hub_id, evidence[0], Layer.TOKENIZER)
+    if found.family.repo.startswith("pkg:"):  # shipped by a package (OpenAI's tiktoken)
+        source = builder.add(
+            Component(
+                ref=found.family.repo,
+                kind=ComponentKind.LIBRARY,
+                name=found.family.repo.rpartition("/")[2],
+                purl=found.family.repo,
+                layer=Layer.TOKENIZER,
+                evidence=(evidence[0],),
+            )
+        )
+    else:
+        hub_id = parse_hub_id(found.family.repo)
+        own = builder.identity.hub_id
+        if hub_id is None or (own is not None and hub_id.repo_id == own.repo_id):
+            return
+        source = builder.hub_model(hub_id, evidence[0], Layer.TOKENIZER)
     builder.relate(ref, source, RelationKind.TOKENIZER_FROM, evidence[0])
 
 

@@ -44,6 +44,8 @@ HIGH_SHARE: Final = 0.9
 #: and the share above which that is certain.
 DERIVED_ORDER: Final = 0.8
 HIGH_ORDER: Final = 0.95
+#: Fits (share times order) this close are equal: the more specific family wins.
+SAME_FIT: Final = 0.02
 _SKETCH_ITEM: Final = struct.Struct(">QI")
 _DATA: Final = "tokenizer_families.json"
 
@@ -70,7 +72,8 @@ class TokenizerFamily:
     id: str
     name: str
     repo: str
-    """The Hub repo of the model that published it (``ORG/NAME``): its origin is the org's."""
+    """Who published it: the Hub repo of the model (``ORG/NAME``), or the package that ships
+    it (a purl, ``pkg:pypi/tiktoken``); its origin is theirs."""
     model: str
     size: int
     digest: str
@@ -83,6 +86,8 @@ class TokenizerFamily:
     as_of: str
     also: tuple[str, ...] = ()
     """Other published tokenizers with this very vocabulary (``repo`` names the first)."""
+    derived_from: str | None = None
+    """The family whose vocabulary this one extends (most of its tokens, in its order)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +124,8 @@ class TokenizerMatch:
                 f"its {family.size} tokens, {self.order:.0%} of them in their order, and they "
                 f"make {self.own_share:.0%} of its own"
             )
+        if family.derived_from:
+            what += f"; {family.repo}'s vocabulary itself extends {family.derived_from}'s"
         return what + f" (the published vocabulary read from {family.source})"
 
 
@@ -168,7 +175,7 @@ def match(
     # Best first: the most of a family's tokens kept in its order (a derivative of a derivative
     # holds much of both, but only its own parent's in order).
     scored = sorted(
-        ((*_compare(family, print_), family) for family in known),
+        ((*compare(family, print_), family) for family in known),
         key=lambda item: (-item[0] * item[1], item[2].id),
     )
     candidates = [
@@ -178,6 +185,17 @@ def match(
     ]
     if not candidates:
         return None
+    # A vocabulary holding most of Llama 3's holds most of cl100k's too, which Llama 3's
+    # extends: of two families that fit as well, the one derived from the other is the match.
+    best = candidates[0][0] * candidates[0][1]
+    closer = [
+        item
+        for item in candidates
+        if item[2].derived_from == candidates[0][2].id and item[0] * item[1] >= best - SAME_FIT
+    ]
+    if closer:
+        candidates.remove(closer[0])
+        candidates.insert(0, closer[0])
     share, order, family = candidates[0]
     own_share = min(1.0, share * family.size / max(print_.size, 1))
     certain = share >= HIGH_SHARE and order >= HIGH_ORDER
@@ -192,7 +210,7 @@ def match(
     )
 
 
-def _compare(family: TokenizerFamily, print_: Fingerprint) -> tuple[float, float]:
+def compare(family: TokenizerFamily, print_: Fingerprint) -> tuple[float, float]:
     """(share of ``family``'s sketched tokens the vocabulary holds, share of those in the
     family's order)."""
     if not family.sketch:
@@ -252,6 +270,7 @@ def _family(entry: dict[str, object]) -> TokenizerFamily:
         repo_source=str(entry["repo_source"]),
         as_of=str(entry["as_of"]),
         also=tuple(str(item) for item in also) if isinstance(also, list) else (),
+        derived_from=str(entry["derived_from"]) if entry.get("derived_from") else None,
     )
 
 

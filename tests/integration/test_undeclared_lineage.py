@@ -11,6 +11,7 @@ DNA tokenizer from the corpus.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import shutil
@@ -20,6 +21,7 @@ import pytest
 
 from scanner.core.properties import PropertyName
 from scanner.formats.model.vocabulary import read_vocabulary
+from scanner.sources import tokenizer_families
 from tests.fakes.hub import FakeFile, FakeHub, FakeRepo, World
 from tests.integration.test_attacks import baseline
 from tests.integration.test_hub_load_analysis import scan as hub_scan
@@ -241,3 +243,20 @@ def test_a_gguf_repo_s_vocabulary_is_read_by_range(corpus: Path, tmp_path: Path)
     assert "pkg:huggingface/meta-llama/Llama-2-7b-hf" in refs
     assert found.weight_downloads == []
     assert all(status == 206 for status, _ in found.reads("model-Q4_K_M.gguf"))
+
+
+def test_a_vocabulary_a_package_publishes_takes_that_package_s_origin(
+    domestic: Path, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OpenAI's tiktoken encodings are published by a package, not a Hub repo. A family of the
+    # real Llama 2 vocabulary, relabelled as such a package's, stands in for one here.
+    [llama] = [family for family in tokenizer_families.load_families() if family.id == "llama-spm"]
+    package = dataclasses.replace(llama, id="packaged", repo="pkg:pypi/tiktoken", also=())
+    monkeypatch.setattr(tokenizer_families, "load_families", lambda: (package,))
+    shutil.copy(corpus / "gguf/ggml-vocab-llama-spm.gguf", domestic / "model.gguf")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    [source] = [c for c in bom["components"] if c["bom-ref"] == "pkg:pypi/tiktoken"]  # type: ignore[attr-defined]
+    assert source["type"] == "library"
+    assert source["supplier"]["name"] == "OpenAI"
+    assert "SOV005" in sovereign_rules(tmp_path)

