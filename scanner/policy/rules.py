@@ -288,9 +288,25 @@ _ANALYSIS_RULES = (
     ),
 )
 
-#: Every rule by id: the policy's and the static analysis's.
+#: What a model's own files show of its lineage against what it declares; no tier's (the
+#: policy counts the ancestor itself: SOV005, SOV006).
+_LINEAGE_RULES = (
+    Rule(
+        id="LIN001",
+        name="undeclared-ancestor",
+        description="The model's own files show an ancestor that nothing it declares names "
+        "(its tokenizer's vocabulary is a published model's).",
+        help="A card's base_model, an adapter's base and config.json's _name_or_path are the "
+        "publisher's claims; the vocabulary's fingerprint is in the files. Ask the publisher, "
+        "or declare the ancestor if it is right.",
+        severity=Severity.MEDIUM,
+        outcome=Verdict.NOT_APPLICABLE,
+    ),
+)
+
+#: Every rule by id: the policy's, the static analysis's and the lineage checks'.
 RULES: Mapping[str, Rule] = MappingProxyType(
-    {rule.id: rule for rule in (*_RULE_LIST, *_ANALYSIS_RULES)}
+    {rule.id: rule for rule in (*_RULE_LIST, *_ANALYSIS_RULES, *_LINEAGE_RULES)}
 )
 #: The rule every tier applies to files whose loading runs dangerous code.
 DANGEROUS_CODE_RULE = "SEC100"

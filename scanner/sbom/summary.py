@@ -354,6 +354,7 @@ def _verdict_block(result: ScanResult) -> list[str]:
 def _findings_line(result: ScanResult) -> str:
     per_tier: Counter[str] = Counter()
     for finding in result.findings:
-        per_tier.update(finding.tiers or ("file analysis",))
+        untiered = "lineage" if finding.rule_id.startswith("LIN") else "file analysis"
+        per_tier.update(finding.tiers or (untiered,))
     counts = ", ".join(f"{plain(tier)} {count}" for tier, count in per_tier.items())
     return f"Findings  {len(result.findings)} ({counts}); -o report.md or x.sarif lists them"

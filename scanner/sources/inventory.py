@@ -37,7 +37,12 @@ from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory_builder import InventoryBuilder
 from scanner.sources.lineage import add_lineage
 from scanner.sources.remote_code import add_code
-from scanner.sources.tokenizer_families import EVIDENCE_METHOD, fingerprint, match
+from scanner.sources.tokenizer_families import (
+    EVIDENCE_METHOD,
+    TokenizerMatch,
+    fingerprint,
+    match,
+)
 
 #: Files that make up a tokenizer.
 TOKENIZER_FILES = frozenset(
@@ -108,6 +113,7 @@ def build_inventory(
         components=tuple(builder.components.values()),
         relations=tuple(builder.relations.values()),
         issues=tuple(builder.issues),
+        findings=tuple(builder.findings),
     )
 
 
@@ -512,8 +518,49 @@ def _add_detected_vocabulary(builder: InventoryBuilder, ref: str, facts: FolderF
         own = builder.identity.hub_id
         if hub_id is None or (own is not None and hub_id.repo_id == own.repo_id):
             return
+        declared = builder.components.get(f"pkg:huggingface/{hub_id.namespace}/{hub_id.name}")
         source = builder.hub_model(hub_id, evidence[0], Layer.TOKENIZER)
+        if declared is not None:  # the metadata names it already: nothing undeclared
+            builder.relate(ref, source, RelationKind.TOKENIZER_FROM, evidence[0])
+            return
     builder.relate(ref, source, RelationKind.TOKENIZER_FROM, evidence[0])
+    builder.findings.append(_undeclared_ancestor(builder, found, evidence[0]))
+
+
+def _undeclared_ancestor(
+    builder: InventoryBuilder, found: TokenizerMatch, evidence: Evidence
+) -> Finding:
+    """LIN001: the vocabulary names an ancestor that nothing the model declares names."""
+    lineage = {
+        RelationKind.FINETUNE,
+        RelationKind.ADAPTER,
+        RelationKind.QUANTIZED,
+        RelationKind.MERGE,
+    }
+    bases = [
+        builder.components[dst].name if dst in builder.components else dst
+        for (src, dst, kind) in builder.relations
+        if kind in lineage and not src.startswith("tokenizer:")
+    ]
+    declared = (
+        f"it declares {', '.join(dict.fromkeys(bases))} as its base"
+        if bases
+        else "it declares no base model"
+    )
+    family = found.family
+    return Finding(
+        rule_id="LIN001",
+        severity=Severity.MEDIUM,
+        component_ref=f"tokenizer:{builder.identity.label}",
+        message=f"{builder.identity.label}: {declared}, yet its tokenizer's vocabulary is "
+        f"{family.repo}'s ({found.relation}, {found.confidence} confidence), which no file "
+        "declares",
+        evidence=(evidence,),
+        layer=Layer.TOKENIZER,
+        key=family.id,
+        remediation=f"Ask the publisher whether the model derives from {family.repo}; if it "
+        "does, declare it (base_model in the card)",
+    )
 
 
 # --- model card --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from scanner.core.model import (
     Component,
     ComponentKind,
     Evidence,
+    Finding,
     Layer,
     Relation,
     RelationKind,
@@ -29,6 +30,7 @@ class InventoryBuilder:
     components: dict[str, Component] = field(default_factory=dict)
     relations: dict[tuple[str, str, RelationKind], Relation] = field(default_factory=dict)
     issues: list[ScanIssue] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
     def add(self, component: Component) -> str:
         """Add a component (merging evidence into one already there); returns its ref."""

@@ -75,6 +75,17 @@ def sovereign_rules(tmp_path: Path) -> set[str]:
     }
 
 
+def lineage_findings(tmp_path: Path) -> list[str]:
+    """The messages of the LIN001 results of the last ``scan_tiers`` in ``tmp_path``."""
+    sarif = json.loads((tmp_path / "x.sarif").read_text())
+    return [
+        result["message"]["text"]
+        for run in sarif["runs"]
+        for result in run["results"]
+        if result["ruleId"] == "LIN001"
+    ]
+
+
 def llama_2_as_tokenizer_json(corpus: Path, *, dropped: float, added: int) -> bytes:
     """Llama 2's real vocabulary (llama.cpp's GGUF), adapted as a language is added to a base
     (some tokens dropped, thousands appended), written as a tokenizer.json."""
@@ -128,6 +139,13 @@ def test_a_foreign_vocabulary_no_file_declares_fails_sovereign(
     assert "tokenizer-fingerprint" in text
     # Found, not declared: its own rule, which no attestation or card outweighs.
     assert "SOV005" in sovereign_rules(tmp_path)
+    # And the contradiction with what the files declare, a finding of its own (no tier's).
+    [contradiction] = lineage_findings(tmp_path)
+    assert contradiction.startswith(
+        "acme/model: it declares YandexGPT-5-Lite-8B-pretrain as its base, yet its tokenizer's "
+        "vocabulary is google-bert/bert-base-uncased's (identical, high confidence), which no "
+        "file declares"
+    )
     # Declared (tokenizer_config.json names YandexGPT's) and detected, side by side.
     summary = scan(str(domestic), "--name", "acme/model", "--offline").output
     assert (
@@ -175,6 +193,7 @@ def test_a_declared_base_is_reported_as_declared(
     assert verdicts["sovereign"] == "FAIL"
     assert "SOV001" in rules
     assert "SOV005" not in rules  # the card declares it: nothing undeclared to report
+    assert lineage_findings(tmp_path) == []
 
 
 def test_the_same_vocabulary_in_a_gguf_file_is_found_too(
@@ -197,6 +216,7 @@ def test_a_tokenizer_of_its_own_changes_nothing(
     found = tokenizer(bom)
     assert props(found, PropertyName.TOKENIZER_FAMILY) == []
     assert len(props(found, PropertyName.TOKENIZER_VOCABULARY_SHA256)) == 1
+    assert lineage_findings(tmp_path) == []
 
 
 # -- Hub repos ---------------------------------------------------------------------------------

@@ -903,11 +903,15 @@ def test_rule_table() -> None:
         "SEC100",
         "GEN001",
         *(f"SEC00{n}" for n in range(1, 9)),
+        "LIN001",
     ]
     assert RULES["SOV001"].name == "foreign-ancestor"
     assert RULES["GEN001"].outcome is Verdict.UNKNOWN
-    policy = [rule for rule in RULES.values() if not rule.id.startswith("SEC00")]
+    untiered = ("SEC00", "LIN")
+    policy = [rule for rule in RULES.values() if not rule.id.startswith(untiered)]
     assert {rule.outcome for rule in policy} == {Verdict.FAIL, Verdict.UNKNOWN}
+    # What the files show of the lineage is reported to every reader, decided by no tier.
+    assert RULES["LIN001"].outcome is Verdict.NOT_APPLICABLE
     assert RULES["SEC100"].outcome is Verdict.FAIL
     # Static-analysis rules belong to no tier: the code they find is counted as a component,
     # and SEC100 (every tier) fails on the dangerous ones.
