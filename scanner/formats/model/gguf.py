@@ -599,7 +599,7 @@ def _read_whole_array(cursor: _Cursor, key: str) -> tuple[GgufScalar, ...] | Ggu
     if item_type is GgufType.ARRAY:
         _walk_nested_arrays(cursor, key, count, depth=1)
         return GgufArray(item_type="array", count=count)
-    layout = _struct(f"{cursor.byte_order}{count}{_SCALAR_FORMATS[item_type]}")
+    layout = struct.Struct(f"{cursor.byte_order}{count}{_SCALAR_FORMATS[item_type]}")
     return tuple(layout.unpack(cursor.take(layout.size, f"the array of {key!r}")))
 
 

@@ -11,10 +11,13 @@ so that one vocabulary is read from each format.
 from __future__ import annotations
 
 import base64
+import contextlib
 import struct
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scanner.core.errors import MalformedFileError
 from scanner.formats.model.gguf import read_gguf_metadata, read_gguf_stream
@@ -24,6 +27,8 @@ from scanner.formats.model.vocabulary import (
     vocabulary_from_tiktoken,
     vocabulary_from_tokenizer_json,
 )
+from tests.conftest import CORPUS
+from tests.conftest import _missing as missing
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -160,4 +165,36 @@ def test_an_oversized_tokenizer_file_is_refused(
     path = tmp_path / "vocab.txt"
     path.write_text("a\nb\nc\nd\ne\nf\n")
     with pytest.raises(MalformedFileError, match="tokenizer cap"):
+        read_vocabulary(path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=2048))
+def test_any_bytes_are_a_vocabulary_or_refused(data: bytes) -> None:
+    for reader in (
+        vocabulary_from_sentencepiece,
+        vocabulary_from_tokenizer_json,
+        vocabulary_from_tiktoken,
+    ):
+        try:
+            found = reader(data)
+        except MalformedFileError:
+            continue
+        assert found.tokens
+
+
+@settings(max_examples=200, deadline=None)
+@given(cut=st.integers(0, 20_000), flips=st.lists(st.integers(0, 19_999), max_size=4))
+def test_a_damaged_gguf_vocabulary_is_read_or_refused(
+    cut: int, flips: list[int], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    source = CORPUS / "gguf/ggml-vocab-bert-bge.gguf"
+    if not source.is_file():
+        missing(str(source))
+    data = bytearray(source.read_bytes()[: 20_000 + cut])
+    for where in flips:
+        data[where] ^= 0xFF
+    path = tmp_path_factory.mktemp("gguf") / "model.gguf"
+    path.write_bytes(bytes(data))
+    with contextlib.suppress(MalformedFileError):
         read_vocabulary(path)
