@@ -155,7 +155,7 @@ def check_domestic(tier: Tier) -> Checked:
         label, where = label_of(component), also(layers)
         described = f"{label} ({origin_text(origin)})"
         hint = foreign_hint(component, jurisdiction)
-        detected = detection_of(component)
+        detected = detection_confidence(component.evidence)
         if standing is Standing.FOREIGN and detected is not None:
             certain = detected == "high"
             out.hits.append(
@@ -213,11 +213,6 @@ def check_domestic(tier: Tier) -> Checked:
             f"({layer_names(tier)}) are of {jurisdiction} origin"
         )
     return out
-
-
-def detection_of(component: Component) -> str | None:
-    """``high`` or ``medium`` when only a fingerprint put ``component`` in the inventory."""
-    return detection_confidence(component.evidence)
 
 
 def _detection_text(component: Component) -> str:

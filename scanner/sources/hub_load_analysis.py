@@ -175,8 +175,8 @@ def first_bytes_files(
     """(the files to check by their first bytes, those over ``MAX_FIRST_BYTES_CHECKS``), among
     ``inventory``'s file components: every file with bytes but the pickle-format ones (analysed
     whole anyway), Python files (code whatever they hold) and the ``fetched`` ones (analysed
-    as local files). Weights come first, then
-    the files a loader may unpickle, then the rest: an attacker names the file."""
+    as local files). Weights come first, then the files a loader may unpickle, then the rest:
+    an attacker names the file."""
     paths = {
         c.path for c in inventory.components if c.kind is ComponentKind.FILE and c.path is not None
     }

@@ -10,6 +10,7 @@ from pathlib import PurePosixPath
 from scanner.core.config import DEFAULT_HUB
 from scanner.core.ids import parse_hub_id
 from scanner.core.model import (
+    LINEAGE_RELATIONS,
     Component,
     ComponentKind,
     Evidence,
@@ -34,7 +35,7 @@ from scanner.formats.model.onnx import OnnxMetadata
 from scanner.formats.model.safetensors import SafetensorsHeader
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.identity import ModelIdentity
-from scanner.sources.inventory_builder import InventoryBuilder
+from scanner.sources.inventory_builder import InventoryBuilder, hub_ref
 from scanner.sources.lineage import add_lineage
 from scanner.sources.remote_code import add_code
 from scanner.sources.tokenizer_families import (
@@ -456,7 +457,7 @@ def _add_tokenizer(
     builder.relate(subject_ref, ref, RelationKind.DEPENDS_ON)
     for file_ref in tokenizer_files:
         builder.relate(ref, file_ref, RelationKind.CONTAINS)
-    _add_detected_vocabulary(builder, ref, facts)
+    _add_detected_vocabulary(builder, subject_ref, ref, facts)
     if config is not None and config.name_or_path:
         hub_id = parse_hub_id(config.name_or_path)
         own = builder.identity.hub_id
@@ -471,9 +472,12 @@ def _add_tokenizer(
             builder.relate(ref, source, RelationKind.TOKENIZER_FROM, hint)
 
 
-def _add_detected_vocabulary(builder: InventoryBuilder, ref: str, facts: FolderFacts) -> None:
-    """The published vocabulary the tokenizer is, or comes from, found by its fingerprint
-    whatever the metadata declares: a ``tokenizer-from`` edge to that vocabulary's repo."""
+def _add_detected_vocabulary(
+    builder: InventoryBuilder, subject_ref: str, ref: str, facts: FolderFacts
+) -> None:
+    """The published vocabulary the tokenizer (``ref``) is, or comes from, found by its
+    fingerprint whatever the metadata declares: a ``tokenizer-from`` edge to its publisher, and
+    LIN001 when nothing the model declares names it."""
     if facts.vocabulary is None:
         return
     path, vocabulary = facts.vocabulary
@@ -481,19 +485,19 @@ def _add_detected_vocabulary(builder: InventoryBuilder, ref: str, facts: FolderF
     tokenizer = builder.components[ref]
     properties = [(PropertyName.TOKENIZER_VOCABULARY_SHA256, print_.digest)]
     found = match(print_)
-    evidence: list[Evidence] = []
+    evidence: tuple[Evidence, ...] = ()
     if found is not None:
         family = found.family
         properties.append(
             (PropertyName.TOKENIZER_FAMILY, f"{family.id} ({found.relation}, {found.confidence})")
         )
-        evidence.append(
+        evidence = (
             Evidence(
                 location=path.as_posix(),
                 field=f"vocabulary:{found.relation}:{found.confidence}",
                 value=found.describe(),
                 method=EVIDENCE_METHOD,
-            )
+            ),
         )
     builder.components[ref] = replace(
         tokenizer,
@@ -503,6 +507,7 @@ def _add_detected_vocabulary(builder: InventoryBuilder, ref: str, facts: FolderF
     if found is None:
         return
     if found.family.repo.startswith("pkg:"):  # shipped by a package (OpenAI's tiktoken)
+        declared = found.family.repo in builder.components
         source = builder.add(
             Component(
                 ref=found.family.repo,
@@ -510,7 +515,7 @@ def _add_detected_vocabulary(builder: InventoryBuilder, ref: str, facts: FolderF
                 name=found.family.repo.rpartition("/")[2],
                 purl=found.family.repo,
                 layer=Layer.TOKENIZER,
-                evidence=(evidence[0],),
+                evidence=evidence,
             )
         )
     else:
@@ -518,29 +523,26 @@ def _add_detected_vocabulary(builder: InventoryBuilder, ref: str, facts: FolderF
         own = builder.identity.hub_id
         if hub_id is None or (own is not None and hub_id.repo_id == own.repo_id):
             return
-        declared = builder.components.get(f"pkg:huggingface/{hub_id.namespace}/{hub_id.name}")
+        declared = hub_ref(hub_id) in builder.components
         source = builder.hub_model(hub_id, evidence[0], Layer.TOKENIZER)
-        if declared is not None:  # the metadata names it already: nothing undeclared
-            builder.relate(ref, source, RelationKind.TOKENIZER_FROM, evidence[0])
-            return
-    builder.relate(ref, source, RelationKind.TOKENIZER_FROM, evidence[0])
-    builder.findings.append(_undeclared_ancestor(builder, found, evidence[0]))
+    builder.relate(ref, source, RelationKind.TOKENIZER_FROM, *evidence)
+    if not declared:  # the metadata names it already: nothing undeclared to report
+        builder.findings.append(_undeclared_ancestor(builder, subject_ref, ref, found, evidence))
 
 
 def _undeclared_ancestor(
-    builder: InventoryBuilder, found: TokenizerMatch, evidence: Evidence
+    builder: InventoryBuilder,
+    subject_ref: str,
+    ref: str,
+    found: TokenizerMatch,
+    evidence: tuple[Evidence, ...],
 ) -> Finding:
-    """LIN001: the vocabulary names an ancestor that nothing the model declares names."""
-    lineage = {
-        RelationKind.FINETUNE,
-        RelationKind.ADAPTER,
-        RelationKind.QUANTIZED,
-        RelationKind.MERGE,
-    }
+    """LIN001: the tokenizer's vocabulary names an ancestor that nothing the model declares
+    names; what it does declare is quoted."""
     bases = [
         builder.components[dst].name if dst in builder.components else dst
         for (src, dst, kind) in builder.relations
-        if kind in lineage and not src.startswith("tokenizer:")
+        if src == subject_ref and kind in LINEAGE_RELATIONS
     ]
     declared = (
         f"it declares {', '.join(dict.fromkeys(bases))} as its base"
@@ -551,11 +553,11 @@ def _undeclared_ancestor(
     return Finding(
         rule_id="LIN001",
         severity=Severity.MEDIUM,
-        component_ref=f"tokenizer:{builder.identity.label}",
+        component_ref=ref,
         message=f"{builder.identity.label}: {declared}, yet its tokenizer's vocabulary is "
         f"{family.repo}'s ({found.relation}, {found.confidence} confidence), which no file "
         "declares",
-        evidence=(evidence,),
+        evidence=evidence,
         layer=Layer.TOKENIZER,
         key=family.id,
         remediation=f"Ask the publisher whether the model derives from {family.repo}; if it "

@@ -83,7 +83,7 @@ class InventoryBuilder:
 
     def hub_model(self, hub_id: HubId, evidence: Evidence, layer: Layer) -> str:
         """A Hub model named in metadata (unpinned until the Hub is asked)."""
-        purl = f"pkg:huggingface/{hub_id.namespace}/{hub_id.name}"
+        purl = hub_ref(hub_id)
         return self.add(
             Component(
                 ref=purl,
@@ -96,6 +96,11 @@ class InventoryBuilder:
                 external_urls=(("website", f"{self.hub}/{hub_id.repo_id}"),),
             )
         )
+
+
+def hub_ref(hub_id: HubId) -> str:
+    """The ref (and unpinned purl) of a Hub model named in metadata."""
+    return f"pkg:huggingface/{hub_id.namespace}/{hub_id.name}"
 
 
 def merge_components(first: Component, second: Component) -> Component:

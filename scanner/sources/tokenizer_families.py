@@ -70,7 +70,6 @@ class TokenizerFamily:
     """One published vocabulary of the database."""
 
     id: str
-    name: str
     repo: str
     """Who published it: the Hub repo of the model (``ORG/NAME``), or the package that ships
     it (a purl, ``pkg:pypi/tiktoken``); its origin is theirs."""
@@ -258,7 +257,6 @@ def _family(entry: dict[str, object]) -> TokenizerFamily:
     also = entry.get("also") or []
     return TokenizerFamily(
         id=str(entry["id"]),
-        name=str(entry["name"]),
         repo=str(entry["repo"]),
         model=str(entry["model"]),
         size=int(str(entry["size"])),
