@@ -152,18 +152,21 @@ def read_folder_facts(walk: WalkResult) -> FolderFacts:
 def _first_vocabulary(
     files: Sequence[FileEntry], state: _Collector
 ) -> tuple[PurePosixPath, Vocabulary] | None:
-    """The vocabulary of the first tokenizer file that reads; one that does not is an issue
-    (the tokenizer then goes unrecognised, which decides nothing)."""
+    """The vocabulary of the first tokenizer file that reads. One that does not is a MEDIUM
+    issue: a tokenizer whose vocabulary cannot be read cannot be told apart from a published
+    one, so no tier passes on it."""
     # A GGUF file is tried only when its header read declares tokens (a broken one is an
     # issue already).
     gguf_with_tokens = {
         rel for rel, meta in state.lists.get("gguf", ()) if meta.vocab_size is not None
     }
+    pointers = {rel for rel, _ in state.lists.get("lfs_pointers", ())}  # no content to read
     ranked = sorted(
         (
             (len(entry.relpath.parts), rank, entry.relpath.as_posix(), entry)
             for entry in files
             if (rank := _vocabulary_rank(entry.relpath.name)) is not None
+            and entry.relpath not in pointers
             and (entry.relpath.suffix.lower() != ".gguf" or entry.relpath in gguf_with_tokens)
         ),
         key=lambda item: item[:3],
@@ -177,7 +180,7 @@ def _first_vocabulary(
                 ScanIssue(
                     location=entry.relpath.as_posix(),
                     problem=f"tokenizer vocabulary not read: {problem}",
-                    severity=Severity.LOW,
+                    severity=Severity.MEDIUM,
                 )
             )
             continue

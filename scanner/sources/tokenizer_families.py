@@ -44,6 +44,9 @@ HIGH_SHARE: Final = 0.9
 #: and the share above which that is certain.
 DERIVED_ORDER: Final = 0.8
 HIGH_ORDER: Final = 0.95
+#: Shares of a family's tokens in a vocabulary, and of the vocabulary's from the family, above
+#: which the same set of tokens in another order is taken for a shuffled copy.
+REORDERED_SHARE: Final = 0.95
 #: Fits (share times order) this close are equal: the more specific family wins.
 SAME_FIT: Final = 0.02
 _SKETCH_ITEM: Final = struct.Struct(">QI")
@@ -95,7 +98,8 @@ class TokenizerMatch:
 
     family: TokenizerFamily
     relation: str
-    """``identical`` (the same ordinary tokens in the same order) or ``derived``."""
+    """``identical`` (the same ordinary tokens in the same order), ``derived`` (most of them,
+    in their order) or ``reordered`` (nearly all of them and little else, in another order)."""
     share: float
     """Estimated share of the family's tokens that the vocabulary holds."""
     order: float
@@ -116,6 +120,12 @@ class TokenizerMatch:
             what = (
                 f"its vocabulary is {family.repo}'s, token for token "
                 f"({family.size} {family.model} tokens)"
+            )
+        elif self.relation == "reordered":
+            what = (
+                f"its vocabulary holds {self.share:.0%} of {family.repo}'s {family.size} "
+                f"tokens, which make {self.own_share:.0%} of its own, but only "
+                f"{self.order:.0%} of them in their order: the same tokens under other ids"
             )
         else:
             what = (
@@ -183,7 +193,7 @@ def match(
         if share >= DERIVED_SHARE and order >= DERIVED_ORDER
     ]
     if not candidates:
-        return None
+        return _reordered(known, print_)
     # A vocabulary holding most of Llama 3's holds most of cl100k's too, which Llama 3's
     # extends: of two families that fit as well, the one derived from the other is the match.
     best = candidates[0][0] * candidates[0][1]
@@ -206,6 +216,30 @@ def match(
         own_share=own_share,
         confidence="high" if certain else "medium",
         others=tuple((other.id, round(value, 3)) for value, _, other in candidates[1:]),
+    )
+
+
+def _reordered(known: tuple[TokenizerFamily, ...], print_: Fingerprint) -> TokenizerMatch | None:
+    """A family's tokens nearly all there, and nearly nothing else, but in another order: the
+    ids (and the embedding rows with them) were shuffled to hide the match. A vocabulary
+    trained on its own holds a small one's common pieces (Gemma's holds 96% of Llama 2's)
+    among many more of its own, so both shares must be high; medium confidence."""
+    found = []
+    for family in known:
+        share, order = compare(family, print_)
+        own_share = min(1.0, share * family.size / max(print_.size, 1))
+        if share >= REORDERED_SHARE and own_share >= REORDERED_SHARE:
+            found.append((share * own_share, share, order, own_share, family))
+    if not found:
+        return None
+    _, share, order, own_share, family = max(found, key=lambda item: (item[0], item[4].id))
+    return TokenizerMatch(
+        family=family,
+        relation="reordered",
+        share=share,
+        order=order,
+        own_share=own_share,
+        confidence="medium",
     )
 
 

@@ -280,3 +280,19 @@ def test_a_vocabulary_a_package_publishes_takes_that_package_s_origin(
     assert source["type"] == "library"
     assert source["supplier"]["name"] == "OpenAI"
     assert "SOV005" in sovereign_rules(tmp_path)
+
+
+def test_a_tokenizer_file_that_cannot_be_read_leaves_sovereign_unknown(
+    domestic: Path, minilm_dir: Path, tmp_path: Path
+) -> None:
+    # Bytes prepended to BERT's tokenizer.json: its vocabulary cannot be checked, so no tier
+    # may pass on the tokenizer being the model's own.
+    (domestic / "tokenizer.json").write_bytes(
+        b"\x00\x01" + (minilm_dir / "tokenizer.json").read_bytes()
+    )
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "UNKNOWN"
+    metadata = bom["metadata"]
+    assert isinstance(metadata, dict)
+    issues = [p["value"] for p in metadata["properties"] if p["name"] == "sovscan:issue"]
+    assert any("tokenizer vocabulary not read" in text for text in issues)

@@ -38,6 +38,10 @@ MAX_TOKENS: Final = 4 * 1024 * 1024
 _SPECIAL_TYPES: Final = frozenset({2, 3, 4})
 #: The GGUF keys a vocabulary is read from (their arrays kept whole: ``read_gguf_stream(keep=)``).
 GGUF_VOCABULARY_KEYS: Final = frozenset({"tokenizer.ggml.tokens", "tokenizer.ggml.token_type"})
+#: Special, added and reserved tokens a vocabulary may have before they are taken for hidden
+#: ordinary ones: BERT has 999 (its [unused…] included), Llama 3 256.
+MIN_SPECIAL_ALLOWED: Final = 2048
+MAX_SPECIAL_SHARE: Final = 0.05
 _TIKTOKEN_LINE: Final = re.compile(rb"[A-Za-z0-9+/=]+ [0-9]+")
 
 
@@ -53,6 +57,8 @@ class Vocabulary:
     ``vocab.json`` or ``vocab.txt``."""
     declared: int
     """Tokens the file declares, special ones included."""
+    specials_kept: bool = False
+    """Whether the special tokens were kept: more were declared than a tokenizer has."""
 
 
 def read_vocabulary(path: Path) -> Vocabulary | None:
@@ -86,7 +92,7 @@ def vocabulary_from_tokenizer_json(data: bytes) -> Vocabulary:
         raise MalformedFileError("no model object")
     listed = document.get("added_tokens")
     added = {
-        item["id"]
+        item["id"]: str(item.get("content", ""))
         for item in (listed if isinstance(listed, list) else ())
         if isinstance(item, dict) and isinstance(item.get("id"), int)
     }
@@ -99,34 +105,37 @@ def vocabulary_from_tokenizer_json(data: bytes) -> Vocabulary:
         by_id = {index: token for token, index in vocab.items() if isinstance(index, int)}
     else:
         raise MalformedFileError(f"a {kind or 'model'} without a vocabulary")
-    kept = [
-        str(token)
-        for index, token in sorted(by_id.items())
-        if index not in added and isinstance(token, str)
+    every = {**added, **{index: token for index, token in by_id.items() if isinstance(token, str)}}
+    wordpiece = kind == "wordpiece"
+    entries = [
+        (
+            _phantom_space(token) if wordpiece and not _bracketed(token) else token,
+            index in added or (wordpiece and _bracketed(token)),
+        )
+        for index, token in sorted(every.items())
     ]
-    if kind == "wordpiece":
-        kept = [_phantom_space(token) for token in kept if not _bracketed(token)]
-    return _vocabulary(kept, kind or "bpe", "tokenizer.json", len(by_id) + len(added - set(by_id)))
+    return _vocabulary(entries, kind or "bpe", "tokenizer.json")
 
 
 def vocabulary_from_vocab_json(data: bytes) -> Vocabulary:
     """A GPT-2 style ``vocab.json`` (token → id); ``<|…|>`` specials left out."""
     document = _json_object(data)
     by_id = {index: token for token, index in document.items() if isinstance(index, int)}
-    kept = [
-        token
+    entries = [
+        (token, token.startswith("<|") and token.endswith("|>"))
         for _, token in sorted(by_id.items())
-        if not (token.startswith("<|") and token.endswith("|>"))
     ]
-    return _vocabulary(kept, "bpe", "vocab.json", len(by_id))
+    return _vocabulary(entries, "bpe", "vocab.json")
 
 
 def vocabulary_from_vocab_txt(data: bytes) -> Vocabulary:
     """A BERT ``vocab.txt`` (one token a line, the line number its id); ``[…]`` specials left
     out, the rest spelt as llama.cpp writes WordPiece tokens."""
     lines = data.decode("utf-8", errors="replace").splitlines()
-    kept = [_phantom_space(token) for token in lines if not _bracketed(token)]
-    return _vocabulary(kept, "wordpiece", "vocab.txt", len(lines))
+    entries = [
+        (token, True) if _bracketed(token) else (_phantom_space(token), False) for token in lines
+    ]
+    return _vocabulary(entries, "wordpiece", "vocab.txt")
 
 
 def vocabulary_from_tiktoken(data: bytes) -> Vocabulary:
@@ -144,13 +153,13 @@ def vocabulary_from_tiktoken(data: bytes) -> Vocabulary:
         if len(ranked) > MAX_TOKENS:
             raise MalformedFileError(f"more than {MAX_TOKENS} tokens")
     ranked.sort()
-    return _vocabulary([token for _, token in ranked], "bpe", "tiktoken", len(ranked))
+    return _vocabulary([(token, False) for _, token in ranked], "bpe", "tiktoken")
 
 
 def vocabulary_from_sentencepiece(data: bytes) -> Vocabulary:
     """A SentencePiece ``ModelProto``: its pieces (field 1: piece 1, score 2, type 3), the
     unknown, control and user-defined ones left out."""
-    kept: list[str] = []
+    entries: list[tuple[str, bool]] = []
     declared = 0
     for number, wire, value in _fields(data):
         if number != 1 or wire != 2:
@@ -164,11 +173,10 @@ def vocabulary_from_sentencepiece(data: bytes) -> Vocabulary:
                 piece = field_value.decode("utf-8", errors="replace")
             elif field == 3 and field_wire == 0:
                 kind = int.from_bytes(field_value, "little")
-        if kind not in _SPECIAL_TYPES:
-            kept.append(piece)
+        entries.append((piece, kind in _SPECIAL_TYPES))
     if not declared:
         raise MalformedFileError("no SentencePiece pieces: not a SentencePiece model")
-    return _vocabulary(kept, "unigram", "sentencepiece", declared)
+    return _vocabulary(entries, "unigram", "sentencepiece")
 
 
 def vocabulary_from_gguf_tokens(
@@ -176,13 +184,12 @@ def vocabulary_from_gguf_tokens(
 ) -> Vocabulary:
     """GGUF ``tokenizer.ggml.tokens`` (and ``token_type``): its ordinary and byte tokens."""
     kinds = types if types is not None and len(types) == len(tokens) else (1,) * len(tokens)
-    kept = [
-        str(token)
+    entries = [
+        (str(token), kind in _SPECIAL_TYPES or (model == "bert" and _bracketed(str(token))))
         for token, kind in zip(tokens, kinds, strict=True)
-        if kind not in _SPECIAL_TYPES and not (model == "bert" and _bracketed(str(token)))
     ]
     names = {"gpt2": "bpe", "llama": "unigram", "bert": "wordpiece", "t5": "unigram"}
-    return _vocabulary(kept, names.get(model, model or "bpe"), "gguf", len(tokens))
+    return _vocabulary(entries, names.get(model, model or "bpe"), "gguf")
 
 
 def _from_gguf(path: Path) -> Vocabulary | None:
@@ -205,12 +212,21 @@ def gguf_vocabulary(metadata: GgufMetadata) -> Vocabulary | None:
     )
 
 
-def _vocabulary(tokens: list[str], model: str, source: str, declared: int) -> Vocabulary:
-    if len(tokens) > MAX_TOKENS:
+def _vocabulary(entries: list[tuple[str, bool]], model: str, source: str) -> Vocabulary:
+    """The vocabulary of ``entries`` — (token, special?) in id order — without the special
+    ones, unless there are more of those than a tokenizer has (``MAX_SPECIAL_SHARE``): a file
+    that declares thousands of ordinary tokens special or added would hide them from the match,
+    so then every token is kept."""
+    if len(entries) > MAX_TOKENS:
         raise MalformedFileError(f"more than {MAX_TOKENS} tokens")
+    special = sum(1 for _, is_special in entries if is_special)
+    hiding = special > max(MIN_SPECIAL_ALLOWED, MAX_SPECIAL_SHARE * len(entries))
+    tokens = tuple(token for token, is_special in entries if hiding or not is_special)
     if not tokens:
         raise MalformedFileError("no tokens")
-    return Vocabulary(tokens=tuple(tokens), model=model, source=source, declared=declared)
+    return Vocabulary(
+        tokens=tokens, model=model, source=source, declared=len(entries), specials_kept=hiding
+    )
 
 
 def _json_object(data: bytes) -> dict[str, object]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import struct
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ from scanner.formats.model.vocabulary import (
     vocabulary_from_tiktoken,
     vocabulary_from_tokenizer_json,
 )
+from scanner.sources.tokenizer_families import fingerprint, match
 from tests.conftest import CORPUS
 from tests.conftest import _missing as missing
 
@@ -198,3 +200,22 @@ def test_a_damaged_gguf_vocabulary_is_read_or_refused(
     path.write_bytes(bytes(data))
     with contextlib.suppress(MalformedFileError):
         read_vocabulary(path)
+
+
+def test_ordinary_tokens_declared_added_are_not_hidden(minilm_dir: Path) -> None:
+    # Every token of BERT's vocabulary listed as an added token as well: a file that declares
+    # more special tokens than any tokenizer has keeps them all, so the match still sees them.
+    document = json.loads((minilm_dir / "tokenizer.json").read_bytes())
+    vocab = document["model"]["vocab"]
+    document["added_tokens"] = [
+        {"id": index, "content": token, "special": False} for token, index in vocab.items()
+    ]
+    hiding = vocabulary_from_tokenizer_json(json.dumps(document).encode())
+    honest = read_vocabulary(minilm_dir / "tokenizer.json")
+    assert honest is not None
+    assert not honest.specials_kept
+    assert hiding.specials_kept
+    assert set(honest.tokens) <= set(hiding.tokens)
+    found = match(fingerprint(hiding))
+    assert found is not None
+    assert found.family.id == "bert-bge"
