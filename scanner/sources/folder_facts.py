@@ -161,19 +161,21 @@ def _first_vocabulary(
         rel for rel, meta in state.lists.get("gguf", ()) if meta.vocab_size is not None
     }
     pointers = {rel for rel, _ in state.lists.get("lfs_pointers", ())}  # no content to read
+    config: TokenizerConfig | None = state.values.get("tokenizer")
+    named = frozenset(map(PurePosixPath, config.vocabulary_files if config else ()))
     ranked = sorted(
         (
-            (len(entry.relpath.parts), rank, entry.relpath.as_posix(), entry)
+            (0 if rank < 0 else len(entry.relpath.parts), rank, entry.relpath.as_posix(), entry)
             for entry in files
-            if (rank := _vocabulary_rank(entry.relpath.name)) is not None
+            if (rank := _vocabulary_rank(entry.relpath, named)) is not None
             and entry.relpath not in pointers
             and (entry.relpath.suffix.lower() != ".gguf" or entry.relpath in gguf_with_tokens)
         ),
         key=lambda item: item[:3],
     )
-    for *_, entry in ranked[:MAX_VOCABULARY_FILES_TRIED]:
+    for _, rank, _, entry in ranked[:MAX_VOCABULARY_FILES_TRIED]:
         try:
-            found = read_vocabulary(entry.path)
+            found = read_vocabulary(entry.path, by_content=rank < 0)
         except (MalformedFileError, OSError) as error:
             problem = error.problem if isinstance(error, MalformedFileError) else str(error)
             state.issues.append(
@@ -189,8 +191,12 @@ def _first_vocabulary(
     return None
 
 
-def _vocabulary_rank(name: str) -> int | None:
-    lowered = name.lower()
+def _vocabulary_rank(relpath: PurePosixPath, named: frozenset[PurePosixPath]) -> int | None:
+    """Where a file stands among the vocabulary files: first those the tokenizer config names
+    (-1), then ``VOCABULARY_FILES`` in order, ``*.tiktoken``, GGUF files; None for others."""
+    if relpath in named:
+        return -1
+    lowered = relpath.name.lower()
     if lowered in VOCABULARY_FILES:
         return VOCABULARY_FILES.index(lowered)
     if lowered.endswith(".tiktoken"):

@@ -38,6 +38,7 @@ from scanner.core.model import (
 )
 from scanner.core.properties import PropertyName
 from scanner.formats.model.gguf import GgufMetadata, read_gguf_stream
+from scanner.formats.model.hf_config import read_tokenizer_config
 from scanner.formats.model.safetensors import SafetensorsHeader, read_safetensors_stream
 from scanner.formats.model.vocabulary import (
     GGUF_VOCABULARY_KEYS,
@@ -246,27 +247,47 @@ def _fetch_metadata(
 def _fetch_vocabulary_file(
     client: HubClient, info: HubRepoInfo, folder: Path, issues: list[ScanIssue]
 ) -> set[str]:
-    """Write the smallest top-level file a tokenizer's vocabulary is read from (``vocab.json``
-    is a fraction of ``tokenizer.json``) into ``folder``, fetched by one range read (it may be
-    in LFS) that the Hub cache keeps by commit; the path fetched, if any."""
+    """Write the file a tokenizer's vocabulary is read from into ``folder``: the one its
+    tokenizer config names, else the smallest top-level one (``vocab.json`` is a fraction of
+    ``tokenizer.json``). It is fetched by one range read (it may be in LFS) that the Hub cache
+    keeps by commit; returns the path fetched, if any."""
+    named = _named_vocabulary_files(folder)
     listed = [
         item
         for item in info.files
-        if item.path in VOCABULARY_FILES
+        if (item.path in VOCABULARY_FILES or item.path in named)
         and item.size is not None
         and 0 < item.size <= MAX_TOKENIZER_FILE_BYTES
     ]
     if not listed:
         return set()
-    item = min(listed, key=lambda item: (item.size or 0, VOCABULARY_FILES.index(item.path)))
+    item = min(
+        listed,
+        key=lambda item: (
+            item.path not in named,
+            item.size or 0,
+            VOCABULARY_FILES.index(item.path) if item.path in VOCABULARY_FILES else 0,
+        ),
+    )
     assert item.size is not None  # noqa: S101  (filtered above)
     data = client.header_bytes(info, item.path, length=item.size)
     if isinstance(data, HubProblem):
         severity = Severity.LOW if data.kind == "offline-miss" else Severity.MEDIUM
         issues.append(ScanIssue(location=info.url, problem=data.message, severity=severity))
         return set()
-    (folder / item.path).write_bytes(data)
+    target = folder / item.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
     return {item.path}
+
+
+def _named_vocabulary_files(folder: Path) -> frozenset[str]:
+    """The files the fetched ``tokenizer_config.json`` names for the tokenizer to load."""
+    try:
+        config = read_tokenizer_config(folder / "tokenizer_config.json")
+    except (MalformedFileError, OSError):  # absent, or reported when the folder is read
+        return frozenset()
+    return frozenset(config.vocabulary_files)
 
 
 def _gguf_vocabulary(

@@ -156,6 +156,42 @@ def test_a_foreign_vocabulary_no_file_declares_fails_sovereign(
 
 
 @pytest.mark.parametrize(
+    ("source", "key", "renamed"),
+    [
+        ("tokenizer.json", "tokenizer_file", "bert.json"),
+        ("vocab.txt", "vocab_file", "assets/words.dat"),
+    ],
+)
+def test_a_renamed_vocabulary_the_tokenizer_config_names_is_read_by_content(
+    source: str, key: str, renamed: str, domestic: Path, minilm_dir: Path, tmp_path: Path
+) -> None:
+    # transformers loads the file tokenizer_config.json names, whatever it is called; hiding
+    # BERT's vocabulary under another name does not hide it.
+    target = domestic / renamed
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(minilm_dir / source, target)
+    config = json.loads((domestic / "tokenizer_config.json").read_text())
+    (domestic / "tokenizer_config.json").write_text(json.dumps({**config, key: renamed}))
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    assert props(tokenizer(bom), PropertyName.TOKENIZER_FAMILY) == ["bert-bge (identical, high)"]
+    assert "SOV005" in sovereign_rules(tmp_path)
+
+
+def test_a_tokenizer_file_outside_the_folder_is_not_followed(
+    domestic: Path, minilm_dir: Path, tmp_path: Path
+) -> None:
+    # An absolute path left by the machine that saved the tokenizer names no file of the model.
+    shutil.copy(minilm_dir / "tokenizer.json", tmp_path / "elsewhere.json")
+    config = json.loads((domestic / "tokenizer_config.json").read_text())
+    config["tokenizer_file"] = str(tmp_path / "elsewhere.json")
+    (domestic / "tokenizer_config.json").write_text(json.dumps(config))
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "PASS"
+    assert props(tokenizer(bom), PropertyName.TOKENIZER_VOCABULARY_SHA256) == []
+
+
+@pytest.mark.parametrize(
     ("dropped", "added", "verdict", "rule"),
     [(0.05, 20_000, "FAIL", "SOV005"), (0.12, 5_000, "UNKNOWN", "SOV006")],
 )
@@ -245,6 +281,29 @@ def test_a_hub_repo_s_tokenizer_is_fingerprinted_from_its_smallest_file(
     assert found.reads("vocab.txt") == [(206, f"bytes=0-{size - 1}")]
     # The larger one is only checked by its first bytes, as every file is.
     assert found.reads("tokenizer.json") == [(206, "bytes=0-16383")]
+
+
+def test_a_hub_repo_s_renamed_vocabulary_is_fetched_by_its_config_s_name(
+    minilm_dir: Path, tmp_path: Path
+) -> None:
+    config = {"tokenizer_class": "BertTokenizer", "tokenizer_file": "bert.json"}
+    files = [
+        FakeFile("tokenizer_config.json", json.dumps(config).encode()),
+        FakeFile("bert.json", (minilm_dir / "tokenizer.json").read_bytes(), lfs=True),
+    ]
+    world = world_with(*files, repo_id="ai-forever/renamed")
+    with FakeHub(world) as fake:
+        found = hub_scan(fake, world, tmp_path)
+    family = [
+        prop["value"]
+        for c in found.bom["components"]
+        if c["bom-ref"].startswith("tokenizer:")
+        for prop in c.get("properties", [])
+        if prop["name"] == PropertyName.TOKENIZER_FAMILY
+    ]
+    assert family == ["bert-bge (identical, high)"]
+    size = (minilm_dir / "tokenizer.json").stat().st_size
+    assert (206, f"bytes=0-{size - 1}") in found.reads("bert.json")
 
 
 def test_a_gguf_repo_s_vocabulary_is_read_by_range(corpus: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, TypeGuard
 
 from scanner.core.capped_io import read_json_capped
@@ -26,6 +27,7 @@ from scanner.formats.model.json_fields import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
 #: Most ``auto_map`` / ``custom_pipelines`` / ``quantization_config`` entries kept.
@@ -34,6 +36,8 @@ MAX_MAP_ENTRIES = 256
 MAX_SUB_CONFIG_DEPTH = 4
 #: Most distinct shard files kept from a weight index (DeepSeek-R1 has 163).
 MAX_SHARDS = 65_536
+#: ``tokenizer_config.json`` keys naming the file a tokenizer loads its vocabulary from.
+VOCABULARY_FILE_KEYS = ("tokenizer_file", "vocab_file")
 
 #: Libraries a diffusers ``model_index.json`` component may name without being repo code:
 #: diffusers' LOADABLE_CLASSES keys, then the ``diffusers.pipelines`` subpackages of 2026, then
@@ -148,6 +152,11 @@ class TokenizerConfig:
     """Total characters of chat template text (templates are code run at inference)."""
     chat_template_names: tuple[str, ...] = ()
     """Names of the templates when ``chat_template`` is a list of named templates."""
+    vocabulary_files: tuple[str, ...] = ()
+    """Files inside the model folder it names for the tokenizer to load (``tokenizer_file``,
+    ``vocab_file``; relative POSIX paths): transformers reads these instead of the usual names.
+    Paths outside the folder (an absolute path left by the machine that saved it) are left
+    out."""
     problems: tuple[str, ...] = ()
 
 
@@ -427,8 +436,19 @@ def read_tokenizer_config(path: Path) -> TokenizerConfig:
         has_chat_template=length > 0,
         chat_template_length=length,
         chat_template_names=names,
+        vocabulary_files=_files_inside(fields.text(key) for key in VOCABULARY_FILE_KEYS),
         problems=fields.problems.freeze(),
     )
+
+
+def _files_inside(names: Iterable[str | None]) -> tuple[str, ...]:
+    """The relative paths among ``names`` that stay inside the folder, POSIX-spelt."""
+    found: list[str] = []
+    for name in names:
+        path = PurePosixPath((name or "").strip().replace("\\", "/"))
+        if path.parts and not path.is_absolute() and ".." not in path.parts:
+            found.append(path.as_posix())
+    return tuple(dict.fromkeys(found))
 
 
 def _chat_templates(fields: Fields) -> tuple[int, tuple[str, ...]]:

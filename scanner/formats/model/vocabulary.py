@@ -27,6 +27,7 @@ from scanner.core.errors import MalformedFileError
 from scanner.formats.model.gguf import GgufMetadata, read_gguf_stream
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 #: Largest tokenizer file read (Gemma's tokenizer.json is about 34 MB).
@@ -61,22 +62,24 @@ class Vocabulary:
     """Whether the special tokens were kept: more were declared than a tokenizer has."""
 
 
-def read_vocabulary(path: Path) -> Vocabulary | None:
-    """The vocabulary in ``path``, chosen by its name; None when the name holds none.
+def read_vocabulary(path: Path, *, by_content: bool = False) -> Vocabulary | None:
+    """The vocabulary in ``path``, its format chosen by its name; None when the name holds
+    none. ``by_content``: the format is told from the bytes instead, for a file a tokenizer
+    config names whatever it is called.
 
     Raises:
-        MalformedFileError: the file is not what its name says, or breaks a cap.
+        MalformedFileError: the file is not what its name (or content) says, or breaks a cap.
         OSError: the file cannot be read.
     """
     name = path.name.lower()
-    if name.endswith(".gguf"):
+    if name.endswith(".gguf") or (by_content and read_prefix(path, max_bytes=4) == b"GGUF"):
         return _from_gguf(path)
-    if name not in _BY_NAME and not name.endswith((".tiktoken", ".model")):
+    if not by_content and name not in _BY_NAME and not name.endswith((".tiktoken", ".model")):
         return None
     data = read_prefix(path, max_bytes=MAX_TOKENIZER_FILE_BYTES + 1)
     if len(data) > MAX_TOKENIZER_FILE_BYTES:
         raise MalformedFileError(f"over the {MAX_TOKENIZER_FILE_BYTES}-byte tokenizer cap")
-    reader = _BY_NAME.get(name)
+    reader = _BY_NAME.get(name) if not by_content else _reader_by_content(data)
     if reader is not None:
         return reader(data)
     if _TIKTOKEN_LINE.match(data):
@@ -84,9 +87,31 @@ def read_vocabulary(path: Path) -> Vocabulary | None:
     return vocabulary_from_sentencepiece(data)
 
 
+def _reader_by_content(data: bytes) -> Callable[[bytes], Vocabulary] | None:
+    """The reader of ``data`` by its first bytes: a JSON object is a ``tokenizer.json`` or a
+    ``vocab.json``; SentencePiece protobufs (field 1, length-delimited) and tiktoken lines are
+    left to the caller; other text is a ``vocab.txt``."""
+    if data.lstrip()[:1] == b"{":
+        return _vocabulary_from_any_json
+    if data[:1] == b"\x0a" or _TIKTOKEN_LINE.match(data):
+        return None
+    return vocabulary_from_vocab_txt
+
+
+def _vocabulary_from_any_json(data: bytes) -> Vocabulary:
+    """A ``tokenizer.json`` (it has a model object) or else a ``vocab.json``."""
+    document = _json_object(data)
+    if isinstance(document.get("model"), dict):
+        return _from_tokenizer_document(document)
+    return _from_vocab_document(document)
+
+
 def vocabulary_from_tokenizer_json(data: bytes) -> Vocabulary:
     """A Hugging Face ``tokenizer.json``: its model's vocabulary without the added tokens."""
-    document = _json_object(data)
+    return _from_tokenizer_document(_json_object(data))
+
+
+def _from_tokenizer_document(document: dict[str, object]) -> Vocabulary:
     model = document.get("model")
     if not isinstance(model, dict):
         raise MalformedFileError("no model object")
@@ -119,7 +144,10 @@ def vocabulary_from_tokenizer_json(data: bytes) -> Vocabulary:
 
 def vocabulary_from_vocab_json(data: bytes) -> Vocabulary:
     """A GPT-2 style ``vocab.json`` (token → id); ``<|…|>`` specials left out."""
-    document = _json_object(data)
+    return _from_vocab_document(_json_object(data))
+
+
+def _from_vocab_document(document: dict[str, object]) -> Vocabulary:
     by_id = {index: token for token, index in document.items() if isinstance(index, int)}
     entries = [
         (token, token.startswith("<|") and token.endswith("|>"))

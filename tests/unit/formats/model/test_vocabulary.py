@@ -58,6 +58,30 @@ def test_bert_reads_the_same_from_tokenizer_json_vocab_txt_and_gguf(
     }
 
 
+def test_a_renamed_file_reads_by_its_content(
+    minilm_dir: Path, corpus: Path, tmp_path: Path
+) -> None:
+    # The file a tokenizer config names may be called anything: its bytes say what it is.
+    originals = [
+        minilm_dir / "tokenizer.json",
+        minilm_dir / "vocab.txt",
+        corpus / "gguf/ggml-vocab-bert-bge.gguf",
+        corpus / DNA,
+    ]
+    vocab_json = tmp_path / "vocab.json"  # the DNA tokenizer's BPE vocabulary, GPT-2 style
+    vocab_json.write_text(json.dumps(json.loads((corpus / DNA).read_text())["model"]["vocab"]))
+    for original in (*originals, vocab_json):
+        renamed = tmp_path / f"renamed-{original.name}.dat"
+        renamed.write_bytes(original.read_bytes())
+        assert read_vocabulary(renamed) is None  # not a vocabulary file by its name
+        by_content = read_vocabulary(renamed, by_content=True)
+        expected = read_vocabulary(original)
+        assert by_content is not None
+        assert expected is not None
+        assert by_content.tokens == expected.tokens
+        assert by_content.source == expected.source
+
+
 def _protobuf_string(number: int, raw: bytes) -> bytes:
     return _varint(number << 3 | 2) + _varint(len(raw)) + raw
 
