@@ -46,6 +46,20 @@ def minilm_dir() -> Path:
     return folder
 
 
+@pytest.fixture
+def qwen_tiktoken() -> Path:
+    """Qwen's real vocabulary (151,643 BPE tokens) as Alibaba Cloud ships it in PyPI
+    dashscope 2.0.2 (``dashscope/resources/qwen.tiktoken``)."""
+    try:
+        dist = importlib.metadata.distribution("dashscope")
+    except importlib.metadata.PackageNotFoundError:
+        _missing("PyPI package dashscope (make dev installs it)")
+    path = Path(str(dist.locate_file("dashscope/resources/qwen.tiktoken")))
+    if not path.is_file():
+        _missing(str(path))
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory

@@ -28,6 +28,9 @@ class RelationKind(StrEnum):
     ADAPTER = "adapter"
     QUANTIZED = "quantized"
     MERGE = "merge"
+    DERIVED = "derived"
+    """``src``'s weights come from ``dst`` in a way no file declares: found by fingerprint
+    (its evidence says which signals, and how certain)."""
     TRAINED_ON = "trained-on"
     TOKENIZER_FROM = "tokenizer-from"
     REMOTE_CODE_FROM = "remote-code-from"
@@ -40,7 +43,13 @@ class RelationKind(StrEnum):
 
 #: Relations through which weights are inherited: the weights lineage (CycloneDX pedigree).
 LINEAGE_RELATIONS = frozenset(
-    {RelationKind.FINETUNE, RelationKind.ADAPTER, RelationKind.QUANTIZED, RelationKind.MERGE}
+    {
+        RelationKind.FINETUNE,
+        RelationKind.ADAPTER,
+        RelationKind.QUANTIZED,
+        RelationKind.MERGE,
+        RelationKind.DERIVED,
+    }
 )
 #: Relations to every source of a model's weights: its lineage and the sub-models it includes.
 WEIGHTS_RELATIONS = LINEAGE_RELATIONS | {RelationKind.SUBMODEL}

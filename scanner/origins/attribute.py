@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import assert_never
 from urllib.parse import unquote
 
+from scanner.core.detection import detection_confidence
 from scanner.core.model import (
     LINEAGE_RELATIONS,
     Component,
@@ -32,7 +33,6 @@ from scanner.origins.inference import (
 from scanner.origins.knowledge import EntryKind, KnowledgeBase
 from scanner.origins.package_metadata import is_metadata_evidence as _is_metadata
 from scanner.origins.package_metadata import library_origin_from_metadata
-from scanner.sources.tokenizer_families import detection_confidence
 
 #: Ref prefix of ancestors named by a value that is not a Hub id.
 UNRESOLVED_PREFIX = "model:unresolved:"

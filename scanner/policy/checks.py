@@ -7,6 +7,7 @@ Each ``check_*`` returns the hits of its rules and the reasons the tier passes t
 
 from __future__ import annotations
 
+from scanner.core.detection import detection_confidence
 from scanner.core.model import (
     Component,
     Confidence,
@@ -56,7 +57,6 @@ from scanner.policy.tier import (
     standing_of,
 )
 from scanner.policy.waivers import ON_LOAD_RULES
-from scanner.sources.tokenizer_families import detection_confidence
 
 _BLOCKING_ISSUES = frozenset({Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM})
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from scanner.core.detection import detection_confidence
 from scanner.core.errors import UsageError
 from scanner.core.model import Finding, Layer, ScanResult, TierVerdict, Verdict
 from scanner.policy.attestation import Attestation
@@ -48,7 +49,12 @@ from scanner.policy.deny_lists import DenyList, default_deny_list
 from scanner.policy.layers import component_layers
 from scanner.policy.profile import Profile, RuleKind, parse_country
 from scanner.policy.registry import TrustedRegistry
-from scanner.policy.rules import DANGEROUS_CODE_RULE, RULES, applied_rules
+from scanner.policy.rules import (
+    DANGEROUS_CODE_RULE,
+    POSSIBLE_ANCESTOR_RULE,
+    RULES,
+    applied_rules,
+)
 from scanner.policy.tier import Checked, Facts, Hit, Tier, clip, count, counted_components
 
 #: Most components a reason lists by name; the rest are counted.
@@ -190,7 +196,7 @@ def _evaluate_tier(tier: Tier) -> tuple[list[Finding], TierVerdict]:
     )
     for check in checks:
         _merge(checked, check(tier))
-    hits = sorted(checked.hits, key=_hit_order)
+    hits = sorted((_unless_doubtful(tier, hit) for hit in checked.hits), key=_hit_order)
     live = [hit for hit in hits if hit.accepted is None]
     outcomes = {RULES[hit.rule].outcome for hit in live}
     if Verdict.FAIL in outcomes:
@@ -217,6 +223,26 @@ def _evaluate_tier(tier: Tier) -> tuple[list[Finding], TierVerdict]:
 def _merge(into: Checked, more: Checked) -> None:
     into.hits += more.hits
     into.passes += more.passes
+
+
+def _unless_doubtful(tier: Tier, hit: Hit) -> Hit:
+    """``hit``, or GEN002 (UNKNOWN) in its place when it would fail the tier on a component
+    that only a medium-confidence fingerprint found: a doubtful ancestor decides nothing."""
+    if RULES[hit.rule].outcome is not Verdict.FAIL:
+        return hit
+    component = tier.facts.by_ref.get(hit.ref)
+    if component is None or detection_confidence(component.evidence) != "medium":
+        return hit
+    return replace(
+        hit,
+        rule=POSSIBLE_ANCESTOR_RULE,
+        message=f"{hit.message} — if the model derives from it, which only a "
+        f"medium-confidence fingerprint shows (rule {hit.rule})",
+        noun=("possible ancestor", "possible ancestors"),
+        key=f"{hit.rule}:{hit.key}",
+        remediation="Establish whether the model derives from it (declare base_model if it "
+        f"does); if it does: {hit.remediation}",
+    )
 
 
 def _verdict(

@@ -202,6 +202,18 @@ _RULE_LIST = (
         severity=Severity.MEDIUM,
         outcome=Verdict.UNKNOWN,
     ),
+    Rule(
+        id="GEN002",
+        name="possible-ancestor",
+        description="A rule would fail on a component that may not be in the model: only a "
+        "medium-confidence fingerprint found it (a shape copied exactly, a vocabulary partly "
+        "derived).",
+        help="The tier cannot fail on a doubtful ancestor, nor pass while it may be there. "
+        "Establish the lineage: declare the base (base_model in the card) if it is right, or "
+        "show what the model was trained from.",
+        severity=Severity.MEDIUM,
+        outcome=Verdict.UNKNOWN,
+    ),
 )
 
 #: Static-analysis rules: what loading a model file would do. They belong to no tier (their
@@ -295,7 +307,8 @@ _LINEAGE_RULES = (
         id="LIN001",
         name="undeclared-ancestor",
         description="The model's own files show an ancestor that nothing it declares names "
-        "(its tokenizer's vocabulary is a published model's).",
+        "(its tokenizer's vocabulary is a published model's, or its configuration's shape and "
+        "vocabulary are).",
         help="A card's base_model, an adapter's base and config.json's _name_or_path are the "
         "publisher's claims; the vocabulary's fingerprint is in the files. Ask the publisher, "
         "or declare the ancestor if it is right.",
@@ -308,6 +321,8 @@ _LINEAGE_RULES = (
 RULES: Mapping[str, Rule] = MappingProxyType(
     {rule.id: rule for rule in (*_RULE_LIST, *_ANALYSIS_RULES, *_LINEAGE_RULES)}
 )
+#: The rule a failing hit on a component only a medium-confidence fingerprint found becomes.
+POSSIBLE_ANCESTOR_RULE = "GEN002"
 #: The rule every tier applies to files whose loading runs dangerous code.
 DANGEROUS_CODE_RULE = "SEC100"
 #: The static-analysis rules: findings about files, raised by no tier.
@@ -324,8 +339,8 @@ def is_dangerous(finding: Finding) -> bool:
     )
 
 
-#: The rule ids each rule kind can raise; every tier also applies GEN001 and SEC100 (and ATT00x
-#: when it requires attestations).
+#: The rule ids each rule kind can raise; every tier also applies GEN001, GEN002 and SEC100 (and
+#: ATT00x when it requires attestations).
 RULES_OF_KIND: Mapping[RuleKind, tuple[str, ...]] = {
     RuleKind.DOMESTIC_ONLY: ("SOV001", "SOV002", "SOV003", "SOV004", "SOV005", "SOV006"),
     RuleKind.OPEN_LICENSE_FOR_FOREIGN: ("NAT001", "NAT002", "SOV002"),
@@ -338,6 +353,7 @@ def applied_rules(profile: Profile) -> tuple[str, ...]:
     """Every rule id a profile's evaluation can raise, sorted."""
     ids = {
         "GEN001",
+        POSSIBLE_ANCESTOR_RULE,
         DANGEROUS_CODE_RULE,
         *(rule for kind in profile.rules for rule in RULES_OF_KIND[kind]),
     }

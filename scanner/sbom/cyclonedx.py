@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import scanner
+from scanner.core.detection import relation_labels
 from scanner.core.errors import InvalidOutputError, UsageError
 from scanner.core.model import (
     LINEAGE_RELATIONS,
@@ -344,7 +345,7 @@ class _BomBuilder:
         for relation in self.result.relations:
             if relation.src not in self.by_ref or relation.dst not in self.by_ref:
                 continue
-            self.incoming[relation.dst].add(relation.kind.value)
+            self.incoming[relation.dst].update(relation_labels(relation))
             if relation.kind in LINEAGE_RELATIONS:
                 self.lineage[relation.src][relation.dst].add(relation.kind.value)
             if relation.kind in DEPENDENCY_RELATIONS:
@@ -705,8 +706,7 @@ def _validator(fmt: Literal["json", "xml"], spec_version: str) -> SchemabasedVal
 
 
 def _skip_iri_grammar() -> None:
-    """Keep jsonschema from importing ``rfc3987_syntax``, whose import compiles a grammar (~2 s).
-
+    """Keep jsonschema from importing ``rfc3987_syntax``, whose import compiles a grammar (~2 s):
     jsonschema uses it only for the ``iri-reference`` format, and URLs never reach the schema
     validator: ``_take_urls`` removes them and ``is_absolute_uri`` checks them. A ``None`` entry
     in ``sys.modules`` makes the optional import fail, so jsonschema skips that checker.

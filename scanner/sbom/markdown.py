@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 import scanner
+from scanner.core.detection import detected_signals, detection_confidence
 from scanner.core.model import (
     WEIGHTS_RELATIONS,
     Component,
@@ -31,7 +32,6 @@ from scanner.core.model import (
 from scanner.sbom.finding_order import DANGEROUS_CODE_RULE, action_findings, tiers_label
 from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription, describe_rule
 from scanner.sbom.summary import component_label, human_size, origin_label, plain
-from scanner.sources.tokenizer_families import detection_confidence
 
 MAX_FINDINGS_SHOWN = 500
 MAX_EVIDENCE_SHOWN = 5
@@ -226,9 +226,15 @@ def _lineage(
         if relation.kind not in WEIGHTS_RELATIONS or base is None:
             continue
         unresolved = " (unresolved)" if base.unresolved else ""
+        found = detection_confidence(relation.evidence)
+        detected = (
+            f" _(detected: {detected_signals(relation.evidence)} fingerprint, {found} confidence)_"
+            if found is not None
+            else ""
+        )
         lines.append(
             f"{'  ' * depth}- {relation.kind} → {md(component_label(base))}{unresolved} — "
-            f"{_origin_detail(base.origin)}"
+            f"{_origin_detail(base.origin)}{detected}"
         )
         if relation.dst not in seen:
             lines += _lineage(result, relation.dst, by_ref, depth + 1, seen | {relation.dst})

@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 
+from scanner.core.detection import detected_signals, detection_confidence
 from scanner.core.model import (
     WEIGHTS_RELATIONS,
     Component,
@@ -33,7 +34,6 @@ from scanner.sbom.finding_order import (
     tiers_label,
 )
 from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription
-from scanner.sources.tokenizer_families import detection_confidence
 
 #: Issues listed in full before the rest are counted.
 MAX_ISSUES_SHOWN = 20
@@ -324,6 +324,10 @@ def _lineage_tree(
         sources = plain(", ".join(sorted({e.location for e in rel.evidence})))
         unresolved = "  (unresolved)" if base.unresolved else ""
         where = f"  [{sources}]" if sources else ""
+        found = detection_confidence(rel.evidence)
+        if found is not None:
+            signals = detected_signals(rel.evidence)
+            where = f"  [detected: {signals} fingerprint, {found} confidence; {sources}]"
         lines.append(
             f"{'  ' * depth}└─ {rel.kind}: {component_label(base)}{unresolved}"
             f" — {origin_label(base.origin)}{where}"

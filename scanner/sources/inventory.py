@@ -10,7 +10,6 @@ from pathlib import PurePosixPath
 from scanner.core.config import DEFAULT_HUB
 from scanner.core.ids import parse_hub_id
 from scanner.core.model import (
-    LINEAGE_RELATIONS,
     Component,
     ComponentKind,
     Evidence,
@@ -33,17 +32,12 @@ from scanner.formats.model.gguf import GgufDataset, GgufMetadata
 from scanner.formats.model.model_formats import format_of
 from scanner.formats.model.onnx import OnnxMetadata
 from scanner.formats.model.safetensors import SafetensorsHeader
+from scanner.sources.detected_lineage import add_detected_lineage
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.identity import ModelIdentity
-from scanner.sources.inventory_builder import InventoryBuilder, hub_ref
+from scanner.sources.inventory_builder import InventoryBuilder
 from scanner.sources.lineage import add_lineage
 from scanner.sources.remote_code import add_code
-from scanner.sources.tokenizer_families import (
-    EVIDENCE_METHOD,
-    TokenizerMatch,
-    fingerprint,
-    match,
-)
 
 #: Files that make up a tokenizer.
 TOKENIZER_FILES = frozenset(
@@ -104,7 +98,8 @@ def build_inventory(
     file_refs = _add_files(builder, subject.ref, facts, files, digests)
     add_lineage(builder, subject.ref, facts)
     dataset_refs = _add_datasets(builder, subject.ref, facts)
-    _add_tokenizer(builder, subject.ref, facts, file_refs)
+    tokenizer_ref = _add_tokenizer(builder, subject.ref, facts, file_refs)
+    add_detected_lineage(builder, subject.ref, tokenizer_ref, facts)
     add_code(builder, subject.ref, facts, file_refs)
     builder.components[subject.ref] = replace(
         builder.components[subject.ref], model_card=_model_card(facts, dataset_refs)
@@ -404,7 +399,8 @@ def _add_tokenizer(
     subject_ref: str,
     facts: FolderFacts,
     file_refs: dict[PurePosixPath, str],
-) -> None:
+) -> str | None:
+    """The model's tokenizer component, with what its files declare; None without one."""
     tokenizer_files = [ref for rel, ref in file_refs.items() if rel.name in TOKENIZER_FILES]
     gguf_tokenizers = [(p, m) for p, m in facts.gguf if m.tokenizer_model]
     if (
@@ -413,7 +409,7 @@ def _add_tokenizer(
         and not gguf_tokenizers
         and facts.vocabulary is None
     ):
-        return
+        return None
     properties: list[tuple[str, str]] = []
     evidence: list[Evidence] = []
     config = facts.tokenizer
@@ -457,7 +453,6 @@ def _add_tokenizer(
     builder.relate(subject_ref, ref, RelationKind.DEPENDS_ON)
     for file_ref in tokenizer_files:
         builder.relate(ref, file_ref, RelationKind.CONTAINS)
-    _add_detected_vocabulary(builder, subject_ref, ref, facts)
     if config is not None and config.name_or_path:
         hub_id = parse_hub_id(config.name_or_path)
         own = builder.identity.hub_id
@@ -470,99 +465,7 @@ def _add_tokenizer(
             )
             source = builder.hub_model(hub_id, hint, Layer.TOKENIZER)
             builder.relate(ref, source, RelationKind.TOKENIZER_FROM, hint)
-
-
-def _add_detected_vocabulary(
-    builder: InventoryBuilder, subject_ref: str, ref: str, facts: FolderFacts
-) -> None:
-    """The published vocabulary the tokenizer (``ref``) is, or comes from, found by its
-    fingerprint whatever the metadata declares: a ``tokenizer-from`` edge to its publisher, and
-    LIN001 when nothing the model declares names it."""
-    if facts.vocabulary is None:
-        return
-    path, vocabulary = facts.vocabulary
-    print_ = fingerprint(vocabulary)
-    tokenizer = builder.components[ref]
-    properties = [(PropertyName.TOKENIZER_VOCABULARY_SHA256, print_.digest)]
-    found = match(print_)
-    evidence: tuple[Evidence, ...] = ()
-    if found is not None:
-        family = found.family
-        properties.append(
-            (PropertyName.TOKENIZER_FAMILY, f"{family.id} ({found.relation}, {found.confidence})")
-        )
-        evidence = (
-            Evidence(
-                location=path.as_posix(),
-                field=f"vocabulary:{found.relation}:{found.confidence}",
-                value=found.describe(),
-                method=EVIDENCE_METHOD,
-            ),
-        )
-    builder.components[ref] = replace(
-        tokenizer,
-        properties=tuple(dict.fromkeys((*tokenizer.properties, *properties))),
-        evidence=(*tokenizer.evidence, *evidence),
-    )
-    if found is None:
-        return
-    if found.family.repo.startswith("pkg:"):  # shipped by a package (OpenAI's tiktoken)
-        declared = found.family.repo in builder.components
-        source = builder.add(
-            Component(
-                ref=found.family.repo,
-                kind=ComponentKind.LIBRARY,
-                name=found.family.repo.rpartition("/")[2],
-                purl=found.family.repo,
-                layer=Layer.TOKENIZER,
-                evidence=evidence,
-            )
-        )
-    else:
-        hub_id = parse_hub_id(found.family.repo)
-        own = builder.identity.hub_id
-        if hub_id is None or (own is not None and hub_id.repo_id == own.repo_id):
-            return
-        declared = hub_ref(hub_id) in builder.components
-        source = builder.hub_model(hub_id, evidence[0], Layer.TOKENIZER)
-    builder.relate(ref, source, RelationKind.TOKENIZER_FROM, *evidence)
-    if not declared:  # the metadata names it already: nothing undeclared to report
-        builder.findings.append(_undeclared_ancestor(builder, subject_ref, ref, found, evidence))
-
-
-def _undeclared_ancestor(
-    builder: InventoryBuilder,
-    subject_ref: str,
-    ref: str,
-    found: TokenizerMatch,
-    evidence: tuple[Evidence, ...],
-) -> Finding:
-    """LIN001: the tokenizer's vocabulary names an ancestor that nothing the model declares
-    names; what it does declare is quoted."""
-    bases = [
-        builder.components[dst].name if dst in builder.components else dst
-        for (src, dst, kind) in builder.relations
-        if src == subject_ref and kind in LINEAGE_RELATIONS
-    ]
-    declared = (
-        f"it declares {', '.join(dict.fromkeys(bases))} as its base"
-        if bases
-        else "it declares no base model"
-    )
-    family = found.family
-    return Finding(
-        rule_id="LIN001",
-        severity=Severity.MEDIUM,
-        component_ref=ref,
-        message=f"{builder.identity.label}: {declared}, yet its tokenizer's vocabulary is "
-        f"{family.repo}'s ({found.relation}, {found.confidence} confidence), which no file "
-        "declares",
-        evidence=evidence,
-        layer=Layer.TOKENIZER,
-        key=family.id,
-        remediation=f"Ask the publisher whether the model derives from {family.repo}; if it "
-        "does, declare it (base_model in the card)",
-    )
+    return ref
 
 
 # --- model card --------------------------------------------------------------------------------

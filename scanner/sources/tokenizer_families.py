@@ -25,15 +25,16 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Final
 
+from scanner.core.detection import VOCABULARY_FINGERPRINT
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from scanner.core.model import Evidence
     from scanner.formats.model.vocabulary import Vocabulary
 
 #: The ``Evidence.method`` of a fact found by a vocabulary's fingerprint (no file declares it);
 #: its ``field`` is ``vocabulary:<relation>:<confidence>``.
-EVIDENCE_METHOD: Final = "tokenizer-fingerprint"
+EVIDENCE_METHOD: Final = VOCABULARY_FINGERPRINT
 #: Token hashes a family keeps in the database (the smallest ones).
 SKETCH_SIZE: Final = 1024
 #: Share of a family's tokens a vocabulary must hold to come from it (a derived vocabulary).
@@ -136,16 +137,6 @@ class TokenizerMatch:
         if family.derived_from:
             what += f"; {family.repo}'s vocabulary itself extends {family.derived_from}'s"
         return what + f" (the published vocabulary read from {family.source})"
-
-
-def detection_confidence(evidence: Iterable[Evidence]) -> str | None:
-    """``high`` or ``medium`` when every fact of ``evidence`` is a fingerprint (nothing
-    declares what it stands for); None when one is declared, or there is none."""
-    facts = tuple(evidence)
-    if not facts or any(item.method != EVIDENCE_METHOD for item in facts):
-        return None
-    levels = {item.field.rpartition(":")[2] for item in facts}
-    return "high" if "high" in levels else "medium"
 
 
 def fingerprint(vocabulary: Vocabulary) -> Fingerprint:

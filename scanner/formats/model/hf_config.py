@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeGuard
 from scanner.core.capped_io import read_json_capped
 from scanner.core.errors import MalformedFileError
 from scanner.core.ids import parse_code_reference
+from scanner.formats.model.architecture_shape import ArchitectureShape, shape_from_config
 from scanner.formats.model.json_fields import (
     MAX_LIST_ITEMS,
     MAX_VALUE_CHARS,
@@ -114,6 +115,8 @@ class ModelConfig:
     sub_configs: tuple[tuple[str, ModelConfig], ...] = ()
     """Nested configs (``text_config``, ``vision_config``...); their problems are reported on
     the top-level config, prefixed with their key."""
+    shape: ArchitectureShape | None = None
+    """The widths, depth, heads and vocabulary size it declares."""
     problems: tuple[str, ...] = ()
 
 
@@ -318,6 +321,7 @@ def _model_config(fields: Fields, *, depth: int) -> ModelConfig:
         diffusers_version=fields.text("_diffusers_version"),
         commit_hash=_commit_hash(fields),
         sub_configs=_sub_configs(fields, depth=depth),
+        shape=shape_from_config(fields.document),
     )
 
 

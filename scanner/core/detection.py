@@ -1,0 +1,48 @@
+"""Facts found by fingerprint rather than declared: the evidence methods that mark them, and
+how certain a set of such facts is.
+
+A fingerprint's ``Evidence.field`` is ``<signal>:<relation>:<confidence>`` (for example
+``vocabulary:identical:high`` or ``architecture:exact:medium``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from scanner.core.model import Evidence, Relation
+
+#: ``Evidence.method`` of a fact found by a tokenizer vocabulary's fingerprint.
+VOCABULARY_FINGERPRINT: Final = "tokenizer-fingerprint"
+#: ``Evidence.method`` of a fact found by a model's shape (widths, depth, vocabulary size).
+ARCHITECTURE_FINGERPRINT: Final = "architecture-fingerprint"
+#: Each fingerprint method, and the signal it reads.
+SIGNALS: Final = {VOCABULARY_FINGERPRINT: "vocabulary", ARCHITECTURE_FINGERPRINT: "architecture"}
+
+
+def detection_confidence(evidence: Iterable[Evidence]) -> str | None:
+    """``high`` or ``medium`` when every fact of ``evidence`` is a fingerprint (nothing
+    declares what it stands for); None when one is declared, or there is none."""
+    facts = tuple(evidence)
+    if not facts or any(item.method not in SIGNALS for item in facts):
+        return None
+    levels = {item.field.rpartition(":")[2] for item in facts}
+    return "high" if "high" in levels else "medium"
+
+
+def detected_signals(evidence: Iterable[Evidence]) -> str | None:
+    """The signals a detected fact rests on, ``+``-joined (``architecture+vocabulary``); None
+    when ``evidence`` is not all fingerprints."""
+    facts = tuple(evidence)
+    if detection_confidence(facts) is None:
+        return None
+    return "+".join(sorted({SIGNALS[item.method] for item in facts}))
+
+
+def relation_labels(relation: Relation) -> tuple[str, ...]:
+    """The ``sovscan:relation`` values of ``relation``: its kind, and ``detected:<signals>``
+    when fingerprints, not files, found it."""
+    signals = detected_signals(relation.evidence)
+    return (relation.kind.value, *((f"detected:{signals}",) if signals else ()))

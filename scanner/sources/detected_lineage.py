@@ -1,0 +1,306 @@
+"""Lineage found in the artefacts whatever the files declare: the published vocabulary a
+tokenizer is (its fingerprint), and the published model whose weights a model holds (its shape
+and its vocabulary together).
+
+Signals are combined so that architecture reuse is never taken for lineage:
+
+* the shape copies a published configuration exactly (widths, depth, vocabulary size, RoPE
+  base) and the vocabulary is certainly that publisher's: the model derives from that
+  publisher's model, with high confidence;
+* the shape copies one exactly but the vocabulary is not read, is another publisher's or is
+  none we hold: possibly derived (medium confidence: no tier passes on it, none fails on it);
+* only the widths and depth match (a vocabulary of its own, as YandexGPT-5-Lite has on Llama
+  3's widths): architecture reuse, recorded on the model and not lineage.
+
+Each detected ancestor is a ``derived`` relation whose evidence says which signals found it
+and how certain they are; LIN001 reports one that nothing the model declares names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from scanner.core.detection import detection_confidence
+from scanner.core.ids import parse_hub_id
+from scanner.core.model import (
+    LINEAGE_RELATIONS,
+    Component,
+    ComponentKind,
+    Evidence,
+    Finding,
+    Layer,
+    RelationKind,
+    Severity,
+)
+from scanner.core.properties import PropertyName
+from scanner.formats.model.architecture_shape import ArchitectureShape, shape_from_gguf
+from scanner.sources import architecture_families, tokenizer_families
+from scanner.sources.inventory_builder import hub_ref
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from scanner.sources.architecture_families import ArchitectureMatch
+    from scanner.sources.folder_facts import FolderFacts
+    from scanner.sources.inventory_builder import InventoryBuilder
+    from scanner.sources.tokenizer_families import TokenizerMatch
+
+
+def add_detected_lineage(
+    builder: InventoryBuilder, subject_ref: str, tokenizer_ref: str | None, facts: FolderFacts
+) -> None:
+    """Add what the tokenizer's vocabulary and the model's shape show the model comes from."""
+    vocabulary, vocabulary_evidence = (
+        _add_detected_vocabulary(builder, subject_ref, tokenizer_ref, facts)
+        if tokenizer_ref is not None
+        else (None, ())
+    )
+    shape, where = model_shape(facts)
+    if shape is None:
+        return
+    _set_properties(builder, subject_ref, [(PropertyName.ARCHITECTURE_SHAPE, shape.describe())])
+    found = architecture_families.match_shape(shape)
+    if found is None:
+        return
+    own = builder.identity.hub_id
+    publishers = list(found.publishers)
+    if own is not None and own.namespace.lower() in {p.lower() for p in publishers}:
+        return  # its publisher's own shape: the model itself, or a sibling, not an ancestor
+    _set_properties(
+        builder,
+        subject_ref,
+        [(PropertyName.ARCHITECTURE_SHAPE_OF, found.label())],
+    )
+    if found.level != "exact" or _declared_by_publisher(builder, subject_ref, publishers):
+        return
+    if vocabulary is not None and vocabulary.confidence == "high":
+        shipped_by = {
+            _namespace(repo) for repo in (vocabulary.family.repo, *vocabulary.family.also)
+        }
+        publisher = next((p for p in publishers if p in shipped_by), None)
+        if publisher is not None:
+            base = _DetectedBase(found, publisher, "high", where)
+            _add_detected_base(builder, subject_ref, base, vocabulary, vocabulary_evidence)
+            return
+    for publisher in publishers:
+        base = _DetectedBase(found, publisher, "medium", where)
+        _add_detected_base(builder, subject_ref, base, None, ())
+
+
+def model_shape(facts: FolderFacts) -> tuple[ArchitectureShape | None, str]:
+    """The model's shape and the file it was read from: ``config.json`` (or its text model's
+    sub-config), else the first GGUF file that declares one."""
+    config = facts.config()
+    if config is not None:
+        if config.shape is not None:
+            return config.shape, "config.json"
+        for key, sub in config.sub_configs:
+            if sub.shape is not None:
+                return sub.shape, f"config.json ({key})"
+    for path, meta in facts.gguf:
+        shape = shape_from_gguf(meta.values, meta.architecture, meta.vocab_size)
+        if shape is not None:
+            return shape, path.as_posix()
+    return None, ""
+
+
+@dataclass(frozen=True, slots=True)
+class _DetectedBase:
+    """A publisher's models whose shape a model copies, and how certain its lineage is."""
+
+    found: ArchitectureMatch
+    publisher: str
+    confidence: str
+    where: str
+    """The file the shape was read from."""
+
+
+def _add_detected_base(
+    builder: InventoryBuilder,
+    subject_ref: str,
+    base: _DetectedBase,
+    vocabulary: TokenizerMatch | None,
+    vocabulary_evidence: tuple[Evidence, ...],
+) -> None:
+    found, confidence = base.found, base.confidence
+    members = found.of(base.publisher)
+    hub_id = parse_hub_id(members[0].repo)
+    if hub_id is None:
+        return
+    text = found.describe(members)
+    if vocabulary is not None:
+        text += f"; its vocabulary is {base.publisher}'s ({vocabulary.relation})"
+    elif confidence != "high":
+        text += (
+            "; its vocabulary does not show whose weights it holds"
+            if len(found.publishers) == 1
+            else f"; {', '.join(found.publishers)} published models of this shape"
+        )
+    shape_evidence = Evidence(
+        location=base.where,
+        field=f"architecture:{found.level}:{confidence}",
+        value=text,
+        method=architecture_families.EVIDENCE_METHOD,
+    )
+    evidence = (shape_evidence, *vocabulary_evidence)
+    ref = builder.hub_model(hub_id, shape_evidence, Layer.WEIGHTS)
+    if len(members) > 1:
+        others = ", ".join(member.repo for member in members[1:])
+        _set_properties(builder, ref, [(PropertyName.DETECTED_SAME_SHAPE, others)])
+    builder.relate(subject_ref, ref, RelationKind.DERIVED, *evidence)
+    builder.findings.append(
+        _undeclared_ancestor(
+            builder,
+            subject_ref,
+            ref,
+            what=(
+                f"its configuration and vocabulary are {members[0].repo}'s"
+                if vocabulary is not None
+                else f"its configuration has the shape of {members[0].repo}'s"
+            )
+            + f" ({confidence} confidence)",
+            key=members[0].repo,
+            repo=members[0].repo,
+            evidence=evidence,
+            layer=Layer.WEIGHTS,
+        )
+    )
+
+
+def _declared_by_publisher(
+    builder: InventoryBuilder, subject_ref: str, publishers: list[str]
+) -> bool:
+    """Whether the files declare a base from one of ``publishers`` (the shape agrees)."""
+    wanted = {p.lower() for p in publishers}
+    for (src, dst, kind), relation in builder.relations.items():
+        if src != subject_ref or kind not in LINEAGE_RELATIONS:
+            continue
+        if detection_confidence(relation.evidence) is not None:
+            continue
+        base = builder.components.get(dst)
+        if base is not None and (base.group or "").lower() in wanted:
+            return True
+    return False
+
+
+def _add_detected_vocabulary(
+    builder: InventoryBuilder, subject_ref: str, ref: str, facts: FolderFacts
+) -> tuple[TokenizerMatch | None, tuple[Evidence, ...]]:
+    """The published vocabulary the tokenizer (``ref``) is, or comes from, found by its
+    fingerprint whatever the metadata declares, with the evidence: a ``tokenizer-from`` edge
+    to its publisher, and LIN001 when nothing the model declares names it."""
+    if facts.vocabulary is None:
+        return None, ()
+    path, vocabulary = facts.vocabulary
+    print_ = tokenizer_families.fingerprint(vocabulary)
+    properties = [(PropertyName.TOKENIZER_VOCABULARY_SHA256, print_.digest)]
+    found = tokenizer_families.match(print_)
+    evidence: tuple[Evidence, ...] = ()
+    if found is not None:
+        family = found.family
+        properties.append(
+            (PropertyName.TOKENIZER_FAMILY, f"{family.id} ({found.relation}, {found.confidence})")
+        )
+        evidence = (
+            Evidence(
+                location=path.as_posix(),
+                field=f"vocabulary:{found.relation}:{found.confidence}",
+                value=found.describe(),
+                method=tokenizer_families.EVIDENCE_METHOD,
+            ),
+        )
+    _set_properties(builder, ref, properties, evidence)
+    if found is None:
+        return None, ()
+    if found.family.repo.startswith("pkg:"):  # shipped by a package (OpenAI's tiktoken)
+        declared = found.family.repo in builder.components
+        source = builder.add(
+            Component(
+                ref=found.family.repo,
+                kind=ComponentKind.LIBRARY,
+                name=found.family.repo.rpartition("/")[2],
+                purl=found.family.repo,
+                layer=Layer.TOKENIZER,
+                evidence=evidence,
+            )
+        )
+    else:
+        hub_id = parse_hub_id(found.family.repo)
+        own = builder.identity.hub_id
+        if hub_id is None or (own is not None and hub_id.repo_id == own.repo_id):
+            return found, evidence
+        declared = hub_ref(hub_id) in builder.components
+        source = builder.hub_model(hub_id, evidence[0], Layer.TOKENIZER)
+    builder.relate(ref, source, RelationKind.TOKENIZER_FROM, *evidence)
+    if not declared:  # the metadata names it already: nothing undeclared to report
+        builder.findings.append(
+            _undeclared_ancestor(
+                builder,
+                subject_ref,
+                ref,
+                what=f"its tokenizer's vocabulary is {found.family.repo}'s "
+                f"({found.relation}, {found.confidence} confidence)",
+                key=found.family.id,
+                repo=found.family.repo,
+                evidence=evidence,
+                layer=Layer.TOKENIZER,
+            )
+        )
+    return found, evidence
+
+
+def _set_properties(
+    builder: InventoryBuilder,
+    ref: str,
+    properties: Sequence[tuple[str, str]],
+    evidence: tuple[Evidence, ...] = (),
+) -> None:
+    component = builder.components[ref]
+    builder.components[ref] = replace(
+        component,
+        properties=tuple(dict.fromkeys((*component.properties, *properties))),
+        evidence=(*component.evidence, *evidence),
+    )
+
+
+def _namespace(repo: str) -> str:
+    return repo.partition("/")[0]
+
+
+def _undeclared_ancestor(
+    builder: InventoryBuilder,
+    subject_ref: str,
+    ref: str,
+    *,
+    what: str,
+    key: str,
+    repo: str,
+    evidence: tuple[Evidence, ...],
+    layer: Layer,
+) -> Finding:
+    """LIN001: the artefacts name an ancestor that nothing the model declares names; what it
+    does declare is quoted."""
+    bases = [
+        builder.components[dst].name if dst in builder.components else dst
+        for (src, dst, kind), relation in builder.relations.items()
+        if src == subject_ref
+        and kind in LINEAGE_RELATIONS
+        and detection_confidence(relation.evidence) is None
+    ]
+    declared = (
+        f"it declares {', '.join(dict.fromkeys(bases))} as its base"
+        if bases
+        else "it declares no base model"
+    )
+    return Finding(
+        rule_id="LIN001",
+        severity=Severity.MEDIUM,
+        component_ref=ref,
+        message=f"{builder.identity.label}: {declared}, yet {what}, which no file declares",
+        evidence=evidence,
+        layer=layer,
+        key=key,
+        remediation=f"Ask the publisher whether the model derives from {repo}; if it does, "
+        "declare it (base_model in the card)",
+    )

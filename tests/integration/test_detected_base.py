@@ -1,0 +1,267 @@
+"""A base model the card leaves out, found from the configuration's shape and the vocabulary
+together (issue #13), and architecture reuse told apart from lineage.
+
+Every vocabulary is a real published file: Qwen's as Alibaba Cloud ships it (PyPI dashscope
+2.0.2), Llama 2's and Phi-3's in llama.cpp's GGUF test files (whose headers also carry each
+model's widths), a Russian persona model's GGUF header (corpus), and Mistral-DNA's own DNA
+tokenizer. The configurations are the published values of the models they name, with the URL
+of each; a tokenizer trained in the test with the ``tokenizers`` library stands for a model's
+own.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import TYPE_CHECKING
+
+import pytest
+
+from scanner.core.properties import PropertyName
+from tests.integration.test_attacks import baseline
+from tests.integration.test_undeclared_lineage import (
+    DNA_TOKENIZER,
+    FROM_SCRATCH,
+    lineage_findings,
+    props,
+    scan_tiers,
+    sovereign_rules,
+    tokenizer,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+#: https://huggingface.co/Qwen/Qwen2.5-7B/blob/main/config.json
+QWEN_2_5_7B = {
+    "architectures": ["Qwen2ForCausalLM"],
+    "model_type": "qwen2",
+    "hidden_size": 3584,
+    "intermediate_size": 18944,
+    "num_attention_heads": 28,
+    "num_hidden_layers": 28,
+    "num_key_value_heads": 4,
+    "max_position_embeddings": 131072,
+    "rope_theta": 1000000.0,
+    "vocab_size": 152064,
+    "torch_dtype": "bfloat16",
+}
+#: Llama 3 8B's widths (https://huggingface.co/meta-llama/Meta-Llama-3-8B/blob/main/config.json)
+#: with a 129,024-token vocabulary of the model's own, as YandexGPT-5-Lite-8B's config declares:
+#: a model trained from scratch on the Llama architecture.
+OWN_VOCABULARY_ON_LLAMA_3 = {
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_attention_heads": 32,
+    "num_hidden_layers": 32,
+    "num_key_value_heads": 8,
+    "max_position_embeddings": 32768,
+    "rope_theta": 500000.0,
+    "vocab_size": 129024,
+}
+#: https://huggingface.co/meta-llama/Llama-2-7b-hf/blob/main/config.json
+LLAMA_2_7B = {
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "hidden_size": 4096,
+    "intermediate_size": 11008,
+    "num_attention_heads": 32,
+    "num_hidden_layers": 32,
+    "num_key_value_heads": 32,
+    "max_position_embeddings": 4096,
+    "rope_theta": 10000.0,
+    "vocab_size": 32000,
+}
+
+
+@pytest.fixture
+def domestic(tmp_path: Path) -> Path:
+    folder = baseline(tmp_path / "m")
+    (folder / "README.md").write_text(FROM_SCRATCH)
+    return folder
+
+
+def with_config(folder: Path, config: dict[str, object]) -> Path:
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def component(bom: dict[str, object], ref: str) -> dict[str, object]:
+    components = bom["components"]
+    assert isinstance(components, list)
+    [found] = [c for c in components if c["bom-ref"] == ref]
+    return found
+
+
+def subject(bom: dict[str, object]) -> dict[str, object]:
+    metadata = bom["metadata"]
+    assert isinstance(metadata, dict)
+    return metadata["component"]
+
+
+def derived_refs(bom: dict[str, object]) -> set[str]:
+    return {
+        c["bom-ref"]
+        for c in bom["components"]  # type: ignore[attr-defined]
+        if "derived" in props(c, PropertyName.RELATION)
+    }
+
+
+def test_a_laundered_qwen_fails_sovereign(
+    domestic: Path, qwen_tiktoken: Path, tmp_path: Path
+) -> None:
+    # The issue's case: Qwen2.5-7B's configuration and Qwen's tokenizer, a card that says
+    # "trained from scratch", a Russian origins entry and a full RU attestation.
+    with_config(domestic, QWEN_2_5_7B)
+    shutil.copy(qwen_tiktoken, domestic / "qwen.tiktoken")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    assert "SOV005" in sovereign_rules(tmp_path)
+    base = component(bom, "pkg:huggingface/Qwen/Qwen2.5-7B")
+    relations = props(base, PropertyName.RELATION)
+    assert "derived" in relations
+    assert "detected:architecture+vocabulary" in relations
+    assert base["supplier"]["name"].startswith("Alibaba Cloud")  # type: ignore[index]
+    same_shape = props(base, PropertyName.DETECTED_SAME_SHAPE)[0]
+    assert "Qwen/Qwen2.5-7B-Instruct" in same_shape
+    # The vocabulary alone names Qwen too, from another format of it (GGUF in the database).
+    assert props(tokenizer(bom), PropertyName.TOKENIZER_FAMILY) == ["qwen2 (identical, high)"]
+    assert props(subject(bom), PropertyName.ARCHITECTURE_SHAPE_OF) == ["Qwen/Qwen2.5-7B (exact)"]
+    # Declared ("from scratch", YandexGPT's tokenizer named) against detected: findings.
+    messages = lineage_findings(tmp_path)
+    assert any(
+        "yet its configuration and vocabulary are Qwen/Qwen2.5-7B's (high confidence)" in m
+        for m in messages
+    )
+
+
+def test_the_same_shape_with_a_vocabulary_of_its_own_is_reuse_not_lineage(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    # YandexGPT-5-Lite's case: Llama 3's widths, its own tokenizer and vocabulary size.
+    with_config(domestic, OWN_VOCABULARY_ON_LLAMA_3)
+    shutil.copy(corpus / DNA_TOKENIZER, domestic / "tokenizer.json")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "PASS"
+    assert derived_refs(bom) == set()
+    assert lineage_findings(tmp_path) == []
+    [reuse] = props(subject(bom), PropertyName.ARCHITECTURE_SHAPE_OF)
+    assert reuse.startswith("meta-llama/Meta-Llama-3-8B, ")
+    assert reuse.endswith("(dimensions)")
+
+
+def test_a_freshly_trained_tokenizer_matches_no_family(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    tokenizers = pytest.importorskip("tokenizers")
+    # A byte-level BPE trained here on a Russian text: a vocabulary no one published.
+    trained = tokenizers.ByteLevelBPETokenizer()
+    text = (corpus / "models/IlyaGusev__saiga_llama3_8b_gguf/README.md").read_text()
+    trained.train_from_iterator([text] * 3, vocab_size=2000, min_frequency=1)
+    trained.save(str(domestic / "tokenizer.json"))
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "PASS"
+    found = tokenizer(bom)
+    assert props(found, PropertyName.TOKENIZER_FAMILY) == []
+    assert len(props(found, PropertyName.TOKENIZER_VOCABULARY_SHA256)) == 1
+    assert derived_refs(bom) == set()
+
+
+def test_a_gguf_header_gives_the_shape_and_the_vocabulary(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    # llama.cpp's Llama 2 test file: Llama 2 7B's widths and Llama 2's vocabulary.
+    shutil.copy(corpus / "gguf/ggml-vocab-llama-spm.gguf", domestic / "model.gguf")
+    (domestic / "config.json").unlink()
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    assert "pkg:huggingface/meta-llama/Llama-2-7b-hf" in derived_refs(bom)
+    # OpenLLaMA has the same shape, with its own vocabulary: the vocabulary decides.
+    assert "pkg:huggingface/openlm-research/open_llama_7b" not in derived_refs(bom)
+
+
+def test_a_vocabulary_another_publisher_shipped_first_still_decides(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    # Phi-3 ships Llama 2's vocabulary; its widths are Microsoft's own.
+    shutil.copy(corpus / "gguf/ggml-vocab-phi-3.gguf", domestic / "model.gguf")
+    (domestic / "config.json").unlink()
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    assert "pkg:huggingface/microsoft/Phi-3-mini-4k-instruct" in derived_refs(bom)
+
+
+def test_a_shape_without_a_vocabulary_that_shows_whose_is_unknown_on_every_tier(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    # A Russian persona model's real GGUF header: Mistral 7B's widths and vocabulary size (two
+    # chat tokens added), a vocabulary the database does not hold.
+    shutil.copy(
+        corpus / "gguf/rupersonaagent_model-q4_K.TRUNCATED-header-only.gguf",
+        domestic / "model.gguf",
+    )
+    (domestic / "config.json").unlink()
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert derived_refs(bom) == {"pkg:huggingface/mistralai/Mistral-7B-v0.1"}
+    assert verdicts["sovereign"] == "UNKNOWN"
+    assert "SOV006" in sovereign_rules(tmp_path)
+    # A doubtful ancestor fails no tier: the deny list's tier is UNKNOWN on it, not FAIL.
+    assert verdicts["adversary"] == "UNKNOWN"
+    sarif = json.loads((tmp_path / "x.sarif").read_text())
+    rules = {r["ruleId"] for run in sarif["runs"] for r in run["results"]}
+    assert "GEN002" in rules
+    assert "ADV001" not in rules
+
+
+def test_a_shape_matching_several_publishers_without_a_vocabulary_names_each(
+    domestic: Path, tmp_path: Path
+) -> None:
+    # Llama 2 7B's published configuration alone: Meta's model, and OpenLLaMA's reproduction.
+    with_config(domestic, LLAMA_2_7B)
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert derived_refs(bom) == {
+        "pkg:huggingface/meta-llama/Llama-2-7b-hf",
+        "pkg:huggingface/openlm-research/open_llama_7b",
+    }
+    assert verdicts["sovereign"] == "UNKNOWN"
+
+
+def test_a_declared_base_of_the_same_publisher_is_not_detected_again(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    with_config(domestic, LLAMA_2_7B)
+    shutil.copy(corpus / "gguf/ggml-vocab-llama-spm.gguf", domestic / "model.gguf")
+    card = "---\nlicense: apache-2.0\nbase_model: meta-llama/Llama-2-7b-chat-hf\n---\n# acme\n"
+    (domestic / "README.md").write_text(card)
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    assert derived_refs(bom) == set()
+    assert "SOV001" in sovereign_rules(tmp_path)
+
+
+def test_the_publisher_s_own_shape_is_not_an_ancestor(corpus: Path, tmp_path: Path) -> None:
+    folder = baseline(tmp_path / "m")
+    with_config(folder, LLAMA_2_7B)
+    shutil.copy(corpus / "gguf/ggml-vocab-llama-spm.gguf", folder / "model.gguf")
+    from tests.integration.test_scan_cli import scan
+
+    out = tmp_path / "bom.cdx.json"
+    result = scan(str(folder), "--name", "meta-llama/Llama-2-7b-hf", "--offline", "-o", str(out))
+    assert result.exit_code in {0, 1, 3}, result.output
+    bom = json.loads(out.read_text())
+    assert "pkg:huggingface/meta-llama/Llama-2-7b-hf" not in derived_refs(bom)
+    assert "pkg:huggingface/openlm-research/open_llama_7b" not in derived_refs(bom)
+
+
+@pytest.mark.parametrize("stripped", ["vocab_size", "rope_theta", "num_key_value_heads"])
+def test_stripping_the_configuration_does_not_hide_the_vocabulary(
+    stripped: str, domestic: Path, qwen_tiktoken: Path, tmp_path: Path
+) -> None:
+    # Without the keys that make the shape exact, the tokenizer still names Qwen.
+    with_config(domestic, {k: v for k, v in QWEN_2_5_7B.items() if k != stripped})
+    shutil.copy(qwen_tiktoken, domestic / "qwen.tiktoken")
+    verdicts, _ = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    assert "SOV005" in sovereign_rules(tmp_path)
