@@ -447,55 +447,55 @@ def origins_list(country: str | None, origins_file: Path | None) -> None:
 
 
 @cli.command("fingerprint")
-@click.argument("target", type=click.Path(exists=True, path_type=Path))
-def fingerprint_command(target: Path) -> None:
-    """Say which published tokenizer a vocabulary is, or comes from, and why.
+@click.argument("target")
+@click.option(
+    "--name", help="Name of the model (ORG/NAME): its publisher's own shapes are not ancestors."
+)
+@click.option(
+    "--offline", is_flag=True, help="Never touch the network (hf: targets from the cache)."
+)
+@click.option(
+    "--hub-endpoint",
+    envvar="HF_ENDPOINT",
+    help="Hugging Face Hub to query [env: HF_ENDPOINT; default: huggingface.co].",
+)
+def fingerprint_command(
+    target: str, name: str | None, offline: bool, hub_endpoint: str | None
+) -> None:
+    """Say which published tokenizer and model a vocabulary or a model comes from, and why.
 
     TARGET is a tokenizer file (tokenizer.json, vocab.json, vocab.txt, a SentencePiece or
-    tiktoken tokenizer.model, a .gguf file) or a model folder, whose tokenizer is found as
-    `sovscan scan` finds it. Offline; nothing is loaded. Exit 2 when TARGET holds no
-    vocabulary.
+    tiktoken tokenizer.model, a .gguf file), a model folder, or a Hub repo (hf:ORG/NAME[@REV]).
+    For a folder or a repo the configuration's shape (config.json or a GGUF header) is matched
+    too, and the ancestors the shape and the vocabulary show together are named; a shape whose
+    widths alone match is architecture reuse, not lineage. Nothing is loaded; a folder is not
+    hashed; a repo is read from its metadata and header ranges. Exit 2 when TARGET holds
+    neither a vocabulary nor a shape.
     """
-    from scanner.core.errors import MalformedFileError
-    from scanner.formats.model.vocabulary import read_vocabulary
-    from scanner.sources.folder_facts import read_folder_facts
-    from scanner.sources.tokenizer_families import fingerprint, match
-    from scanner.sources.walk import walk_target
+    from scanner.core.offline import network_blocked
+    from scanner.fingerprint import file_report, folder_report, hub_report
 
     try:
-        if target.is_dir():
-            found = read_folder_facts(walk_target(target)).vocabulary
-            where, vocabulary = (target / found[0], found[1]) if found else (target, None)
+        config = ScanConfig(
+            offline=offline,
+            cache_dir=default_cache_dir(),
+            jobs=default_jobs(),
+            name=name,
+            hub_endpoint=hub_endpoint,
+        )
+        path = Path(target)
+        if target.startswith("hf:"):
+            with network_blocked() if offline else nullcontext():
+                report = hub_report(target, config)
+        elif path.is_dir():
+            report = folder_report(path, config)
+        elif path.exists():
+            report = file_report(path)
         else:
-            where, vocabulary = target, read_vocabulary(target)
-    except (MalformedFileError, OSError) as exc:
-        problem = exc.problem if isinstance(exc, MalformedFileError) else str(exc)
-        _fail(f"{target}: {problem}", UsageError.exit_code)
-    if vocabulary is None:
-        _fail(f"{target}: no tokenizer vocabulary found", UsageError.exit_code)
-    print_ = fingerprint(vocabulary)
-    lines = [
-        f"{where}: {vocabulary.model} vocabulary read from its {vocabulary.source}",
-        f"  tokens:          {len(vocabulary.tokens)} ordinary of {vocabulary.declared} declared",
-        f"  sha256:          {print_.digest}",
-    ]
-    found_match = match(print_)
-    if found_match is None:
-        lines.append("  published as:    no known vocabulary (its own, or one not in the database)")
-    else:
-        family = found_match.family
-        lines += [
-            f"  published as:    {family.repo} ({found_match.relation}, "
-            f"{found_match.confidence} confidence)",
-            f"  because:         {found_match.describe()}",
-            f"  repo named by:   {family.repo_source}",
-        ]
-        if family.also:
-            lines.append(f"  also shipped by: {', '.join(family.also)}")
-        if found_match.others:
-            shared = ", ".join(f"{name} ({share:.0%})" for name, share in found_match.others)
-            lines.append(f"  also holds most of: {shared} (shared ancestry)")
-    click.echo("\n".join(lines))
+            raise UsageError(f"{target}: no such file, folder or hf: repo")
+    except ScannerError as exc:
+        _fail(exc.diagnostics(), exc.exit_code)
+    click.echo(report)
 
 
 @contextmanager

@@ -133,8 +133,11 @@ def parse_shapes(document: object) -> tuple[PublishedShape, ...]:
     """The shapes of a database document (as written by the build script)."""
     if not isinstance(document, dict) or not isinstance(document.get("shapes"), list):
         raise TypeError("not an architecture database: no 'shapes' list")
-    source, as_of = str(document["source"]), str(document["as_of"])
-    return tuple(_published(entry, source, as_of) for entry in document["shapes"])
+    try:
+        source, as_of = str(document["source"]), str(document["as_of"])
+        return tuple(_published(entry, source, as_of) for entry in document["shapes"])
+    except KeyError as missing:
+        raise TypeError(f"an architecture database entry lacks {missing}") from None
 
 
 def _published(entry: dict[str, object], source: str, as_of: str) -> PublishedShape:

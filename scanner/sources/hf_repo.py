@@ -249,13 +249,17 @@ def _fetch_vocabulary_file(
 ) -> set[str]:
     """Write the file a tokenizer's vocabulary is read from into ``folder``: the one its
     tokenizer config names, else the smallest top-level one (``vocab.json`` is a fraction of
-    ``tokenizer.json``). It is fetched by one range read (it may be in LFS) that the Hub cache
-    keeps by commit; returns the path fetched, if any."""
+    ``tokenizer.json``; ``*.tiktoken`` counts too). It is fetched by one range read (it may be
+    in LFS) that the Hub cache keeps by commit; returns the path fetched, if any."""
     named = _named_vocabulary_files(folder)
     listed = [
         item
         for item in info.files
-        if (item.path in VOCABULARY_FILES or item.path in named)
+        if (
+            item.path in VOCABULARY_FILES
+            or item.path in named
+            or ("/" not in item.path and item.path.endswith(".tiktoken"))
+        )
         and item.size is not None
         and 0 < item.size <= MAX_TOKENIZER_FILE_BYTES
     ]
@@ -266,7 +270,9 @@ def _fetch_vocabulary_file(
         key=lambda item: (
             item.path not in named,
             item.size or 0,
-            VOCABULARY_FILES.index(item.path) if item.path in VOCABULARY_FILES else 0,
+            VOCABULARY_FILES.index(item.path)
+            if item.path in VOCABULARY_FILES
+            else len(VOCABULARY_FILES),
         ),
     )
     assert item.size is not None  # noqa: S101  (filtered above)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import TYPE_CHECKING
 
 from click.testing import CliRunner
@@ -54,3 +56,61 @@ def test_a_broken_tokenizer_file_exits_2_naming_it(tmp_path: Path) -> None:
     code, output = fingerprint(tmp_path / "tokenizer.json")
     assert code == 2
     assert f"{tmp_path / 'tokenizer.json'}: not JSON" in output
+
+
+def test_a_folder_s_shape_and_vocabulary_name_its_base(corpus: Path, tmp_path: Path) -> None:
+    # llama.cpp's Llama 2 test file: Llama 2 7B's widths in its header, Llama 2's vocabulary.
+    (tmp_path / "model.gguf").write_bytes((corpus / "gguf/ggml-vocab-llama-spm.gguf").read_bytes())
+    code, output = fingerprint(tmp_path)
+    assert code == 0
+    assert "shape:           hidden 4096, 32 layers, 32 heads (32 KV), MLP 11008" in output
+    assert (
+        "derived from:    meta-llama/Llama-2-7b-hf (architecture+vocabulary, high confidence)"
+        in output
+    )
+
+
+def test_widths_alone_are_said_to_be_reuse(corpus: Path, tmp_path: Path) -> None:
+    from tests.integration.test_detected_base import OWN_VOCABULARY_ON_LLAMA_3 as config
+
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    code, output = fingerprint(tmp_path)
+    assert code == 0
+    assert "(dimensions)" in output
+    assert "ancestor:        none shown (the widths alone are architecture reuse" in output
+
+
+def test_a_folder_with_neither_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# nothing\n")
+    code, output = fingerprint(tmp_path)
+    assert code == 2
+    assert "no tokenizer vocabulary and no configuration shape found" in output
+
+
+def test_a_hub_repo_is_fingerprinted_from_its_metadata(qwen_tiktoken: Path, tmp_path: Path) -> None:
+    from tests.fakes.hub import FakeFile, FakeHub
+    from tests.integration.test_detected_base import QWEN_2_5_7B
+    from tests.integration.test_hub_load_analysis import world_with
+
+    files = (FakeFile("qwen.tiktoken", qwen_tiktoken.read_bytes(), lfs=True),)
+    world = world_with(*files, repo_id="acme/from-scratch")
+    repo = world.repos["model:acme/from-scratch"]
+    world.repos["model:acme/from-scratch"] = dataclasses.replace(
+        repo,
+        files=tuple(
+            FakeFile("config.json", json.dumps(QWEN_2_5_7B).encode())
+            if f.path == "config.json"
+            else f
+            for f in repo.files
+        ),
+    )
+    with FakeHub(world) as fake:
+        args = ["fingerprint", "hf:acme/from-scratch", "--hub-endpoint", fake.url]
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        weights = fake.weight_downloads()
+    assert result.exit_code == 0, result.output
+    assert "published as:    qwen2 (identical, high)" in result.output
+    assert "derived from:    Qwen/Qwen2.5-7B (architecture+vocabulary, high confidence)" in (
+        result.output
+    )
+    assert weights == []

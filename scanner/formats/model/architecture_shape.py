@@ -96,7 +96,7 @@ def shape_from_config(document: Mapping[str, object]) -> ArchitectureShape | Non
         for name, keys in _CONFIG_KEYS.items()
     }
     if document.get("multi_query") is True and values["kv_heads"] is None:
-        values["kv_heads"] = 1  # Falcon's early configs
+        values["kv_heads"] = 1.0  # Falcon's early configs
     return _shape(values)
 
 

@@ -685,6 +685,7 @@ def test_profile_without_layers_is_unknown() -> None:
             "ATT001",
             "ATT002",
             "GEN001",
+            "GEN002",
             "SEC100",
             "SOV001",
             "SOV002",
@@ -902,6 +903,7 @@ def test_rule_table() -> None:
         "ATT002",
         "SEC100",
         "GEN001",
+        "GEN002",
         *(f"SEC00{n}" for n in range(1, 9)),
         "LIN001",
     ]
@@ -926,6 +928,7 @@ def test_verdicts_name_the_rules_their_tier_applies() -> None:
     )
     assert verdict_of(result, "national").rules == (
         "GEN001",
+        "GEN002",
         "NAT001",
         "NAT002",
         "SEC100",
@@ -935,6 +938,7 @@ def test_verdicts_name_the_rules_their_tier_applies() -> None:
         "ADV001",
         "ADV002",
         "GEN001",
+        "GEN002",
         "SEC100",
         "SOV002",
     )

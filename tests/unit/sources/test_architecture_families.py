@@ -1,0 +1,85 @@
+"""The database of published shapes, and how a shape is matched against it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from scanner.formats.model.architecture_shape import ArchitectureShape
+from scanner.sources.architecture_families import load_shapes, match_shape, parse_shapes
+
+
+def published(repo: str) -> ArchitectureShape:
+    [found] = [entry.shape for entry in load_shapes() if entry.repo == repo]
+    return found
+
+
+def test_every_published_shape_matches_itself_exactly() -> None:
+    shapes = load_shapes()
+    assert len(shapes) > 150
+    for entry in shapes:
+        found = match_shape(entry.shape)
+        assert found is not None
+        assert found.level == "exact"
+        assert entry in found.members
+        assert entry.config == f"https://huggingface.co/{entry.repo}/blob/main/config.json"
+        assert entry.source.startswith("PyPI litgpt ")
+
+
+def test_fine_tunes_of_another_publisher_s_model_are_left_out() -> None:
+    repos = {entry.repo for entry in load_shapes()}
+    assert "meta-llama/Llama-2-7b-hf" in repos
+    assert "openlm-research/open_llama_7b" in repos  # a from-scratch reproduction: kept
+    assert "garage-bAInd/Platypus2-7B" not in repos
+    assert "deepseek-ai/DeepSeek-R1-Distill-Llama-8B" not in repos
+
+
+def test_llama_3_and_mistral_share_widths_and_differ_in_vocabulary() -> None:
+    llama = published("meta-llama/Meta-Llama-3-8B")
+    mistral = published("mistralai/Mistral-7B-v0.1")
+    assert llama.dimensions == mistral.dimensions
+    found = match_shape(llama)
+    assert found is not None
+    assert found.level == "exact"
+    assert found.publishers == ("meta-llama",)
+
+
+def test_widths_with_a_vocabulary_of_its_own_are_reuse() -> None:
+    own = dataclasses.replace(published("meta-llama/Meta-Llama-3-8B"), vocab_size=129024)
+    found = match_shape(own)
+    assert found is not None
+    assert found.level == "dimensions"
+    assert {"meta-llama", "mistralai"} <= set(found.publishers)
+
+
+@pytest.mark.parametrize(("added", "level"), [(2, "exact"), (128, "exact"), (129, "dimensions")])
+def test_a_few_added_tokens_keep_the_shape(added: int, level: str) -> None:
+    base = published("mistralai/Mistral-7B-v0.1")
+    assert base.vocab_size is not None
+    found = match_shape(dataclasses.replace(base, vocab_size=base.vocab_size + added))
+    assert found is not None
+    assert found.level == level
+
+
+def test_textbook_widths_alone_match_nothing() -> None:
+    # BERT-base's widths are GPT-2 small's and Pythia-160m's: they identify nothing.
+    bert = ArchitectureShape(
+        hidden_size=768,
+        layers=12,
+        heads=12,
+        kv_heads=12,
+        intermediate_size=3072,
+        vocab_size=30522,
+    )
+    assert bert.generic
+    assert match_shape(bert) is None
+
+
+def test_a_malformed_database_is_refused() -> None:
+    with pytest.raises(TypeError):
+        parse_shapes({"shapes": "none"})
+    with pytest.raises(TypeError):
+        parse_shapes(
+            {"source": "x", "as_of": "y", "shapes": [{"repo": "a/b", "hidden_size": "4096"}]}
+        )
