@@ -178,6 +178,19 @@ def test_a_renamed_vocabulary_the_tokenizer_config_names_is_read_by_content(
     assert "SOV005" in sovereign_rules(tmp_path)
 
 
+def test_a_named_vocabulary_behind_prepended_bytes_leaves_sovereign_unknown(
+    domestic: Path, minilm_dir: Path, tmp_path: Path
+) -> None:
+    # Bytes before BERT's tokenizer.json: not JSON any more, and never taken for a vocab.txt.
+    (domestic / "bert.json").write_bytes(b"\x00\xff" + (minilm_dir / "tokenizer.json").read_bytes())
+    config = json.loads((domestic / "tokenizer_config.json").read_text())
+    (domestic / "tokenizer_config.json").write_text(
+        json.dumps({**config, "tokenizer_file": "bert.json"})
+    )
+    verdicts, _ = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "UNKNOWN"
+
+
 def test_a_tokenizer_file_outside_the_folder_is_not_followed(
     domestic: Path, minilm_dir: Path, tmp_path: Path
 ) -> None:

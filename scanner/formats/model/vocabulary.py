@@ -95,6 +95,10 @@ def _reader_by_content(data: bytes) -> Callable[[bytes], Vocabulary] | None:
         return _vocabulary_from_any_json
     if data[:1] == b"\x0a" or _TIKTOKEN_LINE.match(data):
         return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedFileError("neither JSON, GGUF, SentencePiece, tiktoken nor text") from None
     return vocabulary_from_vocab_txt
 
 
