@@ -466,9 +466,10 @@ def fingerprint_command(
 
     TARGET is a tokenizer file (tokenizer.json, vocab.json, vocab.txt, a SentencePiece or
     tiktoken tokenizer.model, a .gguf file), a model folder, or a Hub repo (hf:ORG/NAME[@REV]).
-    For a folder or a repo the configuration's shape (config.json or a GGUF header) is matched
-    too, and the ancestors the shape and the vocabulary show together are named; a shape whose
-    widths alone match is architecture reuse, not lineage. Nothing is loaded; a folder is not
+    For a folder or a repo the model's shape (config.json, a GGUF header, or the safetensors
+    tensors' shapes) is matched too, and the ancestors the shape and the vocabulary show
+    together are named; a shape whose widths alone match, beside a vocabulary of its own, is
+    architecture reuse, not lineage. Nothing is loaded; a folder is not
     hashed; a repo is read from its metadata and header ranges. Exit 2 when TARGET holds
     neither a vocabulary nor a shape.
     """

@@ -122,9 +122,9 @@ def _model_report(where: str, inventory: Inventory, lines: list[str]) -> str:
             f"  published as:    {family}",
         ]
     if not lines and shape is None:
-        raise UsageError(f"{where}: no tokenizer vocabulary and no configuration shape found")
+        raise UsageError(f"{where}: no tokenizer vocabulary and no model shape found")
     if shape is not None:
-        lines += [f"{where}: configuration", f"  shape:           {shape}"]
+        lines += [f"{where}: model", f"  shape:           {shape}"]
         copied = properties.get(PropertyName.ARCHITECTURE_SHAPE_OF)
         lines.append(f"  copies:          {copied or 'no published configuration we hold'}")
     derived = [

@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Final
 
 from scanner.core.detection import ARCHITECTURE_FINGERPRINT
-from scanner.formats.model.architecture_shape import ArchitectureShape
+from scanner.formats.model.architecture_shape import ArchitectureShape, TensorShape
 
 #: The ``Evidence.method`` of a fact found by a shape; its ``field`` is
 #: ``architecture:<level>:<confidence>``.
@@ -58,8 +58,10 @@ class ArchitectureMatch:
     """``exact`` (widths, depth, vocabulary size and RoPE base) or ``dimensions`` (widths and
     depth only: the architecture is reused)."""
     members: tuple[PublishedShape, ...]
-    """Every published configuration of that shape, in the database's order (a publisher's
-    base model before its other versions)."""
+    """Every published configuration of that shape (those of its RoPE base when some have
+    it), in the database's order (a publisher's base model before its other versions)."""
+    note: str = ""
+    """What differs from the members despite the match (a RoPE base none of them has)."""
 
     @property
     def publishers(self) -> tuple[str, ...]:
@@ -84,41 +86,57 @@ class ArchitectureMatch:
             f" and {len(chosen) - 4} more" if len(chosen) > 4 else ""
         )
         what = (
-            "its configuration has the shape of"
+            "its shape is that of"
             if self.level == "exact"
-            else "its widths and depth (not its vocabulary or RoPE base) are those of"
+            else "its widths and depth (not its vocabulary size) are those of"
         )
-        return f"{what} {names} ({first.shape.describe()}; read from {first.source})"
+        note = f"; {self.note}" if self.note else ""
+        return f"{what} {names} ({first.shape.describe()}; read from {first.source}){note}"
 
 
 def match_shape(
-    shape: ArchitectureShape, shapes: tuple[PublishedShape, ...] | None = None
+    shape: ArchitectureShape | TensorShape, shapes: tuple[PublishedShape, ...] | None = None
 ) -> ArchitectureMatch | None:
-    """The published configurations ``shape`` copies; None when it copies none. Textbook
-    widths (``ArchitectureShape.generic``) count only with the vocabulary size and RoPE base."""
+    """The published configurations ``shape`` copies; None when it copies none.
+
+    ``exact`` needs the widths, depth and vocabulary size. The RoPE base only narrows the
+    members down to those of the same base when there are some: fine-tunes raise it to stretch
+    the context (CodeLlama, Qwen2.5-1M), and a changed base must not hide whose weights a
+    model holds. Widths that do not tell configurations
+    apart (``identifying`` False: textbook widths, or tensors that do not show them) count only
+    with the vocabulary size."""
     known = load_shapes() if shapes is None else shapes
-    same = tuple(m for m in known if m.shape.dimensions == shape.dimensions)
+    same = tuple(m for m in known if shape.agrees_with(m.shape))
     if not same:
         return None
-    exact = tuple(m for m in same if _same_vocabulary_and_rope(m.shape, shape))
+    exact = tuple(m for m in same if _same_vocabulary(m.shape, shape.vocab_size))
     if exact:
-        return ArchitectureMatch(level="exact", members=exact)
-    if shape.generic:
+        same_rope = tuple(m for m in exact if _same_rope(m.shape, shape.rope_theta))
+        note = (
+            ""
+            if same_rope or shape.rope_theta is None
+            else f"its RoPE base {shape.rope_theta:g} is not the published one"
+        )
+        return ArchitectureMatch(level="exact", members=same_rope or exact, note=note)
+    if not shape.identifying:
         return None
     return ArchitectureMatch(level="dimensions", members=same)
 
 
-def _same_vocabulary_and_rope(published: ArchitectureShape, shape: ArchitectureShape) -> bool:
+def _same_vocabulary(published: ArchitectureShape, vocab_size: int | None) -> bool:
     """The vocabulary size is the published one, give or take ``ADDED_TOKENS_ALLOWED`` added
-    tokens (it must be declared), and the RoPE base is the same when both declare one."""
-    if shape.vocab_size is None or published.vocab_size is None:
+    tokens (it must be declared)."""
+    if vocab_size is None or published.vocab_size is None:
         return False
-    if not 0 <= shape.vocab_size - published.vocab_size <= ADDED_TOKENS_ALLOWED:
-        return False
+    return 0 <= vocab_size - published.vocab_size <= ADDED_TOKENS_ALLOWED
+
+
+def _same_rope(published: ArchitectureShape, rope_theta: float | None) -> bool:
+    """The RoPE base is the published one, when both declare one."""
     return (
-        shape.rope_theta is None
+        rope_theta is None
         or published.rope_theta is None
-        or abs(shape.rope_theta - published.rope_theta) <= 1e-6 * published.rope_theta
+        or abs(rope_theta - published.rope_theta) <= 1e-6 * published.rope_theta
     )
 
 

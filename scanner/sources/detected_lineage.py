@@ -34,7 +34,12 @@ from scanner.core.model import (
     Severity,
 )
 from scanner.core.properties import PropertyName
-from scanner.formats.model.architecture_shape import ArchitectureShape, shape_from_gguf
+from scanner.formats.model.architecture_shape import (
+    ArchitectureShape,
+    TensorShape,
+    shape_from_gguf,
+    shape_from_tensors,
+)
 from scanner.sources import architecture_families, tokenizer_families
 from scanner.sources.inventory_builder import hub_ref
 
@@ -56,11 +61,10 @@ def add_detected_lineage(
         if tokenizer_ref is not None
         else (None, ())
     )
-    shape, where = model_shape(facts)
+    shape, where, found = _best_shape(model_shapes(facts))
     if shape is None:
         return
     _set_properties(builder, subject_ref, [(PropertyName.ARCHITECTURE_SHAPE, shape.describe())])
-    found = architecture_families.match_shape(shape)
     if found is None:
         return
     own = builder.identity.hub_id
@@ -72,37 +76,85 @@ def add_detected_lineage(
         subject_ref,
         [(PropertyName.ARCHITECTURE_SHAPE_OF, found.label())],
     )
-    if found.level != "exact" or _declared_by_publisher(builder, subject_ref, publishers):
+    if _declared_by_publisher(builder, subject_ref, publishers):
         return
-    if vocabulary is not None and vocabulary.confidence == "high":
-        shipped_by = {
-            _namespace(repo) for repo in (vocabulary.family.repo, *vocabulary.family.also)
-        }
-        publisher = next((p for p in publishers if p in shipped_by), None)
-        if publisher is not None:
-            base = _DetectedBase(found, publisher, "high", where)
-            _add_detected_base(builder, subject_ref, base, vocabulary, vocabulary_evidence)
-            return
+    publisher = _vocabulary_publisher(vocabulary, publishers)
+    if publisher is not None:  # both signals name one publisher
+        confidence = "high" if vocabulary and vocabulary.confidence == "high" else "medium"
+        base = _DetectedBase(found, publisher, confidence, where, _read_from(shape))
+        _add_detected_base(builder, subject_ref, base, vocabulary, vocabulary_evidence)
+        return
+    if found.level != "exact" and facts.vocabulary is not None:
+        return  # a vocabulary of its own on a published architecture: reuse, not lineage
     for publisher in publishers:
-        base = _DetectedBase(found, publisher, "medium", where)
+        base = _DetectedBase(found, publisher, "medium", where, _read_from(shape))
         _add_detected_base(builder, subject_ref, base, None, ())
 
 
-def model_shape(facts: FolderFacts) -> tuple[ArchitectureShape | None, str]:
-    """The model's shape and the file it was read from: ``config.json`` (or its text model's
-    sub-config), else the first GGUF file that declares one."""
+def _read_from(shape: Shape) -> str:
+    return "weights" if isinstance(shape, TensorShape) else "configuration"
+
+
+def _vocabulary_publisher(vocabulary: TokenizerMatch | None, publishers: list[str]) -> str | None:
+    """The publisher of the shape whose vocabulary the tokenizer is or derives from."""
+    if vocabulary is None:
+        return None
+    family = vocabulary.family
+    shipped_by = {_namespace(repo) for repo in (family.repo, *family.also)}
+    return next((p for p in publishers if p in shipped_by), None)
+
+
+Shape = ArchitectureShape | TensorShape
+
+
+def model_shapes(facts: FolderFacts) -> list[tuple[Shape, str]]:
+    """Each shape the model's files show, with the file it was read from: ``config.json`` (or
+    its text model's sub-config), the GGUF files' keys, and the tensor shapes of the top-level
+    safetensors files (a checkpoint's shards together)."""
+    found: list[tuple[Shape, str]] = []
     config = facts.config()
     if config is not None:
         if config.shape is not None:
-            return config.shape, "config.json"
-        for key, sub in config.sub_configs:
-            if sub.shape is not None:
-                return sub.shape, f"config.json ({key})"
+            found.append((config.shape, "config.json"))
+        else:
+            found += [
+                (sub.shape, f"config.json ({key})") for key, sub in config.sub_configs if sub.shape
+            ]
     for path, meta in facts.gguf:
         shape = shape_from_gguf(meta.values, meta.architecture, meta.vocab_size)
         if shape is not None:
-            return shape, path.as_posix()
-    return None, ""
+            found.append((shape, path.as_posix()))
+    checkpoint = [
+        (path, header)
+        for path, header in facts.safetensors
+        if len(path.parts) == 1 and not path.name.startswith("adapter_")
+    ]
+    tensors = shape_from_tensors(header.layout for _, header in checkpoint)
+    if tensors is not None:
+        files = [path.as_posix() for path, _ in checkpoint]
+        found.append(
+            (
+                tensors,
+                files[0] if len(files) == 1 else f"{files[0]} and {len(files) - 1} more shards",
+            )
+        )
+    return found
+
+
+def _best_shape(
+    shapes: list[tuple[Shape, str]],
+) -> tuple[Shape | None, str, ArchitectureMatch | None]:
+    """The shape that copies a published one most closely (exact before widths alone, then in
+    ``model_shapes``' order): what the weights' tensors show counts even when a configuration
+    that says otherwise comes first. The first shape when none copies one."""
+    matches = [(shape, where, architecture_families.match_shape(shape)) for shape, where in shapes]
+    for level in ("exact", "dimensions"):
+        for shape, where, found in matches:
+            if found is not None and found.level == level:
+                return shape, where, found
+    if not shapes:
+        return None, "", None
+    return shapes[0][0], shapes[0][1], None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +166,8 @@ class _DetectedBase:
     confidence: str
     where: str
     """The file the shape was read from."""
+    read_from: str = "configuration"
+    """What showed the shape: the ``configuration`` or the ``weights`` (their tensor shapes)."""
 
 
 def _add_detected_base(
@@ -155,9 +209,9 @@ def _add_detected_base(
             subject_ref,
             ref,
             what=(
-                f"its configuration and vocabulary are {members[0].repo}'s"
+                f"its {base.read_from} and vocabulary are {members[0].repo}'s"
                 if vocabulary is not None
-                else f"its configuration has the shape of {members[0].repo}'s"
+                else f"the shape of its {base.read_from} is {members[0].repo}'s"
             )
             + f" ({confidence} confidence)",
             key=members[0].repo,

@@ -12,7 +12,9 @@ own.
 from __future__ import annotations
 
 import json
+import math
 import shutil
+import struct
 from typing import TYPE_CHECKING
 
 import pytest
@@ -74,6 +76,48 @@ LLAMA_2_7B = {
     "rope_theta": 10000.0,
     "vocab_size": 32000,
 }
+
+
+#: https://huggingface.co/Qwen/Qwen2.5-0.5B/blob/main/config.json: its widths, as the tensors of
+#: its model.safetensors hold them (transformers' Qwen2 names; the embedding is tied).
+QWEN_2_5_HALF_B = {"hidden": 896, "layers": 24, "kv": 128, "mlp": 4864, "vocab": 151936}
+
+
+def write_qwen_checkpoint(path: Path, *, layers: int = 24, vocab: int = 151936) -> Path:
+    """A header-true safetensors checkpoint of Qwen2.5-0.5B's tensors (names and BF16 shapes);
+    its data, which no reader here looks at, is left as a hole in a sparse file."""
+    hidden, kv, mlp = QWEN_2_5_HALF_B["hidden"], QWEN_2_5_HALF_B["kv"], QWEN_2_5_HALF_B["mlp"]
+    shapes: dict[str, list[int]] = {
+        "model.embed_tokens.weight": [vocab, hidden],
+        "model.norm.weight": [hidden],
+    }
+    for n in range(layers):
+        block = f"model.layers.{n}."
+        shapes |= {
+            block + "input_layernorm.weight": [hidden],
+            block + "post_attention_layernorm.weight": [hidden],
+            block + "self_attn.q_proj.weight": [hidden, hidden],
+            block + "self_attn.q_proj.bias": [hidden],
+            block + "self_attn.k_proj.weight": [kv, hidden],
+            block + "self_attn.k_proj.bias": [kv],
+            block + "self_attn.v_proj.weight": [kv, hidden],
+            block + "self_attn.v_proj.bias": [kv],
+            block + "self_attn.o_proj.weight": [hidden, hidden],
+            block + "mlp.gate_proj.weight": [mlp, hidden],
+            block + "mlp.up_proj.weight": [mlp, hidden],
+            block + "mlp.down_proj.weight": [hidden, mlp],
+        }
+    header: dict[str, object] = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for name, shape in shapes.items():
+        size = 2 * math.prod(shape)
+        header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header).encode()
+    with path.open("wb") as stream:
+        stream.write(struct.pack("<Q", len(raw)) + raw)
+        stream.truncate(8 + len(raw) + offset)
+    return path
 
 
 @pytest.fixture
@@ -262,3 +306,85 @@ def test_stripping_the_configuration_does_not_hide_the_vocabulary(
     verdicts, _ = scan_tiers(domestic, tmp_path)
     assert verdicts["sovereign"] == "FAIL"
     assert "SOV005" in sovereign_rules(tmp_path)
+
+
+# --- the shape the weights show, whatever the configuration says -------------------------
+
+
+def test_weights_without_a_configuration_show_whose_they_are(
+    domestic: Path, qwen_tiktoken: Path, tmp_path: Path
+) -> None:
+    # config.json removed: Qwen2.5-0.5B's tensors and Qwen's vocabulary still name it.
+    (domestic / "config.json").unlink()
+    write_qwen_checkpoint(domestic / "model.safetensors")
+    shutil.copy(qwen_tiktoken, domestic / "qwen.tiktoken")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    assert "SOV005" in sovereign_rules(tmp_path)
+    assert derived_refs(bom) == {"pkg:huggingface/Qwen/Qwen2.5-0.5B"}
+    [shape] = props(subject(bom), PropertyName.ARCHITECTURE_SHAPE)
+    assert shape == (
+        "embedding 151936 x 896, 24 blocks, MLP 4864, 7 query heads per KV head "
+        "(tensor shapes, model.embed_tokens.weight)"
+    )
+    assert any(
+        "yet its weights and vocabulary are Qwen/Qwen2.5-0.5B's (high confidence)" in m
+        for m in lineage_findings(tmp_path)
+    )
+
+
+def test_weights_alone_are_a_possible_ancestor(domestic: Path, tmp_path: Path) -> None:
+    (domestic / "config.json").unlink()
+    write_qwen_checkpoint(domestic / "model.safetensors")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert derived_refs(bom) == {"pkg:huggingface/Qwen/Qwen2.5-0.5B"}
+    assert verdicts["sovereign"] == "UNKNOWN"
+    assert "SOV006" in sovereign_rules(tmp_path)
+
+
+def test_a_configuration_that_lies_does_not_hide_the_weights(
+    domestic: Path, qwen_tiktoken: Path, tmp_path: Path
+) -> None:
+    # A config.json declaring a depth and widths that are no published model's; the tensors
+    # are Qwen2.5-0.5B's (transformers loads them, warning of unused weights).
+    with_config(
+        domestic,
+        {
+            "model_type": "llama",
+            "hidden_size": 896,
+            "num_hidden_layers": 23,
+            "num_attention_heads": 14,
+            "num_key_value_heads": 2,
+            "intermediate_size": 4864,
+            "vocab_size": 151936,
+        },
+    )
+    write_qwen_checkpoint(domestic / "model.safetensors")
+    shutil.copy(qwen_tiktoken, domestic / "qwen.tiktoken")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "FAIL"
+    assert derived_refs(bom) == {"pkg:huggingface/Qwen/Qwen2.5-0.5B"}
+    relation = component(bom, "pkg:huggingface/Qwen/Qwen2.5-0.5B")
+    assert "detected:architecture+vocabulary" in props(relation, PropertyName.RELATION)
+
+
+def test_a_nudged_rope_base_does_not_launder_the_shape(domestic: Path, tmp_path: Path) -> None:
+    # Qwen2.5-7B's configuration with its RoPE base raised by a tenth, no tokenizer files.
+    with_config(domestic, {**QWEN_2_5_7B, "rope_theta": 1100000.0})
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "UNKNOWN"
+    assert derived_refs(bom) == {"pkg:huggingface/Qwen/Qwen2.5-7B"}
+    base = component(bom, "pkg:huggingface/Qwen/Qwen2.5-7B")
+    evidence = json.dumps(base)
+    assert "its RoPE base 1.1e+06 is not the published one" in evidence
+
+
+def test_widths_without_any_vocabulary_cannot_be_told_from_lineage(
+    domestic: Path, tmp_path: Path
+) -> None:
+    # Llama 3's widths with a vocabulary size of its own, and no tokenizer to show the
+    # vocabulary is its own: reuse and a re-sized copy look alike, so no tier passes.
+    with_config(domestic, OWN_VOCABULARY_ON_LLAMA_3)
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "UNKNOWN"
+    assert "pkg:huggingface/meta-llama/Meta-Llama-3-8B" in derived_refs(bom)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from typing import TYPE_CHECKING
 
 from click.testing import CliRunner
@@ -72,19 +73,36 @@ def test_a_folder_s_shape_and_vocabulary_name_its_base(corpus: Path, tmp_path: P
 
 def test_widths_alone_are_said_to_be_reuse(corpus: Path, tmp_path: Path) -> None:
     from tests.integration.test_detected_base import OWN_VOCABULARY_ON_LLAMA_3 as config
+    from tests.integration.test_undeclared_lineage import DNA_TOKENIZER
 
     (tmp_path / "config.json").write_text(json.dumps(config))
+    # A vocabulary of its own shows the widths are reused; without one they could be a copy.
+    code, output = fingerprint(tmp_path)
+    assert code == 0
+    assert "derived from:    meta-llama/Meta-Llama-3-8B (architecture, medium confidence)" in output
+    shutil.copy(corpus / DNA_TOKENIZER, tmp_path / "tokenizer.json")
     code, output = fingerprint(tmp_path)
     assert code == 0
     assert "(dimensions)" in output
     assert "ancestor:        none shown (the widths alone are architecture reuse" in output
 
 
+def test_a_checkpoint_s_tensors_give_the_shape(tmp_path: Path) -> None:
+    from tests.integration.test_detected_base import write_qwen_checkpoint
+
+    write_qwen_checkpoint(tmp_path / "model.safetensors")
+    code, output = fingerprint(tmp_path)
+    assert code == 0
+    assert "shape:           embedding 151936 x 896, 24 blocks, MLP 4864" in output
+    assert "copies:          Qwen/Qwen2.5-0.5B (exact)" in output
+    assert "derived from:    Qwen/Qwen2.5-0.5B (architecture, medium confidence)" in output
+
+
 def test_a_folder_with_neither_is_refused(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("# nothing\n")
     code, output = fingerprint(tmp_path)
     assert code == 2
-    assert "no tokenizer vocabulary and no configuration shape found" in output
+    assert "no tokenizer vocabulary and no model shape found" in output
 
 
 def test_a_hub_repo_is_fingerprinted_from_its_metadata(qwen_tiktoken: Path, tmp_path: Path) -> None:

@@ -9,11 +9,15 @@ parsed values and never execute anything.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
+
+    from scanner.formats.model.safetensors import TensorLayout
 
 #: ``config.json`` keys of each dimension, in the spellings of the transformers model types
 #: (Llama/Qwen/Mistral/Gemma, GPT-2, GPT-NeoX, Falcon, Phi, MPT, T5-style ``d_model``).
@@ -71,6 +75,15 @@ class ArchitectureShape:
             and self.intermediate_size == 4 * self.hidden_size
             and not self.experts
         )
+
+    @property
+    def identifying(self) -> bool:
+        """Whether the widths and depth alone tell configurations apart (not ``generic``)."""
+        return not self.generic
+
+    def agrees_with(self, published: ArchitectureShape) -> bool:
+        """Whether the widths and depth are ``published``'s."""
+        return self.dimensions == published.dimensions
 
     def describe(self) -> str:
         """The shape in words: ``hidden 4096, 32 layers, 32 heads (8 KV), MLP 14336, …``."""
@@ -157,3 +170,176 @@ def _number(value: object) -> float | None:
     if not 0 < value <= _MAX_DIMENSION:
         return None
     return float(value)
+
+
+#: Tensor names (their endings) of a language model's token embedding, ``[vocabulary, hidden]``.
+_EMBEDDINGS: Final = (
+    "embed_tokens.weight",  # Llama, Qwen, Mistral, Gemma, Phi-3, OPT
+    "wte.weight",  # GPT-2, GPT-J, StarCoder
+    "embed_in.weight",  # GPT-NeoX, Pythia
+    "word_embeddings.weight",  # Falcon, BLOOM, ChatGLM, BERT
+    "tok_embeddings.weight",  # InternLM2, Meta's original checkpoints
+)
+#: A block's MLP input projection, and whether its rows (``[mlp, hidden]``) or columns
+#: (GPT-2's Conv1D, ``[hidden, mlp]``) are the MLP's width; fused gate+up halves it.
+_MLP_INPUTS: Final = (
+    ("mlp.gate_proj.weight", "rows", 1),
+    ("mlp.up_proj.weight", "rows", 1),
+    ("feed_forward.w1.weight", "rows", 1),
+    ("mlp.fc1.weight", "rows", 1),
+    ("mlp.dense_h_to_4h.weight", "rows", 1),
+    ("mlp.c_fc.weight", "columns", 1),
+    ("mlp.gate_up_proj.weight", "rows", 2),
+    ("intermediate.dense.weight", "rows", 1),  # BERT
+    ("block_sparse_moe.experts.0.w1.weight", "rows", 1),  # Mixtral: each expert's width
+    ("mlp.experts.0.gate_proj.weight", "rows", 1),  # Qwen-MoE, DeepSeek-MoE
+)
+#: A block's query and key projections (``[heads * head size, hidden]``).
+_QUERY_KEY: Final = (
+    ("self_attn.q_proj.weight", "self_attn.k_proj.weight"),
+    ("attention.wq.weight", "attention.wk.weight"),
+    ("attn.q_proj.weight", "attn.k_proj.weight"),
+    ("attention.self.query.weight", "attention.self.key.weight"),  # BERT
+)
+#: Fused query-key-value projections, whose query part is ``hidden`` wide and whose key and
+#: value parts are equal: rows (``[q + 2kv, hidden]``) or GPT-2's columns.
+_FUSED_QKV: Final = (
+    ("self_attn.qkv_proj.weight", "rows"),
+    ("self_attention.query_key_value.weight", "rows"),
+    ("attention.query_key_value.weight", "rows"),
+    ("attention.wqkv.weight", "rows"),
+    ("attn.c_attn.weight", "columns"),
+)
+_EXPERT: Final = re.compile(r"(?:^|\.)experts\.(\d{1,6})\.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TensorShape:
+    """A language model's shape as its weights' tensor shapes show it, where no configuration
+    declares it: the embedding's ``[vocabulary, hidden]``, the number of blocks, the MLP's
+    width and the ratio of query to key-value heads (when the names are the usual ones).
+
+    The head count itself is not in the shapes (the head size is not), nor the RoPE base."""
+
+    hidden_size: int
+    layers: int
+    vocab_size: int
+    intermediate_size: int | None = None
+    """The MLP's width (each expert's in a mixture of experts); None when its tensors are
+    quantized, fused in an unknown way or unnamed."""
+    heads_per_kv_head: Fraction | None = None
+    """Query heads per key-value head, from the projections' widths."""
+    experts: int = 0
+    rope_theta: None = None
+    embedding: str = ""
+    """The embedding tensor's name."""
+
+    @property
+    def identifying(self) -> bool:
+        """Whether the widths and depth alone tell configurations apart: the MLP's width and
+        the heads' grouping are known and not the textbook ones."""
+        if self.intermediate_size is None or self.heads_per_kv_head is None:
+            return False
+        return not (
+            self.heads_per_kv_head == 1
+            and self.intermediate_size == 4 * self.hidden_size
+            and not self.experts
+        )
+
+    def agrees_with(self, published: ArchitectureShape) -> bool:
+        """Whether nothing the tensors show differs from ``published``'s widths and depth
+        (a mixture of experts' MLP width is each expert's, not compared)."""
+        return (
+            self.hidden_size == published.hidden_size
+            and self.layers == published.layers
+            and self.experts == published.experts
+            and (
+                self.intermediate_size is None
+                or self.experts > 0
+                or self.intermediate_size == published.intermediate_size
+            )
+            and (
+                self.heads_per_kv_head is None
+                or self.heads_per_kv_head == Fraction(published.heads, published.kv_heads)
+            )
+        )
+
+    def describe(self) -> str:
+        """The shape in words: ``embedding 152064 x 3584, 28 blocks, MLP 18944, …``."""
+        parts = [f"embedding {self.vocab_size} x {self.hidden_size}", f"{self.layers} blocks"]
+        if self.intermediate_size is not None:
+            parts.append(f"MLP {self.intermediate_size}")
+        if self.heads_per_kv_head is not None:
+            parts.append(f"{self.heads_per_kv_head} query heads per KV head")
+        if self.experts:
+            parts.append(f"{self.experts} experts")
+        return ", ".join(parts) + f" (tensor shapes, {self.embedding})"
+
+
+def shape_from_tensors(layouts: Iterable[TensorLayout]) -> TensorShape | None:
+    """The shape the tensors of one checkpoint (its shards' layouts together) show; None
+    without a ``[vocabulary, hidden]`` embedding and a stack of blocks under it."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    stacks: dict[str, set[int]] = {}
+    for layout in layouts:
+        shapes.update(layout.shapes)
+        for stack, indices in layout.stacks:
+            stacks.setdefault(stack, set()).update(indices)
+    candidates = []
+    for name, shape in shapes.items():
+        ending = next((e for e in _EMBEDDINGS if name == e or name.endswith("." + e)), None)
+        if ending is None or len(shape) != 2 or not all(shape):
+            continue
+        prefix = name[: -len(ending)]
+        for container in ("embeddings.", "embedding."):  # BERT's, ChatGLM's
+            prefix = prefix.removesuffix(container)
+        under = [s for s in stacks if s.startswith(prefix)]
+        deepest = max(under, key=lambda s: (len(stacks[s]), s), default=None)
+        if deepest is not None:
+            candidates.append((len(stacks[deepest]), shape[0], name, deepest))
+    if not candidates:
+        return None
+    layers, _, embedding, stack = max(candidates)
+    vocab_size, hidden = shapes[embedding]
+    block = {
+        name[len(stack) + 3 :]: shape
+        for name, shape in shapes.items()
+        if name.startswith(stack + ".0.")
+    }
+    experts = {int(m[1]) for name in block if (m := _EXPERT.search(name))}
+    return TensorShape(
+        hidden_size=hidden,
+        layers=layers,
+        vocab_size=vocab_size,
+        intermediate_size=_mlp_width(block, hidden),
+        heads_per_kv_head=_heads_per_kv_head(block, hidden),
+        experts=len(experts),
+        embedding=embedding,
+    )
+
+
+def _mlp_width(block: Mapping[str, tuple[int, ...]], hidden: int) -> int | None:
+    for name, axis, fused in _MLP_INPUTS:
+        shape = block.get(name)
+        if shape is None or len(shape) != 2:
+            continue
+        width, other = (shape[0], shape[1]) if axis == "rows" else (shape[1], shape[0])
+        if other == hidden and width % fused == 0:
+            return width // fused
+    return None
+
+
+def _heads_per_kv_head(block: Mapping[str, tuple[int, ...]], hidden: int) -> Fraction | None:
+    for query_name, key_name in _QUERY_KEY:
+        query, key = block.get(query_name), block.get(key_name)
+        if query and key and len(query) == len(key) == 2 and key[0] and query[1] == hidden:
+            return Fraction(query[0], key[0])
+    for name, axis in _FUSED_QKV:
+        shape = block.get(name)
+        if shape is None or len(shape) != 2:
+            continue
+        total, other = (shape[0], shape[1]) if axis == "rows" else (shape[1], shape[0])
+        key_width, odd = divmod(total - hidden, 2)
+        if other == hidden and key_width > 0 and not odd:
+            return Fraction(hidden, key_width)
+    return None

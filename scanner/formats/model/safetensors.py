@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import struct
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, BinaryIO, Final
 
 from scanner.core.capped_io import open_regular_file
 from scanner.core.errors import MalformedFileError
@@ -26,7 +27,16 @@ MAX_SHAPE_RANK = 64
 #: Largest single dimension or offset: the Rust reader stores them as ``usize``.
 MAX_DIMENSION = 2**63 - 1
 
+#: Most tensor shapes kept for ``TensorLayout`` (those outside the repeated blocks and those of
+#: the first block): a mixture of experts' first block holds a few hundred.
+MAX_LAYOUT_TENSORS: Final = 4096
+#: Most block indices kept per stack of blocks (the deepest published models have ~130).
+MAX_LAYOUT_BLOCKS: Final = 4096
+
 _LENGTH_PREFIX = struct.Struct("<Q")
+#: A tensor inside a numbered block: ``model.layers.12.mlp.up_proj.weight`` is block 12 of the
+#: stack ``model.layers``, tensor ``mlp.up_proj.weight`` (the spellings of transformers' models).
+_BLOCK = re.compile(r"^((?:.+\.)?(?:layers|layer|h|blocks|block))\.(\d{1,9})\.(.+)$")
 _METADATA_KEY = "__metadata__"
 
 #: Bytes per element of the byte-aligned dtypes, used to check each tensor's byte span.
@@ -52,6 +62,20 @@ _DTYPE_BYTES: dict[str, int] = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TensorLayout:
+    """A checkpoint's layout as its tensor names and shapes show it: each stack of numbered
+    blocks with the indices present (shards of one checkpoint hold different blocks), and the
+    shapes of the tensors outside any block and of each stack's block 0. Names are kept as
+    declared; nothing here says what they mean."""
+
+    shapes: tuple[tuple[str, tuple[int, ...]], ...]
+    """``(name, shape)`` of the tensors outside any block and, as ``<stack>.0.<tensor>``, of
+    each stack's block 0, at most ``MAX_LAYOUT_TENSORS``, sorted by name."""
+    stacks: tuple[tuple[str, frozenset[int]], ...]
+    """``(stack, block indices)`` for each stack of numbered blocks, sorted by stack."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SafetensorsHeader:
     """What a safetensors header declares; no tensor data is read."""
 
@@ -67,6 +91,8 @@ class SafetensorsHeader:
     """Bytes of tensor data the header accounts for (the largest ``data_offsets`` end)."""
     metadata: tuple[tuple[str, str], ...]
     """The ``__metadata__`` string map, sorted by key."""
+    layout: TensorLayout = field(default_factory=lambda: TensorLayout(shapes=(), stacks=()))
+    """The shapes that show the network's widths and depth."""
 
 
 def read_safetensors_header(path: Path, *, file_size: int | None = None) -> SafetensorsHeader:
@@ -167,13 +193,15 @@ def _interpret(
     parameter_count = 0
     data_size = 0
     dtypes: set[str] = set()
+    layout = _LayoutCollector()
     for name, entry in document.items():
         if name == _METADATA_KEY:
             continue
-        dtype, element_count, end = _interpret_tensor(name, entry)
+        dtype, shape, end = _interpret_tensor(name, entry)
         dtypes.add(dtype)
-        parameter_count += element_count
+        parameter_count += math.prod(shape)
         data_size = max(data_size, end)
+        layout.add(name, shape)
     if data_size > buffer_size:
         raise MalformedFileError(
             f"truncated: tensors need {data_size} bytes, file has {buffer_size}"
@@ -185,7 +213,33 @@ def _interpret(
         dtypes=tuple(sorted(dtypes)),
         data_size=data_size,
         metadata=metadata,
+        layout=layout.layout(),
     )
+
+
+class _LayoutCollector:
+    """Gathers a ``TensorLayout`` tensor by tensor, within its caps."""
+
+    def __init__(self) -> None:
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        self.stacks: dict[str, set[int]] = {}
+
+    def add(self, name: str, shape: tuple[int, ...]) -> None:
+        block = _BLOCK.match(name)
+        if block is not None:
+            indices = self.stacks.setdefault(block[1], set())
+            if len(indices) < MAX_LAYOUT_BLOCKS:
+                indices.add(int(block[2]))
+            if int(block[2]) != 0:
+                return
+        if len(self.shapes) < MAX_LAYOUT_TENSORS:
+            self.shapes[name] = shape
+
+    def layout(self) -> TensorLayout:
+        return TensorLayout(
+            shapes=tuple(sorted(self.shapes.items())),
+            stacks=tuple((stack, frozenset(self.stacks[stack])) for stack in sorted(self.stacks)),
+        )
 
 
 def _interpret_metadata(value: object) -> tuple[tuple[str, str], ...]:
@@ -205,8 +259,8 @@ def _interpret_metadata(value: object) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(value.items()))
 
 
-def _interpret_tensor(name: str, entry: object) -> tuple[str, int, int]:
-    """Check one tensor entry; return its dtype, element count and data end offset."""
+def _interpret_tensor(name: str, entry: object) -> tuple[str, tuple[int, ...], int]:
+    """Check one tensor entry; return its dtype, shape and data end offset."""
     if not isinstance(entry, dict):
         raise MalformedFileError(f"tensor {name!r} is a {type(entry).__name__}, not an object")
     dtype = entry.get("dtype")
@@ -221,7 +275,7 @@ def _interpret_tensor(name: str, entry: object) -> tuple[str, int, int]:
             f"tensor {name!r} spans {end - begin} bytes, its {dtype} shape {list(shape)} "
             f"needs {element_count * item_size}"
         )
-    return dtype, element_count, end
+    return dtype, shape, end
 
 
 def _is_count(value: object) -> bool:

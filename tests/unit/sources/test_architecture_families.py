@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 
 import pytest
 
-from scanner.formats.model.architecture_shape import ArchitectureShape
+from scanner.formats.model.architecture_shape import ArchitectureShape, TensorShape
 from scanner.sources.architecture_families import load_shapes, match_shape, parse_shapes
 
 
@@ -74,6 +75,59 @@ def test_textbook_widths_alone_match_nothing() -> None:
     )
     assert bert.generic
     assert match_shape(bert) is None
+
+
+@pytest.mark.parametrize("rope_theta", [1.1e6, 5e5, 1e9])
+def test_a_changed_rope_base_does_not_hide_the_shape(rope_theta: float) -> None:
+    # A RoPE base nudged off the published one loads and runs; it must not launder the shape.
+    qwen = dataclasses.replace(published("Qwen/Qwen2.5-7B"), rope_theta=rope_theta)
+    found = match_shape(qwen)
+    assert found is not None
+    assert found.level == "exact"
+    assert found.publishers == ("Qwen",)
+    assert found.members[0].repo == "Qwen/Qwen2.5-7B"
+    assert f"its RoPE base {rope_theta:g} is not the published one" in found.describe()
+
+
+def test_the_rope_base_narrows_the_members_when_some_have_it() -> None:
+    # Llama 2 7B's shape with its RoPE base: Meta's and OpenLLaMA's, not CodeLlama's (1e6).
+    found = match_shape(published("meta-llama/Llama-2-7b-hf"))
+    assert found is not None
+    assert found.publishers == ("openlm-research", "meta-llama")
+    assert found.note == ""
+
+
+def smollm_tensors(**changes: object) -> TensorShape:
+    # SmolLM2-135M's widths as its weights show them: embedding 49152 x 576, 30 blocks, an MLP
+    # of 1536, 9 query heads over 3 KV heads.
+    shape = TensorShape(
+        hidden_size=576,
+        layers=30,
+        vocab_size=49152,
+        intermediate_size=1536,
+        heads_per_kv_head=Fraction(3),
+        embedding="model.embed_tokens.weight",
+    )
+    return dataclasses.replace(shape, **changes)  # type: ignore[arg-type]
+
+
+def test_tensor_shapes_match_a_published_configuration() -> None:
+    found = match_shape(smollm_tensors())
+    assert found is not None
+    assert found.level == "exact"
+    assert found.members[0].repo == "HuggingFaceTB/SmolLM2-135M"
+    # What the tensors hide is not held against them; what they show must agree.
+    assert match_shape(smollm_tensors(intermediate_size=None, heads_per_kv_head=None))
+    assert match_shape(smollm_tensors(heads_per_kv_head=Fraction(1))) is None
+    assert match_shape(smollm_tensors(layers=29)) is None
+
+
+def test_tensor_widths_alone_are_reuse_only_when_they_show_enough() -> None:
+    reuse = match_shape(smollm_tensors(vocab_size=32000))
+    assert reuse is not None
+    assert reuse.level == "dimensions"
+    # Without the MLP's width and the heads' grouping, widths and depth identify nothing.
+    assert match_shape(smollm_tensors(vocab_size=32000, intermediate_size=None)) is None
 
 
 def test_a_malformed_database_is_refused() -> None:

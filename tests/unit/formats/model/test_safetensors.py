@@ -8,6 +8,7 @@ import json
 import os
 import struct
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,11 @@ from hypothesis import strategies as st
 from scanner.core.errors import MalformedFileError
 from scanner.formats.model.safetensors import (
     MAX_HEADER_BYTES,
+    MAX_LAYOUT_BLOCKS,
+    MAX_LAYOUT_TENSORS,
     MAX_SHAPE_RANK,
     SafetensorsHeader,
+    TensorLayout,
     read_safetensors_header,
 )
 from tests.conftest import CORPUS as CORPUS_ROOT
@@ -64,7 +68,7 @@ def corpus_file(relative: str) -> Path:
 def test_real_all_minilm_l6_v2_header() -> None:
     path = installed_minilm()
     header = read_safetensors_header(path)
-    assert header == SafetensorsHeader(
+    assert replace(header, layout=TensorLayout(shapes=(), stacks=())) == SafetensorsHeader(
         header_size=11_408,
         tensor_count=104,
         parameter_count=22_713_728,
@@ -74,6 +78,28 @@ def test_real_all_minilm_l6_v2_header() -> None:
         metadata=(("format", "pt"),),
     )
     assert path.stat().st_size == 8 + header.header_size + header.data_size
+    # Its six BERT blocks; of their tensors only block 0's shapes are kept.
+    assert header.layout.stacks == (("encoder.layer", frozenset(range(6))),)
+    shapes = dict(header.layout.shapes)
+    assert shapes["embeddings.word_embeddings.weight"] == (30522, 384)
+    assert shapes["encoder.layer.0.intermediate.dense.weight"] == (1536, 384)
+    assert not any(name.startswith("encoder.layer.1.") for name in shapes)
+
+
+def test_the_layout_keeps_within_its_caps(tmp_path: Path) -> None:
+    # A header of 5,000 blocks of one tensor each and 5,000 loose tensors.
+    tensors = {
+        f"model.layers.{i}.w": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}
+        for i in range(5000)
+    }
+    tensors |= {
+        f"loose.{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(5000)
+    }
+    path = write_safetensors(tmp_path / "x.safetensors", tensors)
+    layout = read_safetensors_header(path).layout
+    [(stack, indices)] = layout.stacks
+    assert (stack, len(indices)) == ("model.layers", MAX_LAYOUT_BLOCKS)
+    assert len(layout.shapes) == MAX_LAYOUT_TENSORS
 
 
 def test_real_mistral_dna_checkpoint_header() -> None:
