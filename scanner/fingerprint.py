@@ -121,8 +121,20 @@ def _model_report(where: str, inventory: Inventory, lines: list[str]) -> str:
             f"  sha256:          {vocabulary[PropertyName.TOKENIZER_VOCABULARY_SHA256]}",
             f"  published as:    {family}",
         ]
-    if not lines and shape is None:
-        raise UsageError(f"{where}: no tokenizer vocabulary and no model shape found")
+    templates = [
+        value
+        for component in (subject, tokenizer)
+        if component is not None
+        for key, value in component.properties
+        if key == PropertyName.TOKENIZER_CHAT_TEMPLATE_OF
+    ]
+    if not lines and shape is None and not templates:
+        raise UsageError(
+            f"{where}: no tokenizer vocabulary, model shape or published chat template found"
+        )
+    if templates:
+        lines.append(f"{where}: chat template (supporting evidence, never decisive alone)")
+        lines += [f"  published as:    {template}" for template in templates]
     if shape is not None:
         lines += [f"{where}: model", f"  shape:           {shape}"]
         copied = properties.get(PropertyName.ARCHITECTURE_SHAPE_OF)

@@ -2,7 +2,8 @@
 how certain a set of such facts is.
 
 A fingerprint's ``Evidence.field`` is ``<signal>:<relation>:<confidence>`` (for example
-``vocabulary:identical:high`` or ``architecture:exact:medium``).
+``vocabulary:identical:high`` or ``architecture:exact:medium``); a supporting signal's
+confidence is ``supporting``, which adds to the evidence and never to the confidence.
 """
 
 from __future__ import annotations
@@ -18,8 +19,14 @@ if TYPE_CHECKING:
 VOCABULARY_FINGERPRINT: Final = "tokenizer-fingerprint"
 #: ``Evidence.method`` of a fact found by a model's shape (widths, depth, vocabulary size).
 ARCHITECTURE_FINGERPRINT: Final = "architecture-fingerprint"
+#: ``Evidence.method`` of a chat template's print: supporting evidence, never decisive.
+CHAT_TEMPLATE_FINGERPRINT: Final = "chat-template-fingerprint"
 #: Each fingerprint method, and the signal it reads.
-SIGNALS: Final = {VOCABULARY_FINGERPRINT: "vocabulary", ARCHITECTURE_FINGERPRINT: "architecture"}
+SIGNALS: Final = {
+    VOCABULARY_FINGERPRINT: "vocabulary",
+    ARCHITECTURE_FINGERPRINT: "architecture",
+    CHAT_TEMPLATE_FINGERPRINT: "chat-template",
+}
 
 
 def detection_confidence(evidence: Iterable[Evidence]) -> str | None:

@@ -71,6 +71,8 @@ class PropertyName(StrEnum):
     """SHA-256 of the ordinary tokens in id order: the same vocabulary in any format."""
     TOKENIZER_FAMILY = "sovscan:tokenizer:family"
     """The published vocabulary it is, or comes from (``identical``/``derived``, confidence)."""
+    TOKENIZER_CHAT_TEMPLATE_OF = "sovscan:tokenizer:chat-template-of"
+    """The published chat template it is or revises: ``REPO (identical|near, FILE)``."""
     ARCHITECTURE_SHAPE = "sovscan:architecture:shape"
     """The model's widths, depth, heads, vocabulary size and RoPE base, in words."""
     ARCHITECTURE_SHAPE_OF = "sovscan:architecture:shape-of"

@@ -40,13 +40,15 @@ from scanner.formats.model.architecture_shape import (
     shape_from_gguf,
     shape_from_tensors,
 )
-from scanner.sources import architecture_families, tokenizer_families
+from scanner.formats.model.chat_template_text import DEFAULT_NAME, TemplatePrint, template_print
+from scanner.sources import architecture_families, chat_templates, tokenizer_families
 from scanner.sources.inventory_builder import hub_ref
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from scanner.sources.architecture_families import ArchitectureMatch
+    from scanner.sources.chat_templates import TemplateMatch
     from scanner.sources.folder_facts import FolderFacts
     from scanner.sources.inventory_builder import InventoryBuilder
     from scanner.sources.tokenizer_families import TokenizerMatch
@@ -55,12 +57,14 @@ if TYPE_CHECKING:
 def add_detected_lineage(
     builder: InventoryBuilder, subject_ref: str, tokenizer_ref: str | None, facts: FolderFacts
 ) -> None:
-    """Add what the tokenizer's vocabulary and the model's shape show the model comes from."""
+    """Add what the tokenizer's vocabulary and the model's shape show the model comes from,
+    with what the chat template supports."""
     vocabulary, vocabulary_evidence = (
         _add_detected_vocabulary(builder, subject_ref, tokenizer_ref, facts)
         if tokenizer_ref is not None
         else (None, ())
     )
+    templates = _add_template_matches(builder, tokenizer_ref or subject_ref, facts)
     shape, where, found = _best_shape(model_shapes(facts))
     if shape is None:
         return
@@ -82,13 +86,66 @@ def add_detected_lineage(
     if publisher is not None:  # both signals name one publisher
         confidence = "high" if vocabulary and vocabulary.confidence == "high" else "medium"
         base = _DetectedBase(found, publisher, confidence, where, _read_from(shape))
-        _add_detected_base(builder, subject_ref, base, vocabulary, vocabulary_evidence)
+        evidence = (*vocabulary_evidence, *_supporting(templates, publisher))
+        _add_detected_base(builder, subject_ref, base, vocabulary, evidence)
         return
     if found.level != "exact" and facts.vocabulary is not None:
         return  # a vocabulary of its own on a published architecture: reuse, not lineage
     for publisher in publishers:
         base = _DetectedBase(found, publisher, "medium", where, _read_from(shape))
-        _add_detected_base(builder, subject_ref, base, None, ())
+        _add_detected_base(builder, subject_ref, base, None, _supporting(templates, publisher))
+
+
+def _add_template_matches(
+    builder: InventoryBuilder, ref: str, facts: FolderFacts
+) -> list[tuple[TemplateMatch, Evidence]]:
+    """The published chat templates the model's templates are or revise, each recorded on
+    ``ref`` (the tokenizer, else the model) with its evidence."""
+    found: list[tuple[TemplateMatch, Evidence]] = []
+    for location, name, print_ in _template_prints(facts):
+        match = chat_templates.match_template(print_)
+        if match is None:
+            continue
+        evidence = Evidence(
+            location=location,
+            field=f"chat-template:{match.relation}:supporting",
+            value=match.describe() + ("" if name == DEFAULT_NAME else f" (template {name!r})"),
+            method=chat_templates.EVIDENCE_METHOD,
+        )
+        repo = match.template.repos[0][0]
+        how = match.relation if match.relation == "identical" else f"near, {match.similarity:.0%}"
+        label = f"{repo} ({how}, {location})"
+        _set_properties(
+            builder, ref, [(PropertyName.TOKENIZER_CHAT_TEMPLATE_OF, label)], (evidence,)
+        )
+        found.append((match, evidence))
+    return found
+
+
+def _template_prints(facts: FolderFacts) -> list[tuple[str, str, TemplatePrint]]:
+    """``(file, name, print)`` of every chat template the model's files hold."""
+    found: list[tuple[str, str, TemplatePrint]] = []
+    if facts.tokenizer is not None:
+        found += [
+            ("tokenizer_config.json", name, print_)
+            for name, print_ in facts.tokenizer.chat_template_prints
+        ]
+    for path, prints in facts.chat_templates:
+        found += [(path.as_posix(), name, print_) for name, print_ in prints]
+    for path, meta in facts.gguf:
+        template = meta.chat_template
+        if template is not None and template.strip():
+            found.append((path.as_posix(), DEFAULT_NAME, template_print(template)))
+    return found
+
+
+def _supporting(
+    templates: list[tuple[TemplateMatch, Evidence]], publisher: str
+) -> tuple[Evidence, ...]:
+    """The evidence of the templates ``publisher`` published."""
+    return tuple(
+        evidence for match, evidence in templates if publisher in match.template.publishers
+    )
 
 
 def _read_from(shape: Shape) -> str:
@@ -175,8 +232,10 @@ def _add_detected_base(
     subject_ref: str,
     base: _DetectedBase,
     vocabulary: TokenizerMatch | None,
-    vocabulary_evidence: tuple[Evidence, ...],
+    more_evidence: tuple[Evidence, ...],
 ) -> None:
+    """The ancestor ``base`` stands for, related to the model with the shape's evidence and
+    ``more_evidence`` (the vocabulary's, the chat templates')."""
     found, confidence = base.found, base.confidence
     members = found.of(base.publisher)
     hub_id = parse_hub_id(members[0].repo)
@@ -197,7 +256,7 @@ def _add_detected_base(
         value=text,
         method=architecture_families.EVIDENCE_METHOD,
     )
-    evidence = (shape_evidence, *vocabulary_evidence)
+    evidence = (shape_evidence, *more_evidence)
     ref = builder.hub_model(hub_id, shape_evidence, Layer.WEIGHTS)
     if len(members) > 1:
         others = ", ".join(member.repo for member in members[1:])

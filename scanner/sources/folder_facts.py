@@ -12,6 +12,7 @@ from typing import Any
 from scanner.core.capped_io import open_regular_file
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import Evidence, ScanIssue, Severity
+from scanner.formats.model.chat_template_text import TemplatePrint, read_template_prints
 from scanner.formats.model.download_metadata import (
     DownloadMetadata,
     download_metadata_target,
@@ -56,6 +57,9 @@ VOCABULARY_FILES = (
     "spiece.model",
     "sentencepiece.bpe.model",
 )
+#: transformers' folder of named chat templates, and its JSON file of templates.
+_MORE_TEMPLATES = "additional_chat_templates"
+_TEMPLATE_JSON = PurePosixPath("chat_template.json")
 #: Most tokenizer files tried before giving up on the vocabulary.
 MAX_VOCABULARY_FILES_TRIED = 4
 
@@ -80,6 +84,9 @@ class FolderFacts:
     downloads: tuple[tuple[PurePosixPath, DownloadMetadata], ...] = ()
     """huggingface_hub download metadata, keyed by the downloaded file's path."""
     python_files: tuple[PurePosixPath, ...] = ()
+    chat_templates: tuple[tuple[PurePosixPath, tuple[tuple[str, TemplatePrint], ...]], ...] = ()
+    """``(name, print)`` of the templates of ``chat_template.json`` and the ``*.jinja``
+    files transformers loads (top level, ``additional_chat_templates/``), by file."""
     vocabulary: tuple[PurePosixPath, Vocabulary] | None = None
     """The tokenizer's vocabulary, from the first file that holds one (``VOCABULARY_FILES``
     first, shallowest first; else a GGUF file's)."""
@@ -220,10 +227,19 @@ def _read_entry(entry: FileEntry, state: _Collector) -> None:
         _store_single(key, entry, reader, state)
     elif name == "config.json":
         _store_listed("configs", entry, read_model_config, state)
+    elif _is_template_file(rel):
+        _store_listed("chat_templates", entry, read_template_prints, state)
     elif name.endswith((".safetensors.index.json", ".bin.index.json")):
         _store_listed("safetensors_indexes", entry, read_safetensors_index, state)
     elif (fmt := format_of(rel)).read_header is not None and fmt.header_field is not None:
         _store_listed(fmt.header_field, entry, partial(_read_header, fmt.read_header), state)
+
+
+def _is_template_file(rel: PurePosixPath) -> bool:
+    """Whether transformers loads ``rel`` as a chat template (besides tokenizer_config.json)."""
+    if rel.suffix.lower() == ".jinja":
+        return len(rel.parts) == 1 or (len(rel.parts) == 2 and rel.parts[0] == _MORE_TEMPLATES)
+    return rel == _TEMPLATE_JSON
 
 
 def _store_single(

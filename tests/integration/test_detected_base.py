@@ -388,3 +388,53 @@ def test_widths_without_any_vocabulary_cannot_be_told_from_lineage(
     verdicts, bom = scan_tiers(domestic, tmp_path)
     assert verdicts["sovereign"] == "UNKNOWN"
     assert "pkg:huggingface/meta-llama/Meta-Llama-3-8B" in derived_refs(bom)
+
+
+# --- the chat template: supporting evidence, never decisive --------------------------------
+
+#: https://huggingface.co/Qwen/Qwen3-0.6B/blob/main/config.json
+QWEN_3_HALF_B = {
+    "architectures": ["Qwen3ForCausalLM"],
+    "model_type": "qwen3",
+    "hidden_size": 1024,
+    "intermediate_size": 3072,
+    "num_attention_heads": 16,
+    "num_hidden_layers": 28,
+    "num_key_value_heads": 8,
+    "head_dim": 128,
+    "max_position_embeddings": 40960,
+    "rope_theta": 1000000,
+    "vocab_size": 151936,
+}
+#: Vikhr's Qwen3-based model's chat template: Qwen3's, revised.
+QVIKHR_TEMPLATE = "models/DMalakhov1__QVikhr-3-1.7B-lora/chat_template.jinja"
+
+
+def test_a_publisher_s_chat_template_joins_the_evidence_of_its_shape(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    with_config(domestic, QWEN_3_HALF_B)
+    shutil.copy(corpus / QVIKHR_TEMPLATE, domestic / "chat_template.jinja")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert derived_refs(bom) == {"pkg:huggingface/Qwen/Qwen3-0.6B"}
+    base = component(bom, "pkg:huggingface/Qwen/Qwen3-0.6B")
+    assert "detected:architecture+chat-template" in props(base, PropertyName.RELATION)
+    # Supporting only: the shape alone is medium, and so is the ancestor.
+    assert verdicts["sovereign"] == "UNKNOWN"
+    assert "SOV006" in sovereign_rules(tmp_path)
+    [label] = props(tokenizer(bom), PropertyName.TOKENIZER_CHAT_TEMPLATE_OF)
+    assert label.startswith("Qwen/Qwen3-0.6B (near, 9")
+    assert label.endswith("%, chat_template.jinja)")
+
+
+def test_a_chat_template_alone_makes_no_ancestor(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    # A model of its own (its own vocabulary, its own widths) that copied Qwen3's template.
+    shutil.copy(corpus / DNA_TOKENIZER, domestic / "tokenizer.json")
+    shutil.copy(corpus / QVIKHR_TEMPLATE, domestic / "chat_template.jinja")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "PASS"
+    assert derived_refs(bom) == set()
+    assert lineage_findings(tmp_path) == []
+    assert props(tokenizer(bom), PropertyName.TOKENIZER_CHAT_TEMPLATE_OF)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from click.testing import CliRunner
 
 from scanner.cli import cli
+from tests.conftest import CORPUS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -102,15 +103,19 @@ def test_a_folder_with_neither_is_refused(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("# nothing\n")
     code, output = fingerprint(tmp_path)
     assert code == 2
-    assert "no tokenizer vocabulary and no model shape found" in output
+    assert "no tokenizer vocabulary, model shape or published chat template found" in output
 
 
 def test_a_hub_repo_is_fingerprinted_from_its_metadata(qwen_tiktoken: Path, tmp_path: Path) -> None:
     from tests.fakes.hub import FakeFile, FakeHub
-    from tests.integration.test_detected_base import QWEN_2_5_7B
+    from tests.integration.test_detected_base import QVIKHR_TEMPLATE, QWEN_2_5_7B
     from tests.integration.test_hub_load_analysis import world_with
 
-    files = (FakeFile("qwen.tiktoken", qwen_tiktoken.read_bytes(), lfs=True),)
+    template = (CORPUS / QVIKHR_TEMPLATE).read_bytes() if CORPUS.is_dir() else b""
+    files = (
+        FakeFile("qwen.tiktoken", qwen_tiktoken.read_bytes(), lfs=True),
+        *((FakeFile("chat_template.jinja", template),) if template else ()),
+    )
     world = world_with(*files, repo_id="acme/from-scratch")
     repo = world.repos["model:acme/from-scratch"]
     world.repos["model:acme/from-scratch"] = dataclasses.replace(
@@ -128,7 +133,19 @@ def test_a_hub_repo_is_fingerprinted_from_its_metadata(qwen_tiktoken: Path, tmp_
         weights = fake.weight_downloads()
     assert result.exit_code == 0, result.output
     assert "published as:    qwen2 (identical, high)" in result.output
-    assert "derived from:    Qwen/Qwen2.5-7B (architecture+vocabulary, high confidence)" in (
-        result.output
-    )
+    signals = "architecture+chat-template+vocabulary" if template else "architecture+vocabulary"
+    assert f"derived from:    Qwen/Qwen2.5-7B ({signals}, high confidence)" in result.output
+    if template:  # Qwen3's template, fetched with the metadata, supports Qwen's authorship
+        assert "published as:    Qwen/Qwen3-0.6B (near, " in result.output
     assert weights == []
+
+
+def test_a_chat_template_alone_is_reported_as_supporting(corpus: Path, tmp_path: Path) -> None:
+    from tests.integration.test_detected_base import QVIKHR_TEMPLATE
+
+    shutil.copy(corpus / QVIKHR_TEMPLATE, tmp_path / "chat_template.jinja")
+    code, output = fingerprint(tmp_path)
+    assert code == 0
+    assert "chat template (supporting evidence, never decisive alone)" in output
+    assert "published as:    Qwen/Qwen3-0.6B (near, 9" in output
+    assert "derived from" not in output

@@ -291,6 +291,11 @@ class GgufMetadata:
         return "tokenizer.chat_template" in self.values
 
     @property
+    def chat_template(self) -> str | None:
+        """``tokenizer.chat_template``, if it is a string."""
+        return self._string("tokenizer.chat_template")
+
+    @property
     def chat_template_length(self) -> int | None:
         """Length of ``tokenizer.chat_template`` in characters, if it is a string."""
         template = self._string("tokenizer.chat_template")

@@ -17,6 +17,7 @@ from scanner.core.capped_io import read_json_capped
 from scanner.core.errors import MalformedFileError
 from scanner.core.ids import parse_code_reference
 from scanner.formats.model.architecture_shape import ArchitectureShape, shape_from_config
+from scanner.formats.model.chat_template_text import TemplatePrint, named_prints
 from scanner.formats.model.json_fields import (
     MAX_LIST_ITEMS,
     MAX_VALUE_CHARS,
@@ -155,6 +156,8 @@ class TokenizerConfig:
     """Total characters of chat template text (templates are code run at inference)."""
     chat_template_names: tuple[str, ...] = ()
     """Names of the templates when ``chat_template`` is a list of named templates."""
+    chat_template_prints: tuple[tuple[str, TemplatePrint], ...] = ()
+    """``(name, print)`` of each template."""
     vocabulary_files: tuple[str, ...] = ()
     """Files inside the model folder it names for the tokenizer to load (``tokenizer_file``,
     ``vocab_file``; relative POSIX paths): transformers reads these instead of the usual names.
@@ -440,6 +443,7 @@ def read_tokenizer_config(path: Path) -> TokenizerConfig:
         has_chat_template=length > 0,
         chat_template_length=length,
         chat_template_names=names,
+        chat_template_prints=named_prints(fields.document.get("chat_template")),
         vocabulary_files=_files_inside(fields.text(key) for key in VOCABULARY_FILE_KEYS),
         problems=fields.problems.freeze(),
     )
