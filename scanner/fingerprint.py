@@ -139,6 +139,11 @@ def _model_report(where: str, inventory: Inventory, lines: list[str]) -> str:
         lines += [f"{where}: model", f"  shape:           {shape}"]
         copied = properties.get(PropertyName.ARCHITECTURE_SHAPE_OF)
         lines.append(f"  copies:          {copied or 'no published configuration we hold'}")
+        lines += [
+            f"  named in GGUF:   {value} (supporting evidence, never decisive alone)"
+            for key, value in subject.properties
+            if key == PropertyName.GGUF_NAMES_PUBLISHED
+        ]
     derived = [
         relation
         for relation in inventory.relations

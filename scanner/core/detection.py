@@ -21,11 +21,15 @@ VOCABULARY_FINGERPRINT: Final = "tokenizer-fingerprint"
 ARCHITECTURE_FINGERPRINT: Final = "architecture-fingerprint"
 #: ``Evidence.method`` of a chat template's print: supporting evidence, never decisive.
 CHAT_TEMPLATE_FINGERPRINT: Final = "chat-template-fingerprint"
+#: ``Evidence.method`` of a GGUF name (``general.name``, ``general.basename``…) that names a
+#: published model: a converter's declaration, supporting evidence only.
+GGUF_NAME_HINT: Final = "gguf-name-hint"
 #: Each fingerprint method, and the signal it reads.
 SIGNALS: Final = {
     VOCABULARY_FINGERPRINT: "vocabulary",
     ARCHITECTURE_FINGERPRINT: "architecture",
     CHAT_TEMPLATE_FINGERPRINT: "chat-template",
+    GGUF_NAME_HINT: "gguf-name",
 }
 
 

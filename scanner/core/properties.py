@@ -93,6 +93,8 @@ class PropertyName(StrEnum):
     GGUF_AUTHOR = "sovscan:gguf:author"
     GGUF_ARCHITECTURE = "sovscan:gguf:architecture"
     GGUF_FILE_TYPE = "sovscan:gguf:file-type"
+    GGUF_NAMES_PUBLISHED = "sovscan:gguf:names-published"
+    """A published model a GGUF header's name names: ``REPO (FIELD)`` (a supporting signal)."""
     GGUF_QUANTIZED_BY = "sovscan:gguf:quantized-by"
     GGUF_TOKENIZER_MODEL = "sovscan:gguf:tokenizer-model"
     GGUF_TOKENIZER_PRE = "sovscan:gguf:tokenizer-pre"

@@ -41,14 +41,18 @@ from scanner.formats.model.architecture_shape import (
     shape_from_tensors,
 )
 from scanner.formats.model.chat_template_text import DEFAULT_NAME, TemplatePrint, template_print
-from scanner.sources import architecture_families, chat_templates, tokenizer_families
+from scanner.sources import (
+    architecture_families,
+    chat_templates,
+    published_names,
+    tokenizer_families,
+)
 from scanner.sources.inventory_builder import hub_ref
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from scanner.sources.architecture_families import ArchitectureMatch
-    from scanner.sources.chat_templates import TemplateMatch
     from scanner.sources.folder_facts import FolderFacts
     from scanner.sources.inventory_builder import InventoryBuilder
     from scanner.sources.tokenizer_families import TokenizerMatch
@@ -64,7 +68,10 @@ def add_detected_lineage(
         if tokenizer_ref is not None
         else (None, ())
     )
-    templates = _add_template_matches(builder, tokenizer_ref or subject_ref, facts)
+    supporting = [
+        *_add_template_matches(builder, tokenizer_ref or subject_ref, facts),
+        *_add_gguf_names(builder, subject_ref, facts),
+    ]
     shape, where, found = _best_shape(model_shapes(facts))
     if shape is None:
         return
@@ -86,22 +93,26 @@ def add_detected_lineage(
     if publisher is not None:  # both signals name one publisher
         confidence = "high" if vocabulary and vocabulary.confidence == "high" else "medium"
         base = _DetectedBase(found, publisher, confidence, where, _read_from(shape))
-        evidence = (*vocabulary_evidence, *_supporting(templates, publisher))
+        evidence = (*vocabulary_evidence, *_supporting(supporting, publisher))
         _add_detected_base(builder, subject_ref, base, vocabulary, evidence)
         return
     if found.level != "exact" and facts.vocabulary is not None:
         return  # a vocabulary of its own on a published architecture: reuse, not lineage
     for publisher in publishers:
         base = _DetectedBase(found, publisher, "medium", where, _read_from(shape))
-        _add_detected_base(builder, subject_ref, base, None, _supporting(templates, publisher))
+        _add_detected_base(builder, subject_ref, base, None, _supporting(supporting, publisher))
+
+
+#: A supporting signal: the publishers it names, and its evidence.
+Supporting = tuple[tuple[str, ...], Evidence]
 
 
 def _add_template_matches(
     builder: InventoryBuilder, ref: str, facts: FolderFacts
-) -> list[tuple[TemplateMatch, Evidence]]:
+) -> list[Supporting]:
     """The published chat templates the model's templates are or revise, each recorded on
     ``ref`` (the tokenizer, else the model) with its evidence."""
-    found: list[tuple[TemplateMatch, Evidence]] = []
+    found: list[Supporting] = []
     for location, name, print_ in _template_prints(facts):
         match = chat_templates.match_template(print_)
         if match is None:
@@ -118,7 +129,28 @@ def _add_template_matches(
         _set_properties(
             builder, ref, [(PropertyName.TOKENIZER_CHAT_TEMPLATE_OF, label)], (evidence,)
         )
-        found.append((match, evidence))
+        found.append((match.template.publishers, evidence))
+    return found
+
+
+def _add_gguf_names(builder: InventoryBuilder, ref: str, facts: FolderFacts) -> list[Supporting]:
+    """The published models a GGUF header's names name, each recorded on the model (``ref``)
+    with its evidence."""
+    found: list[Supporting] = []
+    for path, meta in facts.gguf:
+        for field, value, words in published_names.gguf_names(meta):
+            repos = published_names.repos_named(words)
+            if not repos:
+                continue
+            evidence = Evidence(
+                location=path.as_posix(),
+                field="gguf-name:names:supporting",
+                value=f"its {field} {value!r} names {', '.join(repos)}",
+                method=published_names.EVIDENCE_METHOD,
+            )
+            labels = [(PropertyName.GGUF_NAMES_PUBLISHED, f"{repo} ({field})") for repo in repos]
+            _set_properties(builder, ref, labels)
+            found.append((tuple(repo.partition("/")[0] for repo in repos), evidence))
     return found
 
 
@@ -139,13 +171,9 @@ def _template_prints(facts: FolderFacts) -> list[tuple[str, str, TemplatePrint]]
     return found
 
 
-def _supporting(
-    templates: list[tuple[TemplateMatch, Evidence]], publisher: str
-) -> tuple[Evidence, ...]:
-    """The evidence of the templates ``publisher`` published."""
-    return tuple(
-        evidence for match, evidence in templates if publisher in match.template.publishers
-    )
+def _supporting(signals: list[Supporting], publisher: str) -> tuple[Evidence, ...]:
+    """The evidence of the supporting signals that name ``publisher``."""
+    return tuple(evidence for publishers, evidence in signals if publisher in publishers)
 
 
 def _read_from(shape: Shape) -> str:

@@ -24,6 +24,7 @@ from scanner.formats.model.hf_config import (
     GenerationConfig,
     ModelConfig,
     ModelIndex,
+    QuantizationConfig,
     SafetensorsIndex,
     SentenceTransformersConfig,
     SentenceTransformersModules,
@@ -32,6 +33,7 @@ from scanner.formats.model.hf_config import (
     read_generation_config,
     read_model_config,
     read_model_index,
+    read_quantize_config,
     read_safetensors_index,
     read_sentence_transformers_config,
     read_sentence_transformers_modules,
@@ -72,6 +74,8 @@ class FolderFacts:
     configs: tuple[tuple[PurePosixPath, ModelConfig], ...] = ()
     adapter: AdapterConfig | None = None
     tokenizer: TokenizerConfig | None = None
+    quantize: QuantizationConfig | None = None
+    """AutoGPTQ's ``quantize_config.json``."""
     generation: GenerationConfig | None = None
     model_index: ModelIndex | None = None
     st_modules: SentenceTransformersModules | None = None
@@ -134,6 +138,7 @@ _TOP_LEVEL_READERS: dict[str, tuple[str, Callable[..., Any]]] = {
     "adapter_config.json": ("adapter", read_adapter_config),
     "tokenizer_config.json": ("tokenizer", read_tokenizer_config),
     "generation_config.json": ("generation", read_generation_config),
+    "quantize_config.json": ("quantize", read_quantize_config),
     "model_index.json": ("model_index", read_model_index),
     "modules.json": ("st_modules", read_sentence_transformers_modules),
     "config_sentence_transformers.json": ("st_config", read_sentence_transformers_config),

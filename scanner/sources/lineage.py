@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import PurePosixPath
 
 from scanner.core.ids import parse_hub_id
 from scanner.core.model import Evidence, Layer, RelationKind, Severity
@@ -138,6 +139,7 @@ def _inferred_relation(facts: FolderFacts, base_count: int, name: str) -> Relati
     tags = {tag.lower() for tag in (facts.card.tags if facts.card else ())}
     if (
         (config is not None and config.quantization is not None)
+        or facts.quantize is not None
         or _QUANTIZED_NAME.search(name)
         or facts.gguf
         or tags & _QUANTIZED_TAGS
@@ -186,23 +188,39 @@ def _gguf_lineage(builder: InventoryBuilder, subject_ref: str, facts: FolderFact
 
 
 def _config_hints(builder: InventoryBuilder, facts: FolderFacts) -> list[tuple[str, Evidence]]:
-    """``_name_or_path`` values that name another Hub repo: weaker lineage evidence."""
+    """``_name_or_path`` values, and the ``model_name_or_path`` a quantizer read, that name
+    another Hub repo: weaker lineage evidence."""
     own = builder.identity.hub_id
     hints: list[tuple[str, Evidence]] = []
-    for path, config in facts.configs:
-        for field_name, value in _name_or_paths(config):
-            hub_id = parse_hub_id(value) if value else None
-            if hub_id is None or (own is not None and hub_id.repo_id == own.repo_id):
-                continue
-            evidence = Evidence(
-                location=path.as_posix(), field=field_name, value=value, method="config-hint"
+    named = [
+        (path, field, value)
+        for path, config in facts.configs
+        for field, value in _name_or_paths(config)
+    ]
+    if facts.quantize is not None and facts.quantize.source_model:
+        named.append(
+            (
+                PurePosixPath("quantize_config.json"),
+                "model_name_or_path",
+                facts.quantize.source_model,
             )
-            hints.append((builder.hub_model(hub_id, evidence, Layer.WEIGHTS), evidence))
+        )
+    for path, field_name, value in named:
+        hub_id = parse_hub_id(value) if value else None
+        if hub_id is None or (own is not None and hub_id.repo_id == own.repo_id):
+            continue
+        evidence = Evidence(
+            location=path.as_posix(), field=field_name, value=value, method="config-hint"
+        )
+        hints.append((builder.hub_model(hub_id, evidence, Layer.WEIGHTS), evidence))
     return hints
 
 
 def _name_or_paths(config: ModelConfig, prefix: str = "") -> list[tuple[str, str]]:
     found = [(f"{prefix}_name_or_path", config.name_or_path)] if config.name_or_path else []
+    quantized_from = config.quantization.source_model if config.quantization else None
+    if quantized_from:
+        found.append((f"{prefix}quantization_config.model_name_or_path", quantized_from))
     for key, sub in config.sub_configs:
         found += _name_or_paths(sub, f"{prefix}{key}.")
     return found

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from scanner.core.properties import PropertyName
+from tests.fakes.worlds import gguf_bytes
 from tests.integration.test_attacks import baseline
 from tests.integration.test_undeclared_lineage import (
     DNA_TOKENIZER,
@@ -438,3 +439,61 @@ def test_a_chat_template_alone_makes_no_ancestor(
     assert derived_refs(bom) == set()
     assert lineage_findings(tmp_path) == []
     assert props(tokenizer(bom), PropertyName.TOKENIZER_CHAT_TEMPLATE_OF)
+
+
+# --- a GGUF's names: a converter's declaration, supporting evidence only -------------------
+
+
+def qwen_gguf(**names: str) -> bytes:
+    """A header-only GGUF with Qwen2.5-7B's widths (llama.cpp's qwen2 keys) and ``names``."""
+    widths = [
+        ("qwen2.embedding_length", 3584),
+        ("qwen2.block_count", 28),
+        ("qwen2.attention.head_count", 28),
+        ("qwen2.attention.head_count_kv", 4),
+        ("qwen2.feed_forward_length", 18944),
+        ("qwen2.vocab_size", 152064),
+    ]
+    pairs: list[tuple[str, str | int | list[str]]] = [("general.architecture", "qwen2")]
+    pairs += [(f"general.{key}", value) for key, value in names.items()]
+    return gguf_bytes([*pairs, *widths])
+
+
+#: What llama.cpp's converter writes for Qwen/Qwen2.5-7B-Instruct: gguf-py 0.19.0's
+#: Metadata.get_model_id_components("Qwen/Qwen2.5-7B-Instruct") gives basename "Qwen2.5",
+#: size label "7B" and fine-tune "Instruct"; general.name is the id in title case.
+QWEN_GGUF_NAMES = {
+    "name": "Qwen2.5 7B Instruct",
+    "basename": "Qwen2.5",
+    "size_label": "7B",
+    "finetune": "Instruct",
+}
+
+
+def test_a_gguf_naming_the_publisher_s_model_supports_its_shape(
+    domestic: Path, tmp_path: Path
+) -> None:
+    (domestic / "config.json").unlink()
+    (domestic / "model.gguf").write_bytes(qwen_gguf(**QWEN_GGUF_NAMES))
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert derived_refs(bom) == {"pkg:huggingface/Qwen/Qwen2.5-7B"}
+    base = component(bom, "pkg:huggingface/Qwen/Qwen2.5-7B")
+    assert "detected:architecture+gguf-name" in props(base, PropertyName.RELATION)
+    assert verdicts["sovereign"] == "UNKNOWN"  # supporting: the ancestor stays medium
+    assert set(props(subject(bom), PropertyName.GGUF_NAMES_PUBLISHED)) == {
+        "Qwen/Qwen2.5-7B-Instruct (general.name)",
+        "Qwen/Qwen2.5-7B-Instruct (general.basename)",
+    }
+
+
+def test_a_gguf_name_alone_makes_no_ancestor(domestic: Path, tmp_path: Path) -> None:
+    # The names of Qwen's model on widths that are no published model's.
+    (domestic / "config.json").unlink()
+    content = qwen_gguf(**QWEN_GGUF_NAMES).replace(
+        struct.pack("<II", 4, 28), struct.pack("<II", 4, 27), 1
+    )
+    (domestic / "model.gguf").write_bytes(content)
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert derived_refs(bom) == set()
+    assert props(subject(bom), PropertyName.GGUF_NAMES_PUBLISHED)
+    assert verdicts["sovereign"] == "PASS"

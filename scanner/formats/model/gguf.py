@@ -189,6 +189,11 @@ class GgufMetadata:
         return self._string("general.finetune")
 
     @property
+    def size_label(self) -> str | None:
+        """``general.size_label`` (``7B``, ``8x7B``)."""
+        return self._string("general.size_label")
+
+    @property
     def version_label(self) -> str | None:
         """``general.version`` (the model's version, not the GGUF format's)."""
         return self._string("general.version")

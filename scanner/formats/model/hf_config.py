@@ -29,7 +29,7 @@ from scanner.formats.model.json_fields import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from pathlib import Path
 
 #: Most ``auto_map`` / ``custom_pipelines`` / ``quantization_config`` entries kept.
@@ -89,6 +89,13 @@ class QuantizationConfig:
     """Weight bits: ``bits``, or 4/8 from bitsandbytes' ``load_in_4bit``/``load_in_8bit``."""
     raw: tuple[tuple[str, str], ...] = ()
     """Every key with its value as JSON text (strings unquoted), in file order."""
+    problems: tuple[str, ...] = ()
+
+    @property
+    def source_model(self) -> str | None:
+        """``model_name_or_path``: what the quantizer (AutoGPTQ, GPTQModel) read; a hint."""
+        value = dict(self.raw).get("model_name_or_path")
+        return value if value and value != "null" else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -336,11 +343,27 @@ def _commit_hash(fields: Fields) -> str | None:
     return None
 
 
+def read_quantize_config(path: Path) -> QuantizationConfig:
+    """Read AutoGPTQ's ``quantize_config.json`` (``config.json``'s ``quantization_config``
+    saved on its own).
+
+    Raises:
+        MalformedFileError: not a capped, strict JSON object.
+        OSError: the file cannot be opened or read.
+    """
+    fields = read_object(path, "quantize_config.json")
+    found = _quantization_section(fields, fields.document)
+    return replace(found, problems=fields.problems.freeze())
+
+
 def _quantization(fields: Fields) -> QuantizationConfig | None:
     section = fields.mapping("quantization_config")
     if section is None:
         return None
-    sub = fields.sub("quantization_config", section)
+    return _quantization_section(fields.sub("quantization_config", section), section)
+
+
+def _quantization_section(sub: Fields, section: Mapping[str, object]) -> QuantizationConfig:
     raw: list[tuple[str, str]] = []
     for key, value in list(section.items())[:MAX_MAP_ENTRIES]:
         text = value if isinstance(value, str) else json.dumps(value)

@@ -100,6 +100,41 @@ def test_card_and_config_hint_merge_into_one_relation(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "files",
+    [
+        # AutoGPTQ's quantize_config.json records the model it read (here beside TheBloke's
+        # real settings); so does a config.json's quantization_config.
+        {
+            "quantize_config.json": {
+                "bits": 4,
+                "group_size": -1,
+                "desc_act": True,
+                "model_name_or_path": "acme/base",
+                "model_file_base_name": "model",
+            }
+        },
+        {
+            "config.json": {
+                "quantization_config": {"quant_method": "gptq", "model_name_or_path": "acme/base"}
+            }
+        },
+    ],
+    ids=["quantize_config.json", "quantization_config"],
+)
+def test_the_model_a_quantizer_read_is_a_quantized_hint(
+    tmp_path: Path, files: dict[str, object]
+) -> None:
+    inv = _scan(tmp_path / "m", files)
+    assert _lineage(inv) == {BASE: RelationKind.QUANTIZED}
+    (relation,) = [r for r in inv.relations if r.dst == BASE]
+    assert {e.method for e in relation.evidence} == {"config-hint"}
+    assert {e.field for e in relation.evidence} <= {
+        "model_name_or_path",
+        "quantization_config.model_name_or_path",
+    }
+
+
 def test_local_path_hints_are_not_ancestors(tmp_path: Path) -> None:
     inv = _scan(tmp_path / "m", {"config.json": {"_name_or_path": "/content/drive/out"}})
     assert _lineage(inv) == {}

@@ -22,6 +22,7 @@ from scanner.formats.model.hf_config import (
     read_generation_config,
     read_model_config,
     read_model_index,
+    read_quantize_config,
     read_safetensors_index,
     read_sentence_transformers_config,
     read_sentence_transformers_modules,
@@ -43,6 +44,7 @@ READERS: dict[str, Callable[[Path], object]] = {
     "modules.json": read_sentence_transformers_modules,
     "config_sentence_transformers.json": read_sentence_transformers_config,
     "*.index.json": read_safetensors_index,
+    "quantize_config.json": read_quantize_config,
 }
 
 
@@ -130,6 +132,17 @@ def test_local_path_hint_is_kept_verbatim() -> None:
     assert config.quantization.quant_method == "gptq"
     assert config.quantization.bits == 4
     assert ("group_size", "-1") in config.quantization.raw
+
+
+def test_autogptq_s_quantize_config_and_the_model_it_read() -> None:
+    found = read_quantize_config(
+        model_file("TheBloke__Wizard-Vicuna-30B-Uncensored-GPTQ/quantize_config.json")
+    )
+    assert (found.bits, found.source_model) == (4, None)
+    # Qwen's Int4 config leaves model_name_or_path null: no source.
+    qwen = read_model_config(model_file("Qwen__Qwen-VL-Chat-Int4/config.json"))
+    assert qwen.quantization is not None
+    assert qwen.quantization.source_model is None
 
 
 def test_fp8_quantization_keeps_raw_keys() -> None:
