@@ -1,6 +1,6 @@
 """Build scanner/sources/data/architecture_families.json from published model configurations.
 
-Usage: python scripts/build_architecture_families.py WHEEL [--as-of YYYY-MM-DD]
+Usage: python scripts/build_architecture_families.py WHEEL [--configs DIR] [--as-of YYYY-MM-DD]
 
 WHEEL is litgpt's wheel from PyPI (``pip download --no-deps litgpt``). Its ``litgpt/config.py``
 transcribes the ``config.json`` of each Hub model it supports (each entry names its repo and
@@ -12,6 +12,10 @@ Kept: every model whose repo publishes its own weights (a pretrained base or the
 publisher's instruct version), from-scratch reproductions of another architecture included
 (OpenLLaMA, TinyLlama: their shape is the point). Left out (``DERIVED``): fine-tunes and
 re-uploads of another publisher's model, which only repeat their base's shape.
+
+``--configs DIR`` adds the bases litgpt does not hold (``PUBLISHED_CONFIGS``) from their own
+``config.json`` files, read by sovscan's reader, each with the commit it was taken at: DIR holds
+them as ``ORG__NAME/config.json`` (the layout of the scanner's test corpus).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Final
 
+from scanner.formats.model.hf_config import read_model_config
 from scanner.sources.architecture_families import parse_shapes
 
 OUTPUT: Final = (
@@ -52,11 +57,29 @@ DERIVED: Final = {
 }
 
 
+#: Bases litgpt's table lacks: the repo, where its config.json was taken, and the URL.
+PUBLISHED_CONFIGS: Final = {
+    "deepseek-ai/DeepSeek-R1": (
+        "config.json of deepseek-ai/DeepSeek-R1 at Hub commit "
+        "4dc77d4932316bdaa6f255ee7ad2ea3733a8ca23 (GitHub mirror itounagi0116/DeepSeek-R1; its "
+        "card: trained based on DeepSeek-V3-Base)",
+        "https://huggingface.co/deepseek-ai/DeepSeek-R1/blob/"
+        "4dc77d4932316bdaa6f255ee7ad2ea3733a8ca23/config.json",
+    ),
+    "Qwen/Qwen-7B-Chat": (
+        "config.json of Qwen/Qwen-7B-Chat (its Hub history mirrored as GitHub "
+        "undefdev/Qwen-7B-Chat, commit 04df5dd57b94b9ed20498ee42063ea9e164f98b3)",
+        "https://huggingface.co/Qwen/Qwen-7B-Chat/blob/main/config.json",
+    ),
+}
+
+
 def main() -> int:
     """Read the wheel's table and write the database."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("wheel", type=Path, help="litgpt-*.whl from PyPI")
     parser.add_argument("--as-of", default="2026-12-05", help="the date the sources were read")
+    parser.add_argument("--configs", type=Path, help="a folder of ORG__NAME/config.json files")
     args = parser.parse_args()
     version = args.wheel.name.split("-")[1]
     source = f"PyPI litgpt {version}: {_MODULE}"
@@ -65,6 +88,9 @@ def main() -> int:
         for entry in _entries(args.wheel)
         if entry["repo"] not in DERIVED and entry["repo"].count("/") == 1
     ]
+    if args.configs is not None:
+        held = {entry["repo"] for entry in shapes}
+        shapes += [e for e in _published_configs(args.configs) if e["repo"] not in held]
     document = {
         "about": (
             "Shapes of published transformer configurations: widths, depth, heads, "
@@ -116,6 +142,34 @@ def _entries(wheel: Path) -> list[dict[str, Any]]:
             },
         )
     return list(found.values())
+
+
+def _published_configs(folder: Path) -> list[dict[str, Any]]:
+    """An entry per ``PUBLISHED_CONFIGS`` repo, from its config.json in ``folder``."""
+    found = []
+    for repo, (source, url) in PUBLISHED_CONFIGS.items():
+        path = folder / repo.replace("/", "__") / "config.json"
+        shape = read_model_config(path).shape
+        if shape is None:
+            raise SystemExit(f"{path}: no shape")
+        found.append(
+            {
+                "id": repo.partition("/")[2],
+                "repo": repo,
+                "hidden_size": shape.hidden_size,
+                "layers": shape.layers,
+                "heads": shape.heads,
+                "kv_heads": shape.kv_heads,
+                "intermediate_size": shape.intermediate_size,
+                "vocab_size": shape.vocab_size,
+                "rope_theta": shape.rope_theta,
+                "experts": shape.experts,
+                "context": shape.context,
+                "config": url,
+                "source": source,
+            }
+        )
+    return found
 
 
 if __name__ == "__main__":

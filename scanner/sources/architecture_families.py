@@ -181,6 +181,6 @@ def _published(entry: dict[str, object], source: str, as_of: str) -> PublishedSh
             context=whole("context"),
         ),
         config=str(entry["config"]),
-        source=source,
+        source=str(entry.get("source") or source),
         as_of=as_of,
     )

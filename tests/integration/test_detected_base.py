@@ -497,3 +497,16 @@ def test_a_gguf_name_alone_makes_no_ancestor(domestic: Path, tmp_path: Path) -> 
     assert derived_refs(bom) == set()
     assert props(subject(bom), PropertyName.GGUF_NAMES_PUBLISHED)
     assert verdicts["sovereign"] == "PASS"
+
+
+def test_deepseek_r1_s_real_configuration_names_it(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    # DeepSeek-R1's own config.json (auto_map and all) under a card that says "from scratch".
+    shutil.copy(corpus / "models/deepseek-ai__DeepSeek-R1/config.json", domestic / "config.json")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert "pkg:huggingface/deepseek-ai/DeepSeek-R1" in derived_refs(bom)
+    assert verdicts["sovereign"] != "PASS"
+    assert props(subject(bom), PropertyName.ARCHITECTURE_SHAPE_OF) == [
+        "deepseek-ai/DeepSeek-R1 (exact)"
+    ]

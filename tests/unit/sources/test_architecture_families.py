@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import pytest
 
 from scanner.formats.model.architecture_shape import ArchitectureShape, TensorShape
+from scanner.formats.model.hf_config import read_model_config
 from scanner.sources.architecture_families import load_shapes, match_shape, parse_shapes
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def published(repo: str) -> ArchitectureShape:
@@ -24,8 +29,19 @@ def test_every_published_shape_matches_itself_exactly() -> None:
         assert found is not None
         assert found.level == "exact"
         assert entry in found.members
-        assert entry.config == f"https://huggingface.co/{entry.repo}/blob/main/config.json"
-        assert entry.source.startswith("PyPI litgpt ")
+        assert entry.config.startswith(f"https://huggingface.co/{entry.repo}/blob/")
+        assert entry.config.endswith("/config.json")
+        assert entry.source.startswith(("PyPI litgpt ", f"config.json of {entry.repo} "))
+
+
+@pytest.mark.parametrize("repo", ["deepseek-ai/DeepSeek-R1", "Qwen/Qwen-7B-Chat"])
+def test_bases_litgpt_lacks_are_read_from_their_own_configs(repo: str, corpus: Path) -> None:
+    config = read_model_config(corpus / "models" / repo.replace("/", "__") / "config.json")
+    assert config.shape is not None
+    assert published(repo) == config.shape
+    found = match_shape(config.shape)
+    assert found is not None
+    assert (found.level, found.publishers) == ("exact", (repo.partition("/")[0],))
 
 
 def test_fine_tunes_of_another_publisher_s_model_are_left_out() -> None:
