@@ -19,6 +19,7 @@ and how certain they are; LIN001 reports one that nothing the model declares nam
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from scanner.core.detection import detection_confidence
@@ -52,10 +53,11 @@ from scanner.sources.inventory_builder import hub_ref
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from scanner.formats.model.safetensors import SafetensorsHeader
     from scanner.sources.architecture_families import ArchitectureMatch
     from scanner.sources.folder_facts import FolderFacts
     from scanner.sources.inventory_builder import InventoryBuilder
-    from scanner.sources.tokenizer_families import TokenizerMatch
+    from scanner.sources.tokenizer_families import Fingerprint, TokenizerMatch
 
 
 def add_detected_lineage(
@@ -193,36 +195,35 @@ Shape = ArchitectureShape | TensorShape
 
 
 def model_shapes(facts: FolderFacts) -> list[tuple[Shape, str]]:
-    """Each shape the model's files show, with the file it was read from: ``config.json`` (or
-    its text model's sub-config), the GGUF files' keys, and the tensor shapes of the top-level
-    safetensors files (a checkpoint's shards together)."""
+    """Each shape the model's files show, with the file it was read from: every ``config.json``
+    (or its text model's sub-config; the top-level one first: a loader may be pointed at a
+    subfolder), the GGUF files' keys, and the tensor shapes of the safetensors files of each
+    folder (a checkpoint's shards together; adapters left out)."""
     found: list[tuple[Shape, str]] = []
-    config = facts.config()
-    if config is not None:
+    configs = sorted(facts.configs, key=lambda item: (len(item[0].parts), item[0].as_posix()))
+    for path, config in configs:
+        where = path.as_posix()
         if config.shape is not None:
-            found.append((config.shape, "config.json"))
+            found.append((config.shape, where))
         else:
             found += [
-                (sub.shape, f"config.json ({key})") for key, sub in config.sub_configs if sub.shape
+                (sub.shape, f"{where} ({key})") for key, sub in config.sub_configs if sub.shape
             ]
     for path, meta in facts.gguf:
         shape = shape_from_gguf(meta.values, meta.architecture, meta.vocab_size)
         if shape is not None:
             found.append((shape, path.as_posix()))
-    checkpoint = [
-        (path, header)
-        for path, header in facts.safetensors
-        if len(path.parts) == 1 and not path.name.startswith("adapter_")
-    ]
-    tensors = shape_from_tensors(header.layout for _, header in checkpoint)
-    if tensors is not None:
-        files = [path.as_posix() for path, _ in checkpoint]
-        found.append(
-            (
-                tensors,
-                files[0] if len(files) == 1 else f"{files[0]} and {len(files) - 1} more shards",
-            )
-        )
+    checkpoints: dict[PurePosixPath, list[tuple[PurePosixPath, SafetensorsHeader]]] = {}
+    for path, header in facts.safetensors:
+        if not path.name.startswith("adapter_"):
+            checkpoints.setdefault(path.parent, []).append((path, header))
+    for folder in sorted(checkpoints, key=lambda p: (len(p.parts), p.as_posix())):
+        shards = checkpoints[folder]
+        tensors = shape_from_tensors(header.layout for _, header in shards)
+        if tensors is not None:
+            first = shards[0][0].as_posix()
+            more = f" and {len(shards) - 1} more shards" if len(shards) > 1 else ""
+            found.append((tensors, first + more))
     return found
 
 
@@ -331,12 +332,10 @@ def _add_detected_vocabulary(
     """The published vocabulary the tokenizer (``ref``) is, or comes from, found by its
     fingerprint whatever the metadata declares, with the evidence: a ``tokenizer-from`` edge
     to its publisher, and LIN001 when nothing the model declares names it."""
-    if facts.vocabulary is None:
+    if not facts.vocabularies:
         return None, ()
-    path, vocabulary = facts.vocabulary
-    print_ = tokenizer_families.fingerprint(vocabulary)
+    path, print_, found = _strongest_vocabulary(builder, facts)
     properties = [(PropertyName.TOKENIZER_VOCABULARY_SHA256, print_.digest)]
-    found = tokenizer_families.match(print_)
     evidence: tuple[Evidence, ...] = ()
     if found is not None:
         family = found.family
@@ -389,6 +388,51 @@ def _add_detected_vocabulary(
             )
         )
     return found, evidence
+
+
+#: How strongly a vocabulary match names its family, strongest first.
+_STRENGTH = {
+    ("high", "identical"): 0,
+    ("high", "derived"): 1,
+    ("medium", "derived"): 2,
+    ("medium", "reordered"): 3,
+}
+
+
+def _strongest_vocabulary(
+    builder: InventoryBuilder, facts: FolderFacts
+) -> tuple[PurePosixPath, Fingerprint, TokenizerMatch | None]:
+    """Of the tokenizer files' vocabularies, the one that names a published family most
+    strongly (a decoy first in line must not hide the vocabulary a loader reads), else the
+    first; tokenizer files that hold different vocabularies are reported."""
+    matched: dict[str, tuple[Fingerprint, TokenizerMatch | None]] = {}
+    located: list[tuple[PurePosixPath, str]] = []
+    for path, vocabulary in facts.vocabularies:
+        print_ = tokenizer_families.fingerprint(vocabulary)
+        if print_.digest not in matched:
+            matched[print_.digest] = (print_, tokenizer_families.match(print_))
+        located.append((path, print_.digest))
+    if len(matched) > 1:
+        files = ", ".join(path.as_posix() for path, _ in located)
+        builder.issue(
+            located[0][0].as_posix(),
+            f"the tokenizer files hold {len(matched)} different vocabularies ({files}); "
+            "each is matched, and the one that names a published vocabulary counts",
+        )
+    ranked = sorted(
+        range(len(located)),
+        key=lambda i: (
+            _STRENGTH.get(_strength_key(matched[located[i][1]][1]), len(_STRENGTH)),
+            i,
+        ),
+    )
+    path, digest = located[ranked[0]]
+    print_, found = matched[digest]
+    return path, print_, found
+
+
+def _strength_key(found: TokenizerMatch | None) -> tuple[str, str]:
+    return (found.confidence, found.relation) if found is not None else ("", "")
 
 
 def _set_properties(

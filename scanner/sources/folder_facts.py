@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from scanner.core.capped_io import open_regular_file
+from scanner.core.capped_io import open_regular_file, read_prefix
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import Evidence, ScanIssue, Severity
 from scanner.formats.model.chat_template_text import TemplatePrint, read_template_prints
@@ -41,12 +41,20 @@ from scanner.formats.model.hf_config import (
 )
 from scanner.formats.model.lfs_pointer import LfsPointer, read_lfs_pointer
 from scanner.formats.model.model_card import ModelCardMetadata, read_model_card
-from scanner.formats.model.model_formats import HeaderReader, format_of
+from scanner.formats.model.model_formats import (
+    MAGIC_BYTES,
+    HeaderReader,
+    format_by_magic,
+    format_of,
+)
 from scanner.formats.model.onnx import OnnxMetadata
 from scanner.formats.model.safetensors import SafetensorsHeader
 from scanner.formats.model.vocabulary import Vocabulary, read_vocabulary
 from scanner.sources.walk import FileEntry, WalkResult
 
+#: Files at least this big whose name gives no header reader are checked for a format's magic
+#: bytes (a GGUF file holding a model or a vocabulary is far bigger).
+MAGIC_SNIFF_MIN_SIZE = 64 * 1024
 #: Files no bigger than this are checked for being Git LFS pointers.
 LFS_POINTER_MAX_SIZE = 1024
 #: Files a tokenizer's vocabulary is read from, in the order they are preferred (then
@@ -62,8 +70,9 @@ VOCABULARY_FILES = (
 #: transformers' folder of named chat templates, and its JSON file of templates.
 _MORE_TEMPLATES = "additional_chat_templates"
 _TEMPLATE_JSON = PurePosixPath("chat_template.json")
-#: Most tokenizer files tried before giving up on the vocabulary.
-MAX_VOCABULARY_FILES_TRIED = 4
+#: Most tokenizer files read per model (each within the reader's size cap); those past it are
+#: issues.
+MAX_VOCABULARY_FILES = 12
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,9 +100,10 @@ class FolderFacts:
     chat_templates: tuple[tuple[PurePosixPath, tuple[tuple[str, TemplatePrint], ...]], ...] = ()
     """``(name, print)`` of the templates of ``chat_template.json`` and the ``*.jinja``
     files transformers loads (top level, ``additional_chat_templates/``), by file."""
-    vocabulary: tuple[PurePosixPath, Vocabulary] | None = None
-    """The tokenizer's vocabulary, from the first file that holds one (``VOCABULARY_FILES``
-    first, shallowest first; else a GGUF file's)."""
+    vocabularies: tuple[tuple[PurePosixPath, Vocabulary], ...] = ()
+    """The vocabulary of every tokenizer file, in the order a loader prefers them (those
+    ``tokenizer_config.json`` names, then ``VOCABULARY_FILES``, shallowest first; GGUF files
+    last): a decoy read first must not hide the file a loader really reads."""
     issues: tuple[ScanIssue, ...] = ()
 
     def card_evidence(self, field: str, value: str) -> Evidence:
@@ -106,6 +116,11 @@ class FolderFacts:
             method="model-card",
             line=lines.get(field),
         )
+
+    @property
+    def vocabulary(self) -> tuple[PurePosixPath, Vocabulary] | None:
+        """The first vocabulary of ``vocabularies``: the tokenizer's, as a loader would read it."""
+        return self.vocabularies[0] if self.vocabularies else None
 
     def config(self) -> ModelConfig | None:
         """The top-level ``config.json``, if any."""
@@ -156,17 +171,17 @@ def read_folder_facts(walk: WalkResult) -> FolderFacts:
     for key, items in state.lists.items():
         facts[key] = tuple(sorted(items, key=lambda item: item[0].as_posix()))
     facts["python_files"] = tuple(state.python_files)
-    facts["vocabulary"] = _first_vocabulary(walk.files, state)
+    facts["vocabularies"] = _vocabularies(walk.files, state)
     facts["issues"] = tuple(state.issues)
     return FolderFacts(**facts)
 
 
-def _first_vocabulary(
+def _vocabularies(
     files: Sequence[FileEntry], state: _Collector
-) -> tuple[PurePosixPath, Vocabulary] | None:
-    """The vocabulary of the first tokenizer file that reads. One that does not is a MEDIUM
-    issue: a tokenizer whose vocabulary cannot be read cannot be told apart from a published
-    one, so no tier passes on it."""
+) -> tuple[tuple[PurePosixPath, Vocabulary], ...]:
+    """The vocabulary of each tokenizer file, up to ``MAX_VOCABULARY_FILES``. One that does
+    not read, and files past the limit, are MEDIUM issues: a vocabulary that is not read cannot
+    be told apart from a published one, so no tier passes on it."""
     # A GGUF file is tried only when its header read declares tokens (a broken one is an
     # issue already).
     gguf_with_tokens = {
@@ -179,15 +194,19 @@ def _first_vocabulary(
         (
             (0 if rank < 0 else len(entry.relpath.parts), rank, entry.relpath.as_posix(), entry)
             for entry in files
-            if (rank := _vocabulary_rank(entry.relpath, named)) is not None
+            if (rank := _vocabulary_rank(entry.relpath, named, gguf_with_tokens)) is not None
             and entry.relpath not in pointers
-            and (entry.relpath.suffix.lower() != ".gguf" or entry.relpath in gguf_with_tokens)
         ),
         key=lambda item: item[:3],
     )
-    for _, rank, _, entry in ranked[:MAX_VOCABULARY_FILES_TRIED]:
+    found: list[tuple[PurePosixPath, Vocabulary]] = []
+    for _, rank, _, entry in ranked[:MAX_VOCABULARY_FILES]:
         try:
-            found = read_vocabulary(entry.path, by_content=rank < 0)
+            # Named by the tokenizer config, or a GGUF file of another name: read by content.
+            by_content = rank < 0 or (
+                rank == _GGUF_RANK and entry.relpath.suffix.lower() != ".gguf"
+            )
+            vocabulary = read_vocabulary(entry.path, by_content=by_content, name=entry.relpath.name)
         except (MalformedFileError, OSError) as error:
             problem = error.problem if isinstance(error, MalformedFileError) else str(error)
             state.issues.append(
@@ -198,14 +217,26 @@ def _first_vocabulary(
                 )
             )
             continue
-        if found is not None:
-            return entry.relpath, found
-    return None
+        if vocabulary is not None:
+            found.append((entry.relpath, vocabulary))
+    for _, _, location, _ in ranked[MAX_VOCABULARY_FILES:]:
+        state.issues.append(
+            ScanIssue(
+                location=location,
+                problem=f"tokenizer vocabulary not read: over the limit of "
+                f"{MAX_VOCABULARY_FILES} tokenizer files read per model",
+                severity=Severity.MEDIUM,
+            )
+        )
+    return tuple(found)
 
 
-def _vocabulary_rank(relpath: PurePosixPath, named: frozenset[PurePosixPath]) -> int | None:
+def _vocabulary_rank(
+    relpath: PurePosixPath, named: frozenset[PurePosixPath], gguf: set[PurePosixPath]
+) -> int | None:
     """Where a file stands among the vocabulary files: first those the tokenizer config names
-    (-1), then ``VOCABULARY_FILES`` in order, ``*.tiktoken``, GGUF files; None for others."""
+    (-1), then ``VOCABULARY_FILES`` in order, ``*.tiktoken``, GGUF files whose header declares
+    tokens (``gguf``, whatever their name); None for others."""
     if relpath in named:
         return -1
     lowered = relpath.name.lower()
@@ -213,7 +244,10 @@ def _vocabulary_rank(relpath: PurePosixPath, named: frozenset[PurePosixPath]) ->
         return VOCABULARY_FILES.index(lowered)
     if lowered.endswith(".tiktoken"):
         return len(VOCABULARY_FILES)
-    return len(VOCABULARY_FILES) + 1 if lowered.endswith(".gguf") else None
+    return _GGUF_RANK if relpath in gguf else None
+
+
+_GGUF_RANK = len(VOCABULARY_FILES) + 1
 
 
 def _read_entry(entry: FileEntry, state: _Collector) -> None:
@@ -238,6 +272,18 @@ def _read_entry(entry: FileEntry, state: _Collector) -> None:
         _store_listed("safetensors_indexes", entry, read_safetensors_index, state)
     elif (fmt := format_of(rel)).read_header is not None and fmt.header_field is not None:
         _store_listed(fmt.header_field, entry, partial(_read_header, fmt.read_header), state)
+    elif entry.size >= MAGIC_SNIFF_MIN_SIZE and (found := _reader_by_magic(entry, state)):
+        _store_listed(found[0], entry, partial(_read_header, found[1]), state)
+
+
+def _reader_by_magic(entry: FileEntry, state: _Collector) -> tuple[str, HeaderReader] | None:
+    """The ``FolderFacts`` field and header reader of a file whose name gives none, from its
+    first bytes (a GGUF file saved as ``model.bin`` loads all the same)."""
+    prefix = _guarded(entry, partial(read_prefix, max_bytes=MAGIC_BYTES), state)
+    found = format_by_magic(prefix) if isinstance(prefix, bytes) else None
+    if found is None or found.header_field is None or found.read_header is None:
+        return None
+    return found.header_field, found.read_header
 
 
 def _is_template_file(rel: PurePosixPath) -> bool:

@@ -54,7 +54,11 @@ from scanner.resolve.hub.ranged_file import (
     RangeOfflineError,
 )
 from scanner.resolve.hub.types import HubFile, HubProblem, HubRepoInfo, thaw_json
-from scanner.sources.folder_facts import VOCABULARY_FILES, read_folder_facts
+from scanner.sources.folder_facts import (
+    MAX_VOCABULARY_FILES,
+    VOCABULARY_FILES,
+    read_folder_facts,
+)
 from scanner.sources.hub_load_analysis import unanalysed, with_hub_load_analysis
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
@@ -85,6 +89,9 @@ METADATA_FILES: Final = (
 #: Most chat-template files (``*.jinja``, ``chat_template.json`` …) fetched per repo; the rest
 #: are reported unanalysed.
 MAX_TEMPLATE_FILES: Final = 16
+#: Most bytes of tokenizer files fetched per repo (Qwen's tokenizer.json, vocab.json and
+#: merges.txt together are ~11 MB; Gemma's tokenizer.json ~33 MB).
+MAX_VOCABULARY_FETCH_BYTES: Final = 64 * 1024 * 1024
 #: Most Python dependency files (requirements*.txt, pyproject.toml, lockfiles) fetched per repo.
 MAX_DEPENDENCY_FILES: Final = 8
 #: Largest metadata file fetched; real cards and configs are far smaller.
@@ -149,7 +156,7 @@ def scan_hub_repo(
         python_files=_python_files(info),
         gguf=(*facts.gguf, *gguf),
         safetensors=(*facts.safetensors, *safetensors),
-        vocabulary=facts.vocabulary or _gguf_vocabulary(client, info, issues),
+        vocabularies=facts.vocabularies or _gguf_vocabulary(client, info, issues),
     )
     identity = ModelIdentity(
         name=hub_id.name,
@@ -247,44 +254,52 @@ def _fetch_metadata(
 def _fetch_vocabulary_file(
     client: HubClient, info: HubRepoInfo, folder: Path, issues: list[ScanIssue]
 ) -> set[str]:
-    """Write the file a tokenizer's vocabulary is read from into ``folder``: the one its
-    tokenizer config names, else the smallest top-level one (``vocab.json`` is a fraction of
-    ``tokenizer.json``; ``*.tiktoken`` counts too). It is fetched by one range read (it may be
-    in LFS) that the Hub cache keeps by commit; returns the path fetched, if any."""
+    """Write the files a tokenizer's vocabulary may be read from into ``folder``: those its
+    tokenizer config names and every top-level one (``VOCABULARY_FILES``, ``*.tiktoken``), so
+    that a decoy cannot stand in for the file a loader reads; smallest first, within
+    ``MAX_VOCABULARY_FETCH_BYTES`` (the rest are MEDIUM issues). Each is fetched by one range
+    read (it may be in LFS) that the Hub cache keeps by commit; returns the paths fetched."""
     named = _named_vocabulary_files(folder)
-    listed = [
-        item
-        for item in info.files
-        if (
-            item.path in VOCABULARY_FILES
-            or item.path in named
-            or ("/" not in item.path and item.path.endswith(".tiktoken"))
-        )
-        and item.size is not None
-        and 0 < item.size <= MAX_TOKENIZER_FILE_BYTES
-    ]
-    if not listed:
-        return set()
-    item = min(
-        listed,
-        key=lambda item: (
-            item.path not in named,
-            item.size or 0,
-            VOCABULARY_FILES.index(item.path)
-            if item.path in VOCABULARY_FILES
-            else len(VOCABULARY_FILES),
+    listed = sorted(
+        (
+            item
+            for item in info.files
+            if (
+                item.path in VOCABULARY_FILES
+                or item.path in named
+                or ("/" not in item.path and item.path.endswith(".tiktoken"))
+            )
+            and item.size is not None
+            and 0 < item.size <= MAX_TOKENIZER_FILE_BYTES
         ),
+        key=lambda item: (item.path not in named, item.size or 0, item.path),
     )
-    assert item.size is not None  # noqa: S101  (filtered above)
-    data = client.header_bytes(info, item.path, length=item.size)
-    if isinstance(data, HubProblem):
-        severity = Severity.LOW if data.kind == "offline-miss" else Severity.MEDIUM
-        issues.append(ScanIssue(location=info.url, problem=data.message, severity=severity))
-        return set()
-    target = folder / item.path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return {item.path}
+    fetched: set[str] = set()
+    budget = MAX_VOCABULARY_FETCH_BYTES
+    for item in listed:
+        size = item.size or 0
+        if size > budget or len(fetched) >= MAX_VOCABULARY_FILES:
+            issues.append(
+                ScanIssue(
+                    location=f"{info.url}/{item.path}",
+                    problem="tokenizer vocabulary not read: over the limit of "
+                    f"{MAX_VOCABULARY_FETCH_BYTES} bytes or {MAX_VOCABULARY_FILES} files of "
+                    "vocabulary fetched per repo",
+                    severity=Severity.MEDIUM,
+                )
+            )
+            continue
+        data = client.header_bytes(info, item.path, length=size)
+        if isinstance(data, HubProblem):
+            severity = Severity.LOW if data.kind == "offline-miss" else Severity.MEDIUM
+            issues.append(ScanIssue(location=info.url, problem=data.message, severity=severity))
+            continue
+        target = folder / item.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        fetched.add(item.path)
+        budget -= size
+    return fetched
 
 
 def _named_vocabulary_files(folder: Path) -> frozenset[str]:
@@ -298,7 +313,7 @@ def _named_vocabulary_files(folder: Path) -> frozenset[str]:
 
 def _gguf_vocabulary(
     client: HubClient, info: HubRepoInfo, issues: list[ScanIssue]
-) -> tuple[PurePosixPath, Vocabulary] | None:
+) -> tuple[tuple[PurePosixPath, Vocabulary], ...]:
     """The vocabulary of the repo's first GGUF file (by path), its key-value section read by
     range (the load analysis reads it whole anyway, from the prefix this leaves in the cache)."""
     first = min(
@@ -307,7 +322,7 @@ def _gguf_vocabulary(
         default=None,
     )
     if first is None or not first.size:
-        return None
+        return ()
     metadata = _ranged_header(
         client,
         info,
@@ -317,7 +332,7 @@ def _gguf_vocabulary(
         max_bytes=min(first.size, MAX_TOKENIZER_FILE_BYTES),
     )
     vocabulary = gguf_vocabulary(metadata) if metadata is not None else None
-    return (PurePosixPath(first.path), vocabulary) if vocabulary is not None else None
+    return ((PurePosixPath(first.path), vocabulary),) if vocabulary is not None else ()
 
 
 def _template_files(info: HubRepoInfo) -> tuple[list[str], list[str]]:

@@ -45,9 +45,12 @@ HIGH_SHARE: Final = 0.9
 #: and the share above which that is certain.
 DERIVED_ORDER: Final = 0.8
 HIGH_ORDER: Final = 0.95
-#: Shares of a family's tokens in a vocabulary, and of the vocabulary's from the family, above
-#: which the same set of tokens in another order is taken for a shuffled copy.
+#: Share of a family's tokens a vocabulary must hold, in any order, to be a shuffled copy of it;
+#: and the least share of the vocabulary the family must make up (a vocabulary trained on its
+#: own holds a small family's common pieces: Gemma's holds 96% of Llama 2's, which is 12% of
+#: Gemma's; a shuffled copy with thousands of tokens appended stays well above half).
 REORDERED_SHARE: Final = 0.95
+REORDERED_OWN_SHARE: Final = 0.5
 #: Fits (share times order) this close are equal: the more specific family wins.
 SAME_FIT: Final = 0.02
 _SKETCH_ITEM: Final = struct.Struct(">QI")
@@ -211,19 +214,31 @@ def match(
 
 
 def _reordered(known: tuple[TokenizerFamily, ...], print_: Fingerprint) -> TokenizerMatch | None:
-    """A family's tokens nearly all there, and nearly nothing else, but in another order: the
-    ids (and the embedding rows with them) were shuffled to hide the match. A vocabulary
-    trained on its own holds a small one's common pieces (Gemma's holds 96% of Llama 2's)
-    among many more of its own, so both shares must be high; medium confidence."""
+    """A family's tokens nearly all there, in another order, making up most of the vocabulary:
+    the ids (and the embedding rows with them) were shuffled to hide the match, tokens added
+    or not. A vocabulary trained on its own holds a small one's common pieces (Gemma's holds
+    96% of Llama 2's) among many more of its own, hence ``REORDERED_OWN_SHARE``; medium
+    confidence."""
     found = []
     for family in known:
         share, order = compare(family, print_)
         own_share = min(1.0, share * family.size / max(print_.size, 1))
-        if share >= REORDERED_SHARE and own_share >= REORDERED_SHARE:
+        if share >= REORDERED_SHARE and own_share >= REORDERED_OWN_SHARE:
             found.append((share * own_share, share, order, own_share, family))
     if not found:
         return None
-    _, share, order, own_share, family = max(found, key=lambda item: (item[0], item[4].id))
+    best = max(found, key=lambda item: (item[0], item[4].id))
+    # Refact's vocabulary is StarCoder's and a few more: shuffled, a copy of either fits both
+    # equally, and only the base's tokens are certainly there.
+    base = next(
+        (
+            item
+            for item in found
+            if item[4].id == best[4].derived_from and item[0] >= best[0] - SAME_FIT
+        ),
+        None,
+    )
+    _, share, order, own_share, family = base or best
     return TokenizerMatch(
         family=family,
         relation="reordered",

@@ -271,7 +271,7 @@ def test_a_tokenizer_of_its_own_changes_nothing(
 # -- Hub repos ---------------------------------------------------------------------------------
 
 
-def test_a_hub_repo_s_tokenizer_is_fingerprinted_from_its_smallest_file(
+def test_a_hub_repo_s_tokenizer_files_are_each_fetched_smallest_first(
     minilm_dir: Path, tmp_path: Path
 ) -> None:
     files = [
@@ -284,11 +284,28 @@ def test_a_hub_repo_s_tokenizer_is_fingerprinted_from_its_smallest_file(
     assert props(tokenizer(found.bom), PropertyName.TOKENIZER_FAMILY) == [
         "bert-bge (identical, high)"
     ]
-    size = (minilm_dir / "vocab.txt").stat().st_size
-    # The smaller file, fetched whole by one range read (vocabularies are often in LFS).
-    assert found.reads("vocab.txt") == [(206, f"bytes=0-{size - 1}")]
-    # The larger one is only checked by its first bytes, as every file is.
-    assert found.reads("tokenizer.json") == [(206, "bytes=0-16383")]
+    # Each fetched whole by one range read (vocabularies are often in LFS): a small decoy must
+    # not stand in for the file a loader reads.
+    for name in ("vocab.txt", "tokenizer.json"):
+        size = (minilm_dir / name).stat().st_size
+        assert (206, f"bytes=0-{size - 1}") in found.reads(name)
+
+
+def test_a_hub_repo_s_decoy_named_in_its_config_does_not_hide_its_vocabulary(
+    minilm_dir: Path, tmp_path: Path
+) -> None:
+    config = {"tokenizer_class": "BertTokenizer", "vocab_file": "vocab_ru.txt"}
+    files = [
+        FakeFile("tokenizer_config.json", json.dumps(config).encode()),
+        FakeFile("vocab_ru.txt", "[PAD]\n[UNK]\n\u2581и\n\u2581в\n".encode()),
+        FakeFile("tokenizer.json", (minilm_dir / "tokenizer.json").read_bytes(), lfs=True),
+    ]
+    world = world_with(*files, repo_id="ai-forever/decoy")
+    with FakeHub(world) as fake:
+        found = hub_scan(fake, world, tmp_path)
+    assert props(tokenizer(found.bom), PropertyName.TOKENIZER_FAMILY) == [
+        "bert-bge (identical, high)"
+    ]
 
 
 def test_a_hub_repo_s_renamed_vocabulary_is_fetched_by_its_config_s_name(

@@ -290,6 +290,18 @@ def format_of(path: PurePath | str) -> ModelFormat:
     return _BY_SUFFIX.get(suffix, UNLISTED)
 
 
+#: Formats a loader opens whatever the file is called (llama.cpp reads any path as GGUF), by
+#: the magic bytes their files start with.
+_BY_MAGIC: Final[tuple[tuple[bytes, ModelFormat], ...]] = ((b"GGUF", _BY_SUFFIX[".gguf"]),)
+#: Bytes of a file's start ``format_by_magic`` needs.
+MAGIC_BYTES: Final = max(len(magic) for magic, _ in _BY_MAGIC)
+
+
+def format_by_magic(prefix: bytes) -> ModelFormat | None:
+    """The format a file starting with ``prefix`` is, whatever its name; None for others."""
+    return next((row for magic, row in _BY_MAGIC if prefix.startswith(magic)), None)
+
+
 def holds_weights(path: PurePath | str) -> bool:
     """Whether a file of this name holds model weights (or a pickled model)."""
     return format_of(path).holds_weights

@@ -227,10 +227,11 @@ class _LayoutCollector:
     def add(self, name: str, shape: tuple[int, ...]) -> None:
         block = _BLOCK.match(name)
         if block is not None:
+            index = int(block[2])
             indices = self.stacks.setdefault(block[1], set())
             if len(indices) < MAX_LAYOUT_BLOCKS:
-                indices.add(int(block[2]))
-            if int(block[2]) != 0:
+                indices.add(index)
+            if index:
                 return
         if len(self.shapes) < MAX_LAYOUT_TENSORS:
             self.shapes[name] = shape

@@ -62,16 +62,19 @@ class Vocabulary:
     """Whether the special tokens were kept: more were declared than a tokenizer has."""
 
 
-def read_vocabulary(path: Path, *, by_content: bool = False) -> Vocabulary | None:
+def read_vocabulary(
+    path: Path, *, by_content: bool = False, name: str | None = None
+) -> Vocabulary | None:
     """The vocabulary in ``path``, its format chosen by its name; None when the name holds
     none. ``by_content``: the format is told from the bytes instead, for a file a tokenizer
-    config names whatever it is called.
+    config names whatever it is called. ``name``: the file's name in the model, when ``path``
+    is where its bytes lie (a symlink's target: ``blobs/<sha256>`` in a Hugging Face cache).
 
     Raises:
         MalformedFileError: the file is not what its name (or content) says, or breaks a cap.
         OSError: the file cannot be read.
     """
-    name = path.name.lower()
+    name = (name or path.name).lower()
     if name.endswith(".gguf") or (by_content and read_prefix(path, max_bytes=4) == b"GGUF"):
         return _from_gguf(path)
     if not by_content and name not in _BY_NAME and not name.endswith((".tiktoken", ".model")):

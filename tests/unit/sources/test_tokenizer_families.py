@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from scanner.core.ids import parse_hub_id
-from scanner.formats.model.vocabulary import Vocabulary, read_vocabulary
+from scanner.formats.model.vocabulary import Vocabulary, read_vocabulary, vocabulary_from_tiktoken
 from scanner.sources.tokenizer_families import (
     SKETCH_SIZE,
     TokenizerFamily,
@@ -143,6 +143,24 @@ def test_the_same_tokens_under_shuffled_ids_are_found_with_medium_confidence(
     )
     assert found.order < 0.1
     assert "the same tokens under other ids" in found.describe()
+
+
+@pytest.mark.parametrize("appended", [0.05, 0.25, 0.9])
+def test_shuffled_ids_with_tokens_appended_are_still_found(
+    appended: float, qwen_tiktoken: Path
+) -> None:
+    # Qwen's vocabulary shuffled and padded with tokens no merge produces, so that the family
+    # is no longer nearly all of it: still a shuffled copy while it is at least half.
+    base = vocabulary_from_tiktoken(qwen_tiktoken.read_bytes())
+    tokens = [
+        *base.tokens,
+        *(f"hidden{index}" for index in range(int(len(base.tokens) * appended))),
+    ]
+    random.Random(5).shuffle(tokens)  # noqa: S311 (a reproducible order, not a secret)
+    shuffled = Vocabulary(tokens=tuple(tokens), model=base.model, source="test", declared=0)
+    found = match(fingerprint(shuffled))
+    assert found is not None
+    assert (found.family.id, found.relation) == ("qwen2", "reordered")
 
 
 def test_a_large_vocabulary_holding_a_small_one_s_pieces_in_its_own_order_is_not_it(
