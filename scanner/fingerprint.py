@@ -8,7 +8,7 @@ they show together.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from scanner.core.config import DEFAULT_HUB
 from scanner.core.detection import detected_signals, detection_confidence
@@ -106,6 +106,13 @@ def _vocabulary_lines(where: str, vocabulary: Vocabulary) -> list[str]:
     return lines
 
 
+#: Properties of supporting signals, and how the report labels them.
+_SUPPORTING: Final = {
+    PropertyName.TOKENIZER_CHAT_TEMPLATE_OF: "chat template:",
+    PropertyName.TOKENIZER_SPECIALS_OF: "special tokens:",
+}
+
+
 def _model_report(where: str, inventory: Inventory, lines: list[str]) -> str:
     """``lines`` (a vocabulary read locally), then what the inventory's fingerprints show."""
     by_ref = {component.ref: component for component in inventory.components}
@@ -121,20 +128,22 @@ def _model_report(where: str, inventory: Inventory, lines: list[str]) -> str:
             f"  sha256:          {vocabulary[PropertyName.TOKENIZER_VOCABULARY_SHA256]}",
             f"  published as:    {family}",
         ]
-    templates = [
-        value
+    supporting = [
+        f"  {label:<17}{value}"
         for component in (subject, tokenizer)
         if component is not None
         for key, value in component.properties
-        if key == PropertyName.TOKENIZER_CHAT_TEMPLATE_OF
+        for name, label in _SUPPORTING.items()
+        if key == name
     ]
-    if not lines and shape is None and not templates:
+    if not lines and shape is None and not supporting:
         raise UsageError(
-            f"{where}: no tokenizer vocabulary, model shape or published chat template found"
+            f"{where}: no tokenizer vocabulary, model shape, or published chat template "
+            "or special tokens found"
         )
-    if templates:
-        lines.append(f"{where}: chat template (supporting evidence, never decisive alone)")
-        lines += [f"  published as:    {template}" for template in templates]
+    if supporting:
+        lines.append(f"{where}: supporting signals (never decisive alone)")
+        lines += supporting
     if shape is not None:
         lines += [f"{where}: model", f"  shape:           {shape}"]
         copied = properties.get(PropertyName.ARCHITECTURE_SHAPE_OF)

@@ -49,6 +49,11 @@ _ROW: Final = re.compile(
     r'\{"name":\s*"(?P<name>[^"]+)",[^}]*?"repo":\s*"https://huggingface\.co/(?P<repo>[^"]+)"'
 )
 _KEYS: Final = frozenset({"tokenizer.ggml.tokens", "tokenizer.ggml.token_type"})
+#: GGUF's token type of a control token, llama.cpp's name for the tokens it pads a vocabulary
+#: with, and the most control tokens kept per tokenizer.
+_CONTROL: Final = 3
+_FILLER: Final = re.compile(r"\[PAD\d+\]")
+MAX_SPECIALS: Final = 512
 #: Vocabularies the table names by a model that reuses them unchanged: the repo that published
 #: the vocabulary first, and the source saying so. (The table's repo goes to ``also``.)
 FIRST_PUBLISHED: Final = {
@@ -123,11 +128,13 @@ def main() -> int:
                 tokens, types if isinstance(types, tuple) else None, model
             )
             print_ = fingerprint(vocabulary)
+            specials = _specials(tokens, types, repos[name])
             if print_.digest in by_digest:
                 first = families[by_digest[print_.digest]]
                 also = first["also"]
                 assert isinstance(also, list)  # noqa: S101
                 also.append(repos[name])
+                first["specials"] = [*first["specials"], *specials]  # type: ignore[misc]
                 continue
             by_digest[print_.digest] = name
             prints[name] = print_
@@ -146,6 +153,7 @@ def main() -> int:
                 "repo_source": repo_source,
                 "as_of": args.as_of,
                 "also": [] if repo == repos[name] else [repos[name]],
+                "specials": specials,
             }
     for wheel in args.tiktoken:
         for name, data, where in _tiktoken_files(Path(wheel)):
@@ -176,6 +184,17 @@ def main() -> int:
     OUTPUT.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{len(families)} families written to {OUTPUT}", file=sys.stderr)
     return 0
+
+
+def _specials(tokens: tuple[object, ...], types: object, repo: str) -> list[list[object]]:
+    """``[id, token, repo]`` of each control token (llama.cpp's ``[PADn]`` fillers left out)."""
+    if not isinstance(types, tuple) or len(types) != len(tokens):
+        return []
+    return [
+        [index, str(token), repo]
+        for index, (token, kind) in enumerate(zip(tokens, types, strict=True))
+        if kind == _CONTROL and not _FILLER.fullmatch(str(token))
+    ][:MAX_SPECIALS]
 
 
 def _tiktoken_files(wheel: Path) -> list[tuple[str, bytes, str]]:

@@ -21,6 +21,8 @@ VOCABULARY_FINGERPRINT: Final = "tokenizer-fingerprint"
 ARCHITECTURE_FINGERPRINT: Final = "architecture-fingerprint"
 #: ``Evidence.method`` of a chat template's print: supporting evidence, never decisive.
 CHAT_TEMPLATE_FINGERPRINT: Final = "chat-template-fingerprint"
+#: ``Evidence.method`` of special tokens declared at a published tokenizer's ids: supporting.
+SPECIAL_TOKENS_FINGERPRINT: Final = "special-tokens-fingerprint"
 #: ``Evidence.method`` of a GGUF name (``general.name``, ``general.basename``…) that names a
 #: published model: a converter's declaration, supporting evidence only.
 GGUF_NAME_HINT: Final = "gguf-name-hint"
@@ -30,6 +32,7 @@ SIGNALS: Final = {
     ARCHITECTURE_FINGERPRINT: "architecture",
     CHAT_TEMPLATE_FINGERPRINT: "chat-template",
     GGUF_NAME_HINT: "gguf-name",
+    SPECIAL_TOKENS_FINGERPRINT: "special-tokens",
 }
 
 

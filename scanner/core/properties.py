@@ -71,6 +71,9 @@ class PropertyName(StrEnum):
     """SHA-256 of the ordinary tokens in id order: the same vocabulary in any format."""
     TOKENIZER_FAMILY = "sovscan:tokenizer:family"
     """The published vocabulary it is, or comes from (``identical``/``derived``, confidence)."""
+    TOKENIZER_SPECIALS_OF = "sovscan:tokenizer:special-tokens-of"
+    """A published tokenizer whose distinctive special tokens it declares at the same ids:
+    ``REPO (N at its ids, FILE)`` (a supporting signal)."""
     TOKENIZER_CHAT_TEMPLATE_OF = "sovscan:tokenizer:chat-template-of"
     """The published chat template it is or revises: ``REPO (identical|near, FILE)``."""
     ARCHITECTURE_SHAPE = "sovscan:architecture:shape"

@@ -46,6 +46,7 @@ from scanner.sources import (
     architecture_families,
     chat_templates,
     published_names,
+    special_tokens,
     tokenizer_families,
 )
 from scanner.sources.inventory_builder import hub_ref
@@ -73,6 +74,7 @@ def add_detected_lineage(
     supporting = [
         *_add_template_matches(builder, tokenizer_ref or subject_ref, facts),
         *_add_gguf_names(builder, subject_ref, facts),
+        *_add_special_tokens(builder, tokenizer_ref or subject_ref, facts),
     ]
     shape, where, found = _best_shape(model_shapes(facts))
     if shape is None:
@@ -171,6 +173,27 @@ def _template_prints(facts: FolderFacts) -> list[tuple[str, str, TemplatePrint]]
         if template is not None and template.strip():
             found.append((path.as_posix(), DEFAULT_NAME, template_print(template)))
     return found
+
+
+def _add_special_tokens(
+    builder: InventoryBuilder, ref: str, facts: FolderFacts
+) -> list[Supporting]:
+    """The published tokenizer whose distinctive special tokens ``tokenizer_config.json``
+    declares at the same ids, recorded on ``ref`` (the tokenizer, else the model)."""
+    if facts.tokenizer is None or not facts.tokenizer.added_tokens:
+        return []
+    found = special_tokens.match_special_tokens(facts.tokenizer.added_tokens)
+    if found is None:
+        return []
+    evidence = Evidence(
+        location="tokenizer_config.json",
+        field="special-tokens:same-ids:supporting",
+        value=found.describe(),
+        method=special_tokens.EVIDENCE_METHOD,
+    )
+    label = f"{found.repo} ({len(found.agreeing)} at its ids, tokenizer_config.json)"
+    _set_properties(builder, ref, [(PropertyName.TOKENIZER_SPECIALS_OF, label)], (evidence,))
+    return [((found.publisher,), evidence)]
 
 
 def _supporting(signals: list[Supporting], publisher: str) -> tuple[Evidence, ...]:

@@ -94,6 +94,9 @@ class TokenizerFamily:
     """Other published tokenizers with this very vocabulary (``repo`` names the first)."""
     derived_from: str | None = None
     """The family whose vocabulary this one extends (most of its tokens, in its order)."""
+    specials: tuple[tuple[int, str, str], ...] = ()
+    """``(id, token, repo)``: the control tokens each published tokenizer of this vocabulary
+    declares (``repo`` is the one whose file holds them)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,6 +312,10 @@ def _family(entry: dict[str, object]) -> TokenizerFamily:
         as_of=str(entry["as_of"]),
         also=tuple(str(item) for item in also) if isinstance(also, list) else (),
         derived_from=str(entry["derived_from"]) if entry.get("derived_from") else None,
+        specials=tuple(
+            (int(item[0]), str(item[1]), str(item[2]))
+            for item in entry.get("specials") or ()  # type: ignore[attr-defined]
+        ),
     )
 
 

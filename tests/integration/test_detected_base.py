@@ -510,3 +510,33 @@ def test_deepseek_r1_s_real_configuration_names_it(
     assert props(subject(bom), PropertyName.ARCHITECTURE_SHAPE_OF) == [
         "deepseek-ai/DeepSeek-R1 (exact)"
     ]
+
+
+# --- special tokens at a publisher's ids: supporting evidence only ---------------------------
+
+#: A LoRA on a Qwen2.5 re-upload: its tokenizer_config.json declares Qwen's added tokens.
+QWEN_TOKENIZER_CONFIG = "models/datmieu204__qwen2.5-0.5b_ner_model/tokenizer_config.json"
+
+
+def test_a_publisher_s_special_tokens_join_the_evidence_of_its_shape(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    with_config(domestic, QWEN_2_5_7B)
+    shutil.copy(corpus / QWEN_TOKENIZER_CONFIG, domestic / "tokenizer_config.json")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    base = component(bom, "pkg:huggingface/Qwen/Qwen2.5-7B")
+    assert "detected:architecture+special-tokens" in props(base, PropertyName.RELATION)
+    assert verdicts["sovereign"] == "UNKNOWN"  # supporting: still medium
+    [label] = props(tokenizer(bom), PropertyName.TOKENIZER_SPECIALS_OF)
+    assert label.startswith("Qwen/Qwen1.5-7B (3 at its ids")
+
+
+def test_special_tokens_alone_make_no_ancestor(
+    domestic: Path, corpus: Path, tmp_path: Path
+) -> None:
+    shutil.copy(corpus / QWEN_TOKENIZER_CONFIG, domestic / "tokenizer_config.json")
+    shutil.copy(corpus / DNA_TOKENIZER, domestic / "tokenizer.json")
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert derived_refs(bom) == set()
+    assert props(tokenizer(bom), PropertyName.TOKENIZER_SPECIALS_OF)
+    assert verdicts["sovereign"] == "PASS"

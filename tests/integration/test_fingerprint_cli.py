@@ -103,7 +103,10 @@ def test_a_folder_with_neither_is_refused(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("# nothing\n")
     code, output = fingerprint(tmp_path)
     assert code == 2
-    assert "no tokenizer vocabulary, model shape or published chat template found" in output
+    assert (
+        "no tokenizer vocabulary, model shape, or published chat template or special tokens found"
+        in output
+    )
 
 
 def test_a_hub_repo_is_fingerprinted_from_its_metadata(qwen_tiktoken: Path, tmp_path: Path) -> None:
@@ -136,7 +139,7 @@ def test_a_hub_repo_is_fingerprinted_from_its_metadata(qwen_tiktoken: Path, tmp_
     signals = "architecture+chat-template+vocabulary" if template else "architecture+vocabulary"
     assert f"derived from:    Qwen/Qwen2.5-7B ({signals}, high confidence)" in result.output
     if template:  # Qwen3's template, fetched with the metadata, supports Qwen's authorship
-        assert "published as:    Qwen/Qwen3-0.6B (near, " in result.output
+        assert "chat template:   Qwen/Qwen3-0.6B (near, " in result.output
     assert weights == []
 
 
@@ -146,6 +149,6 @@ def test_a_chat_template_alone_is_reported_as_supporting(corpus: Path, tmp_path:
     shutil.copy(corpus / QVIKHR_TEMPLATE, tmp_path / "chat_template.jinja")
     code, output = fingerprint(tmp_path)
     assert code == 0
-    assert "chat template (supporting evidence, never decisive alone)" in output
-    assert "published as:    Qwen/Qwen3-0.6B (near, 9" in output
+    assert "supporting signals (never decisive alone)" in output
+    assert "chat template:   Qwen/Qwen3-0.6B (near, 9" in output
     assert "derived from" not in output

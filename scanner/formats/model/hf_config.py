@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from pathlib import Path
 
+#: Most ``added_tokens_decoder`` entries kept (Llama 3 declares 256).
+MAX_ADDED_TOKENS = 4096
 #: Most ``auto_map`` / ``custom_pipelines`` / ``quantization_config`` entries kept.
 MAX_MAP_ENTRIES = 256
 #: How deep nested sub-configs (``text_config.vision_config``...) are followed.
@@ -165,6 +167,8 @@ class TokenizerConfig:
     """Names of the templates when ``chat_template`` is a list of named templates."""
     chat_template_prints: tuple[tuple[str, TemplatePrint], ...] = ()
     """``(name, print)`` of each template."""
+    added_tokens: tuple[tuple[int, str], ...] = ()
+    """``(id, text)`` of the tokens ``added_tokens_decoder`` declares, by id."""
     vocabulary_files: tuple[str, ...] = ()
     """Files inside the model folder it names for the tokenizer to load (``tokenizer_file``,
     ``vocab_file``; relative POSIX paths): transformers reads these instead of the usual names.
@@ -467,9 +471,23 @@ def read_tokenizer_config(path: Path) -> TokenizerConfig:
         chat_template_length=length,
         chat_template_names=names,
         chat_template_prints=named_prints(fields.document.get("chat_template")),
+        added_tokens=_added_tokens(fields),
         vocabulary_files=_files_inside(fields.text(key) for key in VOCABULARY_FILE_KEYS),
         problems=fields.problems.freeze(),
     )
+
+
+def _added_tokens(fields: Fields) -> tuple[tuple[int, str], ...]:
+    """``added_tokens_decoder``: ``{"151643": {"content": "<|endoftext|>", …}, …}``."""
+    section = fields.mapping("added_tokens_decoder")
+    if section is None:
+        return ()
+    found: list[tuple[int, str]] = []
+    for key, entry in list(section.items())[:MAX_ADDED_TOKENS]:
+        content = entry.get("content") if isinstance(entry, dict) else None
+        if key.isdigit() and len(key) < 10 and isinstance(content, str):
+            found.append((int(key), content[:MAX_VALUE_CHARS]))
+    return tuple(sorted(found))
 
 
 def _files_inside(names: Iterable[str | None]) -> tuple[str, ...]:

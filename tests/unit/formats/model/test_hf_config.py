@@ -134,6 +134,21 @@ def test_local_path_hint_is_kept_verbatim() -> None:
     assert ("group_size", "-1") in config.quantization.raw
 
 
+def test_added_tokens_are_read_by_id_and_hostile_entries_skipped(tmp_path: Path) -> None:
+    document = {
+        "added_tokens_decoder": {
+            "151644": {"content": "<|im_start|>", "special": True},
+            "151643": {"content": "<|endoftext|>"},
+            "-1": {"content": "negative"},
+            "x": {"content": "not an id"},
+            "7": {"content": 3},
+            "8": "not an entry",
+        }
+    }
+    config = read_tokenizer_config(write(tmp_path, document, "tokenizer_config.json"))
+    assert config.added_tokens == ((151643, "<|endoftext|>"), (151644, "<|im_start|>"))
+
+
 def test_autogptq_s_quantize_config_and_the_model_it_read() -> None:
     found = read_quantize_config(
         model_file("TheBloke__Wizard-Vicuna-30B-Uncensored-GPTQ/quantize_config.json")
