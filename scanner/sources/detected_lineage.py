@@ -39,7 +39,7 @@ from scanner.formats.model.architecture_shape import (
     ArchitectureShape,
     TensorShape,
     shape_from_gguf,
-    shape_from_tensors,
+    shapes_from_tensors,
 )
 from scanner.formats.model.chat_template_text import DEFAULT_NAME, TemplatePrint, template_print
 from scanner.sources import (
@@ -76,6 +76,14 @@ def add_detected_lineage(
         *_add_gguf_names(builder, subject_ref, facts),
         *_add_special_tokens(builder, tokenizer_ref or subject_ref, facts),
     ]
+    for path, header in facts.safetensors:
+        if header.layout.truncated:
+            builder.issue(
+                path.as_posix(),
+                "more tensors or blocks than are read for the weights' shape: the shape the "
+                "weights show may be hidden",
+                Severity.MEDIUM,
+            )
     shape, where, found = _best_shape(model_shapes(facts))
     if shape is None:
         return
@@ -99,6 +107,13 @@ def add_detected_lineage(
         base = _DetectedBase(found, publisher, confidence, where, _read_from(shape))
         evidence = (*vocabulary_evidence, *_supporting(supporting, publisher))
         _add_detected_base(builder, subject_ref, base, vocabulary, evidence)
+        return
+    held = _held_by_vocabulary(facts, publishers) if vocabulary is None else None
+    if held is not None:  # most of that publisher's tokens, in an order of their own
+        publisher, held_evidence = held
+        base = _DetectedBase(found, publisher, "medium", where, _read_from(shape))
+        evidence = (held_evidence, *_supporting(supporting, publisher))
+        _add_detected_base(builder, subject_ref, base, None, evidence)
         return
     if found.level != "exact" and facts.vocabulary is not None:
         return  # a vocabulary of its own on a published architecture: reuse, not lineage
@@ -205,6 +220,36 @@ def _read_from(shape: Shape) -> str:
     return "weights" if isinstance(shape, TensorShape) else "configuration"
 
 
+#: Share of a shape publisher's vocabulary that a vocabulary matching no family must hold, in
+#: any order, for the shape to count as that publisher's model: a copy whose ids were shuffled
+#: and tokens dropped or appended beyond what a match survives still holds most of them.
+HELD_SHARE = 0.8
+
+
+def _held_by_vocabulary(facts: FolderFacts, publishers: list[str]) -> tuple[str, Evidence] | None:
+    """The first of ``publishers`` one of whose vocabularies the model's holds for the most
+    part (``HELD_SHARE``), whatever the order, with the evidence."""
+    prints = [(p, tokenizer_families.fingerprint(v)) for p, v in facts.vocabularies]
+    for publisher in publishers:
+        for family in tokenizer_families.load_families():
+            shipped_by = {_namespace(repo) for repo in (family.repo, *family.also)}
+            if publisher not in shipped_by:
+                continue
+            share, path = max(
+                ((tokenizer_families.compare(family, print_)[0], p) for p, print_ in prints),
+                default=(0.0, None),
+            )
+            if path is not None and share >= HELD_SHARE:
+                return publisher, Evidence(
+                    location=path.as_posix(),
+                    field="vocabulary:holds:medium",
+                    value=f"its vocabulary holds {share:.0%} of {family.repo}'s tokens, in an "
+                    "order of its own",
+                    method=tokenizer_families.EVIDENCE_METHOD,
+                )
+    return None
+
+
 def _vocabulary_publisher(vocabulary: TokenizerMatch | None, publishers: list[str]) -> str | None:
     """The publisher of the shape whose vocabulary the tokenizer is or derives from."""
     if vocabulary is None:
@@ -221,32 +266,31 @@ def model_shapes(facts: FolderFacts) -> list[tuple[Shape, str]]:
     """Each shape the model's files show, with the file it was read from: every ``config.json``
     (or its text model's sub-config; the top-level one first: a loader may be pointed at a
     subfolder), the GGUF files' keys, and the tensor shapes of the safetensors files of each
-    folder (a checkpoint's shards together; adapters left out)."""
+    folder (a checkpoint's shards together, adapters' too: a name is no proof)."""
     found: list[tuple[Shape, str]] = []
     configs = sorted(facts.configs, key=lambda item: (len(item[0].parts), item[0].as_posix()))
     for path, config in configs:
         where = path.as_posix()
         if config.shape is not None:
             found.append((config.shape, where))
-        else:
-            found += [
-                (sub.shape, f"{where} ({key})") for key, sub in config.sub_configs if sub.shape
-            ]
+        # A composite model's text model (LLaVA's text_config) is what it loads, whatever
+        # the top level says.
+        found += [(sub.shape, f"{where} ({key})") for key, sub in config.sub_configs if sub.shape]
     for path, meta in facts.gguf:
         shape = shape_from_gguf(meta.values, meta.architecture, meta.vocab_size)
         if shape is not None:
             found.append((shape, path.as_posix()))
     checkpoints: dict[PurePosixPath, list[tuple[PurePosixPath, SafetensorsHeader]]] = {}
     for path, header in facts.safetensors:
-        if not path.name.startswith("adapter_"):
-            checkpoints.setdefault(path.parent, []).append((path, header))
+        checkpoints.setdefault(path.parent, []).append((path, header))
     for folder in sorted(checkpoints, key=lambda p: (len(p.parts), p.as_posix())):
         shards = checkpoints[folder]
-        tensors = shape_from_tensors(header.layout for _, header in shards)
-        if tensors is not None:
-            first = shards[0][0].as_posix()
-            more = f" and {len(shards) - 1} more shards" if len(shards) > 1 else ""
-            found.append((tensors, first + more))
+        first = shards[0][0].as_posix()
+        more = f" and {len(shards) - 1} more shards" if len(shards) > 1 else ""
+        found += [
+            (tensors, first + more)
+            for tensors in shapes_from_tensors(header.layout for _, header in shards)
+        ]
     return found
 
 

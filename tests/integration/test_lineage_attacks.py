@@ -183,3 +183,59 @@ def test_the_laundered_qwen_in_a_hugging_face_cache(
     }
     assert verdicts["sovereign"] == "FAIL"
     assert "pkg:huggingface/Qwen/Qwen2.5-7B" in derived_refs(bom)
+
+
+def test_a_shuffled_copy_with_tokens_dropped_beside_the_publisher_s_widths(
+    domestic: Path, qwen_tiktoken: Path, tmp_path: Path
+) -> None:
+    # 10% of Qwen's tokens dropped and the rest shuffled: too few for a shuffled copy alone,
+    # but with Qwen's widths it is no vocabulary of its own.
+    tokens = qwen_tokens(qwen_tiktoken)
+    chance = random.Random(2)  # noqa: S311 (a reproducible order, not a secret)
+    kept = [token for token in tokens if chance.random() >= 0.1]
+    chance.shuffle(kept)
+    (domestic / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(kept)}))
+    with_config(domestic, {**QWEN_2_5_7B, "vocab_size": len(kept)})
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert verdicts["sovereign"] == "UNKNOWN"
+    base = component(bom, "pkg:huggingface/Qwen/Qwen2.5-7B")
+    # The vocabulary's evidence joins the shape's: it holds most of Qwen's tokens.
+    assert "detected:architecture+vocabulary" in props(base, PropertyName.RELATION)
+
+
+def test_a_composite_config_s_text_model_counts_beside_decoy_widths(
+    domestic: Path, tmp_path: Path
+) -> None:
+    # LLaVA loads text_config; the top-level widths are a decoy no loader reads.
+    decoy = {"hidden_size": 1000, "num_hidden_layers": 3, "num_attention_heads": 10}
+    with_config(domestic, {**decoy, "model_type": "llava", "text_config": QWEN_2_5_7B})
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert derived_refs(bom) == {"pkg:huggingface/Qwen/Qwen2.5-7B"}
+    assert verdicts["sovereign"] == "UNKNOWN"
+
+
+def test_tensors_under_an_adapter_s_name_and_a_decoy_stack(domestic: Path, tmp_path: Path) -> None:
+    # Qwen2.5-0.5B's tensors in a file named like an adapter's, with a stack of 100 one-tensor
+    # blocks added to outnumber its 24 layers; no config.json.
+    from tests.integration.test_detected_base import write_qwen_checkpoint
+
+    (domestic / "config.json").unlink()
+    (domestic / "model.safetensors").unlink()
+    path = write_qwen_checkpoint(domestic / "adapter_model-00001-of-00001.safetensors")
+    header_size = int.from_bytes(path.read_bytes()[:8], "little")
+    header = json.loads(path.read_bytes()[8 : 8 + header_size])
+    end = max(entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__")
+    for index in range(100):
+        header[f"model.h.{index}.w"] = {
+            "dtype": "BF16",
+            "shape": [1],
+            "data_offsets": [end, end + 2],
+        }
+        end += 2
+    raw = json.dumps(header).encode()
+    with path.open("wb") as stream:
+        stream.write(len(raw).to_bytes(8, "little") + raw)
+        stream.truncate(8 + len(raw) + end)
+    verdicts, bom = scan_tiers(domestic, tmp_path)
+    assert derived_refs(bom) == {"pkg:huggingface/Qwen/Qwen2.5-0.5B"}
+    assert verdicts["sovereign"] == "UNKNOWN"

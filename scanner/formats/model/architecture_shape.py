@@ -122,7 +122,11 @@ def shape_from_gguf(
         return None
 
     def value(key: str) -> float | None:
-        return _number(values.get(f"{architecture}.{key}"))
+        found = values.get(f"{architecture}.{key}")
+        if isinstance(found, tuple) and found:  # per-layer values (llama.cpp accepts arrays)
+            numbers = [_number(item) for item in found]
+            return max(numbers) if None not in numbers else None  # type: ignore[type-var]
+        return _number(found)
 
     return _shape(
         {
@@ -210,6 +214,8 @@ _FUSED_QKV: Final = (
     ("attention.wqkv.weight", "rows"),
     ("attn.c_attn.weight", "columns"),
 )
+#: Most (embedding, stack) pairings a checkpoint's tensors are read as.
+MAX_TENSOR_SHAPES: Final = 8
 _EXPERT: Final = re.compile(r"(?:^|\.)experts\.(\d{1,6})\.")
 
 
@@ -277,8 +283,15 @@ class TensorShape:
 
 
 def shape_from_tensors(layouts: Iterable[TensorLayout]) -> TensorShape | None:
-    """The shape the tensors of one checkpoint (its shards' layouts together) show; None
-    without a ``[vocabulary, hidden]`` embedding and a stack of blocks under it."""
+    """The first of ``shapes_from_tensors``; None when there is none."""
+    return next(iter(shapes_from_tensors(layouts)), None)
+
+
+def shapes_from_tensors(layouts: Iterable[TensorLayout]) -> list[TensorShape]:
+    """The shapes the tensors of one checkpoint (its shards' layouts together) may show: each
+    ``[vocabulary, hidden]`` embedding with each stack of blocks under its prefix, the deepest
+    first (a stack added to mislead the count stands beside the real one, and the caller
+    matches each)."""
     shapes: dict[str, tuple[int, ...]] = {}
     stacks: dict[str, set[int]] = {}
     for layout in layouts:
@@ -293,29 +306,32 @@ def shape_from_tensors(layouts: Iterable[TensorLayout]) -> TensorShape | None:
         prefix = name[: -len(ending)]
         for container in ("embeddings.", "embedding."):  # BERT's, ChatGLM's
             prefix = prefix.removesuffix(container)
-        under = [s for s in stacks if s.startswith(prefix)]
-        deepest = max(under, key=lambda s: (len(stacks[s]), s), default=None)
-        if deepest is not None:
-            candidates.append((len(stacks[deepest]), shape[0], name, deepest))
-    if not candidates:
-        return None
-    layers, _, embedding, stack = max(candidates)
-    vocab_size, hidden = shapes[embedding]
-    block = {
-        name[len(stack) + 3 :]: shape
-        for name, shape in shapes.items()
-        if name.startswith(stack + ".0.")
-    }
-    experts = {int(m[1]) for name in block if (m := _EXPERT.search(name))}
-    return TensorShape(
-        hidden_size=hidden,
-        layers=layers,
-        vocab_size=vocab_size,
-        intermediate_size=_mlp_width(block, hidden),
-        heads_per_kv_head=_heads_per_kv_head(block, hidden),
-        experts=len(experts),
-        embedding=embedding,
-    )
+        candidates += [
+            (len(stacks[stack]), shape[0], name, stack)
+            for stack in stacks
+            if stack.startswith(prefix)
+        ]
+    found = []
+    for layers, _, embedding, stack in sorted(candidates, reverse=True)[:MAX_TENSOR_SHAPES]:
+        vocab_size, hidden = shapes[embedding]
+        block = {
+            name[len(stack) + 3 :]: shape
+            for name, shape in shapes.items()
+            if name.startswith(stack + ".0.")
+        }
+        experts = {int(m[1]) for name in block if (m := _EXPERT.search(name))}
+        found.append(
+            TensorShape(
+                hidden_size=hidden,
+                layers=layers,
+                vocab_size=vocab_size,
+                intermediate_size=_mlp_width(block, hidden),
+                heads_per_kv_head=_heads_per_kv_head(block, hidden),
+                experts=len(experts),
+                embedding=embedding,
+            )
+        )
+    return found
 
 
 def _mlp_width(block: Mapping[str, tuple[int, ...]], hidden: int) -> int | None:

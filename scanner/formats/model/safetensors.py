@@ -73,6 +73,8 @@ class TensorLayout:
     each stack's block 0, at most ``MAX_LAYOUT_TENSORS``, sorted by name."""
     stacks: tuple[tuple[str, frozenset[int]], ...]
     """``(stack, block indices)`` for each stack of numbered blocks, sorted by stack."""
+    truncated: bool = False
+    """Whether a cap left tensors out (a header padded to hide its embedding or its blocks)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -223,6 +225,7 @@ class _LayoutCollector:
     def __init__(self) -> None:
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.stacks: dict[str, set[int]] = {}
+        self.truncated = False
 
     def add(self, name: str, shape: tuple[int, ...]) -> None:
         block = _BLOCK.match(name)
@@ -231,15 +234,20 @@ class _LayoutCollector:
             indices = self.stacks.setdefault(block[1], set())
             if len(indices) < MAX_LAYOUT_BLOCKS:
                 indices.add(index)
+            elif index not in indices:
+                self.truncated = True
             if index:
                 return
         if len(self.shapes) < MAX_LAYOUT_TENSORS:
             self.shapes[name] = shape
+        else:
+            self.truncated = True
 
     def layout(self) -> TensorLayout:
         return TensorLayout(
             shapes=tuple(sorted(self.shapes.items())),
             stacks=tuple((stack, frozenset(self.stacks[stack])) for stack in sorted(self.stacks)),
+            truncated=self.truncated,
         )
 
 

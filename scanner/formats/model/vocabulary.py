@@ -27,13 +27,15 @@ from scanner.core.errors import MalformedFileError
 from scanner.formats.model.gguf import GgufMetadata, read_gguf_stream
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator, Mapping
     from pathlib import Path
 
 #: Largest tokenizer file read (Gemma's tokenizer.json is about 34 MB).
 MAX_TOKENIZER_FILE_BYTES: Final = 64 * 1024 * 1024
 #: Most tokens in one vocabulary.
 MAX_TOKENS: Final = 4 * 1024 * 1024
+#: Most top-level fields of a SentencePiece model walked (its pieces and a few settings).
+MAX_PROTOBUF_FIELDS: Final = MAX_TOKENS + 1024
 #: SentencePiece and GGUF piece types that are not ordinary tokens: UNKNOWN, CONTROL,
 #: USER_DEFINED (sentencepiece_model.proto; llama.cpp's ``llama_token_type``).
 _SPECIAL_TYPES: Final = frozenset({2, 3, 4})
@@ -85,9 +87,23 @@ def read_vocabulary(
     reader = _BY_NAME.get(name) if not by_content else _reader_by_content(data)
     if reader is not None:
         return reader(data)
-    if _TIKTOKEN_LINE.match(data):
-        return vocabulary_from_tiktoken(data)
-    return vocabulary_from_sentencepiece(data)
+    return _sentencepiece_or_tiktoken(data)
+
+
+def _sentencepiece_or_tiktoken(data: bytes) -> Vocabulary:
+    """A ``*.model`` or ``*.tiktoken`` file, read both ways when it parses both ways (bytes a
+    SentencePiece reader takes for a tiny model can hold lines tiktoken reads whole): the
+    reading with more tokens counts."""
+    readings: list[Vocabulary] = []
+    errors: list[MalformedFileError] = []
+    for reader in (vocabulary_from_tiktoken, vocabulary_from_sentencepiece):
+        try:
+            readings.append(reader(data))
+        except MalformedFileError as error:
+            errors.append(error)
+    if not readings:
+        raise errors[-1]
+    return max(readings, key=lambda vocabulary: len(vocabulary.tokens))
 
 
 def _reader_by_content(data: bytes) -> Callable[[bytes], Vocabulary] | None:
@@ -132,16 +148,19 @@ def _from_tokenizer_document(document: dict[str, object]) -> Vocabulary:
     vocab = model.get("vocab")
     if kind == "unigram" and isinstance(vocab, list):
         pieces = [item[0] if isinstance(item, list) and item else None for item in vocab]
-        by_id = dict(enumerate(pieces))
+        by_id: Mapping[int, object] = dict(enumerate(pieces))
     elif isinstance(vocab, dict):
-        by_id = {index: token for token, index in vocab.items() if isinstance(index, int)}
+        by_id = _by_id(vocab)
     else:
         raise MalformedFileError(f"a {kind or 'model'} without a vocabulary")
     every = {**added, **{index: token for index, token in by_id.items() if isinstance(token, str)}}
-    wordpiece = kind == "wordpiece"
+    # WordPiece marks continuations with a prefix ("##"); with none, its tokens are spelt as
+    # they are, as a byte-level BPE's are.
+    prefix = model.get("continuing_subword_prefix", "##")
+    wordpiece = kind == "wordpiece" and isinstance(prefix, str) and bool(prefix)
     entries = [
         (
-            _phantom_space(token) if wordpiece and not _bracketed(token) else token,
+            _phantom_space(token, str(prefix)) if wordpiece and not _bracketed(token) else token,
             index in added or (wordpiece and _bracketed(token)),
         )
         for index, token in sorted(every.items())
@@ -155,7 +174,7 @@ def vocabulary_from_vocab_json(data: bytes) -> Vocabulary:
 
 
 def _from_vocab_document(document: dict[str, object]) -> Vocabulary:
-    by_id = {index: token for token, index in document.items() if isinstance(index, int)}
+    by_id = _by_id(document)
     entries = [
         (token, token.startswith("<|") and token.endswith("|>"))
         for _, token in sorted(by_id.items())
@@ -163,9 +182,23 @@ def _from_vocab_document(document: dict[str, object]) -> Vocabulary:
     return _vocabulary(entries, "bpe", "vocab.json")
 
 
+def _by_id(vocab: Mapping[str, object]) -> dict[int, str]:
+    """A token → id map turned round. Two tokens under one id are malformed: a loader keeps
+    one of them, and a second spelling beside each token would hide the vocabulary."""
+    by_id: dict[int, str] = {}
+    for token, index in vocab.items():
+        if isinstance(index, int) and not isinstance(index, bool):
+            if index in by_id:
+                raise MalformedFileError(f"id {index} is given to {by_id[index]!r} and {token!r}")
+            by_id[index] = token
+    return by_id
+
+
 def vocabulary_from_vocab_txt(data: bytes) -> Vocabulary:
     """A BERT ``vocab.txt`` (one token a line, the line number its id); ``[…]`` specials left
     out, the rest spelt as llama.cpp writes WordPiece tokens."""
+    if data.count(b"\n") > MAX_TOKENS:
+        raise MalformedFileError(f"more than {MAX_TOKENS} lines")
     lines = data.decode("utf-8", errors="replace").splitlines()
     entries = [
         (token, True) if _bracketed(token) else (_phantom_space(token), False) for token in lines
@@ -175,18 +208,21 @@ def vocabulary_from_vocab_txt(data: bytes) -> Vocabulary:
 
 def vocabulary_from_tiktoken(data: bytes) -> Vocabulary:
     """A tiktoken file: ``base64(token) rank`` per line, in GPT-2's byte alphabet."""
+    if data.count(b"\n") > MAX_TOKENS:
+        raise MalformedFileError(f"more than {MAX_TOKENS} lines")
     ranked: list[tuple[int, str]] = []
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
-        encoded, _, rank = line.partition(b" ")
+        # As tiktoken's load_tiktoken_bpe reads it: two fields split on whitespace, the first
+        # base64 whose characters outside the alphabet are dropped.
+        fields = line.split()
         try:
-            raw = base64.b64decode(encoded, validate=True)
+            encoded, rank = fields
+            raw = base64.b64decode(encoded)
             ranked.append((int(rank), "".join(_BYTE_ALPHABET[byte] for byte in raw)))
         except (binascii.Error, ValueError):
             raise MalformedFileError(f"line {number} is not 'base64 rank'") from None
-        if len(ranked) > MAX_TOKENS:
-            raise MalformedFileError(f"more than {MAX_TOKENS} tokens")
     ranked.sort()
     return _vocabulary([(token, False) for _, token in ranked], "bpe", "tiktoken")
 
@@ -196,7 +232,9 @@ def vocabulary_from_sentencepiece(data: bytes) -> Vocabulary:
     unknown, control and user-defined ones left out."""
     entries: list[tuple[str, bool]] = []
     declared = 0
-    for number, wire, value in _fields(data):
+    for walked, (number, wire, value) in enumerate(_fields(data)):
+        if walked > MAX_PROTOBUF_FIELDS:
+            raise MalformedFileError(f"more than {MAX_PROTOBUF_FIELDS} protobuf fields")
         if number != 1 or wire != 2:
             continue
         declared += 1
@@ -279,10 +317,10 @@ def _bracketed(token: str) -> bool:
     return len(token) > 2 and token.startswith("[") and token.endswith("]")
 
 
-def _phantom_space(token: str) -> str:
-    """A WordPiece token as llama.cpp's converter writes it: a continuation without its ``##``,
-    a word start with ``▁`` in front."""
-    return token[2:] if token.startswith("##") else "\u2581" + token
+def _phantom_space(token: str, prefix: str = "##") -> str:
+    """A WordPiece token as llama.cpp's converter writes it: a continuation without its
+    ``prefix`` (``##``), a word start with ``▁`` in front."""
+    return token[len(prefix) :] if token.startswith(prefix) else "\u2581" + token
 
 
 def _byte_alphabet() -> tuple[str, ...]:
@@ -300,30 +338,29 @@ def _byte_alphabet() -> tuple[str, ...]:
 _BYTE_ALPHABET: Final = _byte_alphabet()
 
 
-def _fields(data: bytes) -> list[tuple[int, int, bytes]]:
-    """The fields of one protobuf message: (number, wire type, value bytes), varints as their
-    little-endian value bytes; fixed32 and fixed64 as their bytes."""
-    found: list[tuple[int, int, bytes]] = []
+def _fields(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """The fields of one protobuf message, one at a time (a caller's cap stops the walk):
+    (number, wire type, value bytes), varints as their little-endian value bytes; fixed32 and
+    fixed64 as their bytes."""
     position, end = 0, len(data)
     while position < end:
         key, position = _varint(data, position)
         number, wire = key >> 3, key & 7
         if wire == 0:
             value, position = _varint(data, position)
-            found.append((number, wire, value.to_bytes(8, "little")))
+            yield number, wire, value.to_bytes(8, "little")
         elif wire == 2:
             length, position = _varint(data, position)
             if position + length > end:
                 raise MalformedFileError("a protobuf field runs past the end")
-            found.append((number, wire, data[position : position + length]))
+            yield number, wire, data[position : position + length]
             position += length
         elif wire in (1, 5):
             size = 8 if wire == 1 else 4
-            found.append((number, wire, data[position : position + size]))
+            yield number, wire, data[position : position + size]
             position += size
         else:
             raise MalformedFileError(f"protobuf wire type {wire}: not a SentencePiece model")
-    return found
 
 
 def _varint(data: bytes, position: int) -> tuple[int, int]:

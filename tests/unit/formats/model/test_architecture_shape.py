@@ -15,6 +15,7 @@ from scanner.formats.model.architecture_shape import (
     shape_from_config,
     shape_from_gguf,
     shape_from_tensors,
+    shapes_from_tensors,
 )
 from scanner.formats.model.gguf import read_gguf_metadata
 from scanner.formats.model.hf_config import read_model_config
@@ -193,3 +194,30 @@ def test_tensors_without_an_embedding_over_a_stack_show_no_shape(
     shapes: dict[str, tuple[int, ...]],
 ) -> None:
     assert shape_from_tensors([layout(shapes, {"model.layers": range(32)})]) is None
+
+
+def test_per_layer_gguf_values_read_as_their_widest() -> None:
+    # llama.cpp accepts per-layer arrays for head counts and MLP widths (OpenELM writes them).
+    values = {
+        "qwen2.embedding_length": 3584,
+        "qwen2.block_count": 28,
+        "qwen2.attention.head_count": (28,) * 28,
+        "qwen2.attention.head_count_kv": (4,) * 28,
+        "qwen2.feed_forward_length": 18944,
+    }
+    shape = shape_from_gguf(values, "qwen2", 152064)
+    assert shape is not None
+    assert (shape.heads, shape.kv_heads) == (28, 4)
+    assert shape_from_gguf({**values, "qwen2.attention.head_count": ("x",)}, "qwen2", 1) is None
+
+
+def test_every_stack_under_the_embedding_is_a_candidate() -> None:
+    found = shapes_from_tensors(
+        [
+            layout(
+                {"model.embed_tokens.weight": (151936, 896)},
+                {"model.layers": range(24), "model.h": range(100)},
+            )
+        ]
+    )
+    assert [shape.layers for shape in found] == [100, 24]

@@ -100,6 +100,7 @@ def test_the_layout_keeps_within_its_caps(tmp_path: Path) -> None:
     [(stack, indices)] = layout.stacks
     assert (stack, len(indices)) == ("model.layers", MAX_LAYOUT_BLOCKS)
     assert len(layout.shapes) == MAX_LAYOUT_TENSORS
+    assert layout.truncated  # a header padded to hide its embedding or blocks is reported
 
 
 def test_real_mistral_dna_checkpoint_header() -> None:

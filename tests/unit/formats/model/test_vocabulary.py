@@ -27,6 +27,8 @@ from scanner.formats.model.vocabulary import (
     vocabulary_from_sentencepiece,
     vocabulary_from_tiktoken,
     vocabulary_from_tokenizer_json,
+    vocabulary_from_vocab_json,
+    vocabulary_from_vocab_txt,
 )
 from scanner.sources.tokenizer_families import fingerprint, match
 from tests.conftest import CORPUS
@@ -243,3 +245,70 @@ def test_ordinary_tokens_declared_added_are_not_hidden(minilm_dir: Path) -> None
     found = match(fingerprint(hiding))
     assert found is not None
     assert found.family.id == "bert-bge"
+
+
+# --- spellings a loader accepts that once hid a vocabulary -----------------------------------
+
+
+def qwen_byte_level_tokens(qwen_tiktoken: Path) -> dict[str, int]:
+    """Qwen's real tokens spelt byte-level (as its vocab.json does), with their ids."""
+    vocabulary = vocabulary_from_tiktoken(qwen_tiktoken.read_bytes())
+    return {token: index for index, token in enumerate(vocabulary.tokens)}
+
+
+def test_a_wordpiece_model_without_a_continuation_prefix_reads_as_spelt(
+    qwen_tiktoken: Path,
+) -> None:
+    # "WordPiece" with continuing_subword_prefix "" loads in tokenizers and tokenizes Qwen's
+    # tokens greedily: no word-start marker to add.
+    document = {
+        "model": {
+            "type": "WordPiece",
+            "continuing_subword_prefix": "",
+            "unk_token": "<unk>",
+            "vocab": qwen_byte_level_tokens(qwen_tiktoken),
+        }
+    }
+    found = match(fingerprint(vocabulary_from_tokenizer_json(json.dumps(document).encode())))
+    assert found is not None
+    assert (found.family.id, found.relation) == ("qwen2", "identical")
+
+
+def test_two_tokens_under_one_id_are_refused(qwen_tiktoken: Path) -> None:
+    # A second spelling after each token, under the same id: a loader keeps one, and the
+    # reader kept the last.
+    vocab = qwen_byte_level_tokens(qwen_tiktoken)
+    doubled = json.dumps(vocab)[:-1] + ', "plain the": ' + str(vocab["Ġthe"]) + "}"
+    with pytest.raises(MalformedFileError, match="is given to"):
+        vocabulary_from_vocab_json(doubled.encode())
+    with pytest.raises(MalformedFileError, match="is given to"):
+        vocabulary_from_tokenizer_json(
+            json.dumps({"model": {"type": "BPE", "vocab": {"a": 0, "b": 0}}}).encode()
+        )
+
+
+def test_a_tiktoken_file_that_also_parses_as_sentencepiece(
+    qwen_tiktoken: Path, tmp_path: Path
+) -> None:
+    # A SentencePiece field header in front: a protobuf reader sees one tiny piece, tiktoken's
+    # loader (split on whitespace, lenient base64) reads every rank.
+    data = qwen_tiktoken.read_bytes()
+    polyglot = b"\x12\x05abcde" + data
+    for name in ("qwen.tiktoken", "tokenizer.model"):
+        (tmp_path / name).write_bytes(polyglot)
+        found = match(fingerprint(read_vocabulary(tmp_path / name)))  # type: ignore[arg-type]
+        assert found is not None, name
+        assert found.family.id == "qwen2"
+
+
+def test_line_and_field_floods_are_refused_before_they_are_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scanner.formats.model import vocabulary
+
+    monkeypatch.setattr(vocabulary, "MAX_TOKENS", 1000)
+    monkeypatch.setattr(vocabulary, "MAX_PROTOBUF_FIELDS", 1000)
+    with pytest.raises(MalformedFileError, match="more than 1000 lines"):
+        vocabulary_from_vocab_txt(b"\n" * 2000)
+    with pytest.raises(MalformedFileError, match="more than 1000 protobuf fields"):
+        vocabulary_from_sentencepiece(b"\x18\x01" * 2000)
