@@ -57,8 +57,7 @@ def folder_report(folder: Path, config: ScanConfig) -> str:
     identity, _ = identify(folder, config.name, facts.downloads)
     inventory = build_inventory(identity, facts, [], {}, hub=config.hub_endpoint or DEFAULT_HUB)
     lines: list[str] = []
-    if facts.vocabulary is not None:
-        path, vocabulary = facts.vocabulary
+    for path, vocabulary in facts.vocabularies:  # each: a decoy must not stand alone
         lines += _vocabulary_lines(str(folder / path), vocabulary)
     return _model_report(str(folder), inventory, lines)
 

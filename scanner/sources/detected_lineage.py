@@ -66,8 +66,9 @@ def add_detected_lineage(
 ) -> None:
     """Add what the tokenizer's vocabulary and the model's shape show the model comes from,
     with what the chat template supports."""
+    prints = [(path, tokenizer_families.fingerprint(v)) for path, v in facts.vocabularies]
     vocabulary, vocabulary_evidence = (
-        _add_detected_vocabulary(builder, subject_ref, tokenizer_ref, facts)
+        _add_detected_vocabulary(builder, subject_ref, tokenizer_ref, prints)
         if tokenizer_ref is not None
         else (None, ())
     )
@@ -108,7 +109,7 @@ def add_detected_lineage(
         evidence = (*vocabulary_evidence, *_supporting(supporting, publisher))
         _add_detected_base(builder, subject_ref, base, vocabulary, evidence)
         return
-    held = _held_by_vocabulary(facts, publishers) if vocabulary is None else None
+    held = _held_by_vocabulary(prints, publishers) if vocabulary is None else None
     if held is not None:  # most of that publisher's tokens, in an order of their own
         publisher, held_evidence = held
         base = _DetectedBase(found, publisher, "medium", where, _read_from(shape))
@@ -226,10 +227,11 @@ def _read_from(shape: Shape) -> str:
 HELD_SHARE = 0.8
 
 
-def _held_by_vocabulary(facts: FolderFacts, publishers: list[str]) -> tuple[str, Evidence] | None:
+def _held_by_vocabulary(
+    prints: list[tuple[PurePosixPath, Fingerprint]], publishers: list[str]
+) -> tuple[str, Evidence] | None:
     """The first of ``publishers`` one of whose vocabularies the model's holds for the most
     part (``HELD_SHARE``), whatever the order, with the evidence."""
-    prints = [(p, tokenizer_families.fingerprint(v)) for p, v in facts.vocabularies]
     for publisher in publishers:
         for family in tokenizer_families.load_families():
             shipped_by = {_namespace(repo) for repo in (family.repo, *family.also)}
@@ -394,14 +396,17 @@ def _declared_by_publisher(
 
 
 def _add_detected_vocabulary(
-    builder: InventoryBuilder, subject_ref: str, ref: str, facts: FolderFacts
+    builder: InventoryBuilder,
+    subject_ref: str,
+    ref: str,
+    prints: list[tuple[PurePosixPath, Fingerprint]],
 ) -> tuple[TokenizerMatch | None, tuple[Evidence, ...]]:
     """The published vocabulary the tokenizer (``ref``) is, or comes from, found by its
     fingerprint whatever the metadata declares, with the evidence: a ``tokenizer-from`` edge
     to its publisher, and LIN001 when nothing the model declares names it."""
-    if not facts.vocabularies:
+    if not prints:
         return None, ()
-    path, print_, found = _strongest_vocabulary(builder, facts)
+    path, print_, found = _strongest_vocabulary(builder, prints)
     properties = [(PropertyName.TOKENIZER_VOCABULARY_SHA256, print_.digest)]
     evidence: tuple[Evidence, ...] = ()
     if found is not None:
@@ -467,39 +472,31 @@ _STRENGTH = {
 
 
 def _strongest_vocabulary(
-    builder: InventoryBuilder, facts: FolderFacts
+    builder: InventoryBuilder, prints: list[tuple[PurePosixPath, Fingerprint]]
 ) -> tuple[PurePosixPath, Fingerprint, TokenizerMatch | None]:
     """Of the tokenizer files' vocabularies, the one that names a published family most
     strongly (a decoy first in line must not hide the vocabulary a loader reads), else the
     first; tokenizer files that hold different vocabularies are reported."""
-    matched: dict[str, tuple[Fingerprint, TokenizerMatch | None]] = {}
-    located: list[tuple[PurePosixPath, str]] = []
-    for path, vocabulary in facts.vocabularies:
-        print_ = tokenizer_families.fingerprint(vocabulary)
-        if print_.digest not in matched:
-            matched[print_.digest] = (print_, tokenizer_families.match(print_))
-        located.append((path, print_.digest))
-    if len(matched) > 1:
-        files = ", ".join(path.as_posix() for path, _ in located)
+    matches: dict[str, TokenizerMatch | None] = {}
+    for _, print_ in prints:
+        if print_.digest not in matches:
+            matches[print_.digest] = tokenizer_families.match(print_)
+    if len(matches) > 1:
+        files = ", ".join(path.as_posix() for path, _ in prints)
         builder.issue(
-            located[0][0].as_posix(),
-            f"the tokenizer files hold {len(matched)} different vocabularies ({files}); "
+            prints[0][0].as_posix(),
+            f"the tokenizer files hold {len(matches)} different vocabularies ({files}); "
             "each is matched, and the one that names a published vocabulary counts",
         )
-    ranked = sorted(
-        range(len(located)),
-        key=lambda i: (
-            _STRENGTH.get(_strength_key(matched[located[i][1]][1]), len(_STRENGTH)),
-            i,
-        ),
-    )
-    path, digest = located[ranked[0]]
-    print_, found = matched[digest]
-    return path, print_, found
+    path, print_ = min(prints, key=lambda item: _strength(matches[item[1].digest]))
+    return path, print_, matches[print_.digest]
 
 
-def _strength_key(found: TokenizerMatch | None) -> tuple[str, str]:
-    return (found.confidence, found.relation) if found is not None else ("", "")
+def _strength(found: TokenizerMatch | None) -> int:
+    """How strongly a match names its family: 0 strongest, ``len(_STRENGTH)`` for none."""
+    if found is None:
+        return len(_STRENGTH)
+    return _STRENGTH.get((found.confidence, found.relation), len(_STRENGTH))
 
 
 def _set_properties(

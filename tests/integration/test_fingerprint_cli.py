@@ -152,3 +152,13 @@ def test_a_chat_template_alone_is_reported_as_supporting(corpus: Path, tmp_path:
     assert "supporting signals (never decisive alone)" in output
     assert "chat template:   Qwen/Qwen3-0.6B (near, 9" in output
     assert "derived from" not in output
+
+
+def test_every_vocabulary_of_a_folder_is_reported(qwen_tiktoken: Path, tmp_path: Path) -> None:
+    # A decoy vocab.txt read first does not stand alone in the report.
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n\u2581и\n\u2581в\n")
+    shutil.copy(qwen_tiktoken, tmp_path / "qwen.tiktoken")
+    code, output = fingerprint(tmp_path)
+    assert code == 0
+    assert f"{tmp_path / 'vocab.txt'}: wordpiece vocabulary" in output
+    assert "published as:    Qwen/Qwen1.5-7B (identical, high confidence)" in output
