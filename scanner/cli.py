@@ -18,6 +18,7 @@ from scanner import __version__
 from scanner.core.config import ScanConfig, country_code, default_cache_dir, source_date_epoch
 from scanner.core.errors import ScannerError, UsageError
 from scanner.core.model import ScanResult
+from scanner.core.shipped_data import keep_parsed_in
 from scanner.hashing.digest import default_jobs
 from scanner.sbom.exporters import EXPORTERS, FORMAT_NAMES
 
@@ -342,6 +343,7 @@ def _scan(
     from scanner.sbom.rendering import RenderOptions
     from scanner.sources.targets import parse_target
 
+    keep_parsed_in(config.cache_dir)
     targets = [parse_target(raw) for raw in dict.fromkeys(raw_targets)]
     chosen = exporter_named(fmt) if fmt else None
     plan = [(path, exporter_for_path(path, chosen)) for path in outputs]
@@ -351,7 +353,12 @@ def _scan(
     if stdout_count > 1:
         raise UsageError("only one output can go to standard output")
     timestamp = source_date_epoch()
-    options = RenderOptions(spec_version=spec_version, timestamp=timestamp, rules=RULES)
+    options = RenderOptions(
+        spec_version=spec_version,
+        timestamp=timestamp,
+        rules=RULES,
+        schema_cache=config.cache_dir / "schemas",
+    )
     with network_blocked() if config.offline else nullcontext():
         result = run(config, targets)
         # Render everything first: a document that fails validation is never written.

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,15 +16,14 @@ from scanner.assess import Assessor
 from scanner.core.config import ScanConfig
 from scanner.core.model import Component, ComponentKind, Finding, Relation, ScanIssue, ScanResult
 from scanner.hashing.digest_cache import HashCache
-from scanner.resolve.package_index import PackageIndexClient
 from scanner.sources.discovery import DiscoveryContext, discover
 from scanner.sources.inventory import Inventory
 from scanner.sources.inventory_builder import merge_components
 from scanner.sources.model_digest import with_model_digests
-from scanner.sources.python.components import PythonParts, python_parts
-from scanner.sources.python.environment import read_environment
-from scanner.sources.python.library_metadata import enrich_libraries
 from scanner.sources.targets import Target, TargetKind
+
+if TYPE_CHECKING:
+    from scanner.sources.python.components import PythonParts
 
 _LOG = logging.getLogger(__name__)
 
@@ -76,6 +76,9 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
 
 def _with_environment(result: ScanResult, python: Path) -> ScanResult:
     """The packages installed for ``python``, as dependencies of every subject."""
+    from scanner.sources.python.components import python_parts
+    from scanner.sources.python.environment import read_environment
+
     parts = python_parts([read_environment(python)], result.subjects)
     return merge_parts(result, parts)
 
@@ -97,6 +100,9 @@ def _with_index_metadata(result: ScanResult, config: ScanConfig, *, networked: b
     target; otherwise (and with --offline) only what an earlier run cached."""
     if not any(c.kind is ComponentKind.LIBRARY for c in result.components):
         return result
+    from scanner.resolve.package_index import PackageIndexClient
+    from scanner.sources.python.library_metadata import enrich_libraries
+
     allowed = not config.offline and (networked or config.resolve or config.index_url is not None)
     with PackageIndexClient(
         config.index_url,

@@ -24,17 +24,16 @@ import hashlib
 import io
 import mmap
 import os
+import queue
 import stat
-import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-import click
+from scanner.core import progress
 
 if TYPE_CHECKING:
     from scanner.hashing.digest_cache import HashCache
@@ -43,14 +42,12 @@ if TYPE_CHECKING:
 BUFFER_SIZE: Final = 1024 * 1024
 #: Upper bound of ``default_jobs``: past a few readers a disk is seek-bound, not CPU-bound.
 MAX_DEFAULT_JOBS: Final = 8
-#: Below this many bytes to hash, a progress bar would only flicker.
-PROGRESS_MIN_BYTES: Final = 256 * 1024 * 1024
 #: How often the main thread refreshes the progress bar.
 PROGRESS_INTERVAL_S: Final = 0.2
 #: Cached results are written in batches of this many, so an interrupted scan keeps most work.
 CACHE_BATCH: Final = 64
 
-_Advance = Callable[[int], None]
+_Advance = Callable[[int, int], None]
 
 _OPEN_FLAGS: Final = (
     os.O_RDONLY
@@ -111,11 +108,11 @@ def hash_files(
     """sha256 every requested file once, ``jobs`` files at a time; never raises for a file.
 
     A file that cannot be hashed gets an outcome with ``error`` set. With ``cache``, unchanged
-    files are not read and fresh digests are stored. A progress bar by bytes is drawn on stderr
-    when ``progress`` is set, stderr is a terminal and at least ``PROGRESS_MIN_BYTES`` are to
-    be read. ``buffer_size`` (bytes per read, per thread) is there for the benchmark and
-    tests. Outcomes come back in request order, one per distinct path. Raises ValueError for
-    ``jobs`` or ``buffer_size`` below 1.
+    files are not read and fresh digests are stored. With ``progress``, files and bytes hashed
+    are shown on a stderr status line (``scanner.core.progress``: terminals only, and only once
+    the step has run ``SHOW_AFTER_S``). ``buffer_size`` (bytes per read, per thread) is there
+    for the benchmark and tests. Outcomes come back in request order, one per distinct path.
+    Raises ValueError for ``jobs`` or ``buffer_size`` below 1.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
@@ -162,6 +159,11 @@ def _hash_in_pool(
     progress: bool,
     size: int,
 ) -> None:
+    """Hash ``requests`` on ``jobs`` threads; linear in the number of files.
+
+    Workers take requests from one queue (largest first) and put results on another, which the
+    main thread drains, so the bookkeeping per file is constant however many files there are.
+    """
     if not requests:
         return
     counter = _ByteCounter()
@@ -169,33 +171,80 @@ def _hash_in_pool(
     buffers = _ThreadBuffers(size)
     to_store: list[tuple[os.stat_result, str]] = []
     total_bytes = sum(request.size for request in requests)
-    executor = ThreadPoolExecutor(max_workers=min(jobs, len(requests)), thread_name_prefix="hash")
+    work: queue.SimpleQueue[HashRequest] = queue.SimpleQueue()
+    for request in requests:
+        work.put(request)
+    results: queue.SimpleQueue[_WorkerResult] = queue.SimpleQueue()
+    workers = [
+        threading.Thread(
+            target=_worker,
+            args=(work, results, buffers, counter, cancel),
+            name=f"hash-{index}",
+            daemon=True,
+        )
+        for index in range(min(jobs, len(requests)))
+    ]
+    for worker in workers:
+        worker.start()
     try:
-        # Submitting in size order makes the pool's FIFO queue hand out the largest files first.
-        # The futures hold only small outcomes, never file data.
-        pending: set[Future[tuple[HashOutcome, os.stat_result | None]]] = {
-            executor.submit(_hash_one, request, buffers, counter, cancel) for request in requests
-        }
-        with _progress_bar(total_bytes, enabled=progress) as advance:
-            while pending:
-                done, pending = wait(
-                    pending, timeout=PROGRESS_INTERVAL_S, return_when=FIRST_COMPLETED
-                )
-                advance(counter.take())
-                for future in done:
-                    outcome, st = future.result()
+        with _progress_bar(total_bytes, len(requests), enabled=progress) as advance:
+            received = 0
+            while received < len(requests):
+                try:
+                    result = results.get(timeout=PROGRESS_INTERVAL_S)
+                except queue.Empty:
+                    advance(0, counter.take())
+                    continue
+                finished = 0
+                while True:
+                    if isinstance(result, BaseException):
+                        raise result
+                    outcome, st = result
                     outcomes[outcome.path] = outcome
                     if st is not None and outcome.sha256 is not None:
                         to_store.append((st, outcome.sha256))
+                    finished += 1
+                    try:
+                        result = results.get_nowait()
+                    except queue.Empty:
+                        break
+                received += finished
+                advance(finished, counter.take())
                 if cache is not None and len(to_store) >= CACHE_BATCH:
                     cache.store_many(to_store)
                     to_store.clear()
     finally:
         # On Ctrl-C (or any error here) stop the readers mid-file instead of finishing 100 GB.
         cancel.set()
-        executor.shutdown(wait=True, cancel_futures=True)
+        for worker in workers:
+            worker.join()
         if cache is not None and to_store:
             cache.store_many(to_store)
+
+
+_WorkerResult = tuple[HashOutcome, os.stat_result | None] | BaseException
+
+
+def _worker(
+    work: queue.SimpleQueue[HashRequest],
+    results: queue.SimpleQueue[_WorkerResult],
+    buffers: _ThreadBuffers,
+    counter: _ByteCounter,
+    cancel: threading.Event,
+) -> None:
+    """Hash requests from ``work`` until it is empty or the scan is cancelled."""
+    while not cancel.is_set():
+        try:
+            request = work.get_nowait()
+        except queue.Empty:
+            return
+        try:
+            results.put(_hash_one(request, buffers, counter, cancel))
+        except _Cancelled:
+            return
+        except BaseException as error:  # handed to the main thread, which raises it
+            results.put(error)
+            return
 
 
 def _hash_one(
@@ -365,21 +414,11 @@ class _ByteCounter:
 
 
 @contextmanager
-def _progress_bar(total_bytes: int, *, enabled: bool) -> Iterator[_Advance]:
-    if not (enabled and total_bytes >= PROGRESS_MIN_BYTES and _stderr_is_tty()):
-        yield _ignore
-        return
-    # Only the main thread touches the bar; workers just count bytes.
-    with click.progressbar(length=total_bytes, file=sys.stderr, label="Hashing") as bar:
-        yield bar.update
+def _progress_bar(total_bytes: int, files: int, *, enabled: bool) -> Iterator[_Advance]:
+    """``advance(bytes, files)`` for the hashing status line (a no-op unless it is drawn)."""
+    with progress.step("Hashing", enabled=enabled, total=files, total_bytes=total_bytes) as line:
+        yield line.advance if enabled else _ignore
 
 
-def _stderr_is_tty() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stream
-        return False
-
-
-def _ignore(_count: int) -> None:
+def _ignore(_bytes: int, _files: int) -> None:
     return None

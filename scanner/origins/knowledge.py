@@ -9,16 +9,13 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final, TypeVar
 
-import yaml
-from packaging.utils import canonicalize_name
-
 from scanner.core.errors import ScannerError, UsageError
 from scanner.core.model import Confidence
+from scanner.core.shipped_data import read_shipped_yaml
 
 #: Evidence location of built-in entries: they live in the package, not in a scanned target.
 BUILTIN_LOCATION: Final = "sovscan:origins/data/origins.yaml"
@@ -128,6 +125,11 @@ class EntryMatch:
     """False for a case-insensitive Hub-namespace match or a parent-domain match."""
 
 
+#: PEP 503: runs of "-", "_" and "." are one "-" (the normalisation of packaging's
+#: ``canonicalize_name``, without importing packaging on every start).
+_PEP503_SEPARATORS: Final = re.compile(r"[-_.]+")
+
+
 def normalise_id(kind: EntryKind, ident: str) -> str:
     """The key ``ident`` is compared by for ``kind``, as the registry itself compares names.
 
@@ -136,7 +138,7 @@ def normalise_id(kind: EntryKind, ident: str) -> str:
     """
     text = ident.strip()
     if kind is EntryKind.PYPI_PACKAGE:
-        return str(canonicalize_name(text))
+        return _PEP503_SEPARATORS.sub("-", text).lower()
     if kind is EntryKind.EMAIL_DOMAIN:
         return text.lower().rstrip(".")
     return text.casefold()
@@ -471,35 +473,18 @@ def _parse_tld(raw: object, index: int) -> TldSignal:
     return TldSignal(tld=tld, country=country, note=note)
 
 
-def _load_shipped_yaml(text: str) -> object:
-    """Parse the shipped data file with libyaml's safe loader when available.
-
-    CSafeLoader builds the same plain objects as ``yaml.safe_load`` (no tags, no code) but
-    parses the 6,000-line knowledge base in ~0.1 s instead of ~0.8 s. User files still go
-    through ``yaml.safe_load``.
-    """
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader)  # noqa: S506  (a safe loader, on our own data)
-
-
 @functools.cache
 def load_builtin() -> KnowledgeBase:
-    """The knowledge base shipped with sovscan (read once, then cached).
+    """The knowledge base shipped with sovscan (read once, then cached; its parsed form may be
+    kept between runs, see ``scanner.core.shipped_data``).
 
     Raises:
         ScannerError: the shipped data file is invalid (a bug in sovscan).
     """
-    text = (
-        resources.files("scanner.origins")
-        .joinpath("data")
-        .joinpath("origins.yaml")
-        .read_text(encoding="utf-8")
-    )
     try:
-        entries, tlds = _parse_document(
-            _load_shipped_yaml(text), user=False, defined_in=BUILTIN_LOCATION
-        )
-    except (_InvalidDocument, yaml.YAMLError) as exc:
+        data = read_shipped_yaml("scanner.origins", "data/origins.yaml")
+        entries, tlds = _parse_document(data, user=False, defined_in=BUILTIN_LOCATION)
+    except (_InvalidDocument, ValueError) as exc:
         raise ScannerError(f"internal error: the built-in origins data is invalid: {exc}") from exc
     return KnowledgeBase(tuple(entries), tuple(tlds))
 
@@ -522,6 +507,8 @@ def load_overlay(base: KnowledgeBase, path: Path | str) -> KnowledgeBase:
         raise UsageError(f"cannot read origins file {file}: {exc.strerror or exc}") from exc
     if len(raw) > MAX_FILE_BYTES:
         raise UsageError(f"origins file {file} is larger than {MAX_FILE_BYTES} bytes")
+    import yaml
+
     try:
         text = raw.decode("utf-8-sig")
         data = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)

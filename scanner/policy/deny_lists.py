@@ -10,11 +10,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
-
-import yaml
 
 from scanner.core.errors import ScannerError, UsageError
+from scanner.core.shipped_data import read_shipped_yaml
 from scanner.policy.profile import parse_country
 
 #: Where the shipped lists live (inside the package).
@@ -63,10 +61,9 @@ def default_deny_list(jurisdiction: str) -> DenyList | None:
 
 @functools.cache
 def _shipped() -> Mapping[str, DenyList]:
-    text = resources.files("scanner.policy").joinpath(DATA_FILE).read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        data = read_shipped_yaml("scanner.policy", DATA_FILE)
+    except ValueError as exc:
         raise ScannerError(f"the shipped {DATA_FILE} does not parse: {exc}") from exc
     try:
         return parse_deny_lists(data, DATA_FILE)

@@ -22,12 +22,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from importlib import resources
 from types import MappingProxyType
 
-import yaml
-
 from scanner.core.errors import ScannerError
+from scanner.core.shipped_data import read_shipped_yaml
 
 #: Longest licence string classified; longer ones are UNKNOWN.
 MAX_LICENSE_CHARS = 512
@@ -95,8 +93,7 @@ def classify_licenses(licenses: Iterable[str]) -> LicenseClassification:
 
 @functools.cache
 def _table() -> Mapping[str, LicenseClassification]:
-    text = resources.files("scanner.policy").joinpath("licenses.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = read_shipped_yaml("scanner.policy", "licenses.yaml")
     entries = data.get("licences") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise ScannerError("licenses.yaml: 'licences' must be a list")

@@ -46,13 +46,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
-
-import yaml
 
 from scanner.core.errors import UsageError
 from scanner.core.model import Layer
+from scanner.core.shipped_data import read_shipped_yaml
 
 #: The built-in tiers, in the order reports show them.
 BUILTIN_TIERS = ("sovereign", "national", "trusted", "adversary")
@@ -177,10 +175,12 @@ def read_policy_document(path: Path, *, what: str, max_bytes: int) -> object:
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: the {what} is not UTF-8 text") from exc
     is_json = path.suffix.lower() == ".json"
+    import yaml
+
     try:
         if is_json:
             return json.loads(text, object_pairs_hook=_unique_keys)
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506  (a SafeLoader)
+        return yaml.load(text, Loader=_unique_key_loader())  # noqa: S506  (a SafeLoader)
     except (ValueError, yaml.YAMLError, RecursionError) as exc:
         detail = " ".join(str(exc).split())[:300]
         raise UsageError(
@@ -216,21 +216,29 @@ def parse_sha256(value: object, *, where: str) -> str:
     return value.strip().lower()
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.safe_load`` that refuses a key given twice in one mapping (YAML would keep the
-    last one silently: a second ``sha256`` or ``expires`` must not override the first)."""
+@functools.cache
+def _unique_key_loader() -> type:
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (YAML would keep the
+    last one silently: a second ``sha256`` or ``expires`` must not override the first). Built
+    on first use, so that PyYAML loads only when a user's YAML file is read."""
+    import yaml
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
-        seen: set[object] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, str | int | float | bool) or key is None:
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {_show(key)}", key_node.start_mark
-                    )
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(
+            self, node: yaml.MappingNode, deep: bool = False
+        ) -> dict[object, object]:
+            seen: set[object] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, str | int | float | bool) or key is None:
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key {_show(key)}", key_node.start_mark
+                        )
+                    seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -253,8 +261,8 @@ def _load_builtin(name: str, *, depth: int) -> Profile:
         raise UsageError(
             f"unknown built-in profile {_show(name)}; choose one of {', '.join(BUILTIN_TIERS)}"
         )
-    text = resources.files("scanner.policy").joinpath(f"profiles/{name}.yaml").read_text("utf-8")
-    profile = _parse(yaml.safe_load(text), f"builtin:{name}", builtin=True, depth=depth)
+    data = read_shipped_yaml("scanner.policy", f"profiles/{name}.yaml")
+    profile = _parse(data, f"builtin:{name}", builtin=True, depth=depth)
     if profile.name != name:
         raise UsageError(f"builtin:{name}: key 'name': must be {name!r}")
     return profile

@@ -35,7 +35,6 @@ from enum import StrEnum
 from pathlib import Path
 
 from packageurl import PackageURL
-from packaging.utils import canonicalize_name, canonicalize_version
 
 from scanner.core.errors import UsageError
 from scanner.core.model import Component, ComponentKind
@@ -73,6 +72,8 @@ def parse_purl(purl: str) -> tuple[PurlIdentity, str | None] | None:
     kind = str(parsed.type).lower()
     name = str(parsed.name)
     if kind == "pypi":
+        from packaging.utils import canonicalize_name  # only with a --trusted-registry file
+
         name = canonicalize_name(name)
     qualifiers: dict[str, str] = parsed.qualifiers or {}
     repository = qualifiers.get("repository_url")
@@ -92,6 +93,8 @@ def normalise_version(kind: str, version: object) -> str | None:
     text = str(version)
     if kind == "pypi":
         # 2.1 and 2.1.0 are the same release (PEP 440); compare without trailing zeros.
+        from packaging.utils import canonicalize_version
+
         return canonicalize_version(text, strip_trailing_zero=True)
     return text.lower() if kind == "huggingface" else text
 

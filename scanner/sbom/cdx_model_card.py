@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,11 +107,16 @@ def inject_json(
     text: str,
     extras: Mapping[str, ComponentExtras],
     top_level: Mapping[str, Any] | None = None,
+    *,
+    extend: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The library's JSON ``text`` with ``extras`` (per component) and ``top_level`` (keys the
     library cannot write, e.g. ``declarations``; appended in order) added; the text and its dict.
+    ``extend`` may add to the parsed document first (``scanner.sbom.cdx_bulk``).
     """
     doc: dict[str, Any] = json.loads(text)
+    if extend is not None:
+        extend(doc)
     for component in _json_components(doc):
         extra = extras.get(component.get("bom-ref", ""))
         if extra is None:
@@ -144,16 +149,20 @@ def inject_xml(
     extras: Mapping[str, ComponentExtras],
     spec_version: str,
     top_level: Sequence[ET.Element] = (),
+    *,
+    extend: Callable[[ET.Element], None] | None = None,
 ) -> str:
     """The library's (unindented) XML ``text`` with ``extras`` (per component) and ``top_level``
     (unqualified ``<bom>`` children in XSD order, e.g. declarations) added, indented by two
-    spaces."""
+    spaces. ``extend`` may add to the tree (local names) first (``scanner.sbom.cdx_bulk``)."""
     ns = f"http://cyclonedx.org/schema/bom/{spec_version}"
     # Our own serialiser's output, never a scanned file: the stdlib parser is safe here.
     root = ET.fromstring(text)  # noqa: S314
     # ElementTree cannot write a default namespace next to unqualified attributes (bom-ref), so
     # the tree is handled in local names and the namespace is declared on the root by hand.
     _strip_namespace(root, ns)
+    if extend is not None:
+        extend(root)
     for element in [*root.findall("metadata/component"), *root.findall("components/component")]:
         extra = extras.get(element.get("bom-ref", ""))
         if extra is None:

@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import uuid
-import warnings
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 import scanner
@@ -54,6 +52,8 @@ from scanner.core.properties import (
     origin_hint_value,
     verdict_property,
 )
+from scanner.sbom.cdx_bulk import BulkComponent, BulkPart, splice_json, splice_xml
+from scanner.sbom.cdx_library import output, schema_version
 from scanner.sbom.cdx_model_card import (
     ComponentExtras,
     data_json,
@@ -62,11 +62,14 @@ from scanner.sbom.cdx_model_card import (
     model_card_json,
     xml_safe,
 )
+from scanner.sbom.cdx_validation import json_schema_problems, xml_schema_problems
 from scanner.sbom.declarations import COMPLIANCE_SPEC_VERSIONS, build_compliance, compliance_xml
 from scanner.sbom.integrity import check_integrity, is_absolute_uri
 from scanner.sbom.rendering import NO_RULES, RenderOptions, RuleDescription
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cyclonedx.model import ExternalReference, HashType, Property
     from cyclonedx.model.bom import Bom
     from cyclonedx.model.component import Component as CdxComponent
@@ -74,8 +77,6 @@ if TYPE_CHECKING:
     from cyclonedx.model.component_evidence import ComponentEvidence
     from cyclonedx.model.contact import OrganizationalEntity
     from cyclonedx.model.license import License
-    from cyclonedx.schema import SchemaVersion
-    from cyclonedx.validation import SchemabasedValidator
     from packageurl import PackageURL
 
 SPEC_VERSIONS = ("1.5", "1.6", "1.7")
@@ -127,15 +128,6 @@ _HASHLIB_NAMES = {
     "SHA3-512": "sha3_512",
 }
 
-#: The library warns when metadata.component depends on nothing; a fine-tune without files
-#: legitimately does (its base is pedigree, not a dependency).
-_ROOT_WITHOUT_DEPENDENCIES = "The Component this BOM is describing"
-
-#: Long top-level arrays are schema-checked in slices of this size (see _json_schema_problems).
-_VALIDATION_SLICE = 64
-#: What a URL is replaced by while the shape around it is schema-checked.
-_STAND_IN_URL = "https://stand-in.invalid/"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BomOptions:
@@ -148,6 +140,13 @@ class BomOptions:
     CLI passes SOURCE_DATE_EPOCH when it is set). The serial number is always a uuid5 of the
     content."""
     tool_version: str = scanner.__version__
+    """The version recorded for sovscan in ``metadata.tools``."""
+    schema_cache: Path | None = None
+    """Folder of compiled schema validators (``scanner.sbom.cdx_validation``); None: the
+    library's validator only."""
+    bulk_files: bool = True
+    """Write plain file components without the library (``scanner.sbom.cdx_bulk``); False
+    gives the same bytes, slowly (the tests compare the two)."""
 
 
 def render_cyclonedx_json(result: ScanResult, options: RenderOptions) -> str:
@@ -161,7 +160,11 @@ def render_cyclonedx_xml(result: ScanResult, options: RenderOptions) -> str:
 
 
 def _render_with(result: ScanResult, fmt: Literal["json", "xml"], options: RenderOptions) -> str:
-    bom = BomOptions(spec_version=options.spec_version, timestamp=options.timestamp)
+    bom = BomOptions(
+        spec_version=options.spec_version,
+        timestamp=options.timestamp,
+        schema_cache=options.schema_cache,
+    )
     return render_cyclonedx(result, fmt, bom, options.rules, tier_rules=options.tier_rules)
 
 
@@ -190,7 +193,7 @@ def render_cyclonedx(
     bom = builder.build()
     if builder.problems:
         raise InvalidOutputError(label, builder.problems)
-    version = _schema_version(options.spec_version)
+    version = schema_version(options.spec_version)
     compliance = None
     if options.spec_version in COMPLIANCE_SPEC_VERSIONS:
         compliance = build_compliance(
@@ -201,19 +204,26 @@ def render_cyclonedx(
             tier_rules=tier_rules,
         )
     json_text, doc = inject_json(
-        _library_output(bom, "json", version, label),
+        output(bom, "json", version, label),
         builder.extras,
         compliance.json_parts() if compliance else None,
+        extend=partial(splice_json, part=builder.bulk),
     )
     problems = check_integrity(doc)
     if fmt == "json":
         text = json_text
-        problems.extend(_json_schema_problems(doc, options.spec_version))
+        problems.extend(json_schema_problems(doc, options.spec_version, options.schema_cache))
     else:
-        raw_xml = _library_output(bom, "xml", version, label)
+        raw_xml = output(bom, "xml", version, label)
         top_level = compliance_xml(compliance) if compliance else []
-        text = inject_xml(raw_xml, builder.extras, options.spec_version, top_level)
-        problems.extend(_xml_schema_problems(text, options.spec_version))
+        text = inject_xml(
+            raw_xml,
+            builder.extras,
+            options.spec_version,
+            top_level,
+            extend=partial(splice_xml, part=builder.bulk),
+        )
+        problems.extend(xml_schema_problems(text, options.spec_version))
     if problems:
         raise InvalidOutputError(label, problems)
     return text
@@ -263,6 +273,8 @@ class _BomBuilder:
         self.incoming: dict[str, set[str]] = defaultdict(set)
         self.lineage: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.needs: dict[str, set[str]] = defaultdict(set)
+        self.use_bulk = options.bulk_files
+        self.bulk = BulkPart()
 
     def build(self) -> Bom:
         """The Bom; problems that would make it wrong are collected in ``self.problems``."""
@@ -273,8 +285,13 @@ class _BomBuilder:
 
         self._check_refs()
         self._index_relations()
-        built = {c.ref: self._component(c) for c in self.result.components}
         subjects = self.result.subjects
+        plain = {
+            c.ref: c
+            for c in self.result.components
+            if self.use_bulk and c.ref not in subjects and self._is_plain_file(c)
+        }
+        built = {c.ref: self._component(c) for c in self.result.components if c.ref not in plain}
         if len(subjects) == 1 and subjects[0] in built:
             root = built.pop(subjects[0])
         else:
@@ -307,6 +324,7 @@ class _BomBuilder:
             )
             for ref, component in sorted(everything.items())
         ]
+        self.bulk = self._bulk_part(plain, everything.keys())
         return Bom(
             metadata=metadata,
             components=built.values(),
@@ -316,6 +334,57 @@ class _BomBuilder:
 
     def _serial(self) -> uuid.UUID:
         return serial_number(self.result, self.options, self.timestamp)
+
+    def _is_plain_file(self, component: Component) -> bool:
+        """A file component with nothing but a name, hashes and properties (``cdx_bulk``)."""
+        origin = component.origin
+        evidence = (*component.evidence, *(origin.evidence if origin else ()))
+        return (
+            component.kind is ComponentKind.FILE
+            and component.group is None
+            and component.version is None
+            and component.description is None
+            and component.purl is None
+            and not component.licenses
+            and not component.external_urls
+            and not component.distributions
+            and not (origin is not None and (origin.organization or origin.country))
+            and not any(e.location for e in evidence)
+            and not self.lineage.get(component.ref)
+            and all(digest.alg in _HASHLIB_NAMES for digest in component.hashes)
+        )
+
+    def _bulk_part(self, plain: Mapping[str, Component], built: Collection[str]) -> BulkPart:
+        """The plain files and the dependency edges that touch them, for ``cdx_bulk``."""
+        if not plain:
+            return BulkPart()
+        depends_on: dict[str, list[str]] = {}
+        for ref, targets in self.needs.items():
+            if ref in plain:
+                chosen = [t for t in targets if t in plain or t in built]
+            elif ref in built:
+                chosen = [t for t in targets if t in plain]
+            else:
+                continue
+            if chosen:
+                depends_on[ref] = chosen
+        components = tuple(
+            BulkComponent(
+                ref=ref,
+                name=_display_name(component),
+                hashes=tuple(sorted({(d.alg, d.value) for d in component.hashes})),
+                properties=tuple(
+                    sorted(
+                        {
+                            (xml_safe(name), xml_safe(value))
+                            for name, value in _component_properties(component, self.incoming)
+                        }
+                    )
+                ),
+            )
+            for ref, component in plain.items()
+        )
+        return BulkPart(components=components, depends_on=depends_on)
 
     def _check_refs(self) -> None:
         """Refs must be unique and every relation must name known components."""
@@ -441,6 +510,8 @@ class _BomBuilder:
 
     def _licenses(self, component: Component) -> list[License]:
         """One licence per declared string; an expression only when it is the only one."""
+        if not component.licenses:
+            return []  # and the SPDX tables behind the factory never load
         from cyclonedx.contrib.license.factories import LicenseFactory
         from cyclonedx.exception import CycloneDxException
         from cyclonedx.model.license import LicenseExpression
@@ -667,134 +738,3 @@ def _evidence(component: Component) -> ComponentEvidence | None:
             for index, (location, context) in enumerate(sorted(seen))
         ]
     )
-
-
-def _schema_version(spec_version: str) -> SchemaVersion:
-    from cyclonedx.schema import SchemaVersion
-
-    return SchemaVersion.from_version(spec_version)
-
-
-def _library_output(
-    bom: Bom, fmt: Literal["json", "xml"], version: SchemaVersion, label: str
-) -> str:
-    """The library's serialisation (XML unindented: model_card indents after injecting)."""
-    from cyclonedx.exception import CycloneDxException
-    from cyclonedx.output import make_outputter
-    from cyclonedx.schema import OutputFormat
-
-    output_format = OutputFormat.JSON if fmt == "json" else OutputFormat.XML
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", message=_ROOT_WITHOUT_DEPENDENCIES, category=UserWarning
-            )
-            return make_outputter(bom, output_format, version).output_as_string()
-    except CycloneDxException as error:
-        raise InvalidOutputError(label, [f"{type(error).__name__}: {error}"]) from error
-
-
-@cache
-def _validator(fmt: Literal["json", "xml"], spec_version: str) -> SchemabasedValidator:
-    """One validator per format and version: loading a schema is the slow part."""
-    _skip_iri_grammar()
-    from cyclonedx.schema import OutputFormat
-    from cyclonedx.validation import make_schemabased_validator
-
-    output_format = OutputFormat.JSON if fmt == "json" else OutputFormat.XML
-    return make_schemabased_validator(output_format, _schema_version(spec_version))
-
-
-def _skip_iri_grammar() -> None:
-    """Keep jsonschema from importing ``rfc3987_syntax``, whose import compiles a grammar (~2 s):
-    jsonschema uses it only for the ``iri-reference`` format, and URLs never reach the schema
-    validator: ``_take_urls`` removes them and ``is_absolute_uri`` checks them. A ``None`` entry
-    in ``sys.modules`` makes the optional import fail, so jsonschema skips that checker.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
-
-def _json_schema_problems(doc: Mapping[str, Any], spec_version: str) -> list[str]:
-    """Schema errors of ``doc``, checked in parts that add up to the same verdict, but fast.
-
-    The library's validator (jsonschema) has two costs that grow badly with a BOM's size:
-    - ``uniqueItems`` on arrays of objects is checked pairwise (O(n²): ~10 s for 2,000
-      components), so the long top-level arrays are validated in slices; uniqueness across
-      slices is what check_integrity proves (unique bom-refs, one dependencies entry per ref).
-    - ``iri-reference`` is checked by an Earley parser (4-80 ms per URL, jsonschema#1392), so
-      URLs are taken out and checked by ``is_absolute_uri`` (stricter: every RFC 3986 URI is an
-      RFC 3987 IRI reference); each distinct external reference shape is validated once, with a
-      stand-in URL.
-    """
-    validator = _validator("json", spec_version)
-    stripped = json.loads(json.dumps(doc))
-    problems, shapes = _take_urls(stripped)
-    head = {"bomFormat": doc.get("bomFormat"), "specVersion": doc.get("specVersion")}
-    if shapes:
-        holder = {
-            "type": "library",
-            "name": "external reference shapes",
-            "externalReferences": [json.loads(shape) for shape in sorted(shapes)],
-        }
-        problems.extend(_json_errors(validator, head | {"components": [holder]}, None, 0))
-    sliced = ("components", "dependencies")
-    skeleton = {key: value for key, value in stripped.items() if key not in sliced}
-    problems.extend(_json_errors(validator, skeleton, None, 0))
-    for key in sliced:
-        items = stripped.get(key, [])
-        for start in range(0, len(items), _VALIDATION_SLICE):
-            part = head | {key: items[start : start + _VALIDATION_SLICE]}
-            problems.extend(_json_errors(validator, part, key, start))
-    return problems
-
-
-def _take_urls(doc: dict[str, Any]) -> tuple[list[str], set[str]]:
-    """Remove every URL from ``doc`` (in place) after checking it; return the problems and the
-    distinct external reference shapes (with a stand-in URL, as sorted JSON)."""
-    problems: list[str] = []
-    shapes: set[str] = set()
-    stack: list[Any] = [doc]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        for reference in node.pop("externalReferences", []):
-            problems.extend(_url_problems(reference.get("url")))
-            shapes.add(json.dumps(reference | {"url": _STAND_IN_URL}, sort_keys=True))
-        if "url" in node:
-            problems.extend(_url_problems(node.pop("url")))
-        stack.extend(node.values())
-    return problems, shapes
-
-
-def _url_problems(value: Any) -> list[str]:
-    values = value if isinstance(value, list) else [value]
-    return [f"url {url!r} is not a valid absolute URI" for url in values if not _is_url(url)]
-
-
-def _is_url(value: Any) -> bool:
-    return isinstance(value, str) and is_absolute_uri(value)
-
-
-def _json_errors(
-    validator: SchemabasedValidator, doc: Mapping[str, Any], key: str | None, offset: int
-) -> list[str]:
-    """The validator's errors for ``doc``; paths inside a slice are given as in the whole."""
-    errors = validator.validate_str(json.dumps(doc), all_errors=True)
-    problems = []
-    for error in errors or ():
-        path = list(error.data.absolute_path)
-        if key is not None and len(path) > 1 and path[0] == key:
-            path[1] += offset
-        where = "/".join(str(step) for step in path) or "(document)"
-        problems.append(f"schema: {where}: {error.data.message}")
-    return problems
-
-
-def _xml_schema_problems(text: str, spec_version: str) -> list[str]:
-    errors = _validator("xml", spec_version).validate_str(text, all_errors=True)
-    return [f"schema: {error}" for error in errors or ()]

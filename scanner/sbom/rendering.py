@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
@@ -83,6 +84,9 @@ class RenderOptions:
     """The policy's rule table (``scanner.policy.rules.RULES``)."""
     tier_rules: Mapping[str, Collection[str]] | None = None
     """The rules each tier applies, for the CycloneDX standards."""
+    schema_cache: Path | None = None
+    """Folder where compiled schema validators are kept between runs (the CLI: the cache
+    folder's ``schemas``); None: the schema library's validator only (slower to start)."""
 
 
 #: Options with nothing set: generic rule descriptions, no timestamp, CycloneDX 1.6.

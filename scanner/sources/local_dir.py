@@ -5,22 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from scanner.core.config import DEFAULT_HUB, ScanConfig
 from scanner.core.errors import TargetError
 from scanner.core.model import ComponentKind, Evidence, ScanIssue, Severity
 from scanner.formats.model.model_formats import holds_weights
 from scanner.formats.python.dependency_files import PROJECT_NAMING_KINDS
-from scanner.formats.python.records import DependencyDocument
 from scanner.hashing.digest import HashRequest, hash_files
 from scanner.hashing.digest_cache import HashCache
 from scanner.sources.folder_facts import FolderFacts, read_folder_facts
 from scanner.sources.identity import identify
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
 from scanner.sources.load_analysis import with_load_analysis
-from scanner.sources.python.components import python_parts
 from scanner.sources.python.files import read_dependency_files
 from scanner.sources.walk import VIRTUALENV_NOT_WALKED, FileEntry, walk_target
+
+if TYPE_CHECKING:
+    from scanner.formats.python.records import DependencyDocument
+    from scanner.sources.python.components import PythonParts
 
 
 def scan_local(
@@ -55,7 +58,7 @@ def scan_local(
     # A folder of Python manifests (or an empty one scanned for --python) is a project.
     if (documents or config.python is not None) and not model_folder:
         inventory = as_project(inventory, documents, named=config.name is not None)
-    python = python_parts(documents, [inventory.subject_ref])
+    python = _python_parts(documents, inventory.subject_ref)
     if model_folder:
         walk = replace(walk, issues=tuple(_model_venv(issue) for issue in walk.issues))
     inventory = with_load_analysis(inventory, walk.files, facts)
@@ -77,7 +80,7 @@ def scan_local(
         *hash_issues,
         *inventory.issues,
         *python_issues,
-        *python.issues,
+        *(python.issues if python else ()),
     )
     prefix = PurePosixPath(display if display is not None else target.as_posix())
     if target.is_file():
@@ -85,11 +88,21 @@ def scan_local(
     located = {replace(i, location=_locate(prefix, i.location)) for i in issues}
     return Inventory(
         subject_ref=inventory.subject_ref,
-        components=(*inventory.components, *python.components),
-        relations=(*inventory.relations, *python.relations),
+        components=(*inventory.components, *(python.components if python else ())),
+        relations=(*inventory.relations, *(python.relations if python else ())),
         issues=tuple(sorted(located, key=lambda i: (i.location, i.problem))),
         findings=inventory.findings,
     )
+
+
+def _python_parts(documents: Sequence[DependencyDocument], subject: str) -> PythonParts | None:
+    """The libraries the folder's dependency files name; None without any (the Python modules
+    then never load)."""
+    if not documents:
+        return None
+    from scanner.sources.python.components import python_parts
+
+    return python_parts(documents, [subject])
 
 
 def holds_a_model(facts: FolderFacts, files: tuple[FileEntry, ...]) -> bool:

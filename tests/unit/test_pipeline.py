@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from scanner import pipeline
 from scanner.core.config import ScanConfig
 from scanner.core.errors import UpstreamError
 from scanner.core.model import (
@@ -38,7 +37,7 @@ from scanner.core.model import (
 from scanner.core.properties import PropertyName
 from scanner.hashing.digest_cache import DB_FILE_NAME
 from scanner.pipeline import merge, merge_parts, merged_components, run, unique_relations
-from scanner.resolve.package_index import PackageIndexClient
+from scanner.resolve import package_index
 from scanner.sources.inventory import Inventory
 from scanner.sources.python.components import INSTALLED_METADATA_METHOD, PythonParts
 from scanner.sources.targets import Target, parse_target
@@ -546,11 +545,7 @@ def test_index_url_asks_the_index_for_library_metadata(project: Path, tmp_path: 
 def default_index(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePackageIndex]:
     """The fake index standing in for pypi.org (the default index) inside the pipeline."""
     with FakePackageIndex(default_projects()) as index:
-
-        def client(index_url: str | None, **kwargs: Any) -> PackageIndexClient:
-            return PackageIndexClient(index_url or index.url, **kwargs)
-
-        monkeypatch.setattr(pipeline, "PackageIndexClient", client)
+        monkeypatch.setattr(package_index, "DEFAULT_INDEX_URL", index.url)
         yield index
 
 

@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import yaml
-
 from scanner.core.capped_io import decode_utf8, read_prefix
 from scanner.core.errors import MalformedFileError
 
@@ -114,6 +112,8 @@ def read_model_card(path: Path) -> ModelCardMetadata:
 
 
 def _load_yaml(text: str) -> object:
+    import yaml  # loaded only for a card with front matter
+
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as error:

@@ -8,22 +8,19 @@ name it first).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final, cast
 
-from scanner.formats.python.pipfile_lock import read_pipfile_lock
-from scanner.formats.python.poetry_lock import read_poetry_lock
-from scanner.formats.python.pylock_toml import read_pylock
-from scanner.formats.python.pyproject_toml import read_pyproject
-from scanner.formats.python.records import DependencyDocument, DocumentKind
-from scanner.formats.python.requirements_txt import read_requirements
-from scanner.formats.python.setup_cfg import read_setup_cfg
-from scanner.formats.python.uv_lock import read_uv_lock
+from scanner.formats.python.records import DocumentKind
+
+if TYPE_CHECKING:
+    from scanner.formats.python.records import DependencyDocument
 
 #: Reads the file at the first path, found under the scanned root (the second).
-DependencyReader = Callable[[Path, Path], DependencyDocument]
+DependencyReader = Callable[[Path, Path], "DependencyDocument"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,11 +30,19 @@ class DependencyFileFormat:
     kind: DocumentKind
     patterns: tuple[str, ...]
     """File-name globs, lower-case (``requirements*.txt``)."""
-    read: DependencyReader
+    reader: str
+    """``module:function`` of its ``DependencyReader``, imported on first use (a folder without
+    Python files never loads the readers, nor packaging behind them)."""
     pins_versions: bool = False
     """A lockfile: exact versions, hashes and the dependency graph."""
     names_project: bool = False
     """Its project name (when it has one) names the scanned project."""
+
+    def read(self, path: Path, root: Path) -> DependencyDocument:
+        """Read the file at ``path``, found under ``root``, with this row's reader."""
+        module, _, function = self.reader.partition(":")
+        reader = cast("DependencyReader", getattr(importlib.import_module(module), function))
+        return reader(path, root)
 
 
 #: Every dependency file kind. Earlier rows name the project first.
@@ -45,43 +50,45 @@ DEPENDENCY_FILES: Final[tuple[DependencyFileFormat, ...]] = (
     DependencyFileFormat(
         kind=DocumentKind.PYPROJECT,
         patterns=("pyproject.toml",),
-        read=read_pyproject,
+        reader="scanner.formats.python.pyproject_toml:read_pyproject",
         names_project=True,
     ),
     DependencyFileFormat(
         kind=DocumentKind.SETUP_CFG,
         patterns=("setup.cfg",),
-        read=read_setup_cfg,
+        reader="scanner.formats.python.setup_cfg:read_setup_cfg",
         names_project=True,
     ),
     DependencyFileFormat(
         kind=DocumentKind.UV_LOCK,
         patterns=("uv.lock",),
-        read=read_uv_lock,
+        reader="scanner.formats.python.uv_lock:read_uv_lock",
         pins_versions=True,
         names_project=True,
     ),
     DependencyFileFormat(
         kind=DocumentKind.POETRY_LOCK,
         patterns=("poetry.lock",),
-        read=read_poetry_lock,
+        reader="scanner.formats.python.poetry_lock:read_poetry_lock",
         pins_versions=True,
         names_project=True,
     ),
     DependencyFileFormat(
         kind=DocumentKind.PIPFILE_LOCK,
         patterns=("pipfile.lock",),
-        read=read_pipfile_lock,
+        reader="scanner.formats.python.pipfile_lock:read_pipfile_lock",
         pins_versions=True,
     ),
     DependencyFileFormat(
         kind=DocumentKind.PYLOCK,
         patterns=("pylock.toml", "pylock.*.toml"),
-        read=read_pylock,
+        reader="scanner.formats.python.pylock_toml:read_pylock",
         pins_versions=True,
     ),
     DependencyFileFormat(
-        kind=DocumentKind.REQUIREMENTS, patterns=("requirements*.txt",), read=read_requirements
+        kind=DocumentKind.REQUIREMENTS,
+        patterns=("requirements*.txt",),
+        reader="scanner.formats.python.requirements_txt:read_requirements",
     ),
 )
 

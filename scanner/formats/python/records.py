@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from packaging.version import InvalidVersion, Version
-
 from scanner.core.model import Hash
 
 
@@ -156,6 +154,8 @@ def literal_version(value: object) -> str | None:
     anything else (``attr: pkg.__version__``, ``file: VERSION``, not a PEP 440 version)."""
     if not isinstance(value, str):
         return None
+    from packaging.version import InvalidVersion, Version
+
     try:
         return str(Version(value.strip()))
     except InvalidVersion:

@@ -8,9 +8,8 @@ from pathlib import Path, PurePosixPath
 
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import ScanIssue, Severity
-from scanner.formats.python.dependency_files import DEPENDENCY_FILES, DependencyReader
+from scanner.formats.python.dependency_files import DEPENDENCY_FILES, DependencyFileFormat
 from scanner.formats.python.records import DependencyDocument, DocumentKind
-from scanner.formats.python.requirements_txt import read_requirements
 from scanner.sources.walk import FileEntry
 
 #: Directories whose dependency files belong to someone else (installed environments,
@@ -18,8 +17,8 @@ from scanner.sources.walk import FileEntry
 _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__pypackages__"})
 
 
-def dependency_reader(relpath: PurePosixPath) -> DependencyReader | None:
-    """The reader for a dependency file at ``relpath``, or None when it is not one.
+def dependency_reader(relpath: PurePosixPath) -> DependencyFileFormat | None:
+    """The table row that reads a dependency file at ``relpath``, or None when it is not one.
 
     ``requirements*.txt`` anywhere, and any ``*.txt`` in a ``requirements/`` folder; files under
     hidden folders (``.venv``, ``.tox``) or installed trees (``site-packages``) are skipped.
@@ -30,9 +29,9 @@ def dependency_reader(relpath: PurePosixPath) -> DependencyReader | None:
     name = relpath.name.lower()
     for row in DEPENDENCY_FILES:
         if any(fnmatch.fnmatchcase(name, pattern) for pattern in row.patterns):
-            return row.read
+            return row
     if name.endswith(".txt") and parts and parts[-1].lower() == "requirements":
-        return read_requirements
+        return next(row for row in DEPENDENCY_FILES if row.kind is DocumentKind.REQUIREMENTS)
     return None
 
 
@@ -54,7 +53,7 @@ def read_dependency_files(
             continue
         location = entry.relpath.as_posix()
         try:
-            documents.append(reader(root / entry.relpath, root))
+            documents.append(reader.read(root / entry.relpath, root))
         except MalformedFileError as error:
             issues.append(
                 ScanIssue(location=location, problem=error.problem, severity=Severity.MEDIUM)

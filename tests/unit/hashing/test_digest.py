@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scanner.core import progress
 from scanner.hashing import digest as hashing
 from scanner.hashing.digest import (
     BUFFER_SIZE,
@@ -393,10 +394,10 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_progress_bar_only_on_a_terminal(tmp_path, monkeypatch, capsys):
+def test_progress_line_only_on_a_terminal(tmp_path, monkeypatch, capsys):
     path = tmp_path / "w.bin"
     write_random(path, 50_000)
-    monkeypatch.setattr(hashing, "PROGRESS_MIN_BYTES", 1)
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
 
     hash_one(path, progress=True)
     assert capsys.readouterr().err == ""  # captured stderr is not a terminal
@@ -404,18 +405,19 @@ def test_progress_bar_only_on_a_terminal(tmp_path, monkeypatch, capsys):
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     hash_one(path, progress=True)
-    assert "Hashing" in terminal.getvalue()
-    assert "100%" in terminal.getvalue()
+    drawn = terminal.getvalue()
+    assert "Hashing: 1/1 files, 48.8 KiB of 48.8 KiB" in drawn
+    assert drawn.endswith("\r\x1b[K")  # the line is erased when the step ends
 
 
-def test_no_progress_bar_below_threshold_or_when_not_asked(tmp_path, monkeypatch):
+def test_no_progress_line_for_a_quick_step_or_when_not_asked(tmp_path, monkeypatch):
     path = tmp_path / "w.bin"
     write_random(path, 50_000)
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)
 
-    hash_one(path, progress=True)  # 50 kB is far below PROGRESS_MIN_BYTES
-    monkeypatch.setattr(hashing, "PROGRESS_MIN_BYTES", 1)
+    hash_one(path, progress=True)  # done long before SHOW_AFTER_S
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
     hash_one(path, progress=False)
 
     assert terminal.getvalue() == ""

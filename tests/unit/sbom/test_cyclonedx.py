@@ -841,8 +841,11 @@ def test_output_does_not_depend_on_hash_seeds() -> None:
     assert digests[0].strip() == expected
 
 
-def test_sliced_schema_check_reports_errors_where_the_whole_would() -> None:
-    from scanner.sbom.cyclonedx import _json_schema_problems
+@pytest.mark.parametrize("compiled", [False, True], ids=["library", "compiled-first"])
+def test_sliced_schema_check_reports_errors_where_the_whole_would(
+    compiled: bool, tmp_path: Path
+) -> None:
+    from scanner.sbom.cdx_validation import json_schema_problems
 
     components: list[dict[str, Any]] = [
         {"type": "file", "name": f"f{index}", "bom-ref": f"f{index}"} for index in range(150)
@@ -862,7 +865,7 @@ def test_sliced_schema_check_reports_errors_where_the_whole_would() -> None:
         "components": components,
         "dependencies": dependencies,
     }
-    problems = _json_schema_problems(doc, "1.6")
+    problems = json_schema_problems(doc, "1.6", tmp_path if compiled else None)
     assert "url 'https://bad.test/a b' is not a valid absolute URI" in problems
     joined = "\n".join(problems)
     assert "schema: components/100/type: 'weights' is not one of" in joined

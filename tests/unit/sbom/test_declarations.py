@@ -284,12 +284,12 @@ def test_every_version_and_format_validates(fmt: str, spec_version: str) -> None
 
 def test_the_schema_sees_the_declarations() -> None:
     """A wrong score or an unknown key in declarations fails: the parts are really validated."""
-    from scanner.sbom.cyclonedx import _json_schema_problems
+    from scanner.sbom.cdx_validation import json_schema_problems
 
     doc = bom()
     doc["declarations"]["attestations"][0]["map"][0]["conformance"]["score"] = 2
     doc["declarations"]["claims"][0]["verdict"] = "FAIL"
-    problems = "\n".join(_json_schema_problems(doc, "1.6"))
+    problems = "\n".join(json_schema_problems(doc, "1.6", None))
     assert "2 is greater than the maximum of 1" in problems
     assert "'verdict' was unexpected" in problems
 

@@ -1,0 +1,69 @@
+"""Timing helpers shared by the benchmarks: one child process, its wall time and peak memory."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished child: wall seconds, CPU seconds (user + sys) and peak resident MB."""
+
+    wall_s: float
+    cpu_s: float
+    peak_mb: float
+    returncode: int
+
+
+def run(
+    command: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: int | None = subprocess.DEVNULL,
+    check: bool = True,
+) -> Run:
+    """Run ``command`` to its end; its own rusage (``wait4``) gives CPU time and peak RSS."""
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        list(command),
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        stdin=stdin,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    error_text = child.stderr.read() if child.stderr else b""
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.stderr:
+        child.stderr.close()
+    if check and child.returncode != 0:
+        sys.stderr.write(error_text.decode(errors="replace"))
+        raise SystemExit(f"exit {child.returncode}: {shlex.join(command)}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, child.returncode)
+
+
+def sovscan_command(spec: str | None) -> list[str]:
+    """The command that starts sovscan: ``spec`` split like a shell would, else the package
+    installed in this interpreter (``make dev`` installs this checkout). Benchmarks run it
+    outside the checkout, so that ``PYTHONPATH`` in ``spec`` can point at another one."""
+    if spec:
+        return shlex.split(spec)
+    return [sys.executable, "-m", "scanner"]
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of ``values``."""
+    return statistics.median(values)

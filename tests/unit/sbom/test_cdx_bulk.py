@@ -1,0 +1,176 @@
+"""Plain file components written without the library: the same bytes as the library's."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from scanner.core.model import (
+    Component,
+    ComponentKind,
+    Confidence,
+    Evidence,
+    Hash,
+    Layer,
+    Origin,
+    OriginBasis,
+    Relation,
+    RelationKind,
+    ScanResult,
+    StewardKind,
+)
+from scanner.core.properties import PropertyName
+from scanner.sbom.cyclonedx import SPEC_VERSIONS, BomOptions, render_cyclonedx
+from tests.unit.sbom.test_cyclonedx import FIXED, REPO, SUBJECT, scan_result
+
+SHA_A = "a" * 64
+SHA_B = "b" * 64
+SHA1 = "c" * 40
+
+
+def file(ref: str, path: str, **extra: object) -> Component:
+    fields: dict[str, object] = {
+        "ref": ref,
+        "kind": ComponentKind.FILE,
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "size": 10,
+        "hashes": (Hash(alg="SHA-256", value=SHA_A),),
+        "layer": Layer.FILES,
+    }
+    fields.update(extra)
+    return Component(**fields)  # type: ignore[arg-type]
+
+
+def with_files(result: ScanResult) -> ScanResult:
+    """``result`` plus every shape of file a scan makes, plain and not."""
+    files = (
+        file("file:a/config.json", "a/config.json"),
+        file("file:b/config.json", "b/config.json"),  # same name: ordered by bom-ref
+        file(
+            "file:zz",
+            "zz",
+            hashes=(Hash(alg="SHA-256", value=SHA_B), Hash(alg="SHA-1", value=SHA1)),
+        ),
+        file("file:nul", "odd\x00name\x1b.bin", properties=((PropertyName.FILE_FORMAT, "x\x07"),)),
+        file("file:none", "none.bin", hashes=(), size=None, layer=None),
+        file("file:0first", "0first"),
+        file("file:~last", "~last"),
+        file(
+            "file:supplied",
+            "supplied.bin",
+            origin=Origin(
+                organization="ACME AO",
+                steward=StewardKind.ORGANIZATION,
+                country="RU",
+                basis=OriginBasis.CURATED,
+                confidence=Confidence.HIGH,
+            ),
+        ),
+        file(
+            "file:evidenced",
+            "evidenced.bin",
+            evidence=(Evidence(location="x", field="f", value="v", method="m"),),
+        ),
+        file("file:versioned", "versioned.bin", version="1.0"),
+        Component(ref="code:on-load:zz", kind=ComponentKind.LIBRARY, name="zz on load"),
+    )
+    relations = (
+        *(Relation(src=SUBJECT, dst=f.ref, kind=RelationKind.CONTAINS) for f in files[:-1]),
+        Relation(src="file:zz", dst="code:on-load:zz", kind=RelationKind.DEPENDS_ON),
+        Relation(src="code:on-load:zz", dst="file:a/config.json", kind=RelationKind.DEPENDS_ON),
+        Relation(src="file:a/config.json", dst="file:b/config.json", kind=RelationKind.CONTAINS),
+    )
+    return replace(
+        result,
+        components=(*result.components, *files),
+        relations=(*result.relations, *relations),
+    )
+
+
+def only_files() -> ScanResult:
+    """A subject whose every other component is a plain file (no library components at all)."""
+    subject = Component(ref="model:x", kind=ComponentKind.MODEL, name="x")
+    files = tuple(file(f"file:{index}", f"f{index}") for index in range(5))
+    return ScanResult(
+        subjects=(subject.ref,),
+        components=(subject, *files),
+        relations=tuple(
+            Relation(src=subject.ref, dst=f.ref, kind=RelationKind.CONTAINS) for f in files
+        ),
+    )
+
+
+def several_subjects() -> ScanResult:
+    one, two = only_files(), replace(only_files(), subjects=("model:y",))
+    two = replace(
+        two,
+        components=tuple(
+            replace(c, ref=c.ref.replace("x", "y").replace("file:", "file:y"), name="y")
+            if c.kind is ComponentKind.MODEL or c.kind is ComponentKind.FILE
+            else c
+            for c in two.components
+        ),
+        relations=tuple(
+            replace(r, src="model:y", dst=r.dst.replace("file:", "file:y")) for r in two.relations
+        ),
+    )
+    return ScanResult(
+        subjects=("model:x", "model:y"),
+        components=(*one.components, *two.components),
+        relations=(*one.relations, *two.relations),
+    )
+
+
+RESULTS = {
+    "rich": lambda: with_files(scan_result()),
+    "only-files": only_files,
+    "several-subjects": several_subjects,
+}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("spec_version", SPEC_VERSIONS)
+@pytest.mark.parametrize("name", RESULTS)
+def test_same_bytes_as_the_library(name: str, spec_version: str, fmt: str) -> None:
+    result = RESULTS[name]()
+    options = replace(FIXED, spec_version=spec_version)
+    fast = render_cyclonedx(result, fmt, options)  # type: ignore[arg-type]
+    library = render_cyclonedx(result, fmt, replace(options, bulk_files=False))  # type: ignore[arg-type]
+    assert fast == library
+
+
+def test_the_plain_files_are_the_ones_written_here() -> None:
+    doc = json.loads(render_cyclonedx(with_files(scan_result()), "json", BomOptions()))
+    by_ref = {c["bom-ref"]: c for c in doc["components"]}
+    assert set(by_ref["file:supplied"]) >= {"supplier"}
+    assert "evidence" in by_ref["file:evidenced"]
+    assert by_ref["file:versioned"]["version"] == "1.0"
+    assert by_ref["file:zz"]["hashes"] == [
+        {"alg": "SHA-1", "content": SHA1},
+        {"alg": "SHA-256", "content": SHA_B},
+    ]
+    needs = {e["ref"]: e.get("dependsOn", []) for e in doc["dependencies"]}
+    assert needs["file:zz"] == ["code:on-load:zz"]
+    assert needs["code:on-load:zz"] == ["file:a/config.json"]
+    assert "file:a/config.json" in needs[SUBJECT]
+    names = [c["name"] for c in doc["components"] if c["type"] == "file"]
+    assert names == sorted(names)
+
+
+@pytest.mark.parametrize("example", ["ru-chat-lora", "ru-legal-8b", "ru-legal-8b-gguf"])
+def test_same_bytes_as_the_library_on_real_scans(example: str, tmp_path) -> None:
+    from scanner.core.config import ScanConfig
+    from scanner.pipeline import run
+    from scanner.sources.targets import parse_target
+
+    folder = REPO / "examples" / example
+    config = ScanConfig(cache_dir=tmp_path, jobs=2, progress=False, offline=True)
+    result = run(config, [parse_target(str(folder))])
+    assert any(c.kind is ComponentKind.FILE for c in result.components)
+    for fmt in ("json", "xml"):
+        fast = render_cyclonedx(result, fmt, FIXED)  # type: ignore[arg-type]
+        library = render_cyclonedx(result, fmt, replace(FIXED, bulk_files=False))  # type: ignore[arg-type]
+        assert fast == library
