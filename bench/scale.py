@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import REPO_ROOT, Run, median, run, sovscan_command
+from measure import Run, median, run, sovscan_command
 
 BARE_WALK = """
 import hashlib, json, os, sys

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
-
 from scanner.assess import Assessor
 from scanner.core.config import ScanConfig
 from scanner.core.model import Component, ComponentKind, Finding, Relation, ScanIssue, ScanResult
+from scanner.core.progress import step
 from scanner.hashing.digest_cache import HashCache
 from scanner.sources.discovery import DiscoveryContext, discover
 from scanner.sources.inventory import Inventory
@@ -46,13 +44,14 @@ def run(config: ScanConfig, targets: Sequence[Target]) -> ScanResult:
             from scanner.sources.lineage_walk import resolve_lineage
 
             client = ctx.hub_client
-            inventories = resolve_lineage(
-                client,
-                inventories,
-                hub=client.endpoint,
-                max_depth=config.max_depth,
-                progress=_lineage_progress if config.progress and sys.stderr.isatty() else None,
-            )
+            with step("Resolving lineage", enabled=config.progress, unit="repos") as line:
+                inventories = resolve_lineage(
+                    client,
+                    inventories,
+                    hub=client.endpoint,
+                    max_depth=config.max_depth,
+                    progress=lambda _depth, repos: line.advance(repos - line.done),
+                )
             stats = client.stats
             _LOG.info(
                 "Hub: %d requests, %d bytes received, %d retries, %d cache hits",
@@ -115,11 +114,6 @@ def _with_index_metadata(result: ScanResult, config: ScanConfig, *, networked: b
         stats = client.stats
     _LOG.info("package index: %d requests, %d cache hits", stats.requests, stats.cache_hits)
     return enriched
-
-
-def _lineage_progress(depth: int, repos: int) -> None:
-    """One stderr line per lineage level resolved (terminals only)."""
-    click.echo(f"lineage: depth {depth}, {repos} repos resolved", err=True)
 
 
 @contextmanager

@@ -19,7 +19,6 @@ import io
 import re
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from scanner.analysis.keras_archive import analyze_keras_members
@@ -335,4 +334,9 @@ def analyze_path(path: Path, name: str | None = None) -> FileAnalysis | None:
 
 
 def _suffix(name: str) -> str:
-    return PurePosixPath(name).suffix.lower()
+    """``PurePosixPath(name).suffix.lower()``, without building a path (called per file)."""
+    base = name.rsplit("/", 1)[-1]
+    dot = base.rfind(".")
+    if dot <= 0 or dot == len(base) - 1:
+        return ""
+    return base[dot:].lower()

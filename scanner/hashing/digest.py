@@ -27,11 +27,12 @@ import os
 import queue
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from scanner.core import progress
 
@@ -46,6 +47,12 @@ MAX_DEFAULT_JOBS: Final = 8
 PROGRESS_INTERVAL_S: Final = 0.2
 #: Cached results are written in batches of this many, so an interrupted scan keeps most work.
 CACHE_BATCH: Final = 64
+#: A worker hands its results over after this many files (or ``PROGRESS_INTERVAL_S``).
+RESULT_BATCH: Final = 256
+#: Files smaller than this (one read) are hashed by the first worker only: their cost is
+#: Python's, under the GIL, and two threads taking turns at it ran 1.9x slower than one
+#: (20,000 files of 1-4 KB, bench/scale.py); large files keep every worker busy.
+SMALL_FILE_BYTES: Final = BUFFER_SIZE
 
 _Advance = Callable[[int, int], None]
 
@@ -171,14 +178,18 @@ def _hash_in_pool(
     buffers = _ThreadBuffers(size)
     to_store: list[tuple[os.stat_result, str]] = []
     total_bytes = sum(request.size for request in requests)
-    work: queue.SimpleQueue[HashRequest] = queue.SimpleQueue()
+    # Large files go to every worker; small ones (after the large, in size order) to the first
+    # only: see SMALL_FILE_BYTES.
+    large: queue.SimpleQueue[HashRequest] = queue.SimpleQueue()
+    work = _Chained(large, [r for r in requests if r.size < SMALL_FILE_BYTES])
     for request in requests:
-        work.put(request)
+        if request.size >= SMALL_FILE_BYTES:
+            large.put(request)
     results: queue.SimpleQueue[_WorkerResult] = queue.SimpleQueue()
     workers = [
         threading.Thread(
             target=_worker,
-            args=(work, results, buffers, counter, cancel),
+            args=(work if index == 0 else large, results, buffers, counter, cancel),
             name=f"hash-{index}",
             daemon=True,
         )
@@ -191,23 +202,17 @@ def _hash_in_pool(
             received = 0
             while received < len(requests):
                 try:
-                    result = results.get(timeout=PROGRESS_INTERVAL_S)
+                    batch = results.get(timeout=PROGRESS_INTERVAL_S)
                 except queue.Empty:
                     advance(0, counter.take())
                     continue
-                finished = 0
-                while True:
-                    if isinstance(result, BaseException):
-                        raise result
-                    outcome, st = result
+                if isinstance(batch, BaseException):
+                    raise batch
+                for outcome, st in batch:
                     outcomes[outcome.path] = outcome
                     if st is not None and outcome.sha256 is not None:
                         to_store.append((st, outcome.sha256))
-                    finished += 1
-                    try:
-                        result = results.get_nowait()
-                    except queue.Empty:
-                        break
+                finished = len(batch)
                 received += finished
                 advance(finished, counter.take())
                 if cache is not None and len(to_store) >= CACHE_BATCH:
@@ -222,29 +227,65 @@ def _hash_in_pool(
             cache.store_many(to_store)
 
 
-_WorkerResult = tuple[HashOutcome, os.stat_result | None] | BaseException
+_WorkerResult = list[tuple[HashOutcome, os.stat_result | None]] | BaseException
+
+
+class _Source(Protocol):
+    def get_nowait(self) -> HashRequest: ...
+
+
+class _Chained:
+    """The shared queue of large files, then a list of small ones (one reader only)."""
+
+    def __init__(self, shared: queue.SimpleQueue[HashRequest], own: list[HashRequest]) -> None:
+        self._shared = shared
+        self._own = iter(own)
+
+    def get_nowait(self) -> HashRequest:
+        """The next large file, else the next small one; ``queue.Empty`` when none is left."""
+        try:
+            return self._shared.get_nowait()
+        except queue.Empty:
+            pass
+        try:
+            return next(self._own)
+        except StopIteration:
+            raise queue.Empty from None
 
 
 def _worker(
-    work: queue.SimpleQueue[HashRequest],
+    work: _Source,
     results: queue.SimpleQueue[_WorkerResult],
     buffers: _ThreadBuffers,
     counter: _ByteCounter,
     cancel: threading.Event,
 ) -> None:
-    """Hash requests from ``work`` until it is empty or the scan is cancelled."""
-    while not cancel.is_set():
-        try:
-            request = work.get_nowait()
-        except queue.Empty:
-            return
-        try:
-            results.put(_hash_one(request, buffers, counter, cancel))
-        except _Cancelled:
-            return
-        except BaseException as error:  # handed to the main thread, which raises it
-            results.put(error)
-            return
+    """Hash requests from ``work`` until it is empty or the scan is cancelled.
+
+    Results go to the main thread in batches (at most ``RESULT_BATCH``, or what was done
+    within ``PROGRESS_INTERVAL_S``): waking it for every small file would hand the GIL back
+    and forth once per file, which cost more than hashing a 3 KB file.
+    """
+    batch: list[tuple[HashOutcome, os.stat_result | None]] = []
+    due = time.monotonic() + PROGRESS_INTERVAL_S
+    try:
+        while not cancel.is_set():
+            try:
+                request = work.get_nowait()
+            except queue.Empty:
+                break
+            batch.append(_hash_one(request, buffers, counter, cancel))
+            now = time.monotonic()
+            if len(batch) >= RESULT_BATCH or now >= due:
+                results.put(batch)
+                batch, due = [], now + PROGRESS_INTERVAL_S
+    except _Cancelled:
+        return
+    except BaseException as error:  # handed to the main thread, which raises it
+        results.put(error)
+        return
+    if batch:
+        results.put(batch)
 
 
 def _hash_one(

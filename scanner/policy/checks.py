@@ -246,11 +246,8 @@ def _on_load(tier: Tier, component: Component) -> OnLoad | None:
     rules = sorted(
         {
             finding.rule_id
-            for finding in tier.result.findings
-            if file is not None
-            and not finding.tiers
-            and finding.component_ref == file.ref
-            and finding.rule_id in ON_LOAD_RULES
+            for finding in (tier.facts.findings.get(file.ref, ()) if file is not None else ())
+            if not finding.tiers and finding.rule_id in ON_LOAD_RULES
         }
     )
     return file, tuple(rules) or (DANGEROUS_CODE_RULE,)

@@ -16,6 +16,7 @@ from scanner.core.model import (
     ComponentKind,
     Confidence,
     Evidence,
+    Finding,
     Layer,
     Origin,
     RelationKind,
@@ -44,6 +45,8 @@ class Facts:
     owner: Mapping[str, Component]
     """The model a local tokenizer or code component belongs to (it takes its origin and
     licence from it, so a remedy is about that model)."""
+    findings: Mapping[str, tuple[Finding, ...]]
+    """The scan's findings by the component they are about."""
 
     @classmethod
     def of(cls, result: ScanResult) -> Facts:
@@ -63,12 +66,16 @@ class Facts:
             and by_ref[relation.dst].kind in (ComponentKind.TOKENIZER, ComponentKind.CODE)
             and by_ref[relation.dst].purl is None
         }
+        findings: dict[str, list[Finding]] = {}
+        for finding in result.findings:
+            findings.setdefault(finding.component_ref, []).append(finding)
         return cls(
             by_ref=by_ref,
             origins=effective_origins(result, by_ref),
             licenses=effective_licenses(result, by_ref),
             container=container,
             owner=owner,
+            findings={ref: tuple(found) for ref, found in findings.items()},
         )
 
 

@@ -12,6 +12,8 @@ dependencies by ref). Tests render the same scans both ways and require identica
 from __future__ import annotations
 
 import heapq
+import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +44,34 @@ class BulkPart:
 
     def __bool__(self) -> bool:
         return bool(self.components or self.depends_on)
+
+    def representatives(self) -> frozenset[str]:
+        """One component of each shape (hash algorithms, property names, whether it depends
+        on anything): what the schema is asked about; the values are checked one by one
+        (``value_problems``, and the integrity checks on the whole document)."""
+        chosen: dict[tuple[object, ...], str] = {}
+        for component in self.components:
+            shape = (
+                tuple(alg for alg, _ in component.hashes),
+                tuple(name for name, _ in component.properties),
+                component.ref in self.depends_on,
+            )
+            chosen.setdefault(shape, component.ref)
+        return frozenset(chosen.values())
+
+    def value_problems(self) -> list[str]:
+        """What the schema would check in every component's values: non-empty strings."""
+        problems = []
+        for component in self.components:
+            texts = (
+                component.ref,
+                component.name,
+                *(text for pair in component.hashes for text in pair),
+                *(text for pair in component.properties for text in pair),
+            )
+            if not component.ref or not all(isinstance(text, str) for text in texts):
+                problems.append(f"file component {component.ref!r} has a value that is no text")
+        return problems
 
 
 def _optional(value: str | None) -> tuple[int, str]:
@@ -81,6 +111,91 @@ def splice_json(doc: dict[str, Any], part: BulkPart) -> None:
     refs = sorted(component.ref for component in ordered)
     ours = (_dependency_json(ref, part.depends_on.get(ref, ())) for ref in refs)
     doc["dependencies"] = list(heapq.merge(entries, ours, key=lambda entry: entry["ref"]))
+
+
+def validation_view(doc: dict[str, Any], part: BulkPart) -> dict[str, Any]:
+    """``doc`` (spliced) with only the representative bulk components and their entries."""
+    if not part.components:
+        return doc
+    skipped = {component.ref for component in part.components} - part.representatives()
+    view = dict(doc)
+    view["components"] = [c for c in doc["components"] if c.get("bom-ref") not in skipped]
+    view["dependencies"] = [e for e in doc["dependencies"] if e.get("ref") not in skipped]
+    return view
+
+
+#: Stands for a bulk entry while the rest of the document is encoded (NUL never survives
+#: ``xml_safe``, so no real value can look like it).
+_PLACEHOLDER = "\x00sovscan-bulk\x00"
+_PLACEHOLDER_JSON = json.dumps(_PLACEHOLDER)
+
+
+def dump_json(doc: dict[str, Any], part: BulkPart) -> str:
+    """``json.dumps(doc, indent=2) + "\n"`` for a spliced ``doc``, its bulk entries written
+    from templates: the standard encoder walks every value in Python when it indents."""
+    if not part.components:
+        return json.dumps(doc, indent=2) + "\n"
+    by_ref = {component.ref: component for component in part.components}
+    texts: list[str] = []
+    shallow = dict(doc)
+    shallow["components"] = [
+        _take(texts, _component_text(by_ref[c["bom-ref"]])) if c.get("bom-ref") in by_ref else c
+        for c in doc["components"]
+    ]
+    shallow["dependencies"] = [
+        _take(texts, _entry_text(e)) if e.get("ref") in by_ref else e for e in doc["dependencies"]
+    ]
+    pieces = json.dumps(shallow, indent=2).split(_PLACEHOLDER_JSON)
+    out = [pieces[0]]
+    for text, piece in zip(texts, pieces[1:], strict=True):
+        out.append(text)
+        out.append(piece)
+    return "".join(out) + "\n"
+
+
+def _take(texts: list[str], text: str) -> str:
+    texts.append(text)
+    return _PLACEHOLDER
+
+
+def _component_text(component: BulkComponent) -> str:
+    """The component as ``json.dumps(indent=2)`` writes an item of the top-level
+    ``components`` (its first line unindented, the rest at six spaces and deeper)."""
+    lines = ["{", f'      "bom-ref": {json.dumps(component.ref)},']
+    if component.hashes:
+        lines.append('      "hashes": [')
+        lines.append(
+            ",\n".join(
+                f'        {{\n          "alg": {json.dumps(alg)},\n'
+                f'          "content": {json.dumps(content)}\n        }}'
+                for alg, content in component.hashes
+            )
+        )
+        lines.append("      ],")
+    lines.append(f'      "name": {json.dumps(component.name)},')
+    if component.properties:
+        lines.append('      "properties": [')
+        lines.append(
+            ",\n".join(
+                f'        {{\n          "name": {json.dumps(name)},\n'
+                f'          "value": {json.dumps(value)}\n        }}'
+                for name, value in component.properties
+            )
+        )
+        lines.append("      ],")
+    lines.append(f'      "type": {json.dumps(component.type)}')
+    lines.append("    }")
+    return "\n".join(lines)
+
+
+def _entry_text(entry: Mapping[str, Any]) -> str:
+    """A dependencies entry as ``json.dumps(indent=2)`` writes an item of that list."""
+    ref = f'"ref": {json.dumps(entry["ref"])}'
+    needed = entry.get("dependsOn")
+    if not needed:
+        return f"{{\n      {ref}\n    }}"
+    targets = ",\n".join(f"        {json.dumps(target)}" for target in needed)
+    return f'{{\n      "dependsOn": [\n{targets}\n      ],\n      {ref}\n    }}'
 
 
 def _component_json(component: BulkComponent) -> dict[str, Any]:
@@ -124,7 +239,8 @@ _AFTER_COMPONENTS = frozenset(
 
 
 def splice_xml(root: ET.Element, part: BulkPart) -> None:
-    """Add ``part`` to the library's XML tree ``root`` (local names, in place)."""
+    """Add ``part`` to the library's XML tree ``root`` (local names, in place) as placeholder
+    elements, in the library's order; ``fill_xml`` writes them into the serialised text."""
     if not part:
         return
     ordered = sorted(part.components, key=_bulk_key)
@@ -133,14 +249,12 @@ def splice_xml(root: ET.Element, part: BulkPart) -> None:
         if holder is None:
             holder = ET.Element("components")
             root.insert(_position(root, _AFTER_COMPONENTS), holder)
-        merged = list(
-            heapq.merge(
-                list(holder),
-                (_component_xml(component) for component in ordered),
-                key=_xml_component_key,
-            )
+        ours = (
+            (_bulk_key(component), ET.Element(_PLACEHOLDER_TAG, {"c": str(index)}))
+            for index, component in enumerate(ordered)
         )
-        holder[:] = merged
+        theirs = ((_xml_component_key(element), element) for element in holder)
+        holder[:] = [element for _, element in heapq.merge(theirs, ours, key=lambda p: p[0])]
     dependencies = root.find("dependencies")
     if dependencies is None:
         return
@@ -150,31 +264,87 @@ def splice_xml(root: ET.Element, part: BulkPart) -> None:
             refs = sorted({*(child.get("ref", "") for child in entry), *extra})
             entry[:] = [ET.Element("dependency", {"ref": ref}) for ref in refs]
     refs = sorted(component.ref for component in ordered)
-    ours = (_dependency_xml(ref, part.depends_on.get(ref, ())) for ref in refs)
-    dependencies[:] = list(
-        heapq.merge(list(dependencies), ours, key=lambda entry: entry.get("ref", ""))
+    entries = (
+        (ref, ET.Element(_PLACEHOLDER_TAG, {"d": str(index)})) for index, ref in enumerate(refs)
     )
+    existing = ((entry.get("ref", ""), entry) for entry in dependencies)
+    dependencies[:] = [e for _, e in heapq.merge(existing, entries, key=lambda p: p[0])]
 
 
-def _component_xml(component: BulkComponent) -> ET.Element:
-    element = ET.Element("component", {"type": component.type, "bom-ref": component.ref})
-    ET.SubElement(element, "name").text = component.name
+_PLACEHOLDER_TAG = "sovscan-bulk"
+_PLACEHOLDER_LINE = re.compile(r'^( *)<sovscan-bulk ([cd])="(\d+)" />\n', re.MULTILINE)
+
+
+def fill_xml(text: str, part: BulkPart, keep: frozenset[str] | None = None) -> str:
+    """``text`` (serialised after ``splice_xml`` and indenting) with each placeholder written
+    as the element the library would write; with ``keep``, only those refs' elements."""
+    if not part.components:
+        return text
+    ordered = sorted(part.components, key=_bulk_key)
+    refs = sorted(component.ref for component in ordered)
+
+    def element(match: re.Match[str]) -> str:
+        indent, kind, index = match.group(1), match.group(2), int(match.group(3))
+        if kind == "c":
+            component = ordered[index]
+            if keep is not None and component.ref not in keep:
+                return ""
+            return _component_xml_text(component, indent)
+        ref = refs[index]
+        if keep is not None and ref not in keep:
+            return ""
+        return _dependency_xml_text(ref, part.depends_on.get(ref, ()), indent)
+
+    return _PLACEHOLDER_LINE.sub(element, text)
+
+
+def _component_xml_text(component: BulkComponent, indent: str) -> str:
+    """The component as ``ET.indent`` and ``ET.tostring`` write it (the library's elements:
+    name, hashes, properties)."""
+    inner, deeper = indent + "  ", indent + "    "
+    lines = [
+        f'{indent}<component type="{_attrib(component.type)}" bom-ref="{_attrib(component.ref)}">',
+        inner + _leaf("name", None, None, component.name),
+    ]
     if component.hashes:
-        hashes = ET.SubElement(element, "hashes")
-        for alg, content in component.hashes:
-            ET.SubElement(hashes, "hash", {"alg": alg}).text = content
+        lines.append(f"{inner}<hashes>")
+        lines.extend(
+            deeper + _leaf("hash", "alg", alg, content) for alg, content in component.hashes
+        )
+        lines.append(f"{inner}</hashes>")
     if component.properties:
-        properties = ET.SubElement(element, "properties")
-        for name, value in component.properties:
-            ET.SubElement(properties, "property", {"name": name}).text = value
-    return element
+        lines.append(f"{inner}<properties>")
+        lines.extend(
+            deeper + _leaf("property", "name", name, value) for name, value in component.properties
+        )
+        lines.append(f"{inner}</properties>")
+    lines.append(f"{indent}</component>")
+    return "\n".join(lines) + "\n"
 
 
-def _dependency_xml(ref: str, targets: Iterable[str]) -> ET.Element:
-    element = ET.Element("dependency", {"ref": ref})
-    for target in sorted(set(targets)):
-        ET.SubElement(element, "dependency", {"ref": target})
-    return element
+def _dependency_xml_text(ref: str, targets: Iterable[str], indent: str) -> str:
+    needed = sorted(set(targets))
+    if not needed:
+        return f'{indent}<dependency ref="{_attrib(ref)}" />\n'
+    inner = indent + "  "
+    lines = [f'{indent}<dependency ref="{_attrib(ref)}">']
+    lines.extend(f'{inner}<dependency ref="{_attrib(target)}" />' for target in needed)
+    lines.append(f"{indent}</dependency>")
+    return "\n".join(lines) + "\n"
+
+
+def _leaf(tag: str, attribute: str | None, value: str | None, text: str) -> str:
+    """An element with at most one attribute, text and no children, as ElementTree writes it
+    (without text: self-closed)."""
+    opening = tag if attribute is None else f'{tag} {attribute}="{_attrib(value)}"'
+    if not text:
+        return f"<{opening} />"
+    return f"<{opening}>{_cdata(text)}</{tag}>"
+
+
+# ElementTree's own escaping, so that these elements read exactly as the ones it serialises.
+_cdata = ET._escape_cdata  # type: ignore[attr-defined]
+_attrib = ET._escape_attrib  # type: ignore[attr-defined]
 
 
 def _xml_component_key(element: ET.Element) -> _Key:

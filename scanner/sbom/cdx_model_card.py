@@ -107,13 +107,23 @@ def inject_json(
     text: str,
     extras: Mapping[str, ComponentExtras],
     top_level: Mapping[str, Any] | None = None,
-    *,
-    extend: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The library's JSON ``text`` with ``extras`` (per component) and ``top_level`` (keys the
     library cannot write, e.g. ``declarations``; appended in order) added; the text and its dict.
-    ``extend`` may add to the parsed document first (``scanner.sbom.cdx_bulk``).
     """
+    doc = injected_json(text, extras, top_level)
+    return json.dumps(doc, indent=2) + "\n", doc
+
+
+def injected_json(
+    text: str,
+    extras: Mapping[str, ComponentExtras],
+    top_level: Mapping[str, Any] | None = None,
+    *,
+    extend: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """The document of ``inject_json``, not yet written out; ``extend`` may add to the parsed
+    document first (``scanner.sbom.cdx_bulk``)."""
     doc: dict[str, Any] = json.loads(text)
     if extend is not None:
         extend(doc)
@@ -131,7 +141,7 @@ def inject_json(
     head = {key: doc[key] for key in _TOP_LEVEL_ORDER if key in doc}
     doc = head | {key: value for key, value in doc.items() if key not in head}
     doc.update(top_level or {})
-    return json.dumps(doc, indent=2) + "\n", doc
+    return doc
 
 
 def _json_components(doc: dict[str, Any]) -> list[dict[str, Any]]:

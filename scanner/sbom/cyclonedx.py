@@ -27,10 +27,10 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import scanner
@@ -52,13 +52,21 @@ from scanner.core.properties import (
     origin_hint_value,
     verdict_property,
 )
-from scanner.sbom.cdx_bulk import BulkComponent, BulkPart, splice_json, splice_xml
+from scanner.sbom.cdx_bulk import (
+    BulkComponent,
+    BulkPart,
+    dump_json,
+    fill_xml,
+    splice_json,
+    splice_xml,
+    validation_view,
+)
 from scanner.sbom.cdx_library import output, schema_version
 from scanner.sbom.cdx_model_card import (
     ComponentExtras,
     data_json,
-    inject_json,
     inject_xml,
+    injected_json,
     model_card_json,
     xml_safe,
 )
@@ -203,27 +211,30 @@ def render_cyclonedx(
             tool_version=options.tool_version,
             tier_rules=tier_rules,
         )
-    json_text, doc = inject_json(
+    doc = injected_json(
         output(bom, "json", version, label),
         builder.extras,
         compliance.json_parts() if compliance else None,
         extend=partial(splice_json, part=builder.bulk),
     )
-    problems = check_integrity(doc)
+    problems = check_integrity(doc) + builder.bulk.value_problems()
     if fmt == "json":
-        text = json_text
-        problems.extend(json_schema_problems(doc, options.spec_version, options.schema_cache))
+        text = dump_json(doc, builder.bulk)
+        view = validation_view(doc, builder.bulk)
+        problems.extend(json_schema_problems(view, options.spec_version, options.schema_cache))
     else:
         raw_xml = output(bom, "xml", version, label)
         top_level = compliance_xml(compliance) if compliance else []
-        text = inject_xml(
+        spliced = inject_xml(
             raw_xml,
             builder.extras,
             options.spec_version,
             top_level,
             extend=partial(splice_xml, part=builder.bulk),
         )
-        problems.extend(xml_schema_problems(text, options.spec_version))
+        text = fill_xml(spliced, builder.bulk)
+        checked = fill_xml(spliced, builder.bulk, keep=builder.bulk.representatives())
+        problems.extend(xml_schema_problems(checked, options.spec_version))
     if problems:
         raise InvalidOutputError(label, problems)
     return text
@@ -234,11 +245,12 @@ def serial_number(result: ScanResult, options: BomOptions, timestamp: datetime |
 
     Derived from the data, not the text, so the JSON and XML of one scan share a serial; the
     targets as typed (``roots``) are left out, so that how a folder was named does not count.
+    The canonical form is ``json.dumps({"result": asdict(...), "spec_version": …, …},
+    sort_keys=True, separators=(",", ":"))``, written in parts so that the result's part (the
+    costly one) is encoded once per result, by the C encoder.
     """
-    content = asdict(replace(result, roots=()))
-    canonical = json.dumps(
+    options_part = json.dumps(
         {
-            "result": content,
             "spec_version": options.spec_version,
             "timestamp": timestamp.isoformat() if timestamp else None,
             "tool_version": options.tool_version,
@@ -246,8 +258,36 @@ def serial_number(result: ScanResult, options: BomOptions, timestamp: datetime |
         sort_keys=True,
         separators=(",", ":"),
     )
+    canonical = '{"result":' + _canonical_result(result) + "," + options_part[1:]
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return uuid.uuid5(uuid.NAMESPACE_URL, f"sovscan:{digest}")
+
+
+def _canonical_result(result: ScanResult) -> str:
+    """``json.dumps(asdict(replace(result, roots=())), sort_keys=True, separators=(",", ":"))``
+    without the deep copies of ``asdict``; the last result's text is kept (JSON and XML of one
+    scan share it)."""
+    for seen, text in _LAST_CANONICAL:
+        if seen is result:
+            return text
+    text = json.dumps(
+        replace(result, roots=()),
+        default=_dataclass_fields,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    _LAST_CANONICAL[:] = [(result, text)]
+    return text
+
+
+#: The last result encoded, with its text (held, so that ``is`` cannot match a new object).
+_LAST_CANONICAL: list[tuple[ScanResult, str]] = []
+
+
+def _dataclass_fields(value: object) -> dict[str, Any]:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    raise TypeError(f"{type(value).__name__} is not part of a scan result")
 
 
 def _utc_timestamp(options: BomOptions) -> datetime | None:

@@ -59,12 +59,13 @@ def is_absolute_uri(text: str) -> bool:
 
 def check_integrity(doc: dict[str, Any]) -> list[str]:
     """Problems in a CycloneDX JSON document that schema validation does not catch; [] if none."""
+    objects = list(_walk(doc))  # walked once: a BOM may hold 100,000 components
     return [
-        *_duplicate_bom_refs(doc),
+        *_duplicate_bom_refs(objects),
         *_dangling_dependencies(doc),
-        *_dangling_dataset_refs(doc),
-        *_bad_purls(doc),
-        *_bad_hashes(doc),
+        *_dangling_dataset_refs(doc, objects),
+        *_bad_purls(objects),
+        *_bad_hashes(objects),
         *_dangling_declaration_refs(doc),
     ]
 
@@ -92,8 +93,8 @@ def _top_level_components(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
         stack.extend(c for c in reversed(component.get("components", [])) if isinstance(c, dict))
 
 
-def _duplicate_bom_refs(doc: dict[str, Any]) -> list[str]:
-    counts = Counter(obj["bom-ref"] for obj in _walk(doc) if isinstance(obj.get("bom-ref"), str))
+def _duplicate_bom_refs(objects: list[dict[str, Any]]) -> list[str]:
+    counts = Counter(obj["bom-ref"] for obj in objects if isinstance(obj.get("bom-ref"), str))
     return [
         f"bom-ref {ref!r} is used {count} times"
         for ref, count in sorted(counts.items())
@@ -123,14 +124,14 @@ def _dangling_dependencies(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _dangling_dataset_refs(doc: dict[str, Any]) -> list[str]:
+def _dangling_dataset_refs(doc: dict[str, Any], objects: list[dict[str, Any]]) -> list[str]:
     data_refs = {
         c["bom-ref"]
         for c in _top_level_components(doc)
         if c.get("type") == "data" and "bom-ref" in c
     }
     problems: list[str] = []
-    for obj in _walk(doc):
+    for obj in objects:
         card = obj.get("modelCard")
         if not isinstance(card, dict):
             continue
@@ -146,11 +147,11 @@ def _dangling_dataset_refs(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _bad_purls(doc: dict[str, Any]) -> list[str]:
+def _bad_purls(objects: list[dict[str, Any]]) -> list[str]:
     from packageurl import PackageURL
 
     problems: list[str] = []
-    for obj in _walk(doc):
+    for obj in objects:
         purl = obj.get("purl")
         if not isinstance(purl, str):
             continue
@@ -167,9 +168,9 @@ def _bad_purls(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _bad_hashes(doc: dict[str, Any]) -> list[str]:
+def _bad_hashes(objects: list[dict[str, Any]]) -> list[str]:
     problems: list[str] = []
-    for obj in _walk(doc):
+    for obj in objects:
         hashes = obj.get("hashes")
         if not isinstance(hashes, list):
             continue

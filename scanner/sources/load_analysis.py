@@ -36,6 +36,7 @@ from scanner.core.model import (
     ScanIssue,
     Severity,
 )
+from scanner.core.progress import step
 from scanner.core.properties import PropertyName
 from scanner.formats.model.gguf import GgufMetadata
 from scanner.sources.folder_facts import FolderFacts
@@ -77,10 +78,14 @@ class SecurityParts:
 
 
 def analyze_folder(
-    files: Sequence[FileEntry], facts: FolderFacts, file_refs: dict[str, str]
+    files: Sequence[FileEntry],
+    facts: FolderFacts,
+    file_refs: dict[str, str],
+    *,
+    progress: bool = False,
 ) -> SecurityParts:
     """Analyse the walked ``files``; ``file_refs`` maps a file's relative path to its ref."""
-    analyses, issues = file_analyses(files)
+    analyses, issues = file_analyses(files, progress=progress)
     for path, metadata in facts.gguf:
         found = gguf_template_analysis(metadata)
         if found is not None:
@@ -100,17 +105,19 @@ def analyze_folder(
 
 
 def file_analyses(
-    files: Sequence[FileEntry],
+    files: Sequence[FileEntry], *, progress: bool = False
 ) -> tuple[dict[str, list[FileAnalysis]], list[ScanIssue]]:
     """The analyses of the walked ``files`` by relative path (chat templates of JSON and
     ``*.jinja`` files, the dispatcher for the rest), and issues for files that could not be
-    analysed."""
+    analysed; with ``progress``, counted on a terminal's status line."""
     analyses: dict[str, list[FileAnalysis]] = {}
     issues: list[ScanIssue] = []
-    for entry in files:
-        location = entry.relpath.as_posix()
-        for found in _analyses(entry, issues):
-            analyses.setdefault(location, []).append(found)
+    with step("Checking what loading would run", enabled=progress, total=len(files)) as line:
+        for entry in files:
+            location = entry.relpath.as_posix()
+            for found in _analyses(entry, issues):
+                analyses.setdefault(location, []).append(found)
+            line.advance(1, entry.size)
     return analyses, issues
 
 
@@ -124,11 +131,16 @@ def gguf_template_analysis(metadata: GgufMetadata) -> FileAnalysis | None:
 
 
 def with_load_analysis(
-    inventory: Inventory, files: Sequence[FileEntry], facts: FolderFacts
+    inventory: Inventory,
+    files: Sequence[FileEntry],
+    facts: FolderFacts,
+    *,
+    progress: bool = False,
 ) -> Inventory:
     """``inventory`` with the analysis of its ``files``: file properties, code components,
     findings, and issues for files that could not be analysed."""
-    return _with_parts(inventory, analyze_folder(files, facts, _file_refs(inventory)))
+    parts = analyze_folder(files, facts, _file_refs(inventory), progress=progress)
+    return _with_parts(inventory, parts)
 
 
 def with_file_analyses(

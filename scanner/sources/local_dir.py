@@ -34,7 +34,7 @@ def scan_local(
     Evidence locations are relative to the folder; issue locations are prefixed with
     ``display`` (the target as the user typed it) so that they can be found from there.
     """
-    walk = walk_target(target)
+    walk = walk_target(target, progress=config.progress)
     shown = display if display is not None else target.as_posix()
     if target.is_dir() and not walk.files and not walk.issues and config.python is None:
         raise TargetError(
@@ -61,7 +61,7 @@ def scan_local(
     python = _python_parts(documents, inventory.subject_ref)
     if model_folder:
         walk = replace(walk, issues=tuple(_model_venv(issue) for issue in walk.issues))
-    inventory = with_load_analysis(inventory, walk.files, facts)
+    inventory = with_load_analysis(inventory, walk.files, facts, progress=config.progress)
     if (
         target.is_file()
         and config.python is None

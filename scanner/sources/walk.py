@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from scanner.core.model import ScanIssue, Severity
+from scanner.core.progress import step
 
 #: Folders that are never part of a model's content.
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})
@@ -45,8 +46,9 @@ class WalkResult:
     issues: tuple[ScanIssue, ...]
 
 
-def walk_target(target: Path) -> WalkResult:
-    """Walk ``target`` (a folder, or a single file) without leaving it.
+def walk_target(target: Path, *, progress: bool = False) -> WalkResult:
+    """Walk ``target`` (a folder, or a single file) without leaving it; with ``progress``, the
+    files found so far are counted on a terminal's status line.
 
     Symlinks are followed only when they resolve inside the root (and only to files); one that
     points outside, dangles or loops is reported and never opened. FIFOs, sockets and devices are
@@ -61,11 +63,13 @@ def walk_target(target: Path) -> WalkResult:
     files: list[FileEntry] = []
     hf_metadata: list[FileEntry] = []
     issues: list[ScanIssue] = []
-    for item in _walk(root, issues):
-        if _is_under(item.relpath, HF_LOCAL_CACHE):
-            hf_metadata.append(item)
-        else:
-            files.append(item)
+    with step("Walking", enabled=progress) as line:
+        for item in _walk(root, issues):
+            line.advance()
+            if _is_under(item.relpath, HF_LOCAL_CACHE):
+                hf_metadata.append(item)
+            else:
+                files.append(item)
     files.sort(key=lambda f: f.relpath.as_posix())
     hf_metadata.sort(key=lambda f: f.relpath.as_posix())
     issues.sort(key=lambda i: (i.location, i.problem))

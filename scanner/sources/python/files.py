@@ -15,6 +15,8 @@ from scanner.sources.walk import FileEntry
 #: Directories whose dependency files belong to someone else (installed environments,
 #: vendored trees): a project's own manifests never live there.
 _FOREIGN_DIRS = frozenset({"site-packages", "dist-packages", "node_modules", "__pypackages__"})
+#: Every name a dependency file can have ends in one of these (checked by a test).
+_SUFFIXES = (".txt", ".toml", ".lock", ".cfg")
 
 
 def dependency_reader(relpath: PurePosixPath) -> DependencyFileFormat | None:
@@ -23,10 +25,12 @@ def dependency_reader(relpath: PurePosixPath) -> DependencyFileFormat | None:
     ``requirements*.txt`` anywhere, and any ``*.txt`` in a ``requirements/`` folder; files under
     hidden folders (``.venv``, ``.tox``) or installed trees (``site-packages``) are skipped.
     """
+    name = relpath.name.lower()
+    if not name.endswith(_SUFFIXES):
+        return None  # the common case, decided without looking at the folders
     parts = relpath.parts[:-1]
     if any(part.startswith(".") or part in _FOREIGN_DIRS for part in parts):
         return None
-    name = relpath.name.lower()
     for row in DEPENDENCY_FILES:
         if any(fnmatch.fnmatchcase(name, pattern) for pattern in row.patterns):
             return row

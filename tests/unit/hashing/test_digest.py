@@ -451,3 +451,18 @@ def test_read_buffers_are_page_aligned_and_per_thread():
         assert len(view) == BUFFER_SIZE
         address = ctypes.addressof((ctypes.c_char * len(view)).from_buffer(view))
         assert address % mmap.PAGESIZE == 0
+
+
+def test_large_files_on_every_worker_small_ones_on_the_first(tmp_path):
+    sizes = [hashing.SMALL_FILE_BYTES + 1, 3 * hashing.SMALL_FILE_BYTES, hashing.SMALL_FILE_BYTES]
+    sizes += [1 + index * 97 for index in range(300)] + [0]
+    requests = []
+    for index, size in enumerate(sizes):
+        path = tmp_path / f"f{index}"
+        write_random(path, size)
+        requests.append(HashRequest(path=path, size=size))
+    outcomes = hash_files(requests, jobs=3, cache=None, progress=False)
+    assert list(outcomes) == [request.path for request in requests]
+    for request in requests:
+        expected = hashlib.sha256(request.path.read_bytes()).hexdigest()
+        assert outcomes[request.path].sha256 == expected

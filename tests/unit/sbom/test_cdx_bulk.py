@@ -171,6 +171,56 @@ def test_same_bytes_as_the_library_on_real_scans(example: str, tmp_path) -> None
     result = run(config, [parse_target(str(folder))])
     assert any(c.kind is ComponentKind.FILE for c in result.components)
     for fmt in ("json", "xml"):
-        fast = render_cyclonedx(result, fmt, FIXED)  # type: ignore[arg-type]
-        library = render_cyclonedx(result, fmt, replace(FIXED, bulk_files=False))  # type: ignore[arg-type]
+        fast = render_cyclonedx(result, fmt, FIXED)
+        library = render_cyclonedx(result, fmt, replace(FIXED, bulk_files=False))
         assert fast == library
+
+
+@pytest.mark.parametrize("example", ["ru-chat-lora", "ru-legal-8b-gguf"])
+def test_the_serial_number_digests_what_asdict_would(example: str, tmp_path) -> None:
+    """The canonical text behind the serial is written without ``asdict`` (it deep-copies every
+    component); it must stay the same text, or serials would change between versions."""
+    from dataclasses import asdict
+
+    from scanner.core.config import ScanConfig
+    from scanner.pipeline import run
+    from scanner.sbom.cyclonedx import _canonical_result
+    from scanner.sources.targets import parse_target
+
+    config = ScanConfig(cache_dir=tmp_path, jobs=2, progress=False, offline=True)
+    for result in (
+        run(config, [parse_target(str(REPO / "examples" / example))]),
+        with_files(scan_result()),
+    ):
+        expected = json.dumps(
+            asdict(replace(result, roots=())), sort_keys=True, separators=(",", ":")
+        )
+        assert _canonical_result(result) == expected
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_bad_value_in_a_plain_file_is_still_refused(fmt: str) -> None:
+    from scanner.core.errors import InvalidOutputError
+
+    result = only_files()
+    broken = tuple(
+        replace(c, hashes=(Hash(alg="SHA-256", value="not hex"),)) if c.ref == "file:3" else c
+        for c in result.components
+    )
+    with pytest.raises(InvalidOutputError, match="file:3"):
+        render_cyclonedx(replace(result, components=broken), fmt, FIXED)  # type: ignore[arg-type]
+
+
+def test_the_schema_sees_one_file_of_each_shape() -> None:
+    from scanner.sbom.cdx_bulk import BulkComponent, BulkPart
+
+    part = BulkPart(
+        components=(
+            BulkComponent(ref="a", name="a", hashes=(("SHA-256", SHA_A),)),
+            BulkComponent(ref="b", name="b", hashes=(("SHA-256", SHA_B),)),
+            BulkComponent(ref="c", name="c", properties=(("p", "v"),)),
+            BulkComponent(ref="d", name="d", hashes=(("SHA-256", SHA_A),)),
+        ),
+        depends_on={"d": ["a"]},
+    )
+    assert part.representatives() == {"a", "c", "d"}

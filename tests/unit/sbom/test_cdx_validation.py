@@ -130,7 +130,12 @@ def test_a_cache_file_others_may_write_is_not_loaded(tmp_path, fresh, monkeypatc
     monkeypatch.setattr(cdx_validation, "_LOADED", {})
     loads: list[bytes] = []
     real_load = cdx_validation._load
-    monkeypatch.setattr(cdx_validation, "_load", lambda code: loads.append(code) or real_load(code))
+
+    def load(code: bytes) -> Any:
+        loads.append(code)
+        return real_load(code)
+
+    monkeypatch.setattr(cdx_validation, "_load", load)
     check = compiled("1.6", tmp_path)
     assert b"anything" not in loads
     assert not rejects(check, rendered("1.6"))

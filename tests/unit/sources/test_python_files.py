@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -35,7 +36,13 @@ from scanner.sources.walk import walk_target
     ],
 )
 def test_dependency_reader_by_name(path: str, reader: object) -> None:
-    assert dependency_reader(PurePosixPath(path)) is reader
+    row = dependency_reader(PurePosixPath(path))
+    if reader is None:
+        assert row is None
+        return
+    assert row is not None
+    module, _, function = row.reader.partition(":")
+    assert getattr(importlib.import_module(module), function) is reader
 
 
 def test_included_requirements_are_read_only_as_part_of_their_includer(tmp_path: Path) -> None:
@@ -73,3 +80,12 @@ def test_virtual_environments_in_the_folder_are_not_walked(tmp_path: Path) -> No
         i.location == "venv" and "--python" in i.problem and i.severity is Severity.INFO
         for i in walk.issues
     )
+
+
+def test_every_dependency_file_pattern_ends_in_a_known_suffix() -> None:
+    from scanner.formats.python.dependency_files import DEPENDENCY_FILES
+    from scanner.sources.python import files
+
+    for row in DEPENDENCY_FILES:
+        for pattern in row.patterns:
+            assert pattern.endswith(files._SUFFIXES), pattern
