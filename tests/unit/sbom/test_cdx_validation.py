@@ -160,6 +160,26 @@ def test_an_unwritable_cache_still_validates(tmp_path, fresh):
     assert json_schema_problems(doc, "1.6", blocker / "schemas")
 
 
+def test_a_small_bom_compiles_on_the_second_miss_only(tmp_path, fresh):
+    doc = rendered("1.6")
+    assert json_schema_problems(doc, "1.6", tmp_path) == []
+    assert not list(tmp_path.glob("*.marshal"))  # a one-off run pays nothing extra
+    assert list(tmp_path.glob("cyclonedx-1.6-*.wanted"))
+    assert json_schema_problems(doc, "1.6", tmp_path) == []
+    assert list(tmp_path.glob("cyclonedx-1.6-*.marshal"))
+
+
+def test_a_large_bom_compiles_at_once(tmp_path, fresh):
+    doc = rendered("1.6")
+    doc["components"] = [
+        {"type": "file", "name": f"f{index}", "bom-ref": f"f{index}"}
+        for index in range(cdx_validation.COMPILE_AT_ONCE_COMPONENTS)
+    ]
+    doc["dependencies"] = []
+    assert json_schema_problems(doc, "1.6", tmp_path) == []
+    assert list(tmp_path.glob("cyclonedx-1.6-*.marshal"))
+
+
 def test_without_a_cache_folder_only_the_library_validates(fresh, monkeypatch):
     monkeypatch.setattr(cdx_validation, "_compile", lambda _version: pytest.fail("compiled"))
     assert json_schema_problems(rendered("1.6"), "1.6", None) == []
