@@ -61,7 +61,8 @@ def sovscan_command(spec: str | None) -> list[str]:
     outside the checkout, so that ``PYTHONPATH`` in ``spec`` can point at another one."""
     if spec:
         return shlex.split(spec)
-    return [sys.executable, "-m", "scanner"]
+    script = Path(sys.executable).with_name("sovscan")  # what a user runs
+    return [str(script)] if script.exists() else [sys.executable, "-m", "scanner"]
 
 
 def median(values: Sequence[float]) -> float:

@@ -16,7 +16,8 @@ Cases, each a fresh process timed from start to exit with its peak resident memo
 - ``lock``: a ``uv.lock`` of ``--packages`` packages (each with a wheel and its hash), scanned
   offline. Baseline: ``tomllib`` reading the lock and writing its packages as JSON.
 
-Every case also runs at a tenth of its size, so the per-item cost shows whether time grows
+The baseline runs once, untimed, before the timed runs, so that both read from a warm page
+cache. Every case also runs at a tenth of its size, so the per-item cost shows whether time grows
 linearly. ``--sovscan`` is the command that starts sovscan (default: this checkout's
 ``python -m scanner``), e.g. another checkout's for a before/after comparison.
 """
@@ -167,6 +168,7 @@ def measure_case(
     outputs = ["-o", str(bom)]
     for suffix in extra_outputs:
         outputs += ["-o", str(work / f"{label}{suffix}")]
+    run([*baseline, str(work / f"{label}.warm.json")])  # reads every file: page cache warm
     for _ in range(repeat):
         theirs.append(run([*baseline, str(work / f"{label}.baseline.json")]))
         command = [*sovscan, "scan", target, "--offline", "--no-cache", "-q", *outputs]

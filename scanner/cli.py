@@ -361,11 +361,17 @@ def _scan(
     )
     with network_blocked() if config.offline else nullcontext():
         result = run(config, targets)
-        # Render everything first: a document that fails validation is never written.
-        documents = [(path, exporter.render(result, options)) for path, exporter in plan]
-    with _signals_held():
-        _write_all(documents)
-        progress.written = [path for path, _ in documents if path != "-"]
+        # Each document is validated as it is rendered and staged beside its path; none is put
+        # in place before all are: a document that fails validation is never written. Only one
+        # document is held in memory at a time (a BOM of 100,000 files is ~100 MB of text).
+        with _Staged() as staged:
+            for path, exporter in plan:
+                staged.add(path, exporter.render(result, options))
+            with _signals_held():
+                staged.commit()
+                progress.written = [path for path, _ in plan if path != "-"]
+    if staged.stdout is not None:
+        click.echo(staged.stdout, nl=not staged.stdout.endswith("\n"))
     code = exit_code(result)
     if outputs and code != 0 and config.progress:
         for line in gate_lines(result, [path for path in outputs if path != "-"]):
@@ -521,24 +527,40 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
-def _write_all(documents: list[tuple[str, str]]) -> None:
-    """Write every file to a temporary beside it, then rename them all, so that a failed run
-    leaves none half written; the files get the permissions the umask gives a new file."""
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for path, text in documents:
-            if path != "-":
-                staged.append((_stage(path, text), Path(path)))
-        for tmp, target in staged:
-            tmp.replace(target)
-    except OSError as exc:
-        raise UsageError(f"{exc.filename or ''}: cannot write: {exc.strerror or exc}") from exc
-    finally:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-    for path, text in documents:
+class _Staged:
+    """Output files written to temporaries beside them, renamed into place all at once by
+    ``commit``; whatever is not committed is removed when the block ends."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[Path, Path]] = []
+        self.stdout: str | None = None
+
+    def add(self, path: str, text: str) -> None:
+        """Stage ``text`` for ``path`` ("-": standard output, printed after the commit)."""
         if path == "-":
-            click.echo(text, nl=not text.endswith("\n"))
+            self.stdout = text
+            return
+        try:
+            self.files.append((_stage(path, text), Path(path)))
+        except OSError as exc:
+            raise UsageError(
+                f"{exc.filename or path}: cannot write: {exc.strerror or exc}"
+            ) from exc
+
+    def commit(self) -> None:
+        """Rename every staged file into place."""
+        try:
+            for tmp, target in self.files:
+                tmp.replace(target)
+        except OSError as exc:
+            raise UsageError(f"{exc.filename or ''}: cannot write: {exc.strerror or exc}") from exc
+
+    def __enter__(self) -> _Staged:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for tmp, _target in self.files:
+            tmp.unlink(missing_ok=True)
 
 
 def _stage(path: str, text: str) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 
@@ -34,6 +33,8 @@ def read_private(path: Path) -> bytes | None:
 def write_private(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` atomically, readable by this user only; False if the folder
     cannot be written (the caller goes on without the cache)."""
+    import tempfile  # only when something is written: its import costs a few ms
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")

@@ -15,9 +15,11 @@ import heapq
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from scanner.sbom.integrity import HASH_HEX_LENGTHS, LOWER_HEX
 
 _Key = tuple[Any, ...]
 
@@ -87,70 +89,126 @@ def component_key(kind: str, group: str | None, name: str, version: str | None, 
 # --- JSON ----------------------------------------------------------------------------------
 
 
-def splice_json(doc: dict[str, Any], part: BulkPart) -> None:
-    """Add ``part`` to the library's JSON ``doc`` (in place), in the library's order."""
-    if not part:
-        return
-    ordered = sorted(part.components, key=_bulk_key)
-    if ordered:
-        doc["components"] = list(
-            heapq.merge(
-                doc.get("components", []),
-                (_component_json(component) for component in ordered),
-                key=_json_component_key,
-            )
-        )
-    entries = [
-        _dependency_json(
-            entry["ref"], (*entry.get("dependsOn", ()), *part.depends_on[entry["ref"]])
-        )
-        if entry["ref"] in part.depends_on
-        else entry
-        for entry in doc.get("dependencies", [])
-    ]
-    refs = sorted(component.ref for component in ordered)
-    ours = (_dependency_json(ref, part.depends_on.get(ref, ())) for ref in refs)
-    doc["dependencies"] = list(heapq.merge(entries, ours, key=lambda entry: entry["ref"]))
-
-
-def validation_view(doc: dict[str, Any], part: BulkPart) -> dict[str, Any]:
-    """``doc`` (spliced) with only the representative bulk components and their entries."""
-    if not part.components:
-        return doc
-    skipped = {component.ref for component in part.components} - part.representatives()
-    view = dict(doc)
-    view["components"] = [c for c in doc["components"] if c.get("bom-ref") not in skipped]
-    view["dependencies"] = [e for e in doc["dependencies"] if e.get("ref") not in skipped]
-    return view
-
-
-#: Stands for a bulk entry while the rest of the document is encoded (NUL never survives
-#: ``xml_safe``, so no real value can look like it).
-_PLACEHOLDER = "\x00sovscan-bulk\x00"
-_PLACEHOLDER_JSON = json.dumps(_PLACEHOLDER)
+def splice_json(
+    doc: dict[str, Any], part: BulkPart, *, keep: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """A copy of the library's JSON ``doc`` (shallow, but for the lists it changes) with the
+    components of ``part`` in ``keep`` (None: all) and their dependency entries merged in, in
+    the library's order; the edges to ``part`` are added to the other entries."""
+    chosen = sorted((c for c in part.components if keep is None or c.ref in keep), key=_bulk_key)
+    return _spliced(doc, part, chosen, lambda c: _component_json(c), _dependency_json)
 
 
 def dump_json(doc: dict[str, Any], part: BulkPart) -> str:
-    """``json.dumps(doc, indent=2) + "\n"`` for a spliced ``doc``, its bulk entries written
-    from templates: the standard encoder walks every value in Python when it indents."""
-    if not part.components:
+    """``json.dumps(splice_json(doc, part), indent=2) + "\n"``, the bulk entries written from
+    templates: the standard encoder walks every value in Python when it indents, and a list of
+    100,000 dictionaries would hold ~1 GB while it does."""
+    if not part:
         return json.dumps(doc, indent=2) + "\n"
-    by_ref = {component.ref: component for component in part.components}
     texts: list[str] = []
-    shallow = dict(doc)
-    shallow["components"] = [
-        _take(texts, _component_text(by_ref[c["bom-ref"]])) if c.get("bom-ref") in by_ref else c
-        for c in doc["components"]
-    ]
-    shallow["dependencies"] = [
-        _take(texts, _entry_text(e)) if e.get("ref") in by_ref else e for e in doc["dependencies"]
-    ]
+    shallow = _spliced(
+        doc,
+        part,
+        sorted(part.components, key=_bulk_key),
+        lambda c: _take(texts, _component_text(c)),
+        lambda ref, needed: _take(texts, _entry_text(ref, needed)),
+    )
     pieces = json.dumps(shallow, indent=2).split(_PLACEHOLDER_JSON)
     out = [pieces[0]]
     for text, piece in zip(texts, pieces[1:], strict=True):
         out.append(text)
         out.append(piece)
     return "".join(out) + "\n"
+
+
+def _spliced(
+    doc: dict[str, Any],
+    part: BulkPart,
+    chosen: Sequence[BulkComponent],
+    component: Callable[[BulkComponent], Any],
+    entry: Callable[[str, Sequence[str]], Any],
+) -> dict[str, Any]:
+    """``doc`` with ``chosen`` (in the library's order) written by ``component`` and their
+    dependency entries by ``entry``; placeholders or dictionaries, in the order of the texts."""
+    spliced = dict(doc)
+    if chosen:
+        if "components" not in spliced:  # the library wrote none: they follow the metadata
+            spliced = {}
+            for key, value in doc.items():
+                spliced[key] = value
+                if key == "metadata":
+                    spliced["components"] = []
+            spliced.setdefault("components", [])
+        ours = ((_bulk_key(c), c) for c in chosen)
+        theirs = ((_json_component_key(c), c) for c in doc.get("components", []))
+        spliced["components"] = [
+            component(item) if isinstance(item, BulkComponent) else item
+            for _, item in heapq.merge(theirs, ours, key=lambda pair: pair[0])
+        ]
+    existing = [
+        _dependency_json(e["ref"], (*e.get("dependsOn", ()), *part.depends_on[e["ref"]]))
+        if e["ref"] in part.depends_on
+        else e
+        for e in doc.get("dependencies", [])
+    ]
+    refs = sorted(c.ref for c in chosen)
+    mine = ((ref, ref) for ref in refs)
+    merged = heapq.merge(((e["ref"], e) for e in existing), mine, key=lambda pair: pair[0])
+    spliced["dependencies"] = [
+        entry(item, sorted(set(part.depends_on.get(item, ())))) if isinstance(item, str) else item
+        for _, item in merged
+    ]
+    return spliced
+
+
+def bulk_problems(doc: Mapping[str, Any], part: BulkPart) -> list[str]:
+    """What ``check_integrity`` would find in ``splice_json(doc, part)`` beyond what it finds
+    in ``doc``: a bom-ref used twice, an edge to no component, a hash that is not lowercase hex
+    of its algorithm's length; and values that are not text."""
+    problems = part.value_problems()
+    refs = [component.ref for component in part.components]
+    known_elsewhere = {
+        obj["bom-ref"] for obj in _objects(doc) if isinstance(obj.get("bom-ref"), str)
+    }
+    seen: set[str] = set()
+    for ref in refs:
+        if ref in seen or ref in known_elsewhere:
+            problems.append(f"bom-ref {ref!r} is used more than once")
+        seen.add(ref)
+    top_level = {c.get("bom-ref") for c in doc.get("components", [])}
+    subject = doc.get("metadata", {}).get("component", {})
+    known = seen | top_level | {subject.get("bom-ref")}
+    for ref, targets in part.depends_on.items():
+        problems.extend(
+            f"{ref!r} depends on {target!r}, which is no top-level component"
+            for target in targets
+            if target not in known
+        )
+    for component in part.components:
+        for alg, content in component.hashes:
+            length = HASH_HEX_LENGTHS.get(alg)
+            if length is None or len(content) != length or not LOWER_HEX.fullmatch(content):
+                problems.append(
+                    f"{alg} of {component.ref!r} is not {length} lowercase hex digits: {content!r}"
+                )
+    return problems
+
+
+def _objects(node: Any) -> Iterator[dict[str, Any]]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            yield current
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+
+
+#: Stands for a bulk entry while the rest of the document is encoded (NUL never survives
+#: ``xml_safe``, so no real value can look like it).
+_PLACEHOLDER = "\x00sovscan-bulk\x00"
+_PLACEHOLDER_JSON = json.dumps(_PLACEHOLDER)
 
 
 def _take(texts: list[str], text: str) -> str:
@@ -188,10 +246,9 @@ def _component_text(component: BulkComponent) -> str:
     return "\n".join(lines)
 
 
-def _entry_text(entry: Mapping[str, Any]) -> str:
+def _entry_text(ref_value: str, needed: Sequence[str]) -> str:
     """A dependencies entry as ``json.dumps(indent=2)`` writes an item of that list."""
-    ref = f'"ref": {json.dumps(entry["ref"])}'
-    needed = entry.get("dependsOn")
+    ref = f'"ref": {json.dumps(ref_value)}'
     if not needed:
         return f"{{\n      {ref}\n    }}"
     targets = ",\n".join(f"        {json.dumps(target)}" for target in needed)

@@ -119,14 +119,9 @@ def injected_json(
     text: str,
     extras: Mapping[str, ComponentExtras],
     top_level: Mapping[str, Any] | None = None,
-    *,
-    extend: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """The document of ``inject_json``, not yet written out; ``extend`` may add to the parsed
-    document first (``scanner.sbom.cdx_bulk``)."""
+    """The document of ``inject_json``, not yet written out."""
     doc: dict[str, Any] = json.loads(text)
-    if extend is not None:
-        extend(doc)
     for component in _json_components(doc):
         extra = extras.get(component.get("bom-ref", ""))
         if extra is None:

@@ -55,11 +55,11 @@ from scanner.core.properties import (
 from scanner.sbom.cdx_bulk import (
     BulkComponent,
     BulkPart,
+    bulk_problems,
     dump_json,
     fill_xml,
     splice_json,
     splice_xml,
-    validation_view,
 )
 from scanner.sbom.cdx_library import output, schema_version
 from scanner.sbom.cdx_model_card import (
@@ -211,16 +211,19 @@ def render_cyclonedx(
             tool_version=options.tool_version,
             tier_rules=tier_rules,
         )
+    # The library's document; the plain files (builder.bulk) are checked on their own and
+    # written in by cdx_bulk, so that 100,000 of them are never held as dictionaries.
     doc = injected_json(
         output(bom, "json", version, label),
         builder.extras,
         compliance.json_parts() if compliance else None,
-        extend=partial(splice_json, part=builder.bulk),
     )
-    problems = check_integrity(doc) + builder.bulk.value_problems()
+    bulk_refs = frozenset(component.ref for component in builder.bulk.components)
+    problems = check_integrity(doc, bulk_refs) + bulk_problems(doc, builder.bulk)
     if fmt == "json":
         text = dump_json(doc, builder.bulk)
-        view = validation_view(doc, builder.bulk)
+        # The schema sees one plain file of each shape; their values are checked above.
+        view = splice_json(doc, builder.bulk, keep=builder.bulk.representatives())
         problems.extend(json_schema_problems(view, options.spec_version, options.schema_cache))
     else:
         raw_xml = output(bom, "xml", version, label)
@@ -245,43 +248,49 @@ def serial_number(result: ScanResult, options: BomOptions, timestamp: datetime |
 
     Derived from the data, not the text, so the JSON and XML of one scan share a serial; the
     targets as typed (``roots``) are left out, so that how a folder was named does not count.
-    The canonical form is ``json.dumps({"result": asdict(...), "spec_version": …, …},
-    sort_keys=True, separators=(",", ":"))``, written in parts so that the result's part (the
-    costly one) is encoded once per result, by the C encoder.
     """
-    options_part = json.dumps(
-        {
-            "spec_version": options.spec_version,
-            "timestamp": timestamp.isoformat() if timestamp else None,
-            "tool_version": options.tool_version,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
+    digest = _result_digest(result)
+    digest.update(
+        json.dumps(
+            {
+                "spec_version": options.spec_version,
+                "timestamp": timestamp.isoformat() if timestamp else None,
+                "tool_version": options.tool_version,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
     )
-    canonical = '{"result":' + _canonical_result(result) + "," + options_part[1:]
-    digest = hashlib.sha256(canonical.encode()).hexdigest()
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"sovscan:{digest}")
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"sovscan:{digest.hexdigest()}")
 
 
-def _canonical_result(result: ScanResult) -> str:
-    """``json.dumps(asdict(replace(result, roots=())), sort_keys=True, separators=(",", ":"))``
-    without the deep copies of ``asdict``; the last result's text is kept (JSON and XML of one
-    scan share it)."""
-    for seen, text in _LAST_CANONICAL:
+def _result_digest(result: ScanResult) -> hashlib._Hash:
+    """SHA-256 over the result's canonical JSON, streamed: each field's name, then each item of
+    a tuple field (or the field's value) as ``json.dumps(..., sort_keys=True)`` on a line of its
+    own (JSON text holds no raw newline or NUL, so the stream reads one way only). Never the
+    whole result as one text: 100,000 components would hold ~200 MB. The last result's digest
+    is kept (the JSON and XML of one scan share it)."""
+    for seen, digest in _LAST_DIGEST:
         if seen is result:
-            return text
-    text = json.dumps(
-        replace(result, roots=()),
-        default=_dataclass_fields,
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    _LAST_CANONICAL[:] = [(result, text)]
-    return text
+            return digest.copy()
+    digest = hashlib.sha256(b"sovscan-result-v2\0")
+    for field in fields(result):
+        if field.name == "roots":
+            continue
+        value = getattr(result, field.name)
+        digest.update(field.name.encode() + b"\0")
+        for item in value if isinstance(value, tuple) else (value,):
+            digest.update(_canonical(item).encode() + b"\n")
+    _LAST_DIGEST[:] = [(result, digest)]
+    return digest.copy()
 
 
-#: The last result encoded, with its text (held, so that ``is`` cannot match a new object).
-_LAST_CANONICAL: list[tuple[ScanResult, str]] = []
+def _canonical(value: object) -> str:
+    return json.dumps(value, default=_dataclass_fields, sort_keys=True, separators=(",", ":"))
+
+
+#: The last result digested, with its digest (held, so that ``is`` cannot match a new object).
+_LAST_DIGEST: list[tuple[ScanResult, hashlib._Hash]] = []
 
 
 def _dataclass_fields(value: object) -> dict[str, Any]:

@@ -35,7 +35,7 @@ HASH_HEX_LENGTHS: dict[str, int] = {
 
 #: References in BOM-Link form point into another document; they cannot be resolved here.
 _BOM_LINK_PREFIX = "urn:cdx:"
-_LOWER_HEX = re.compile(r"[0-9a-f]+")
+LOWER_HEX = re.compile(r"[0-9a-f]+")
 #: An authority that ends in ``:``, i.e. an empty port.
 _EMPTY_PORT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*:(?:[/?#]|$)")
 
@@ -57,8 +57,12 @@ def is_absolute_uri(text: str) -> bool:
     return validate_rfc3986(text, rule="URI") is not None
 
 
-def check_integrity(doc: dict[str, Any]) -> list[str]:
-    """Problems in a CycloneDX JSON document that schema validation does not catch; [] if none."""
+def check_integrity(doc: dict[str, Any], elsewhere: frozenset[str] = frozenset()) -> list[str]:
+    """Problems in a CycloneDX JSON document that schema validation does not catch; [] if none.
+
+    ``elsewhere``: refs of top-level components written outside ``doc`` (``cdx_bulk``), which
+    declarations may name; ``cdx_bulk.bulk_problems`` checks those components themselves.
+    """
     objects = list(_walk(doc))  # walked once: a BOM may hold 100,000 components
     return [
         *_duplicate_bom_refs(objects),
@@ -66,7 +70,7 @@ def check_integrity(doc: dict[str, Any]) -> list[str]:
         *_dangling_dataset_refs(doc, objects),
         *_bad_purls(objects),
         *_bad_hashes(objects),
-        *_dangling_declaration_refs(doc),
+        *_dangling_declaration_refs(doc, elsewhere),
     ]
 
 
@@ -182,7 +186,7 @@ def _bad_hashes(objects: list[dict[str, Any]]) -> list[str]:
             elif (
                 not isinstance(content, str)
                 or len(content) != length
-                or not _LOWER_HEX.fullmatch(content)
+                or not LOWER_HEX.fullmatch(content)
             ):
                 problems.append(
                     f"{alg} of {obj.get('bom-ref')!r} is not {length} lowercase hex digits: "
@@ -191,13 +195,14 @@ def _bad_hashes(objects: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def _dangling_declaration_refs(doc: dict[str, Any]) -> list[str]:
+def _dangling_declaration_refs(doc: dict[str, Any], elsewhere: frozenset[str]) -> list[str]:
     """Refs inside ``declarations`` and ``definitions`` that name nothing of the right kind."""
     declarations = doc.get("declarations", {})
     standards = doc.get("definitions", {}).get("standards", [])
     requirements = [r for s in standards for r in s.get("requirements", [])]
     known = {
-        "component": {c["bom-ref"] for c in _top_level_components(doc) if "bom-ref" in c},
+        "component": {c["bom-ref"] for c in _top_level_components(doc) if "bom-ref" in c}
+        | elsewhere,
         "requirement": _refs(requirements),
         "claim": _refs(declarations.get("claims", [])),
         "evidence": _refs(declarations.get("evidence", [])),

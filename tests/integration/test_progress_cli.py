@@ -52,3 +52,28 @@ def test_no_terminal_shows_nothing(tmp_path: Path) -> None:
     _, _, stderr = run(str(EXAMPLES / "ru-chat-lora"), "--offline", "-o", str(out))
     assert "Walking" not in stderr
     assert "\x1b" not in stderr
+
+
+def test_a_document_that_fails_leaves_no_output_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents are staged one at a time; a later one failing removes the earlier ones."""
+    from scanner.core.errors import InvalidOutputError
+    from scanner.sbom import cyclonedx
+
+    def broken(*_args: object, **_kwargs: object) -> str:
+        raise InvalidOutputError("CycloneDX 1.6 XML", ["schema: planted"])
+
+    monkeypatch.setattr(cyclonedx, "render_cyclonedx_xml", broken)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = CliRunner().invoke(
+        cli,
+        [
+            "scan", str(EXAMPLES / "ru-chat-lora"), "--offline", "-q",
+            "-o", str(out / "bom.cdx.json"), "-o", str(out / "bom.cdx.xml"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "planted" in result.stderr
+    assert list(out.iterdir()) == []

@@ -176,26 +176,23 @@ def test_same_bytes_as_the_library_on_real_scans(example: str, tmp_path) -> None
         assert fast == library
 
 
-@pytest.mark.parametrize("example", ["ru-chat-lora", "ru-legal-8b-gguf"])
-def test_the_serial_number_digests_what_asdict_would(example: str, tmp_path) -> None:
-    """The canonical text behind the serial is written without ``asdict`` (it deep-copies every
-    component); it must stay the same text, or serials would change between versions."""
-    from dataclasses import asdict
+def test_the_serial_number_follows_every_value_but_not_the_roots() -> None:
+    """The serial is a digest of the result streamed field by field (never one big text)."""
+    from scanner.sbom.cyclonedx import serial_number
 
-    from scanner.core.config import ScanConfig
-    from scanner.pipeline import run
-    from scanner.sbom.cyclonedx import _canonical_result
-    from scanner.sources.targets import parse_target
-
-    config = ScanConfig(cache_dir=tmp_path, jobs=2, progress=False, offline=True)
-    for result in (
-        run(config, [parse_target(str(REPO / "examples" / example))]),
-        with_files(scan_result()),
-    ):
-        expected = json.dumps(
-            asdict(replace(result, roots=())), sort_keys=True, separators=(",", ":")
-        )
-        assert _canonical_result(result) == expected
+    result = with_files(scan_result())
+    options = BomOptions()
+    first = serial_number(result, options, None)
+    assert serial_number(replace(result), options, None) == first  # a new object, same data
+    assert serial_number(replace(result, roots=(("x", "y"),)), options, None) == first
+    changed = tuple(
+        replace(c, hashes=(Hash(alg="SHA-256", value=SHA_B),)) if c.ref == "file:0first" else c
+        for c in result.components
+    )
+    assert serial_number(replace(result, components=changed), options, None) != first
+    moved = replace(result, issues=result.issues[1:])
+    assert serial_number(moved, options, None) != first
+    assert serial_number(result, replace(options, spec_version="1.7"), None) != first
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -224,3 +221,29 @@ def test_the_schema_sees_one_file_of_each_shape() -> None:
         depends_on={"d": ["a"]},
     )
     assert part.representatives() == {"a", "c", "d"}
+
+
+def test_bulk_problems_are_what_the_integrity_checks_would_find() -> None:
+    from scanner.sbom.cdx_bulk import BulkComponent, BulkPart, bulk_problems, splice_json
+    from scanner.sbom.integrity import check_integrity
+
+    doc = {
+        "metadata": {"component": {"bom-ref": "model:x", "type": "application", "name": "x"}},
+        "components": [{"bom-ref": "lib", "type": "library", "name": "lib"}],
+        "dependencies": [{"ref": "lib"}, {"ref": "model:x"}],
+    }
+    part = BulkPart(
+        components=(
+            BulkComponent(ref="lib", name="clash"),
+            BulkComponent(ref="f", name="f", hashes=(("SHA-256", "ABC"),)),
+        ),
+        depends_on={"f": ["nowhere"], "model:x": ["f"]},
+    )
+    ours = bulk_problems(doc, part)
+    assert "bom-ref 'lib' is used more than once" in ours
+    assert "'f' depends on 'nowhere', which is no top-level component" in ours
+    assert any(p.startswith("SHA-256 of 'f' is not 64 lowercase hex digits") for p in ours)
+    whole = check_integrity(splice_json(doc, part))
+    assert any("'lib'" in p for p in whole)
+    assert any("nowhere" in p for p in whole)
+    assert any("'f'" in p and "hex" in p for p in whole)
