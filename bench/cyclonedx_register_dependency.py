@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,8 +38,9 @@ def build(count: int):  # type: ignore[no-untyped-def]
         Component(type=ComponentType.FILE, name=f"f{index}", bom_ref=f"f{index}")
         for index in range(count)
     ]
-    bom = Bom(components=files)
+    bom = Bom(components=files, serial_number=uuid.UUID(int=count))
     bom.metadata.component = root
+    bom.metadata.timestamp = datetime(2026, 1, 1, tzinfo=UTC)
     bom.dependencies = [
         Dependency(ref=root.bom_ref, dependencies=[Dependency(ref=f.bom_ref) for f in files]),
         *(Dependency(ref=f.bom_ref) for f in files),

@@ -28,7 +28,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import Run, median, run, sovscan_command
+from hash_throughput import warm_up
+from measure import Run, print_runs, run, sovscan_command
 
 MIB = 1024 * 1024
 WRITE_CHUNK = 16 * MIB
@@ -59,14 +60,6 @@ def write_weights(path: Path, size: int) -> None:
             chunk = os.urandom(min(WRITE_CHUNK, left))
             stream.write(chunk)
             left -= len(chunk)
-
-
-def warm(paths: list[Path]) -> None:
-    buffer = bytearray(8 * MIB)
-    for path in paths:
-        with path.open("rb", buffering=0) as stream:
-            while stream.readinto(buffer):
-                pass
 
 
 def openssl_digests(paths: list[Path]) -> dict[str, str]:
@@ -124,27 +117,17 @@ def main() -> int:
             run(scan, cwd=work, env=env, check=False)
         runs: dict[str, list[Run]] = {"openssl": [], "sovscan": []}
         for _ in range(args.repeat):
-            warm(paths)
+            warm_up(paths)
             runs["openssl"].append(run(openssl, cwd=work))
-            warm(paths)
+            warm_up(paths)
             runs["sovscan"].append(run(scan, cwd=work, env=env, check=False))
         expected = openssl_digests(paths)
         if bom_digests(bom) != expected:
             print("the BOM's digests differ from openssl's")
             return 1
-    base = median([r.wall_s for r in runs["openssl"]])
-    fastest_base = min(r.wall_s for r in runs["openssl"])
     total = sum(sizes)
     print(f"{len(sizes)} files, {total / 2**30:.2f} GiB, jobs={args.jobs}, page cache warm")
-    print(
-        f"{'tool':<10} {'median s':>9} {'ratio':>6} {'fastest s':>10} {'ratio':>6} {'peak MB':>8}"
-    )
-    for name, done in runs.items():
-        walls = [r.wall_s for r in done]
-        print(
-            f"{name:<10} {median(walls):>9.2f} {median(walls) / base:>6.3f} {min(walls):>10.2f}"
-            f" {min(walls) / fastest_base:>6.3f} {max(r.peak_mb for r in done):>8.0f}"
-        )
+    print_runs(runs, "openssl")
     return 0
 
 

@@ -68,3 +68,19 @@ def sovscan_command(spec: str | None) -> list[str]:
 def median(values: Sequence[float]) -> float:
     """The median of ``values``."""
     return statistics.median(values)
+
+
+def print_runs(runs: Mapping[str, Sequence[Run]], baseline: str, *, digits: int = 2) -> None:
+    """One row per contender: median and fastest wall time, both as a ratio to ``baseline``'s,
+    and the peak resident memory."""
+    base = [r.wall_s for r in runs[baseline]]
+    width = max(len(name) for name in runs) + 2
+    header = ("", "median s", "ratio", "fastest s", "ratio", "peak MB")
+    print(f"{header[0]:<{width}}" + "{:>9} {:>6} {:>10} {:>6} {:>8}".format(*header[1:]))
+    for name, done in runs.items():
+        walls = [r.wall_s for r in done]
+        print(
+            f"{name:<{width}}{median(walls):>9.{digits}f} {median(walls) / median(base):>6.3f}"
+            f" {min(walls):>10.{digits}f} {min(walls) / min(base):>6.3f}"
+            f" {max(r.peak_mb for r in done):>8.0f}"
+        )

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from env_scan import DEFAULT_BENCH_VENV, ensure_bench_venv, packages
-from measure import REPO_ROOT, Run, median, run, sovscan_command
+from measure import REPO_ROOT, Run, print_runs, run, sovscan_command
 
 DEFAULT_TABLE = REPO_ROOT.parent / "shared" / "reference" / "pypi-top2000.tsv"
 
@@ -86,17 +86,10 @@ def main() -> int:
         print(f"package sets differ: only cyclonedx-py {sorted(theirs - ours)[:10]}, ", end="")
         print(f"only sovscan {sorted(ours - theirs)[:10]}")
         return 1
-    peer_median = median([r.wall_s for r in runs["cyclonedx-py requirements"]])
     print(
         f"{pinned} pinned and {unpinned} unpinned requirements; {len(ours)} packages in both BOMs"
     )
-    print(f"{'tool':<28} {'median s':>9} {'fastest s':>10} {'ratio':>6} {'peak MB':>8}")
-    for name, done in runs.items():
-        walls = [r.wall_s for r in done]
-        print(
-            f"{name:<28} {median(walls):>9.2f} {min(walls):>10.2f}"
-            f" {median(walls) / peer_median:>6.2f} {max(r.peak_mb for r in done):>8.0f}"
-        )
+    print_runs(runs, "cyclonedx-py requirements")
     return 0
 
 

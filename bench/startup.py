@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import REPO_ROOT, Run, median, run, sovscan_command
+from measure import REPO_ROOT, Run, median, print_runs, run, sovscan_command
 
 VALIDATE = """
 import json, sys, time
@@ -98,14 +98,7 @@ def main() -> int:
         for _ in range(args.repeat):
             for name, command in commands.items():
                 runs[name].append(run(command, cwd=work, env=env, check=False))
-        baseline = median([r.wall_s for r in runs["pip --version"]])
-        print(f"{'run':<16} {'median s':>9} {'fastest s':>10} {'vs pip':>7} {'peak MB':>8}")
-        for name, done in runs.items():
-            walls = [r.wall_s for r in done]
-            print(
-                f"{name:<16} {median(walls):>9.3f} {min(walls):>10.3f}"
-                f" {median(walls) / baseline:>7.2f} {max(r.peak_mb for r in done):>8.0f}"
-            )
+        print_runs(runs, "pip --version", digits=3)
         print()
         for mode in ("library", "compiled"):
             took = [
