@@ -114,6 +114,8 @@ def dump_json(doc: dict[str, Any], part: BulkPart) -> str:
         lambda ref, needed: _take(texts, _entry_text(ref, needed)),
     )
     pieces = json.dumps(shallow, indent=2).split(_PLACEHOLDER_JSON)
+    if len(pieces) != len(texts) + 1:  # some value spells the placeholder: take the slow road
+        return json.dumps(splice_json(doc, part), indent=2) + "\n"
     out = [pieces[0]]
     for text, piece in zip(texts, pieces[1:], strict=True):
         out.append(text)
@@ -357,22 +359,27 @@ def fill_xml(text: str, part: BulkPart, keep: frozenset[str] | None = None) -> s
 
 def _component_xml_text(component: BulkComponent, indent: str) -> str:
     """The component as ``ET.indent`` and ``ET.tostring`` write it (the library's elements:
-    name, hashes, properties)."""
+    name, hashes, properties), with the library's XML value types: the name and property values
+    are ``normalizedString`` (tabs and line breaks become spaces), hash contents ``token``."""
+    from py_serializable.xml import xs_normalizedString, xs_token
+
     inner, deeper = indent + "  ", indent + "    "
     lines = [
         f'{indent}<component type="{_attrib(component.type)}" bom-ref="{_attrib(component.ref)}">',
-        inner + _leaf("name", None, None, component.name),
+        inner + _leaf("name", None, None, xs_normalizedString(component.name)),
     ]
     if component.hashes:
         lines.append(f"{inner}<hashes>")
         lines.extend(
-            deeper + _leaf("hash", "alg", alg, content) for alg, content in component.hashes
+            deeper + _leaf("hash", "alg", alg, xs_token(content))
+            for alg, content in component.hashes
         )
         lines.append(f"{inner}</hashes>")
     if component.properties:
         lines.append(f"{inner}<properties>")
         lines.extend(
-            deeper + _leaf("property", "name", name, value) for name, value in component.properties
+            deeper + _leaf("property", "name", name, xs_normalizedString(value))
+            for name, value in component.properties
         )
         lines.append(f"{inner}</properties>")
     lines.append(f"{indent}</component>")

@@ -57,6 +57,11 @@ def with_files(result: ScanResult) -> ScanResult:
         file("file:nul", "odd\x00name\x1b.bin", properties=((PropertyName.FILE_FORMAT, "x\x07"),)),
         file("file:none", "none.bin", hashes=(), size=None, layer=None),
         file("file:0first", "0first"),
+        file("file:quote", "a\"b<c>&d'e\\f\tg\nh]]>i</name><x>"),
+        file("file:unicode", "модель/веса.bin", properties=((PropertyName.FILE_FORMAT, "中文 ✓"),)),
+        file("file:spaces", "  leading and trailing  "),
+        file("file:lookalike", "\\u0000sovscan-bulk\\u0000", properties=(("p", "sovscan-bulk"),)),
+        file("file:long", "x" * 5000),
         file("file:~last", "~last"),
         file(
             "file:supplied",
@@ -247,3 +252,15 @@ def test_bulk_problems_are_what_the_integrity_checks_would_find() -> None:
     assert any("'lib'" in p for p in whole)
     assert any("nowhere" in p for p in whole)
     assert any("'f'" in p and "hex" in p for p in whole)
+
+
+def test_a_value_that_spells_the_placeholder_takes_the_slow_road() -> None:
+    from scanner.sbom.cdx_bulk import _PLACEHOLDER, BulkComponent, BulkPart, dump_json, splice_json
+
+    doc = {
+        "metadata": {"properties": [{"name": "x", "value": _PLACEHOLDER}]},
+        "components": [],
+        "dependencies": [],
+    }
+    part = BulkPart(components=(BulkComponent(ref="f", name="f"),))
+    assert dump_json(doc, part) == json.dumps(splice_json(doc, part), indent=2) + "\n"
