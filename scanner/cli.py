@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import click
 
@@ -366,7 +368,7 @@ def _scan(
         # document is held in memory at a time (a BOM of 100,000 files is ~100 MB of text).
         with _Staged() as staged:
             for path, exporter in plan:
-                staged.add(path, exporter.render(result, options))
+                staged.add(path, partial(exporter.write, result, options))
             with _signals_held():
                 staged.commit()
                 progress.written = [path for path, _ in plan if path != "-"]
@@ -535,13 +537,16 @@ class _Staged:
         self.files: list[tuple[Path, Path]] = []
         self.stdout: str | None = None
 
-    def add(self, path: str, text: str) -> None:
-        """Stage ``text`` for ``path`` ("-": standard output, printed after the commit)."""
+    def add(self, path: str, write: Callable[[TextIO], None]) -> None:
+        """Stage what ``write`` writes for ``path`` ("-": standard output, printed after the
+        commit)."""
         if path == "-":
-            self.stdout = text
+            buffer = io.StringIO()
+            write(buffer)
+            self.stdout = buffer.getvalue()
             return
         try:
-            self.files.append((_stage(path, text), Path(path)))
+            self.files.append((_stage(path, write), Path(path)))
         except OSError as exc:
             raise UsageError(
                 f"{exc.filename or path}: cannot write: {exc.strerror or exc}"
@@ -563,15 +568,15 @@ class _Staged:
             tmp.unlink(missing_ok=True)
 
 
-def _stage(path: str, text: str) -> Path:
-    """``text`` in a temporary file beside ``path``."""
+def _stage(path: str, write: Callable[[TextIO], None]) -> Path:
+    """A temporary file beside ``path`` holding what ``write`` writes."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            write(handle)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise

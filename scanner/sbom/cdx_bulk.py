@@ -12,12 +12,14 @@ dependencies by ref). Tests render the same scans both ways and require identica
 from __future__ import annotations
 
 import heapq
+import io
 import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TextIO
 
 from scanner.sbom.integrity import HASH_HEX_LENGTHS, LOWER_HEX
 
@@ -100,27 +102,41 @@ def splice_json(
 
 
 def dump_json(doc: dict[str, Any], part: BulkPart) -> str:
-    """``json.dumps(splice_json(doc, part), indent=2) + "\n"``, the bulk entries written from
-    templates: the standard encoder walks every value in Python when it indents, and a list of
-    100,000 dictionaries would hold ~1 GB while it does."""
+    """``json.dumps(splice_json(doc, part), indent=2) + "\n"`` (see ``write_json``)."""
+    out = io.StringIO()
+    write_json(doc, part, out)
+    return out.getvalue()
+
+
+def write_json(doc: dict[str, Any], part: BulkPart, out: TextIO) -> None:
+    """Write ``json.dumps(splice_json(doc, part), indent=2) + "\n"`` to ``out``, the bulk
+    entries from templates, one at a time: the standard encoder walks every value in Python
+    when it indents, and 100,000 components held as dictionaries or texts cost ~1 GB."""
     if not part:
-        return json.dumps(doc, indent=2) + "\n"
-    texts: list[str] = []
+        out.write(json.dumps(doc, indent=2) + "\n")
+        return
+    items: list[Callable[[], str]] = []
+
+    def later(text: Callable[[], str]) -> str:
+        items.append(text)
+        return _PLACEHOLDER
+
     shallow = _spliced(
         doc,
         part,
         sorted(part.components, key=_bulk_key),
-        lambda c: _take(texts, _component_text(c)),
-        lambda ref, needed: _take(texts, _entry_text(ref, needed)),
+        lambda c: later(partial(_component_text, c)),
+        lambda ref, needed: later(partial(_entry_text, ref, needed)),
     )
     pieces = json.dumps(shallow, indent=2).split(_PLACEHOLDER_JSON)
-    if len(pieces) != len(texts) + 1:  # some value spells the placeholder: take the slow road
-        return json.dumps(splice_json(doc, part), indent=2) + "\n"
-    out = [pieces[0]]
-    for text, piece in zip(texts, pieces[1:], strict=True):
-        out.append(text)
-        out.append(piece)
-    return "".join(out) + "\n"
+    if len(pieces) != len(items) + 1:  # some value spells the placeholder: take the slow road
+        out.write(json.dumps(splice_json(doc, part), indent=2) + "\n")
+        return
+    out.write(pieces[0])
+    for text, piece in zip(items, pieces[1:], strict=True):
+        out.write(text())
+        out.write(piece)
+    out.write("\n")
 
 
 def _spliced(
@@ -211,11 +227,6 @@ def _objects(node: Any) -> Iterator[dict[str, Any]]:
 #: ``xml_safe``, so no real value can look like it).
 _PLACEHOLDER = "\x00sovscan-bulk\x00"
 _PLACEHOLDER_JSON = json.dumps(_PLACEHOLDER)
-
-
-def _take(texts: list[str], text: str) -> str:
-    texts.append(text)
-    return _PLACEHOLDER
 
 
 def _component_text(component: BulkComponent) -> str:
@@ -335,26 +346,31 @@ _PLACEHOLDER_LINE = re.compile(r'^( *)<sovscan-bulk ([cd])="(\d+)" />\n', re.MUL
 
 
 def fill_xml(text: str, part: BulkPart, keep: frozenset[str] | None = None) -> str:
-    """``text`` (serialised after ``splice_xml`` and indenting) with each placeholder written
-    as the element the library would write; with ``keep``, only those refs' elements."""
-    if not part.components:
-        return text
+    """``text`` with its placeholders written (see ``write_xml``)."""
+    out = io.StringIO()
+    write_xml(text, part, out, keep)
+    return out.getvalue()
+
+
+def write_xml(text: str, part: BulkPart, out: TextIO, keep: frozenset[str] | None = None) -> None:
+    """Write ``text`` (serialised after ``splice_xml`` and indenting) to ``out``, each
+    placeholder as the element the library would write; with ``keep``, only those refs'."""
     ordered = sorted(part.components, key=_bulk_key)
     refs = sorted(component.ref for component in ordered)
-
-    def element(match: re.Match[str]) -> str:
+    written = 0
+    for match in _PLACEHOLDER_LINE.finditer(text):
+        out.write(text[written : match.start()])
+        written = match.end()
         indent, kind, index = match.group(1), match.group(2), int(match.group(3))
         if kind == "c":
             component = ordered[index]
-            if keep is not None and component.ref not in keep:
-                return ""
-            return _component_xml_text(component, indent)
+            if keep is None or component.ref in keep:
+                out.write(_component_xml_text(component, indent))
+            continue
         ref = refs[index]
-        if keep is not None and ref not in keep:
-            return ""
-        return _dependency_xml_text(ref, part.depends_on.get(ref, ()), indent)
-
-    return _PLACEHOLDER_LINE.sub(element, text)
+        if keep is None or ref in keep:
+            out.write(_dependency_xml_text(ref, part.depends_on.get(ref, ()), indent))
+    out.write(text[written:])
 
 
 def _component_xml_text(component: BulkComponent, indent: str) -> str:

@@ -22,15 +22,14 @@ Ordering is the library's: components by (type, group, name, version, bom-ref), 
 
 from __future__ import annotations
 
-import hashlib
-import json
+import io
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, TextIO
 from urllib.parse import quote
 
 import scanner
@@ -56,10 +55,11 @@ from scanner.sbom.cdx_bulk import (
     BulkComponent,
     BulkPart,
     bulk_problems,
-    dump_json,
     fill_xml,
     splice_json,
     splice_xml,
+    write_json,
+    write_xml,
 )
 from scanner.sbom.cdx_library import output, schema_version
 from scanner.sbom.cdx_model_card import (
@@ -70,6 +70,7 @@ from scanner.sbom.cdx_model_card import (
     model_card_json,
     xml_safe,
 )
+from scanner.sbom.cdx_serial import serial_number
 from scanner.sbom.cdx_validation import json_schema_problems, xml_schema_problems
 from scanner.sbom.declarations import COMPLIANCE_SPEC_VERSIONS, build_compliance, compliance_xml
 from scanner.sbom.integrity import check_integrity, is_absolute_uri
@@ -167,13 +168,28 @@ def render_cyclonedx_xml(result: ScanResult, options: RenderOptions) -> str:
     return _render_with(result, "xml", options)
 
 
+def write_cyclonedx_json(result: ScanResult, options: RenderOptions, out: TextIO) -> None:
+    """The writer of ``cyclonedx-json``: ``write_cyclonedx`` in JSON."""
+    write_cyclonedx(result, "json", _bom_options(options), out, options.rules, options.tier_rules)
+
+
+def write_cyclonedx_xml(result: ScanResult, options: RenderOptions, out: TextIO) -> None:
+    """The writer of ``cyclonedx-xml``: ``write_cyclonedx`` in XML."""
+    write_cyclonedx(result, "xml", _bom_options(options), out, options.rules, options.tier_rules)
+
+
 def _render_with(result: ScanResult, fmt: Literal["json", "xml"], options: RenderOptions) -> str:
-    bom = BomOptions(
+    return render_cyclonedx(
+        result, fmt, _bom_options(options), options.rules, tier_rules=options.tier_rules
+    )
+
+
+def _bom_options(options: RenderOptions) -> BomOptions:
+    return BomOptions(
         spec_version=options.spec_version,
         timestamp=options.timestamp,
         schema_cache=options.schema_cache,
     )
-    return render_cyclonedx(result, fmt, bom, options.rules, tier_rules=options.tier_rules)
 
 
 def render_cyclonedx(
@@ -189,6 +205,22 @@ def render_cyclonedx(
     ``rules`` describes the findings' rules in ``definitions.standards`` (1.6+); ``tier_rules``
     names the rules each tier applies (see ``scanner.sbom.declarations``).
     """
+    out = io.StringIO()
+    write_cyclonedx(result, fmt, options, out, rules, tier_rules)
+    return out.getvalue()
+
+
+def write_cyclonedx(
+    result: ScanResult,
+    fmt: Literal["json", "xml"],
+    options: BomOptions,
+    out: TextIO,
+    rules: Mapping[str, RuleDescription] = NO_RULES,
+    tier_rules: Mapping[str, Collection[str]] | None = None,
+) -> None:
+    """Write the text of ``render_cyclonedx`` to ``out``: every check passes first (else
+    ``InvalidOutputError`` and nothing is written), then the text goes out in pieces, so a
+    BOM of 100,000 files is never held whole."""
     if options.spec_version not in SPEC_VERSIONS:
         raise UsageError(
             f"CycloneDX {options.spec_version} is not supported; use one of "
@@ -218,12 +250,12 @@ def render_cyclonedx(
         builder.extras,
         compliance.json_parts() if compliance else None,
     )
-    bulk_refs = frozenset(component.ref for component in builder.bulk.components)
-    problems = check_integrity(doc, bulk_refs) + bulk_problems(doc, builder.bulk)
+    bulk = builder.bulk
+    bulk_refs = frozenset(component.ref for component in bulk.components)
+    problems = check_integrity(doc, bulk_refs) + bulk_problems(doc, bulk)
+    # The schema sees one plain file of each shape; their values are checked above.
     if fmt == "json":
-        text = dump_json(doc, builder.bulk)
-        # The schema sees one plain file of each shape; their values are checked above.
-        view = splice_json(doc, builder.bulk, keep=builder.bulk.representatives())
+        view = splice_json(doc, bulk, keep=bulk.representatives())
         problems.extend(json_schema_problems(view, options.spec_version, options.schema_cache))
     else:
         raw_xml = output(bom, "xml", version, label)
@@ -233,70 +265,16 @@ def render_cyclonedx(
             builder.extras,
             options.spec_version,
             top_level,
-            extend=partial(splice_xml, part=builder.bulk),
+            extend=partial(splice_xml, part=bulk),
         )
-        text = fill_xml(spliced, builder.bulk)
-        checked = fill_xml(spliced, builder.bulk, keep=builder.bulk.representatives())
+        checked = fill_xml(spliced, bulk, keep=bulk.representatives())
         problems.extend(xml_schema_problems(checked, options.spec_version))
     if problems:
         raise InvalidOutputError(label, problems)
-    return text
-
-
-def serial_number(result: ScanResult, options: BomOptions, timestamp: datetime | None) -> uuid.UUID:
-    """uuid5 of a canonical digest of the result and the options that shape the document.
-
-    Derived from the data, not the text, so the JSON and XML of one scan share a serial; the
-    targets as typed (``roots``) are left out, so that how a folder was named does not count.
-    """
-    digest = _result_digest(result)
-    digest.update(
-        json.dumps(
-            {
-                "spec_version": options.spec_version,
-                "timestamp": timestamp.isoformat() if timestamp else None,
-                "tool_version": options.tool_version,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        ).encode()
-    )
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"sovscan:{digest.hexdigest()}")
-
-
-def _result_digest(result: ScanResult) -> hashlib._Hash:
-    """SHA-256 over the result's canonical JSON, streamed: each field's name, then each item of
-    a tuple field (or the field's value) as ``json.dumps(..., sort_keys=True)`` on a line of its
-    own (JSON text holds no raw newline or NUL, so the stream reads one way only). Never the
-    whole result as one text: 100,000 components would hold ~200 MB. The last result's digest
-    is kept (the JSON and XML of one scan share it)."""
-    for seen, digest in _LAST_DIGEST:
-        if seen is result:
-            return digest.copy()
-    digest = hashlib.sha256(b"sovscan-result-v2\0")
-    for field in fields(result):
-        if field.name == "roots":
-            continue
-        value = getattr(result, field.name)
-        digest.update(field.name.encode() + b"\0")
-        for item in value if isinstance(value, tuple) else (value,):
-            digest.update(_canonical(item).encode() + b"\n")
-    _LAST_DIGEST[:] = [(result, digest)]
-    return digest.copy()
-
-
-def _canonical(value: object) -> str:
-    return json.dumps(value, default=_dataclass_fields, sort_keys=True, separators=(",", ":"))
-
-
-#: The last result digested, with its digest (held, so that ``is`` cannot match a new object).
-_LAST_DIGEST: list[tuple[ScanResult, hashlib._Hash]] = []
-
-
-def _dataclass_fields(value: object) -> dict[str, Any]:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in fields(value)}
-    raise TypeError(f"{type(value).__name__} is not part of a scan result")
+    if fmt == "json":
+        write_json(doc, bulk, out)
+    else:
+        write_xml(spliced, bulk, out)
 
 
 def _utc_timestamp(options: BomOptions) -> datetime | None:
@@ -382,7 +360,12 @@ class _BomBuilder:
         )
 
     def _serial(self) -> uuid.UUID:
-        return serial_number(self.result, self.options, self.timestamp)
+        return serial_number(
+            self.result,
+            spec_version=self.options.spec_version,
+            tool_version=self.options.tool_version,
+            timestamp=self.timestamp,
+        )
 
     def _is_plain_file(self, component: Component) -> bool:
         """A file component with nothing but a name, hashes and properties (``cdx_bulk``)."""

@@ -10,13 +10,13 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Final, TextIO, cast
 
 from scanner.core.errors import UsageError
 
 if TYPE_CHECKING:
     from scanner.core.model import ScanResult
-    from scanner.sbom.rendering import Renderer, RenderOptions
+    from scanner.sbom.rendering import Renderer, RenderOptions, Writer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,12 +31,24 @@ class Exporter:
     """``module:function`` of its ``Renderer``, imported on first use."""
     summary: str
     """What it is, for ``--help``."""
+    writer: str | None = None
+    """``module:function`` of a ``Writer`` that streams the same text (large documents)."""
 
     def render(self, result: ScanResult, options: RenderOptions) -> str:
         """The document text (CycloneDX is schema-validated before it is returned)."""
         module, _, function = self.renderer.partition(":")
         renderer = cast("Renderer", getattr(importlib.import_module(module), function))
         return renderer(result, options)
+
+    def write(self, result: ScanResult, options: RenderOptions, out: TextIO) -> None:
+        """Write the text of ``render`` to ``out``, streamed when the format has a writer
+        (validation comes first: a document that fails is not written at all)."""
+        if self.writer is None:
+            out.write(self.render(result, options))
+            return
+        module, _, function = self.writer.partition(":")
+        writer = cast("Writer", getattr(importlib.import_module(module), function))
+        writer(result, options, out)
 
 
 EXPORTERS: Final[tuple[Exporter, ...]] = (
@@ -45,12 +57,14 @@ EXPORTERS: Final[tuple[Exporter, ...]] = (
         suffixes=(".cdx.json", ".bom.json"),
         renderer="scanner.sbom.cyclonedx:render_cyclonedx_json",
         summary="CycloneDX ML-BOM, JSON",
+        writer="scanner.sbom.cyclonedx:write_cyclonedx_json",
     ),
     Exporter(
         name="cyclonedx-xml",
         suffixes=(".cdx.xml", ".bom.xml"),
         renderer="scanner.sbom.cyclonedx:render_cyclonedx_xml",
         summary="CycloneDX ML-BOM, XML",
+        writer="scanner.sbom.cyclonedx:write_cyclonedx_xml",
     ),
     Exporter(
         name="sarif",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from scanner.core.model import ScanResult, Severity
 
@@ -98,3 +98,10 @@ class Renderer(Protocol):
 
     def __call__(self, result: ScanResult, options: RenderOptions, /) -> str:
         """The document's text."""
+
+
+class Writer(Protocol):
+    """An exporter that streams: the same text as its ``Renderer``, written to ``out``."""
+
+    def __call__(self, result: ScanResult, options: RenderOptions, out: TextIO, /) -> None:
+        """Write the document's text."""

@@ -61,10 +61,10 @@ def test_a_document_that_fails_leaves_no_output_and_no_temporary(
     from scanner.core.errors import InvalidOutputError
     from scanner.sbom import cyclonedx
 
-    def broken(*_args: object, **_kwargs: object) -> str:
+    def broken(*_args: object, **_kwargs: object) -> None:
         raise InvalidOutputError("CycloneDX 1.6 XML", ["schema: planted"])
 
-    monkeypatch.setattr(cyclonedx, "render_cyclonedx_xml", broken)
+    monkeypatch.setattr(cyclonedx, "write_cyclonedx_xml", broken)
     out = tmp_path / "out"
     out.mkdir()
     result = CliRunner().invoke(

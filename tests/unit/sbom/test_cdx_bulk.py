@@ -183,21 +183,23 @@ def test_same_bytes_as_the_library_on_real_scans(example: str, tmp_path) -> None
 
 def test_the_serial_number_follows_every_value_but_not_the_roots() -> None:
     """The serial is a digest of the result streamed field by field (never one big text)."""
-    from scanner.sbom.cyclonedx import serial_number
+    from functools import partial
+
+    from scanner.sbom.cdx_serial import serial_number as serial
 
     result = with_files(scan_result())
-    options = BomOptions()
-    first = serial_number(result, options, None)
-    assert serial_number(replace(result), options, None) == first  # a new object, same data
-    assert serial_number(replace(result, roots=(("x", "y"),)), options, None) == first
+    serial_number = partial(serial, tool_version="1", timestamp=None)
+    first = serial_number(result, spec_version="1.6")
+    assert serial_number(replace(result), spec_version="1.6") == first  # same data
+    assert serial_number(replace(result, roots=(("x", "y"),)), spec_version="1.6") == first
     changed = tuple(
         replace(c, hashes=(Hash(alg="SHA-256", value=SHA_B),)) if c.ref == "file:0first" else c
         for c in result.components
     )
-    assert serial_number(replace(result, components=changed), options, None) != first
+    assert serial_number(replace(result, components=changed), spec_version="1.6") != first
     moved = replace(result, issues=result.issues[1:])
-    assert serial_number(moved, options, None) != first
-    assert serial_number(result, replace(options, spec_version="1.7"), None) != first
+    assert serial_number(moved, spec_version="1.6") != first
+    assert serial_number(result, spec_version="1.7") != first
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])

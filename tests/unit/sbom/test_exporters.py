@@ -89,3 +89,13 @@ def test_every_suffix_belongs_to_one_row() -> None:
 def test_unknown_format_name() -> None:
     with pytest.raises(UsageError, match=r"unknown format 'yaml'; choose from cyclonedx-json"):
         exporter_named("yaml")
+
+
+@pytest.mark.parametrize("exporter", EXPORTERS, ids=lambda e: e.name)
+def test_every_row_writes_what_it_renders(exporter: Exporter) -> None:
+    import io
+
+    options = RenderOptions(rules=RULES)
+    out = io.StringIO()
+    exporter.write(assessed_result(), options, out)
+    assert out.getvalue() == exporter.render(assessed_result(), options)
