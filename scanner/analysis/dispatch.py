@@ -15,25 +15,24 @@ reported unreadable.
 
 from __future__ import annotations
 
+import importlib
 import io
 import re
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
-from scanner.analysis.keras_archive import analyze_keras_members
-from scanner.analysis.keras_h5 import HDF5_MAGIC, analyze_keras_h5
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
-from scanner.analysis.numpy_file import MAGIC as NPY_MAGIC
-from scanner.analysis.numpy_file import analyze_npy, analyze_npz_members
+from scanner.analysis.magic import (
+    EMPTY_ZIP_MAGIC,
+    HDF5_MAGIC,
+    NPY_MAGIC,
+    SEVEN_ZIP_MAGIC,
+    TAR_START,
+    ZIP_MAGIC,
+)
 from scanner.analysis.pickle.compression import COMPRESSED_START
 from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_content, scan_pickle_file
-from scanner.analysis.seven_zip import SEVEN_ZIP_MAGIC, analyze_7z
-from scanner.analysis.torch_archive import analyze_torch_members
-from scanner.analysis.torch_legacy_tar import TAR_START, analyze_torch_tar
-from scanner.analysis.zip_archive import EMPTY_ZIP_MAGIC, ZIP_MAGIC, ends_like_a_zip
-from scanner.analysis.zip_members import analyze_zip_stream, loader_name
-from scanner.analysis.zip_nested import analyze_nested_members
 from scanner.core.capped_io import open_regular_file
 from scanner.core.model import Severity
 from scanner.formats.model.model_formats import PickleUse, format_of, suffixes_read
@@ -48,6 +47,26 @@ if TYPE_CHECKING:
 
 #: Reads a whole file (``stream``, from its start) named ``name``; None: nothing to analyse.
 Analyser: TypeAlias = "Callable[[BinaryIO, str], FileAnalysis | None]"
+
+
+def _later(module: str, function: str) -> Callable[..., Any]:
+    """``module.function``, imported the first time it is called: the routes are tested on
+    every file, but a container's analyser loads only when a file is one."""
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), function)(*args)
+
+    call.__name__ = call.__qualname__ = function
+    return call
+
+
+_analyze_7z = _later("scanner.analysis.seven_zip", "analyze_7z")
+_analyze_npy = _later("scanner.analysis.numpy_file", "analyze_npy")
+_analyze_npz_members = _later("scanner.analysis.numpy_file", "analyze_npz_members")
+_analyze_torch_tar = _later("scanner.analysis.torch_legacy_tar", "analyze_torch_tar")
+_analyze_keras_h5 = _later("scanner.analysis.keras_h5", "analyze_keras_h5")
+_analyze_keras_members = _later("scanner.analysis.keras_archive", "analyze_keras_members")
+_analyze_torch_members = _later("scanner.analysis.torch_archive", "analyze_torch_members")
 
 #: Suffixes always walked as pickles, whatever their first bytes (the format table says which).
 ALWAYS_PICKLE_SUFFIXES: Final = suffixes_read(PickleUse.ALWAYS)
@@ -122,28 +141,30 @@ class ZipLayout:
 
 def _keras_and_torch_members(archive: ZipArchive, builder: AnalysisBuilder) -> str:
     """Keras-like members under another name: whatever loads it, its pickles count too."""
-    analyze_keras_members(archive, builder)
-    analyze_torch_members(archive, builder)
+    _analyze_keras_members(archive, builder)
+    _analyze_torch_members(archive, builder)
     return "keras"
 
 
 #: The layouts of a zip, first match wins.
 ZIP_LAYOUTS: Final[tuple[ZipLayout, ...]] = (
-    ZipLayout(name="keras", analyse=analyze_keras_members, suffixes=frozenset({".keras"})),
+    ZipLayout(name="keras", analyse=_analyze_keras_members, suffixes=frozenset({".keras"})),
     ZipLayout(
         name="keras-like",
         analyse=_keras_and_torch_members,
         members=frozenset({"config.json", "metadata.json"}),
     ),
     ZipLayout(
-        name="npz", analyse=analyze_npz_members, suffixes=frozenset({".npz"}), member_suffix=".npy"
+        name="npz", analyse=_analyze_npz_members, suffixes=frozenset({".npz"}), member_suffix=".npy"
     ),
-    ZipLayout(name="pytorch-or-zip", analyse=analyze_torch_members),
+    ZipLayout(name="pytorch-or-zip", analyse=_analyze_torch_members),
 )
 
 
 def layout_of(archive: ZipArchive, name: str) -> ZipLayout:
     """The row of ``ZIP_LAYOUTS`` that reads ``archive``, a file named ``name``."""
+    from scanner.analysis.zip_members import loader_name
+
     names = frozenset(loader_name(member.name) for member in archive.members)
     suffix = _suffix(name)
     return next(layout for layout in ZIP_LAYOUTS if layout.recognises(names, suffix))
@@ -164,10 +185,14 @@ def analyze_zip(stream: BinaryIO, name: str) -> FileAnalysis:
 
 def _analyze_zip_at(stream: BinaryIO, name: str, *, depth: int) -> FileAnalysis:
     """A zip's analysis, ``depth`` levels inside other zips."""
+    from scanner.analysis.zip_members import analyze_zip_stream
+
     return analyze_zip_stream(stream, "zip", partial(_analyze_layout, name=name, depth=depth))
 
 
 def _analyze_layout(archive: ZipArchive, builder: AnalysisBuilder, *, name: str, depth: int) -> str:
+    from scanner.analysis.zip_nested import analyze_nested_members
+
     found = layout_of(archive, name).analyse(archive, builder)
     # A member that is a zip itself (Keras' model.weights.npz) is analysed as its own file.
     analyze_nested_members(
@@ -187,7 +212,8 @@ def _own_format_unless_a_pickle(stream: BinaryIO, name: str) -> FileAnalysis | N
         if row.is_instance(stream, size):
             # An HDF5 file whose superblock follows a user block is still a Keras model file.
             if row.name == "hdf5":
-                return analyze_keras_h5(stream, name)
+                result: FileAnalysis | None = _analyze_keras_h5(stream, name)
+                return result
             return _also_a_dangerous_pickle(stream, name, row.name or "model")
     found = scan_pickle_content(stream, name)
     if found is not None or not row.holds_weights:
@@ -230,6 +256,8 @@ def _pickle_or_the_zip_behind(stream: BinaryIO, name: str) -> FileAnalysis | Non
     like a zip, the zip that Python's zipfile reads behind the bytes before it (torch.load
     checks only the first four bytes and refuses the file; a loader opening it with zipfile
     does not), flagged as prepended; else None."""
+    from scanner.analysis.zip_archive import ends_like_a_zip
+
     found = _pickle_if_it_is_one(stream, name)
     if found is not None or not ends_like_a_zip(stream):
         return found
@@ -250,14 +278,14 @@ def _not_a_pickle(analysis: FileAnalysis) -> bool:
 #: first (zip, 7z, ``\x93NUMPY``), then the suffix, then a pickle's PROTO byte, then parsing.
 ROUTES: Final[tuple[Route, ...]] = (
     Route(name="zip", analyse=analyze_zip, magic=(ZIP_MAGIC, EMPTY_ZIP_MAGIC)),
-    Route(name="7z", analyse=analyze_7z, magic=(SEVEN_ZIP_MAGIC,)),
-    Route(name="npy", analyse=analyze_npy, magic=(NPY_MAGIC,)),
+    Route(name="7z", analyse=_analyze_7z, magic=(SEVEN_ZIP_MAGIC,)),
+    Route(name="npy", analyse=_analyze_npy, magic=(NPY_MAGIC,)),
     # torch.load tries any file as a legacy tar checkpoint first, whatever its name.
-    Route(name="torch-legacy-tar", analyse=analyze_torch_tar, opening=TAR_START),
+    Route(name="torch-legacy-tar", analyse=_analyze_torch_tar, opening=TAR_START),
     # Keras (and zipfile) open a zip whatever bytes come before its first member.
     Route(name="zip-by-name", analyse=analyze_zip, suffixes=ZIPFILE_SUFFIXES),
     # Keras' legacy loader reads a model config from an HDF5 file's root attributes.
-    Route(name="keras-h5", analyse=analyze_keras_h5, magic=(HDF5_MAGIC,)),
+    Route(name="keras-h5", analyse=_analyze_keras_h5, magic=(HDF5_MAGIC,)),
     Route(name="pickle-by-name", analyse=scan_pickle_file, suffixes=ALWAYS_PICKLE_SUFFIXES),
     Route(name="own-format", analyse=_own_format_unless_a_pickle, suffixes=OWN_FORMAT_SUFFIXES),
     # joblib.load decompresses whatever the name (``.pkl.gz``, ``.pkl.z``, none): by magic.

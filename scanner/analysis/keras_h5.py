@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from scanner.analysis.builder import AnalysisBuilder, display_text
 from scanner.analysis.h5_child import root_attributes_in_child
 from scanner.analysis.keras_archive import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, report_keras_config
+from scanner.analysis.magic import HDF5_MAGIC as HDF5_MAGIC
 from scanner.core.capped_io import decode_utf8, parse_json_text
 from scanner.core.errors import MalformedFileError
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
     from scanner.analysis.load_risk import FileAnalysis
 
-HDF5_MAGIC: Final = b"\x89HDF\r\n\x1a\n"
 HDF5_SUFFIXES: Final = frozenset({".h5", ".hdf5"})
 CONFIG_ATTRIBUTE = "model_config"
 #: Root attributes shown when present (what wrote the file).

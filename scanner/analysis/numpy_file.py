@@ -12,9 +12,10 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO, Final
+from typing import TYPE_CHECKING, BinaryIO
 
 from scanner.analysis.builder import AnalysisBuilder, display_text
+from scanner.analysis.magic import NPY_MAGIC
 from scanner.analysis.pickle.scan import scan_pickle_stream
 from scanner.analysis.zip_archive import bomb_ratio
 from scanner.analysis.zip_members import (
@@ -39,7 +40,7 @@ MAX_DESCR_FIELDS = 10_000
 #: Most bytes of an object array's pickle walked.
 MAX_OBJECT_PICKLE_BYTES = 256 * 1024 * 1024
 
-MAGIC: Final = b"\x93NUMPY"
+MAGIC = NPY_MAGIC
 _PREAMBLE = len(MAGIC) + 2
 _HEADER_KEYS = frozenset({"descr", "fortran_order", "shape"})
 # dtype strings numpy writes for plain data: byte order, kind, item size, datetime unit.

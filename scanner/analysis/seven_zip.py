@@ -7,16 +7,16 @@ an archive unpacks to, and so what loading it would run, stays unknown.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from scanner.analysis.builder import AnalysisBuilder
+from scanner.analysis.magic import SEVEN_ZIP_MAGIC as SEVEN_ZIP_MAGIC
 
 if TYPE_CHECKING:
     from typing import BinaryIO
 
     from scanner.analysis.load_risk import FileAnalysis
 
-SEVEN_ZIP_MAGIC: Final = b"7z\xbc\xaf\x27\x1c"
 #: Suffixes of files ``torch.load`` is given (it cannot load a 7z file).
 _TORCH_SUFFIXES = frozenset({".pt", ".pth", ".bin", ".ckpt"})
 

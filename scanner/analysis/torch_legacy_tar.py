@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Final, cast
 
 from scanner.analysis.builder import AnalysisBuilder, display_text
+from scanner.analysis.magic import TAR_START as TAR_START
 from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_file, scan_pickle_stream
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from scanner.analysis.load_risk import FileAnalysis
 
 #: How a tar starts: a 512-byte header whose ``ustar`` magic sits at offset 257.
-TAR_START: Final = re.compile(rb"(?s).{257}ustar[\x00 ]")
 #: Most tar members looked at (the legacy layout has four).
 MAX_TAR_MEMBERS = 10_000
 #: Most bytes of one member walked as pickles.

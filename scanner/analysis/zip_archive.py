@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from scanner.analysis.builder import display_text
+from scanner.analysis.magic import EMPTY_ZIP_MAGIC as EMPTY_ZIP_MAGIC
+from scanner.analysis.magic import ZIP_MAGIC as ZIP_MAGIC
 from scanner.analysis.zip_methods import BZIP2, DECOMPRESSION_ERRORS, LZMA, new_decompressor
 from scanner.core.errors import MalformedFileError
 
@@ -41,8 +43,6 @@ MAX_COMPRESSION_RATIO = 200
 #: Most decompressed bytes read from one archive over all its members.
 MAX_TOTAL_READ_BYTES = 1024 * 1024 * 1024
 
-ZIP_MAGIC: Final = b"PK\x03\x04"
-EMPTY_ZIP_MAGIC: Final = b"PK\x05\x06"
 
 #: Compression methods read: stored and deflated (what PyTorch, NumPy and Keras write), and
 #: the bzip2 and LZMA that zipfile-based loaders (Keras, NumPy) also read.

@@ -113,7 +113,8 @@ def write_json(doc: dict[str, Any], part: BulkPart, out: TextIO) -> None:
     entries from templates, one at a time: the standard encoder walks every value in Python
     when it indents, and 100,000 components held as dictionaries or texts cost ~1 GB."""
     if not part:
-        out.write(json.dumps(doc, indent=2) + "\n")
+        json.dump(doc, out, indent=2)  # written as it is encoded, never one whole text
+        out.write("\n")
         return
     items: list[Callable[[], str]] = []
 

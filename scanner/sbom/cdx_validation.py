@@ -57,14 +57,15 @@ def json_schema_problems(
     Every URL must also be an absolute RFC 3986 URI (stricter than the schema's
     ``iri-reference``). ``schema_cache`` holds compiled validators; None uses the library's only.
     """
-    stripped = json.loads(json.dumps(doc))
-    problems, shapes = _take_urls(stripped)
     eager = len(doc.get("components", ())) >= COMPILE_AT_ONCE_COMPONENTS
     compiled = (
         _compiled_validator(spec_version, schema_cache, eager=eager) if schema_cache else None
     )
     if compiled is not None and _passes(compiled, doc):
-        return problems
+        return _url_check(doc)
+    # The library's road: a copy without URLs (see _library_problems).
+    stripped = json.loads(json.dumps(doc))
+    problems, shapes = _take_urls(stripped)
     return problems + _library_problems(stripped, shapes, spec_version)
 
 
@@ -278,6 +279,21 @@ def _take_urls(doc: dict[str, Any]) -> tuple[list[str], set[str]]:
             problems.extend(_url_problems(node.pop("url")))
         stack.extend(node.values())
     return problems, shapes
+
+
+def _url_check(doc: Mapping[str, Any]) -> list[str]:
+    """The URL problems ``_take_urls`` reports, without copying or changing ``doc``."""
+    problems: list[str] = []
+    stack: list[Any] = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if "url" in node:
+                problems.extend(_url_problems(node["url"]))
+            stack.extend(value for key, value in node.items() if key != "url")
+    return problems
 
 
 def _url_problems(value: Any) -> list[str]:

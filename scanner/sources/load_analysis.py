@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from scanner.analysis.chat_template import analyze_chat_template
 from scanner.analysis.dispatch import analyze_path
 from scanner.analysis.load_risk import (
     FileAnalysis,
@@ -119,6 +118,14 @@ def file_analyses(
                 analyses.setdefault(location, []).append(found)
             line.advance(1, entry.size)
     return analyses, issues
+
+
+def analyze_chat_template(text: str, *, source: str) -> tuple[LoadRisk, ...]:
+    """``scanner.analysis.chat_template.analyze_chat_template``, imported on first use (most
+    folders hold no template)."""
+    from scanner.analysis.chat_template import analyze_chat_template as analyze
+
+    return analyze(text, source=source)
 
 
 def gguf_template_analysis(metadata: GgufMetadata) -> FileAnalysis | None:

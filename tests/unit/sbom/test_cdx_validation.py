@@ -183,3 +183,20 @@ def test_a_large_bom_compiles_at_once(tmp_path, fresh):
 def test_without_a_cache_folder_only_the_library_validates(fresh, monkeypatch):
     monkeypatch.setattr(cdx_validation, "_compile", lambda _version: pytest.fail("compiled"))
     assert json_schema_problems(rendered("1.6"), "1.6", None) == []
+
+
+def test_both_roads_report_the_same_bad_urls(tmp_path, fresh):
+    doc = rendered("1.6")
+    doc["components"][0]["externalReferences"] = [
+        {"type": "website", "url": "https://ok.test/"},
+        {"type": "website", "url": "https://bad.test/a b"},
+    ]
+    doc["metadata"]["component"].setdefault("externalReferences", []).append(
+        {"type": "vcs", "url": "not a url"}
+    )
+    compiled("1.6", tmp_path)  # the compiled validator is there: the fast road
+    fast = json_schema_problems(doc, "1.6", tmp_path)
+    slow = json_schema_problems(doc, "1.6", None)
+    assert sorted(fast) == sorted(slow)
+    assert "url 'https://bad.test/a b' is not a valid absolute URI" in fast
+    assert "url 'not a url' is not a valid absolute URI" in fast
