@@ -16,12 +16,12 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TextIO
 
-from scanner.sbom.integrity import HASH_HEX_LENGTHS, LOWER_HEX
+from scanner.sbom.integrity import HASH_HEX_LENGTHS, LOWER_HEX, walk_objects
 
 _Key = tuple[Any, ...]
 
@@ -187,7 +187,7 @@ def bulk_problems(doc: Mapping[str, Any], part: BulkPart) -> list[str]:
     problems = part.value_problems()
     refs = [component.ref for component in part.components]
     known_elsewhere = {
-        obj["bom-ref"] for obj in _objects(doc) if isinstance(obj.get("bom-ref"), str)
+        obj["bom-ref"] for obj in walk_objects(doc) if isinstance(obj.get("bom-ref"), str)
     }
     seen: set[str] = set()
     for ref in refs:
@@ -213,17 +213,6 @@ def bulk_problems(doc: Mapping[str, Any], part: BulkPart) -> list[str]:
     return problems
 
 
-def _objects(node: Any) -> Iterator[dict[str, Any]]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            yield current
-            stack.extend(current.values())
-        elif isinstance(current, list):
-            stack.extend(current)
-
-
 #: Stands for a bulk entry while the rest of the document is encoded (NUL never survives
 #: ``xml_safe``, so no real value can look like it).
 _PLACEHOLDER = "\x00sovscan-bulk\x00"
@@ -234,30 +223,25 @@ def _component_text(component: BulkComponent) -> str:
     """The component as ``json.dumps(indent=2)`` writes an item of the top-level
     ``components`` (its first line unindented, the rest at six spaces and deeper)."""
     lines = ["{", f'      "bom-ref": {json.dumps(component.ref)},']
-    if component.hashes:
-        lines.append('      "hashes": [')
-        lines.append(
-            ",\n".join(
-                f'        {{\n          "alg": {json.dumps(alg)},\n'
-                f'          "content": {json.dumps(content)}\n        }}'
-                for alg, content in component.hashes
-            )
-        )
-        lines.append("      ],")
+    lines += _pairs_json("hashes", ("alg", "content"), component.hashes)
     lines.append(f'      "name": {json.dumps(component.name)},')
-    if component.properties:
-        lines.append('      "properties": [')
-        lines.append(
-            ",\n".join(
-                f'        {{\n          "name": {json.dumps(name)},\n'
-                f'          "value": {json.dumps(value)}\n        }}'
-                for name, value in component.properties
-            )
-        )
-        lines.append("      ],")
+    lines += _pairs_json("properties", ("name", "value"), component.properties)
     lines.append(f'      "type": {json.dumps(component.type)}')
     lines.append("    }")
     return "\n".join(lines)
+
+
+def _pairs_json(key: str, names: tuple[str, str], pairs: Sequence[tuple[str, str]]) -> list[str]:
+    """The lines of ``"key": [{names[0]: …, names[1]: …}, …],`` at a component's depth."""
+    if not pairs:
+        return []
+    first, second = (json.dumps(name) for name in names)
+    items = ",\n".join(
+        f"        {{\n          {first}: {json.dumps(one)},\n"
+        f"          {second}: {json.dumps(two)}\n        }}"
+        for one, two in pairs
+    )
+    return [f"      {json.dumps(key)}: [", items, "      ],"]
 
 
 def _entry_text(ref_value: str, needed: Sequence[str]) -> str:
@@ -380,27 +364,31 @@ def _component_xml_text(component: BulkComponent, indent: str) -> str:
     are ``normalizedString`` (tabs and line breaks become spaces), hash contents ``token``."""
     from py_serializable.xml import xs_normalizedString, xs_token
 
-    inner, deeper = indent + "  ", indent + "    "
+    inner = indent + "  "
     lines = [
         f'{indent}<component type="{_attrib(component.type)}" bom-ref="{_attrib(component.ref)}">',
         inner + _leaf("name", None, None, xs_normalizedString(component.name)),
     ]
-    if component.hashes:
-        lines.append(f"{inner}<hashes>")
-        lines.extend(
-            deeper + _leaf("hash", "alg", alg, xs_token(content))
-            for alg, content in component.hashes
-        )
-        lines.append(f"{inner}</hashes>")
-    if component.properties:
-        lines.append(f"{inner}<properties>")
-        lines.extend(
-            deeper + _leaf("property", "name", name, xs_normalizedString(value))
-            for name, value in component.properties
-        )
-        lines.append(f"{inner}</properties>")
+    hashes = [(alg, xs_token(content)) for alg, content in component.hashes]
+    lines += _pairs_xml("hashes", "hash", "alg", hashes, inner)
+    properties = [(name, xs_normalizedString(value)) for name, value in component.properties]
+    lines += _pairs_xml("properties", "property", "name", properties, inner)
     lines.append(f"{indent}</component>")
     return "\n".join(lines) + "\n"
+
+
+def _pairs_xml(
+    holder: str, tag: str, attribute: str, pairs: Sequence[tuple[str, str]], indent: str
+) -> list[str]:
+    """``<holder><tag attribute="a">text</tag>…</holder>`` as lines at ``indent``."""
+    if not pairs:
+        return []
+    deeper = indent + "  "
+    return [
+        f"{indent}<{holder}>",
+        *(deeper + _leaf(tag, attribute, value, text) for value, text in pairs),
+        f"{indent}</{holder}>",
+    ]
 
 
 def _dependency_xml_text(ref: str, targets: Iterable[str], indent: str) -> str:

@@ -63,7 +63,7 @@ def check_integrity(doc: dict[str, Any], elsewhere: frozenset[str] = frozenset()
     ``elsewhere``: refs of top-level components written outside ``doc`` (``cdx_bulk``), which
     declarations may name; ``cdx_bulk.bulk_problems`` checks those components themselves.
     """
-    objects = list(_walk(doc))  # walked once: a BOM may hold 100,000 components
+    objects = list(walk_objects(doc))  # walked once: a BOM may hold 100,000 components
     return [
         *_duplicate_bom_refs(objects),
         *_dangling_dependencies(doc),
@@ -74,7 +74,7 @@ def check_integrity(doc: dict[str, Any], elsewhere: frozenset[str] = frozenset()
     ]
 
 
-def _walk(node: Any) -> Iterator[dict[str, Any]]:
+def walk_objects(node: Any) -> Iterator[dict[str, Any]]:
     """Every object in the document, depth first, without recursion."""
     stack = [node]
     while stack:
