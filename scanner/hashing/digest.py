@@ -28,13 +28,13 @@ import queue
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
-from scanner.core import progress
+from scanner.core.progress import step
 
 if TYPE_CHECKING:
     from scanner.hashing.digest_cache import HashCache
@@ -53,8 +53,6 @@ RESULT_BATCH: Final = 256
 #: Python's, under the GIL, and two threads taking turns at it ran 1.9x slower than one
 #: (20,000 files of 1-4 KB, bench/scale.py); large files keep every worker busy.
 SMALL_FILE_BYTES: Final = BUFFER_SIZE
-
-_Advance = Callable[[int, int], None]
 
 _OPEN_FLAGS: Final = (
     os.O_RDONLY
@@ -198,13 +196,14 @@ def _hash_in_pool(
     for worker in workers:
         worker.start()
     try:
-        with _progress_bar(total_bytes, len(requests), enabled=progress) as advance:
+        status = step("Hashing", enabled=progress, total=len(requests), total_bytes=total_bytes)
+        with status as line:
             received = 0
             while received < len(requests):
                 try:
                     batch = results.get(timeout=PROGRESS_INTERVAL_S)
                 except queue.Empty:
-                    advance(0, counter.take())
+                    line.advance(0, counter.take())
                     continue
                 if isinstance(batch, BaseException):
                     raise batch
@@ -214,7 +213,7 @@ def _hash_in_pool(
                         to_store.append((st, outcome.sha256))
                 finished = len(batch)
                 received += finished
-                advance(finished, counter.take())
+                line.advance(finished, counter.take())
                 if cache is not None and len(to_store) >= CACHE_BATCH:
                     cache.store_many(to_store)
                     to_store.clear()
@@ -452,14 +451,3 @@ class _ByteCounter:
         with self._lock:
             taken, self._bytes = self._bytes, 0
         return taken
-
-
-@contextmanager
-def _progress_bar(total_bytes: int, files: int, *, enabled: bool) -> Iterator[_Advance]:
-    """``advance(bytes, files)`` for the hashing status line (a no-op unless it is drawn)."""
-    with progress.step("Hashing", enabled=enabled, total=files, total_bytes=total_bytes) as line:
-        yield line.advance if enabled else _ignore
-
-
-def _ignore(_bytes: int, _files: int) -> None:
-    return None

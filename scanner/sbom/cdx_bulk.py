@@ -101,13 +101,6 @@ def splice_json(
     return _spliced(doc, part, chosen, lambda c: _component_json(c), _dependency_json)
 
 
-def dump_json(doc: dict[str, Any], part: BulkPart) -> str:
-    """``json.dumps(splice_json(doc, part), indent=2) + "\n"`` (see ``write_json``)."""
-    out = io.StringIO()
-    write_json(doc, part, out)
-    return out.getvalue()
-
-
 def write_json(doc: dict[str, Any], part: BulkPart, out: TextIO) -> None:
     """Write ``json.dumps(splice_json(doc, part), indent=2) + "\n"`` to ``out``, the bulk
     entries from templates, one at a time: the standard encoder walks every value in Python

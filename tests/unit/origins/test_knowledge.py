@@ -588,3 +588,16 @@ def test_fuzzed_overlays_load_or_raise_usage_error(content: str) -> None:
         else:
             assert all(entry.user for entry in layered)
         assert not message or str(path) in message
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Requests", "ruamel.yaml", "zope_interface", "A--B__C..D", "typing-extensions", "PyYAML", "x"],
+)
+def test_pypi_ids_normalise_as_packaging_does(name: str) -> None:
+    """The knowledge base writes PEP 503's rule itself (packaging loads only when needed)."""
+    from packaging.utils import canonicalize_name
+
+    from scanner.origins.knowledge import EntryKind, normalise_id
+
+    assert normalise_id(EntryKind.PYPI_PACKAGE, name) == canonicalize_name(name)
