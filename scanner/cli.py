@@ -197,7 +197,7 @@ def cli() -> None:
     help="Waivers: reviewed load-analysis findings to accept, each naming a file's SHA-256, "
     "the rule, a reason, who accepted it and an expiry date.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars, no verdict line on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines, no verdict line on stderr.")
 @click.option(
     "--debug", is_flag=True, help="Log requests and cache use; show tracebacks of internal errors."
 )
