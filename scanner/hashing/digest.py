@@ -28,8 +28,8 @@ import queue
 import stat
 import threading
 import time
-from collections.abc import Sequence
-from contextlib import suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
@@ -296,17 +296,19 @@ def _hash_one(
     """Hash one file; return its outcome and, on success, the stat to cache it under."""
     try:
         digest, st = _read_and_hash(request, buffers.get(), counter, cancel)
-    except _HashError as exc:
-        return _failure(request, exc.reason), None
+    except HashError as exc:
+        return failed_outcome(request, exc.reason), None
     except OSError as exc:
-        return _failure(request, describe_os_error(exc)), None
+        return failed_outcome(request, describe_os_error(exc)), None
     outcome = HashOutcome(
         path=request.path, sha256=digest, size=st.st_size, from_cache=False, error=None
     )
     return outcome, st
 
 
-class _HashError(Exception):
+class HashError(Exception):
+    """A file is not what was listed, or changed while it was read; ``reason`` says how."""
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -318,22 +320,7 @@ def _read_and_hash(
     counter: _ByteCounter,
     cancel: threading.Event,
 ) -> tuple[str, os.stat_result]:
-    listed = os.lstat(request.path)
-    # Refuse what is not a regular file before opening it: opening a device can have effects.
-    _require_regular(listed)
-    fd = os.open(request.path, _OPEN_FLAGS)
-    with io.FileIO(fd, "rb", closefd=True) as stream:
-        before = os.fstat(fd)
-        _require_regular(before)
-        if (before.st_dev, before.st_ino) != (listed.st_dev, listed.st_ino):
-            raise _HashError("file was replaced while being opened")
-        if before.st_size != request.size:
-            raise _HashError(
-                f"file changed size since it was listed (listed {request.size}, "
-                f"now {before.st_size})"
-            )
-        _clear_nonblocking(fd)
-        _advise_sequential(fd)
+    with _opened(request) as (stream, before):
         digest = hashlib.sha256()
         read_total = 0
         # Read at most one byte past the expected end: enough to see growth, never unbounded.
@@ -348,21 +335,68 @@ def _read_and_hash(
             digest.update(buffer[:count])
             read_total += count
             counter.add(count)
-        after = os.fstat(fd)
+        after = os.fstat(stream.fileno())
+    _check_unchanged(before, after, read_total)
+    return digest.hexdigest(), before
+
+
+def read_small_file(request: HashRequest) -> tuple[bytes, str]:
+    """The whole content of a file under ``SMALL_FILE_BYTES`` and its sha256, read once with
+    the checks ``hash_files`` makes (a regular file, not a symlink, the listed size, unchanged
+    while read), for a caller that also parses the bytes: the file is then read once, not
+    twice.
+
+    Raises:
+        HashError: the file is not what was listed, or changed while read.
+        OSError: it cannot be opened or read.
+    """
+    if request.size >= SMALL_FILE_BYTES:
+        raise ValueError(f"{request.path} is not a small file ({request.size} bytes)")
+    with _opened(request) as (stream, before):
+        data = stream.read(before.st_size + 1)
+        after = os.fstat(stream.fileno())
+    _check_unchanged(before, after, len(data))
+    return data, hashlib.sha256(data).hexdigest()
+
+
+@contextmanager
+def _opened(request: HashRequest) -> Iterator[tuple[io.FileIO, os.stat_result]]:
+    """The file of ``request``, opened without following a symlink, and its ``fstat``; only
+    a regular file, the one that was listed, at the listed size."""
+    listed = os.lstat(request.path)
+    # Refuse what is not a regular file before opening it: opening a device can have effects.
+    _require_regular(listed)
+    fd = os.open(request.path, _OPEN_FLAGS)
+    with io.FileIO(fd, "rb", closefd=True) as stream:
+        before = os.fstat(fd)
+        _require_regular(before)
+        if (before.st_dev, before.st_ino) != (listed.st_dev, listed.st_ino):
+            raise HashError("file was replaced while being opened")
+        if before.st_size != request.size:
+            raise HashError(
+                f"file changed size since it was listed (listed {request.size}, "
+                f"now {before.st_size})"
+            )
+        _clear_nonblocking(fd)
+        if before.st_size >= SMALL_FILE_BYTES:  # one read needs no read-ahead
+            _advise_sequential(fd)
+        yield stream, before
+
+
+def _check_unchanged(before: os.stat_result, after: os.stat_result, read_total: int) -> None:
     if read_total != before.st_size or after.st_size != before.st_size:
-        raise _HashError(
+        raise HashError(
             f"file changed size while hashing (expected {before.st_size}, read {read_total})"
         )
     if _identity(after) != _identity(before):
-        raise _HashError("file was modified while hashing (its mtime or ctime changed)")
-    return digest.hexdigest(), before
+        raise HashError("file was modified while hashing (its mtime or ctime changed)")
 
 
 def _require_regular(st: os.stat_result) -> None:
     if stat.S_ISLNK(st.st_mode):
-        raise _HashError("is a symbolic link (symlinks are never followed)")
+        raise HashError("is a symbolic link (symlinks are never followed)")
     if not stat.S_ISREG(st.st_mode):
-        raise _HashError(f"not a regular file ({_file_type_name(st.st_mode)})")
+        raise HashError(f"not a regular file ({_file_type_name(st.st_mode)})")
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
@@ -412,7 +446,8 @@ def describe_os_error(exc: OSError) -> str:
     return f"cannot read: {exc.strerror or exc}"
 
 
-def _failure(request: HashRequest, reason: str) -> HashOutcome:
+def failed_outcome(request: HashRequest, reason: str) -> HashOutcome:
+    """The outcome of a file that could not be hashed, and why."""
     return HashOutcome(
         path=request.path, sha256=None, size=request.size, from_cache=False, error=reason
     )

@@ -96,8 +96,16 @@ def splice_json(
 ) -> dict[str, Any]:
     """A copy of the library's JSON ``doc`` (shallow, but for the lists it changes) with the
     components of ``part`` in ``keep`` (None: all) and their dependency entries merged in, in
-    the library's order; the edges to ``part`` are added to the other entries."""
+    the library's order; the edges to them are added to the other entries."""
     chosen = sorted((c for c in part.components if keep is None or c.ref in keep), key=_bulk_key)
+    if keep is not None:  # the other entries' edges to the files left out go too
+        part = BulkPart(
+            components=part.components,
+            depends_on={
+                ref: targets if ref in keep else [t for t in targets if t in keep]
+                for ref, targets in part.depends_on.items()
+            },
+        )
     return _spliced(doc, part, chosen, lambda c: _component_json(c), _dependency_json)
 
 

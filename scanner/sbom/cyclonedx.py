@@ -29,7 +29,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 from urllib.parse import quote
 
 import scanner
@@ -47,9 +47,6 @@ from scanner.core.model import (
 )
 from scanner.core.properties import (
     PropertyName,
-    basis_property,
-    origin_hint_value,
-    verdict_property,
 )
 from scanner.sbom.cdx_bulk import (
     BulkComponent,
@@ -70,9 +67,15 @@ from scanner.sbom.cdx_model_card import (
     model_card_json,
     xml_safe,
 )
+from scanner.sbom.cdx_properties import bom_properties, component_properties
 from scanner.sbom.cdx_serial import serial_number
 from scanner.sbom.cdx_validation import json_schema_problems, xml_schema_problems
-from scanner.sbom.declarations import COMPLIANCE_SPEC_VERSIONS, build_compliance, compliance_xml
+from scanner.sbom.declarations import (
+    COMPLIANCE_SPEC_VERSIONS,
+    Compliance,
+    build_compliance,
+    compliance_xml,
+)
 from scanner.sbom.integrity import check_integrity, is_absolute_uri
 from scanner.sbom.rendering import NO_RULES, RenderOptions, RuleDescription
 
@@ -229,30 +232,12 @@ def write_cyclonedx(
     if fmt not in ("json", "xml"):
         raise UsageError(f"unknown CycloneDX format {fmt!r}; use json or xml")
     label = f"CycloneDX {options.spec_version} {fmt.upper()}"
-    builder = _BomBuilder(result, options)
-    bom = builder.build()
-    if builder.problems:
-        raise InvalidOutputError(label, builder.problems)
+    prepared = _prepared(result, options, rules, tier_rules)
+    if prepared.build_problems:
+        raise InvalidOutputError(label, list(prepared.build_problems))
+    bom, bulk, doc, compliance = prepared.bom, prepared.bulk, prepared.doc, prepared.compliance
     version = schema_version(options.spec_version)
-    compliance = None
-    if options.spec_version in COMPLIANCE_SPEC_VERSIONS:
-        compliance = build_compliance(
-            builder.result,
-            rules,
-            created=builder.timestamp.isoformat() if builder.timestamp else None,
-            tool_version=options.tool_version,
-            tier_rules=tier_rules,
-        )
-    # The library's document; the plain files (builder.bulk) are checked on their own and
-    # written in by cdx_bulk, so that 100,000 of them are never held as dictionaries.
-    doc = injected_json(
-        output(bom, "json", version, label),
-        builder.extras,
-        compliance.json_parts() if compliance else None,
-    )
-    bulk = builder.bulk
-    bulk_refs = frozenset(component.ref for component in bulk.components)
-    problems = check_integrity(doc, bulk_refs) + bulk_problems(doc, bulk)
+    problems = list(prepared.problems)
     # The schema sees one plain file of each shape; their values are checked above.
     if fmt == "json":
         view = splice_json(doc, bulk, keep=bulk.representatives())
@@ -262,7 +247,7 @@ def write_cyclonedx(
         top_level = compliance_xml(compliance) if compliance else []
         spliced = inject_xml(
             raw_xml,
-            builder.extras,
+            prepared.extras,
             options.spec_version,
             top_level,
             extend=partial(splice_xml, part=bulk),
@@ -275,6 +260,77 @@ def write_cyclonedx(
         write_json(doc, bulk, out)
     else:
         write_xml(spliced, bulk, out)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What the JSON and the XML of one result share: the library's Bom, the plain files, the
+    extras, the compliance parts, the library's JSON document and the problems found in it."""
+
+    result: ScanResult
+    key: tuple[object, ...]
+    bom: Bom
+    bulk: BulkPart
+    extras: dict[str, ComponentExtras]
+    compliance: Compliance | None
+    doc: dict[str, Any]
+    build_problems: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+_last_prepared: list[_Prepared] = []
+
+
+def _prepared(
+    result: ScanResult,
+    options: BomOptions,
+    rules: Mapping[str, RuleDescription],
+    tier_rules: Mapping[str, Collection[str]] | None,
+) -> _Prepared:
+    """The shared parts of ``result``'s BOM, built once for both formats: a scan written as
+    JSON and XML builds, serialises and checks the library's part once. The last one is kept
+    (with its result, so that the identity it is found by stays valid)."""
+    key = (options, id(rules), id(tier_rules))
+    if _last_prepared and _last_prepared[0].result is result and _last_prepared[0].key == key:
+        return _last_prepared[0]
+    _last_prepared.clear()
+    builder = _BomBuilder(result, options)
+    bom = builder.build()
+    compliance = None
+    doc: dict[str, Any] = {}
+    problems: list[str] = []
+    if not builder.problems:
+        if options.spec_version in COMPLIANCE_SPEC_VERSIONS:
+            compliance = build_compliance(
+                builder.result,
+                rules,
+                created=builder.timestamp.isoformat() if builder.timestamp else None,
+                tool_version=options.tool_version,
+                tier_rules=tier_rules,
+            )
+        # The library's document; the plain files (builder.bulk) are checked on their own and
+        # written in by cdx_bulk, so that 100,000 of them are never held as dictionaries.
+        label = f"CycloneDX {options.spec_version} JSON"
+        doc = injected_json(
+            output(bom, "json", schema_version(options.spec_version), label),
+            builder.extras,
+            compliance.json_parts() if compliance else None,
+        )
+        bulk_refs = frozenset(component.ref for component in builder.bulk.components)
+        problems = check_integrity(doc, bulk_refs) + bulk_problems(doc, builder.bulk)
+    prepared = _Prepared(
+        result=result,
+        key=key,
+        bom=bom,
+        bulk=builder.bulk,
+        extras=builder.extras,
+        compliance=compliance,
+        doc=doc,
+        build_problems=tuple(builder.problems),
+        problems=tuple(problems),
+    )
+    _last_prepared.append(prepared)
+    return prepared
 
 
 def _utc_timestamp(options: BomOptions) -> datetime | None:
@@ -331,7 +387,7 @@ class _BomBuilder:
             self.needs[SCAN_ROOT_REF].update(subjects)
         everything = {**built, str(root.bom_ref): root}
         metadata = BomMetaData(
-            component=root, properties=self._properties(_bom_properties(self.result))
+            component=root, properties=self._properties(bom_properties(self.result))
         )
         # The library stamps "now" when given nothing; a byte-stable BOM carries no run time.
         metadata.timestamp = self.timestamp  # type: ignore[assignment]
@@ -409,7 +465,7 @@ class _BomBuilder:
                     sorted(
                         {
                             (xml_safe(name), xml_safe(value))
-                            for name, value in _component_properties(component, self.incoming)
+                            for name, value in component_properties(component, self.incoming)
                         }
                     )
                 ),
@@ -471,7 +527,7 @@ class _BomBuilder:
             hashes=self._hashes(component),
             supplier=_supplier(component),
             external_references=self._external_references(component),
-            properties=self._properties(_component_properties(component, self.incoming)),
+            properties=self._properties(component_properties(component, self.incoming)),
             evidence=_evidence(component),
             pedigree=self._pedigree(component),
         )
@@ -680,56 +736,6 @@ def _uri_or_none(url: str | None) -> str | None:
         return None
     ascii_uri = "".join(char if char.isascii() else quote(char, safe="") for char in escaped)
     return ascii_uri if is_absolute_uri(ascii_uri) else None
-
-
-def _bom_properties(result: ScanResult) -> list[tuple[str, str]]:
-    """``metadata.properties``: the result's own; the jurisdiction, the chosen policy, one
-    ``sovscan:verdict:<tier>`` per tier (and ``sovscan:basis:<tier>`` naming what a tier was
-    judged against, e.g. its deny list); one ``sovscan:issue`` per scan issue."""
-    pairs = list(result.properties)
-    if result.jurisdiction:
-        pairs.append((PropertyName.JURISDICTION.value, result.jurisdiction))
-    if result.policy:
-        pairs.append((PropertyName.POLICY.value, result.policy))
-    pairs.extend((verdict_property(v.tier), v.verdict.value) for v in result.verdicts)
-    pairs.extend((basis_property(v.tier), v.basis) for v in result.verdicts if v.basis)
-    pairs.extend(
-        (PropertyName.ISSUE.value, f"[{issue.severity}] {issue.location}: {issue.problem}")
-        for issue in result.issues
-    )
-    return pairs
-
-
-def _component_properties(
-    component: Component, incoming: Mapping[str, set[str]]
-) -> list[tuple[str, str]]:
-    """The ``sovscan:`` properties of a top-level component."""
-    pairs = list(component.properties)
-    pairs.append((PropertyName.KIND.value, component.kind.value))
-    if component.unresolved:
-        pairs.append((PropertyName.UNRESOLVED.value, "true"))
-    if component.layer is not None:
-        pairs.append((PropertyName.LAYER.value, component.layer.value))
-    if component.kind is ComponentKind.FILE and component.size is not None:
-        pairs.append((PropertyName.FILE_SIZE.value, str(component.size)))
-    pairs.extend((PropertyName.RELATION.value, kind) for kind in incoming.get(component.ref, ()))
-    origin = component.origin
-    if origin is not None:
-        pairs.append((PropertyName.ORIGIN_STEWARD.value, origin.steward.value))
-        pairs.append((PropertyName.ORIGIN_BASIS.value, origin.basis.value))
-        pairs.append((PropertyName.ORIGIN_CONFIDENCE.value, origin.confidence.value))
-        if origin.country:
-            pairs.append((PropertyName.ORIGIN_COUNTRY.value, origin.country))
-        if origin.organization:
-            pairs.append((PropertyName.ORIGIN_ORGANIZATION.value, origin.organization))
-        if origin.parent:
-            pairs.append((PropertyName.ORIGIN_PARENT.value, origin.parent))
-        if origin.note:
-            pairs.append((PropertyName.ORIGIN_NOTE.value, origin.note))
-    pairs.extend(
-        (PropertyName.ORIGIN_HINT.value, origin_hint_value(hint)) for hint in component.origin_hints
-    )
-    return pairs
 
 
 def _supplier(component: Component) -> OrganizationalEntity | None:

@@ -11,11 +11,12 @@ counts in the code layer like any other code nobody can vouch for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import io
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
-from scanner.analysis.dispatch import analyze_path
+from scanner.analysis.dispatch import analyze_path, analyze_stream
 from scanner.analysis.load_risk import (
     FileAnalysis,
     LoadRisk,
@@ -38,6 +39,15 @@ from scanner.core.model import (
 from scanner.core.progress import step
 from scanner.core.properties import PropertyName
 from scanner.formats.model.gguf import GgufMetadata
+from scanner.hashing.digest import (
+    SMALL_FILE_BYTES,
+    HashError,
+    HashOutcome,
+    HashRequest,
+    describe_os_error,
+    failed_outcome,
+    read_small_file,
+)
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.inventory import Inventory
 from scanner.sources.walk import FileEntry
@@ -82,9 +92,12 @@ def analyze_folder(
     file_refs: dict[str, str],
     *,
     progress: bool = False,
+    analysed: FileAnalyses | None = None,
 ) -> SecurityParts:
-    """Analyse the walked ``files``; ``file_refs`` maps a file's relative path to its ref."""
-    analyses, issues = file_analyses(files, progress=progress)
+    """Analyse the walked ``files``; ``file_refs`` maps a file's relative path to its ref.
+    ``analysed`` is ``file_analyses(files)`` when the caller has it already."""
+    analyses, issues = analysed if analysed is not None else file_analyses(files, progress=progress)
+    analyses = {location: list(found) for location, found in analyses.items()}
     for path, metadata in facts.gguf:
         found = gguf_template_analysis(metadata)
         if found is not None:
@@ -103,18 +116,30 @@ def analyze_folder(
     return builder.parts(issues)
 
 
+#: Analyses by a file's relative path, and issues for files that could not be analysed.
+FileAnalyses = tuple[dict[str, list[FileAnalysis]], list[ScanIssue]]
+
+
 def file_analyses(
-    files: Sequence[FileEntry], *, progress: bool = False
-) -> tuple[dict[str, list[FileAnalysis]], list[ScanIssue]]:
+    files: Sequence[FileEntry],
+    *,
+    progress: bool = False,
+    hashed: MutableMapping[Path, HashOutcome] | None = None,
+) -> FileAnalyses:
     """The analyses of the walked ``files`` by relative path (chat templates of JSON and
     ``*.jinja`` files, the dispatcher for the rest), and issues for files that could not be
-    analysed; with ``progress``, counted on a terminal's status line."""
+    analysed; with ``progress``, counted on a terminal's status line.
+
+    With ``hashed``, a file under ``SMALL_FILE_BYTES`` that the dispatcher reads is read whole,
+    once, with the hashing module's checks: its bytes are analysed and hashed, and its outcome
+    goes into ``hashed`` (a folder of 100,000 small files is then opened 100,000 times, not
+    200,000)."""
     analyses: dict[str, list[FileAnalysis]] = {}
     issues: list[ScanIssue] = []
     with step("Checking what loading would run", enabled=progress, total=len(files)) as line:
         for entry in files:
             location = entry.relpath.as_posix()
-            for found in _analyses(entry, issues):
+            for found in _analyses(entry, issues, hashed):
                 analyses.setdefault(location, []).append(found)
             line.advance(1, entry.size)
     return analyses, issues
@@ -143,10 +168,14 @@ def with_load_analysis(
     facts: FolderFacts,
     *,
     progress: bool = False,
+    analysed: FileAnalyses | None = None,
 ) -> Inventory:
     """``inventory`` with the analysis of its ``files``: file properties, code components,
-    findings, and issues for files that could not be analysed."""
-    parts = analyze_folder(files, facts, _file_refs(inventory), progress=progress)
+    findings, and issues for files that could not be analysed (``analysed``: the
+    ``file_analyses`` of ``files`` when the caller has it already)."""
+    parts = analyze_folder(
+        files, facts, _file_refs(inventory), progress=progress, analysed=analysed
+    )
     return _with_parts(inventory, parts)
 
 
@@ -197,7 +226,11 @@ def _as_is(location: str) -> str:
     return location
 
 
-def _analyses(entry: FileEntry, issues: list[ScanIssue]) -> Iterator[FileAnalysis]:
+def _analyses(
+    entry: FileEntry,
+    issues: list[ScanIssue],
+    hashed: MutableMapping[Path, HashOutcome] | None,
+) -> Iterator[FileAnalysis]:
     location = entry.relpath.as_posix()
     name = entry.relpath.name
     try:
@@ -211,7 +244,11 @@ def _analyses(entry: FileEntry, issues: list[ScanIssue]) -> Iterator[FileAnalysi
             text = read_text_capped(entry.path, max_bytes=MAX_TEMPLATE_FILE_BYTES)
             yield FileAnalysis(format="jinja", risks=analyze_chat_template(text, source=name))
             return
-        found = analyze_path(entry.path, location)
+        content = _read_once(entry, hashed)
+        if content is None:
+            found = analyze_path(entry.path, location)
+        else:
+            found = analyze_stream(io.BytesIO(content), location)
     except MalformedFileError as error:
         issues.append(ScanIssue(location=location, problem=error.problem))
         return
@@ -222,6 +259,27 @@ def _analyses(entry: FileEntry, issues: list[ScanIssue]) -> Iterator[FileAnalysi
         return
     if found is not None:
         yield found
+
+
+def _read_once(entry: FileEntry, hashed: MutableMapping[Path, HashOutcome] | None) -> bytes | None:
+    """The bytes of a small file, hashed into ``hashed`` on the way; None when ``hashed`` is
+    None, the file is not small, or reading failed (its outcome then says why, and the
+    analysis opens the file itself and reports what it finds)."""
+    if hashed is None or entry.size >= SMALL_FILE_BYTES:
+        return None
+    request = HashRequest(path=entry.path, size=entry.size)
+    try:
+        content, sha256 = read_small_file(request)
+    except HashError as error:
+        hashed[entry.path] = failed_outcome(request, error.reason)
+        return None
+    except OSError as error:
+        hashed[entry.path] = failed_outcome(request, describe_os_error(error))
+        return None
+    hashed[entry.path] = HashOutcome(
+        path=entry.path, sha256=sha256, size=entry.size, from_cache=False, error=None
+    )
+    return content
 
 
 def _json_templates(entry: FileEntry) -> Iterator[FileAnalysis]:

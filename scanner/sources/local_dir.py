@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -12,12 +12,12 @@ from scanner.core.errors import TargetError
 from scanner.core.model import ComponentKind, Evidence, ScanIssue, Severity
 from scanner.formats.model.model_formats import holds_weights
 from scanner.formats.python.dependency_files import PROJECT_NAMING_KINDS
-from scanner.hashing.digest import HashRequest, hash_files
+from scanner.hashing.digest import HashOutcome, HashRequest, hash_files
 from scanner.hashing.digest_cache import HashCache
 from scanner.sources.folder_facts import FolderFacts, read_folder_facts
 from scanner.sources.identity import identify
 from scanner.sources.inventory import FileDigest, Inventory, build_inventory
-from scanner.sources.load_analysis import with_load_analysis
+from scanner.sources.load_analysis import file_analyses, with_load_analysis
 from scanner.sources.python.files import read_dependency_files
 from scanner.sources.walk import VIRTUALENV_NOT_WALKED, FileEntry, walk_target
 
@@ -43,7 +43,10 @@ def scan_local(
         )
     facts = read_folder_facts(walk)
     identity, identity_issues = identify(target, config.name, facts.downloads)
-    digests, hash_issues = _hash(walk.files, facts, config, cache)
+    # Loading analysis reads small files whole: they are hashed from the same bytes.
+    read_once: dict[Path, HashOutcome] = {}
+    analysed = file_analyses(walk.files, progress=config.progress, hashed=read_once)
+    digests, hash_issues = _hash(walk.files, facts, config, cache, read_once)
     inventory = build_inventory(
         identity,
         facts,
@@ -61,7 +64,7 @@ def scan_local(
     python = _python_parts(documents, inventory.subject_ref)
     if model_folder:
         walk = replace(walk, issues=tuple(_model_venv(issue) for issue in walk.issues))
-    inventory = with_load_analysis(inventory, walk.files, facts, progress=config.progress)
+    inventory = with_load_analysis(inventory, walk.files, facts, analysed=analysed)
     if (
         target.is_file()
         and config.python is None
@@ -209,12 +212,15 @@ def _hash(
     facts: FolderFacts,
     config: ScanConfig,
     cache: HashCache | None,
+    read_once: Mapping[Path, HashOutcome],
 ) -> tuple[dict[PurePosixPath, FileDigest], list[ScanIssue]]:
-    """Hash every file except LFS pointers (whose real content hash the pointer carries)."""
+    """Hash every file except LFS pointers (whose real content hash the pointer carries) and
+    those in ``read_once`` (hashed as they were read for analysis)."""
     pointers = {rel for rel, _ in facts.lfs_pointers}
     wanted = [entry for entry in files if entry.relpath not in pointers]
-    outcomes = hash_files(
-        [HashRequest(path=entry.path, size=entry.size) for entry in wanted],
+    outcomes = dict(read_once)
+    outcomes |= hash_files(
+        [HashRequest(path=e.path, size=e.size) for e in wanted if e.path not in read_once],
         jobs=config.jobs,
         cache=cache,
         progress=config.progress,

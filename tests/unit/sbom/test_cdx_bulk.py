@@ -147,6 +147,32 @@ def test_same_bytes_as_the_library(name: str, spec_version: str, fmt: str) -> No
     assert fast == library
 
 
+def test_json_and_xml_of_one_result_share_one_build(monkeypatch) -> None:
+    """A scan written as JSON and XML builds the library's part once; the bytes are those of
+    separate renders, and another result or other options build again."""
+    import scanner.sbom.cyclonedx as cyclonedx
+
+    builds: list[int] = []
+    build = cyclonedx._BomBuilder.build
+
+    def counted(self: cyclonedx._BomBuilder):
+        builds.append(1)
+        return build(self)
+
+    monkeypatch.setattr(cyclonedx._BomBuilder, "build", counted)
+    result = with_files(scan_result())
+    written = [render_cyclonedx(result, fmt, FIXED) for fmt in ("json", "xml", "json")]
+    assert len(builds) == 1
+    alone = [render_cyclonedx(replace(result), fmt, FIXED) for fmt in ("json", "xml")]
+    assert len(builds) == 3
+    assert written == [alone[0], alone[1], alone[0]]
+    other = replace(FIXED, spec_version="1.5")
+    assert render_cyclonedx(result, "json", other) != written[0]
+    assert len(builds) == 4
+    changed = replace(result, issues=result.issues[1:])
+    assert render_cyclonedx(changed, "json", FIXED) != written[0]
+
+
 def test_the_plain_files_are_the_ones_written_here() -> None:
     doc = json.loads(render_cyclonedx(with_files(scan_result()), "json", BomOptions()))
     by_ref = {c["bom-ref"]: c for c in doc["components"]}

@@ -95,3 +95,72 @@ def test_python_files_and_broken_tokenizer_config_are_reported_once(tmp_path: Pa
     assert [f.rule_id for f in inventory.findings] == ["SEC007"]
     tokenizer_issues = [i for i in inventory.issues if i.location.endswith("tokenizer_config.json")]
     assert len(tokenizer_issues) == 1
+
+
+def test_small_files_are_read_once_for_analysis_and_hash(tmp_path: Path, monkeypatch) -> None:
+    """A small file the analysers read is hashed from the same bytes: opened once, not twice;
+    large files and files the analysers do not open whole are hashed by the pool."""
+    import hashlib
+
+    import scanner.hashing.digest as digest
+    import scanner.sources.local_dir as local_dir
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"architectures": ["BertModel"]}')
+    (folder / "tokenizer_config.json").write_text('{"chat_template": "{{ messages }}"}')
+    (folder / "pytorch_model.bin").write_bytes(EVIL_PICKLE)
+    header = b'{"w":{"dtype":"U8","shape":[1048576],"data_offsets":[0,1048576]}}'
+    large = len(header).to_bytes(8, "little") + header + b"\x00" * digest.SMALL_FILE_BYTES
+    (folder / "weights.safetensors").write_bytes(large)
+    pooled: list[str] = []
+    from scanner.hashing.digest import hash_files
+
+    def spy(requests, **options):
+        pooled.extend(sorted(r.path.name for r in requests))
+        return hash_files(requests, **options)
+
+    monkeypatch.setattr(local_dir, "hash_files", spy)
+    inventory = _scan(folder, tmp_path)
+    assert pooled == ["tokenizer_config.json", "weights.safetensors"]
+    by_path = {c.path: c for c in inventory.components if c.kind is ComponentKind.FILE}
+    for name in ("config.json", "pytorch_model.bin", "weights.safetensors"):
+        (stored,) = by_path[name].hashes
+        assert stored.value == hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    assert any(f.rule_id == "SEC001" for f in inventory.findings)
+
+
+def test_a_small_file_that_changes_after_listing_is_not_hashed(tmp_path: Path, monkeypatch) -> None:
+    """The single read keeps the hashing checks: a file that is not what was listed (grown,
+    or swapped for a symlink) gets no digest and an issue, and is still analysed."""
+    import scanner.sources.local_dir as local_dir
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"architectures": ["BertModel"]}')
+    grown = folder / "pytorch_model.bin"
+    grown.write_bytes(EVIL_PICKLE)
+    swapped = folder / "extra.pkl"
+    swapped.write_bytes(EVIL_PICKLE)
+    (tmp_path / "elsewhere.pkl").write_bytes(EVIL_PICKLE)
+    from scanner.sources.folder_facts import read_folder_facts
+
+    def then_change(walk):
+        facts = read_folder_facts(walk)
+        grown.write_bytes(EVIL_PICKLE + b"more")
+        swapped.unlink()
+        swapped.symlink_to(tmp_path / "elsewhere.pkl")
+        return facts
+
+    monkeypatch.setattr(local_dir, "read_folder_facts", then_change)
+    inventory = _scan(folder, tmp_path)
+    problems = {i.location.rsplit("/", 1)[-1]: i.problem for i in inventory.issues}
+    assert "changed size since it was listed" in problems["pytorch_model.bin"]
+    assert "cannot hash" in problems["extra.pkl"]
+    by_path = {c.path: c for c in inventory.components if c.kind is ComponentKind.FILE}
+    assert by_path["pytorch_model.bin"].hashes == ()
+    assert by_path["extra.pkl"].hashes == ()
+    assert any(
+        f.rule_id == "SEC001" and f.component_ref.endswith("pytorch_model.bin")
+        for f in inventory.findings
+    )
