@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scanner.core.config import ScanConfig
 from scanner.core.errors import UsageError
 from scanner.core.model import ScanResult
 from scanner.origins.attribute import attribute
 from scanner.origins.knowledge import KnowledgeBase, load_builtin, load_overlay
-from scanner.policy.attestation import Attestation, load_attestation
 from scanner.policy.evaluate import evaluate
 from scanner.policy.profile import BUILTIN_TIERS, Profile, load_profile_file, with_deny
 from scanner.policy.profile import load_builtin as load_builtin_profile
-from scanner.policy.registry import TrustedRegistry, load_registry
-from scanner.policy.waivers import Waivers, apply_waivers, load_waivers
+
+if TYPE_CHECKING:
+    from scanner.policy.attestation import Attestation
+    from scanner.policy.registry import TrustedRegistry
+    from scanner.policy.waivers import Waivers
 
 
 def knowledge_base(origins_file: Path | None) -> KnowledgeBase:
@@ -67,17 +70,17 @@ class Assessor:
             profiles=tuple(profiles),
             chosen=chosen,
             jurisdiction=config.jurisdiction,
-            attestation=load_attestation(config.attestation_file)
-            if config.attestation_file
-            else None,
-            registry=load_registry(config.registry_file) if config.registry_file else None,
-            waivers=load_waivers(config.accept_file) if config.accept_file else None,
+            attestation=_attestation(config.attestation_file),
+            registry=_registry(config.registry_file),
+            waivers=_waivers(config.accept_file),
             today=config.today,
         )
 
     def assess(self, result: ScanResult) -> ScanResult:
         """Apply the waivers, attach origins to every component, then evaluate every tier."""
         if self.waivers is not None:
+            from scanner.policy.waivers import apply_waivers
+
             result = apply_waivers(result, self.waivers, self.today)
         return evaluate(
             attribute(result, self.knowledge),
@@ -87,3 +90,30 @@ class Assessor:
             registry=self.registry,
             chosen=self.chosen,
         )
+
+
+# The loaders import their modules only when a file is named: most scans name none.
+
+
+def _attestation(path: Path | None) -> Attestation | None:
+    if path is None:
+        return None
+    from scanner.policy.attestation import load_attestation
+
+    return load_attestation(path)
+
+
+def _registry(path: Path | None) -> TrustedRegistry | None:
+    if path is None:
+        return None
+    from scanner.policy.registry import load_registry
+
+    return load_registry(path)
+
+
+def _waivers(path: Path | None) -> Waivers | None:
+    if path is None:
+        return None
+    from scanner.policy.waivers import load_waivers
+
+    return load_waivers(path)

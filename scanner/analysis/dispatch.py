@@ -15,25 +15,26 @@ reported unreadable.
 
 from __future__ import annotations
 
-import importlib
 import io
 import re
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
 from scanner.analysis.magic import (
     EMPTY_ZIP_MAGIC,
     HDF5_MAGIC,
     NPY_MAGIC,
+    PICKLE_OPCODE_START,
+    PICKLE_START,
     SEVEN_ZIP_MAGIC,
     TAR_START,
     ZIP_MAGIC,
 )
 from scanner.analysis.pickle.compression import COMPRESSED_START
-from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_content, scan_pickle_file
 from scanner.core.capped_io import open_regular_file
+from scanner.core.lazy import later
 from scanner.core.model import Severity
 from scanner.formats.model.model_formats import PickleUse, format_of, suffixes_read
 
@@ -49,24 +50,28 @@ if TYPE_CHECKING:
 Analyser: TypeAlias = "Callable[[BinaryIO, str], FileAnalysis | None]"
 
 
-def _later(module: str, function: str) -> Callable[..., Any]:
-    """``module.function``, imported the first time it is called: the routes are tested on
-    every file, but a container's analyser loads only when a file is one."""
+def scan_pickle_file(stream: BinaryIO, name: str) -> FileAnalysis:
+    """``scanner.analysis.pickle.scan.scan_pickle_file``, imported on first use (a folder of
+    JSON, text and safetensors files never loads the pickle analyser)."""
+    from scanner.analysis.pickle.scan import scan_pickle_file as scan
 
-    def call(*args: Any) -> Any:
-        return getattr(importlib.import_module(module), function)(*args)
-
-    call.__name__ = call.__qualname__ = function
-    return call
+    return scan(stream, name)
 
 
-_analyze_7z = _later("scanner.analysis.seven_zip", "analyze_7z")
-_analyze_npy = _later("scanner.analysis.numpy_file", "analyze_npy")
-_analyze_npz_members = _later("scanner.analysis.numpy_file", "analyze_npz_members")
-_analyze_torch_tar = _later("scanner.analysis.torch_legacy_tar", "analyze_torch_tar")
-_analyze_keras_h5 = _later("scanner.analysis.keras_h5", "analyze_keras_h5")
-_analyze_keras_members = _later("scanner.analysis.keras_archive", "analyze_keras_members")
-_analyze_torch_members = _later("scanner.analysis.torch_archive", "analyze_torch_members")
+def scan_pickle_content(stream: BinaryIO, name: str) -> FileAnalysis | None:
+    """``scanner.analysis.pickle.scan.scan_pickle_content``, imported on first use."""
+    from scanner.analysis.pickle.scan import scan_pickle_content as scan
+
+    return scan(stream, name)
+
+
+_analyze_7z = later("scanner.analysis.seven_zip", "analyze_7z")
+_analyze_npy = later("scanner.analysis.numpy_file", "analyze_npy")
+_analyze_npz_members = later("scanner.analysis.numpy_file", "analyze_npz_members")
+_analyze_torch_tar = later("scanner.analysis.torch_legacy_tar", "analyze_torch_tar")
+_analyze_keras_h5 = later("scanner.analysis.keras_h5", "analyze_keras_h5")
+_analyze_keras_members = later("scanner.analysis.keras_archive", "analyze_keras_members")
+_analyze_torch_members = later("scanner.analysis.torch_archive", "analyze_torch_members")
 
 #: Suffixes always walked as pickles, whatever their first bytes (the format table says which).
 ALWAYS_PICKLE_SUFFIXES: Final = suffixes_read(PickleUse.ALWAYS)
@@ -76,8 +81,6 @@ OWN_FORMAT_SUFFIXES: Final = suffixes_read(PickleUse.UNLESS_VALID)
 #: Names a pickle-reading loader is given (torch.load's ``.bin``/``.pt``, joblib's ``.sav``,
 #: ``numpy.load(allow_pickle=True)`` on a ``.npy``/``.npz`` that is no zip, no suffix, …).
 LOADER_SUFFIXES: Final = suffixes_read(PickleUse.PARSE)
-#: Matches every file: what no other row reads is parsed, and kept if a loader reads a pickle.
-ANYTHING: Final = re.compile(b"")
 #: Suffixes of files their loaders open with Python's zipfile, which finds the archive from
 #: its end: bytes prepended to the first member do not stop it (keras.saving.load_model).
 ZIPFILE_SUFFIXES: Final = frozenset({".keras", ".zip"})
@@ -292,7 +295,9 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route(name="compressed-pickle", analyse=_pickle_if_it_is_one, opening=COMPRESSED_START),
     Route(name="pickle-by-opcode", analyse=scan_pickle_file, opening=PICKLE_START),
     Route(name="pickle-by-loader", analyse=_pickle_or_the_zip_behind, suffixes=LOADER_SUFFIXES),
-    Route(name="pickle-by-content", analyse=scan_pickle_content, opening=ANYTHING),
+    # What no other row reads is parsed when it starts with an opcode, and kept if a loader
+    # reads a pickle.
+    Route(name="pickle-by-content", analyse=scan_pickle_content, opening=PICKLE_OPCODE_START),
 )
 
 

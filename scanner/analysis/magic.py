@@ -18,3 +18,8 @@ NPY_MAGIC: Final = b"\x93NUMPY"
 TAR_START: Final = re.compile(rb"(?s).{257}ustar[\x00 ]")
 #: An HDF5 superblock's signature.
 HDF5_MAGIC: Final = b"\x89HDF\r\n\x1a\n"
+#: How a pickle of protocol 2 to 5 starts: its PROTO opcode.
+PICKLE_START: Final = re.compile(rb"\x80[\x02-\x05]")
+#: The first byte of every pickle opcode (``pickletools.opcodes``; tested): the unpickler
+#: stops at a first byte that is none of them, so such a file is no pickle and names nothing.
+PICKLE_OPCODE_START: Final = re.compile(rb"[().012BCFGIJKLMNPQRSTUVX\]abcdeghijlopqrstu}\x80-\x98]")

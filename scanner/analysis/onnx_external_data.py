@@ -7,10 +7,13 @@ here opens the files they name.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from scanner.analysis.load_risk import LoadRisk, RiskKind
 from scanner.core.model import Severity
-from scanner.formats.model.onnx import OnnxMetadata
+
+if TYPE_CHECKING:
+    from scanner.formats.model.onnx import OnnxMetadata
 
 #: Most hostile external-data locations listed as separate risks by ``external_data_risks``.
 MAX_LOCATION_RISKS = 100

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 from scanner.analysis.builder import list_names
 from scanner.analysis.load_risk import LoadRisk, RiskKind
+from scanner.analysis.magic import PICKLE_START
 from scanner.analysis.numpy_file import MAGIC as NPY_MAGIC
 from scanner.analysis.numpy_file import analyze_npy_member
-from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_stream
+from scanner.analysis.pickle.scan import scan_pickle_stream
 from scanner.analysis.zip_archive import STORED, ZIP_MAGIC
 from scanner.analysis.zip_members import (
     readable,

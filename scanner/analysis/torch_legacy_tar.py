@@ -19,8 +19,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Final, cast
 
 from scanner.analysis.builder import AnalysisBuilder, display_text
+from scanner.analysis.magic import PICKLE_START
 from scanner.analysis.magic import TAR_START as TAR_START
-from scanner.analysis.pickle.scan import PICKLE_START, scan_pickle_file, scan_pickle_stream
+from scanner.analysis.pickle.scan import scan_pickle_file, scan_pickle_stream
 
 if TYPE_CHECKING:
     from typing import BinaryIO

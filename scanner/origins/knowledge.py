@@ -340,7 +340,11 @@ def _parse_entry(raw: object, index: int, *, user: bool, defined_in: str) -> Ori
 
 
 def _entry_from_fields(raw: dict[object, object], *, user: bool, defined_in: str) -> OriginEntry:
-    unknown = sorted(str(key)[:40] for key in raw if key not in _ENTRY_FIELDS)
+    unknown = (
+        []
+        if raw.keys() <= _ENTRY_FIELDS
+        else sorted(str(key)[:40] for key in raw if key not in _ENTRY_FIELDS)
+    )
     if unknown:
         raise _InvalidDocument(f"unknown field(s) {', '.join(unknown)}")
     source = _text(raw, "source", MAX_TEXT_LENGTH)
@@ -414,11 +418,13 @@ def _text(raw: dict[object, object], name: str, limit: int) -> str | None:
 
 def _enum(raw: dict[object, object], name: str, enum: type[_E]) -> _E:
     value = raw.get(name)
-    member = next((m for m in enum if isinstance(value, str) and m.value == value), None)
-    if member is None:
-        allowed = ", ".join(m.value for m in enum)
-        raise _InvalidDocument(f"{name} {value!r} is not one of {allowed}")
-    return member
+    if isinstance(value, str):
+        try:
+            return enum(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(m.value for m in enum)
+    raise _InvalidDocument(f"{name} {value!r} is not one of {allowed}")
 
 
 def _flag(raw: dict[object, object], name: str) -> bool:

@@ -21,7 +21,6 @@ from scanner.core.model import (
 from scanner.core.properties import PropertyName
 from scanner.policy.licenses import LicenseClass, LicenseClassification
 from scanner.policy.profile import Profile, RuleKind
-from scanner.policy.registry import MatchStatus
 from scanner.policy.remedies import (
     OnLoad,
     accept_hint,
@@ -33,7 +32,7 @@ from scanner.policy.remedies import (
     unresolved_remedy,
 )
 from scanner.policy.remedies import label as remedy_label
-from scanner.policy.rules import DANGEROUS_CODE_RULE, is_dangerous
+from scanner.policy.rules import DANGEROUS_CODE_RULE, ON_LOAD_RULES, is_dangerous
 from scanner.policy.tier import (
     Checked,
     Hit,
@@ -56,7 +55,6 @@ from scanner.policy.tier import (
     role_of,
     standing_of,
 )
-from scanner.policy.waivers import ON_LOAD_RULES
 
 _BLOCKING_ISSUES = frozenset({Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM})
 
@@ -367,6 +365,8 @@ def check_registry(tier: Tier) -> Checked:
             )
         )
         return out
+    from scanner.policy.registry import MatchStatus
+
     rules = {
         MatchStatus.NOT_REGISTERED: ("TRU001", "is not on the trusted registry"),
         MatchStatus.HASH_MISMATCH: ("TRU002", "does not match the trusted registry"),

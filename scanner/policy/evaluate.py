@@ -34,11 +34,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from scanner.core.detection import detection_confidence
 from scanner.core.errors import UsageError
 from scanner.core.model import Finding, Layer, ScanResult, TierVerdict, Verdict
-from scanner.policy.attestation import Attestation
 from scanner.policy.checks import (
     CHECKS,
     check_attestations,
@@ -48,7 +48,6 @@ from scanner.policy.checks import (
 from scanner.policy.deny_lists import DenyList, default_deny_list
 from scanner.policy.layers import component_layers
 from scanner.policy.profile import Profile, RuleKind, parse_country
-from scanner.policy.registry import TrustedRegistry
 from scanner.policy.rules import (
     DANGEROUS_CODE_RULE,
     POSSIBLE_ANCESTOR_RULE,
@@ -56,6 +55,10 @@ from scanner.policy.rules import (
     applied_rules,
 )
 from scanner.policy.tier import Checked, Facts, Hit, Tier, clip, count, counted_components
+
+if TYPE_CHECKING:
+    from scanner.policy.attestation import Attestation
+    from scanner.policy.registry import TrustedRegistry
 
 #: Most components a reason lists by name; the rest are counted.
 MAX_REASON_ITEMS = 5

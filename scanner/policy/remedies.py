@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from scanner.core.model import Component, ComponentKind, ScanIssue
-from scanner.policy.waivers import accept_entry
 
 #: For code a file runs on load: the file, and the rules of its findings a waiver would accept.
 OnLoad: TypeAlias = tuple[Component | None, tuple[str, ...]]
@@ -40,6 +39,8 @@ def accept_hint(file: Component | None, rules: tuple[str, ...]) -> str:
     digest = _sha256(file)
     if digest is None:
         return "scan it where its SHA-256 can be computed, then accept it with --accept"
+    from scanner.policy.waivers import accept_entry
+
     entries = "; ".join(accept_entry(digest, rule) for rule in rules)
     return f"accept it in an --accept file: {entries}"
 

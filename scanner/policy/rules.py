@@ -325,6 +325,8 @@ RULES: Mapping[str, Rule] = MappingProxyType(
 POSSIBLE_ANCESTOR_RULE = "GEN002"
 #: The rule every tier applies to files whose loading runs dangerous code.
 DANGEROUS_CODE_RULE = "SEC100"
+#: Findings that make a file run code on load (its code component stands for that code).
+ON_LOAD_RULES = frozenset({"SEC001", "SEC002", "SEC003", "SEC006"})
 #: The static-analysis rules: findings about files, raised by no tier.
 LOAD_ANALYSIS_RULES = frozenset(rule.id for rule in _ANALYSIS_RULES)
 _DANGEROUS_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})

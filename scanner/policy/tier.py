@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, auto
+from typing import TYPE_CHECKING
 
 from scanner.core.model import (
     Acceptance,
@@ -24,12 +25,14 @@ from scanner.core.model import (
     StewardKind,
 )
 from scanner.core.properties import PropertyName
-from scanner.policy.attestation import Attestation
 from scanner.policy.deny_lists import DenyList
 from scanner.policy.licenses import LicenseClassification, classify_licenses
 from scanner.policy.profile import Profile
-from scanner.policy.registry import PurlIdentity, TrustedRegistry, parse_purl
 from scanner.policy.remedies import label as remedy_label
+
+if TYPE_CHECKING:
+    from scanner.policy.attestation import Attestation
+    from scanner.policy.registry import PurlIdentity, TrustedRegistry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,13 +101,20 @@ def effective_origins(
     return origins
 
 
+def _parse_purl(purl: str) -> tuple[PurlIdentity, str | None] | None:
+    """``scanner.policy.registry.parse_purl``, imported when a component has a purl."""
+    from scanner.policy.registry import parse_purl
+
+    return parse_purl(purl)
+
+
 def effective_licenses(
     result: ScanResult, by_ref: Mapping[str, Component]
 ) -> dict[str, tuple[tuple[str, ...], Component | None]]:
     """Declared licences, and the component they were taken from when not its own."""
     by_identity: dict[PurlIdentity, Component] = {}
     for component in result.components:
-        parsed = parse_purl(component.purl) if component.purl and component.licenses else None
+        parsed = _parse_purl(component.purl) if component.purl and component.licenses else None
         if parsed is not None:
             by_identity.setdefault(parsed[0], component)
     local_parent: dict[str, Component] = {}
@@ -116,7 +126,7 @@ def effective_licenses(
     for component in result.components:
         source: Component | None = None
         if not component.licenses:
-            parsed = parse_purl(component.purl) if component.purl else None
+            parsed = _parse_purl(component.purl) if component.purl else None
             if parsed is not None:
                 source = by_identity.get(parsed[0])
             elif component.kind in (ComponentKind.CODE, ComponentKind.TOKENIZER):

@@ -45,13 +45,16 @@ from scanner.core.model import (
 )
 from scanner.core.properties import PropertyName
 from scanner.policy.profile import parse_sha256, read_entries
-from scanner.policy.rules import DANGEROUS_CODE_RULE, LOAD_ANALYSIS_RULES, is_dangerous
+from scanner.policy.rules import (
+    DANGEROUS_CODE_RULE,
+    LOAD_ANALYSIS_RULES,
+    ON_LOAD_RULES,
+    is_dangerous,
+)
 from scanner.sources.model_digest import content_sha256
 
 #: The rules a waiver may name: what loading a file would do, and the policy's verdict on it.
 WAIVABLE_RULES = frozenset({*LOAD_ANALYSIS_RULES, DANGEROUS_CODE_RULE})
-#: Findings that make a file run code on load (its code component stands for that code).
-ON_LOAD_RULES = frozenset({"SEC001", "SEC002", "SEC003", "SEC006"})
 
 #: Caps on a waiver file.
 MAX_WAIVER_BYTES = 4 * 1024 * 1024

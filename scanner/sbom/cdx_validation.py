@@ -147,14 +147,17 @@ def _load(code: bytes) -> dict[str, Any] | None:
 
 @cache
 def _cache_key(spec_version: str) -> str:
-    """What the compiled code depends on: schema files, fastjsonschema, Python, this module."""
+    """What the compiled code depends on: the schema files (path, size and modification time:
+    reading ~0.5 MB of schemas on every run cost more than loading the compiled code),
+    fastjsonschema, Python, this module."""
     import fastjsonschema
 
     digest = hashlib.sha256()
     for part in (_COMPILED_FORMAT, fastjsonschema.VERSION, sys.version, spec_version):
         digest.update(part.encode() + b"\0")
     for file in _schema_files(spec_version):
-        digest.update(Path(file).read_bytes())
+        st = Path(file).stat()
+        digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     return digest.hexdigest()[:24]
 
 

@@ -42,13 +42,6 @@ from scanner.formats.model.architecture_shape import (
     shapes_from_tensors,
 )
 from scanner.formats.model.chat_template_text import DEFAULT_NAME, TemplatePrint, template_print
-from scanner.sources import (
-    architecture_families,
-    chat_templates,
-    published_names,
-    special_tokens,
-    tokenizer_families,
-)
 from scanner.sources.inventory_builder import hub_ref
 
 if TYPE_CHECKING:
@@ -66,7 +59,7 @@ def add_detected_lineage(
 ) -> None:
     """Add what the tokenizer's vocabulary and the model's shape show the model comes from,
     with what the chat template supports."""
-    prints = [(path, tokenizer_families.fingerprint(v)) for path, v in facts.vocabularies]
+    prints = _fingerprints(facts)
     vocabulary, vocabulary_evidence = (
         _add_detected_vocabulary(builder, subject_ref, tokenizer_ref, prints)
         if tokenizer_ref is not None
@@ -123,6 +116,15 @@ def add_detected_lineage(
         _add_detected_base(builder, subject_ref, base, None, _supporting(supporting, publisher))
 
 
+def _fingerprints(facts: FolderFacts) -> list[tuple[PurePosixPath, Fingerprint]]:
+    """The fingerprint of each vocabulary the folder holds (the families load only then)."""
+    if not facts.vocabularies:
+        return []
+    from scanner.sources import tokenizer_families
+
+    return [(path, tokenizer_families.fingerprint(v)) for path, v in facts.vocabularies]
+
+
 #: A supporting signal: the publishers it names, and its evidence.
 Supporting = tuple[tuple[str, ...], Evidence]
 
@@ -132,8 +134,13 @@ def _add_template_matches(
 ) -> list[Supporting]:
     """The published chat templates the model's templates are or revise, each recorded on
     ``ref`` (the tokenizer, else the model) with its evidence."""
+    prints = _template_prints(facts)
+    if not prints:
+        return []
+    from scanner.sources import chat_templates
+
     found: list[Supporting] = []
-    for location, name, print_ in _template_prints(facts):
+    for location, name, print_ in prints:
         match = chat_templates.match_template(print_)
         if match is None:
             continue
@@ -156,6 +163,10 @@ def _add_template_matches(
 def _add_gguf_names(builder: InventoryBuilder, ref: str, facts: FolderFacts) -> list[Supporting]:
     """The published models a GGUF header's names name, each recorded on the model (``ref``)
     with its evidence."""
+    if not facts.gguf:
+        return []
+    from scanner.sources import published_names
+
     found: list[Supporting] = []
     for path, meta in facts.gguf:
         for field, value, words in published_names.gguf_names(meta):
@@ -198,6 +209,8 @@ def _add_special_tokens(
     declares at the same ids, recorded on ``ref`` (the tokenizer, else the model)."""
     if facts.tokenizer is None or not facts.tokenizer.added_tokens:
         return []
+    from scanner.sources import special_tokens
+
     found = special_tokens.match_special_tokens(facts.tokenizer.added_tokens)
     if found is None:
         return []
@@ -232,6 +245,8 @@ def _held_by_vocabulary(
 ) -> tuple[str, Evidence] | None:
     """The first of ``publishers`` one of whose vocabularies the model's holds for the most
     part (``HELD_SHARE``), whatever the order, with the evidence."""
+    from scanner.sources import tokenizer_families
+
     for publisher in publishers:
         for family in tokenizer_families.load_families():
             shipped_by = {_namespace(repo) for repo in (family.repo, *family.also)}
@@ -302,6 +317,10 @@ def _best_shape(
     """The shape that copies a published one most closely (exact before widths alone, then in
     ``model_shapes``' order): what the weights' tensors show counts even when a configuration
     that says otherwise comes first. The first shape when none copies one."""
+    if not shapes:
+        return None, "", None
+    from scanner.sources import architecture_families
+
     matches = [(shape, where, architecture_families.match_shape(shape)) for shape, where in shapes]
     for level in ("exact", "dimensions"):
         for shape, where, found in matches:
@@ -334,6 +353,8 @@ def _add_detected_base(
 ) -> None:
     """The ancestor ``base`` stands for, related to the model with the shape's evidence and
     ``more_evidence`` (the vocabulary's, the chat templates')."""
+    from scanner.sources import architecture_families
+
     found, confidence = base.found, base.confidence
     members = found.of(base.publisher)
     hub_id = parse_hub_id(members[0].repo)
@@ -404,6 +425,8 @@ def _add_detected_vocabulary(
     """The published vocabulary the tokenizer (``ref``) is, or comes from, found by its
     fingerprint whatever the metadata declares, with the evidence: a ``tokenizer-from`` edge
     to its publisher, and LIN001 when nothing the model declares names it."""
+    from scanner.sources import tokenizer_families
+
     if not prints:
         return None, ()
     path, print_, found = _strongest_vocabulary(builder, prints)
@@ -477,6 +500,8 @@ def _strongest_vocabulary(
     """Of the tokenizer files' vocabularies, the one that names a published family most
     strongly (a decoy first in line must not hide the vocabulary a loader reads), else the
     first; tokenizer files that hold different vocabularies are reported."""
+    from scanner.sources import tokenizer_families
+
     matches: dict[str, TokenizerMatch | None] = {}
     for _, print_ in prints:
         if print_.digest not in matches:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.core.capped_io import open_regular_file, read_prefix
 from scanner.core.errors import MalformedFileError
@@ -18,7 +18,6 @@ from scanner.formats.model.download_metadata import (
     download_metadata_target,
     read_download_metadata,
 )
-from scanner.formats.model.gguf import GgufMetadata
 from scanner.formats.model.hf_config import (
     AdapterConfig,
     GenerationConfig,
@@ -47,10 +46,13 @@ from scanner.formats.model.model_formats import (
     format_by_magic,
     format_of,
 )
-from scanner.formats.model.onnx import OnnxMetadata
-from scanner.formats.model.safetensors import SafetensorsHeader
 from scanner.formats.model.vocabulary import Vocabulary, read_vocabulary
 from scanner.sources.walk import FileEntry, WalkResult
+
+if TYPE_CHECKING:
+    from scanner.formats.model.gguf import GgufMetadata
+    from scanner.formats.model.onnx import OnnxMetadata
+    from scanner.formats.model.safetensors import SafetensorsHeader
 
 #: Files at least this big whose name gives no header reader are checked for a format's magic
 #: bytes (a GGUF file holding a model or a vocabulary is far bigger).

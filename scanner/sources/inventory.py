@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from scanner.core.config import DEFAULT_HUB
 from scanner.core.ids import parse_hub_id
@@ -28,16 +29,18 @@ from scanner.core.properties import (
     SAVED_WITH_PREFIX,
     PropertyName,
 )
-from scanner.formats.model.gguf import GgufDataset, GgufMetadata
 from scanner.formats.model.model_formats import format_of
-from scanner.formats.model.onnx import OnnxMetadata
-from scanner.formats.model.safetensors import SafetensorsHeader
 from scanner.sources.detected_lineage import add_detected_lineage
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.identity import ModelIdentity
 from scanner.sources.inventory_builder import InventoryBuilder
 from scanner.sources.lineage import add_lineage
 from scanner.sources.remote_code import add_code
+
+if TYPE_CHECKING:
+    from scanner.formats.model.gguf import GgufDataset, GgufMetadata
+    from scanner.formats.model.onnx import OnnxMetadata
+    from scanner.formats.model.safetensors import SafetensorsHeader
 
 #: Files that make up a tokenizer.
 TOKENIZER_FILES = frozenset(

@@ -15,6 +15,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from scanner.analysis.dispatch import analyze_path, analyze_stream
 from scanner.analysis.load_risk import (
@@ -22,7 +23,6 @@ from scanner.analysis.load_risk import (
     LoadRisk,
     RiskKind,
 )
-from scanner.analysis.onnx_external_data import external_data_risks
 from scanner.core.capped_io import read_json_capped, read_text_capped
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import (
@@ -38,7 +38,6 @@ from scanner.core.model import (
 )
 from scanner.core.progress import step
 from scanner.core.properties import PropertyName
-from scanner.formats.model.gguf import GgufMetadata
 from scanner.hashing.digest import (
     SMALL_FILE_BYTES,
     HashError,
@@ -51,6 +50,9 @@ from scanner.hashing.digest import (
 from scanner.sources.folder_facts import FolderFacts
 from scanner.sources.inventory import Inventory
 from scanner.sources.walk import FileEntry
+
+if TYPE_CHECKING:
+    from scanner.formats.model.gguf import GgufMetadata
 
 #: Rule id of each kind of risk (SARIF ruleIds; described in scanner.policy.rules).
 RULE_OF_RISK = {
@@ -103,6 +105,8 @@ def analyze_folder(
         if found is not None:
             analyses.setdefault(path.as_posix(), []).append(found)
     for path, onnx in facts.onnx:
+        from scanner.analysis.onnx_external_data import external_data_risks
+
         risks = external_data_risks(onnx)
         if risks:
             analyses.setdefault(path.as_posix(), []).append(

@@ -8,9 +8,8 @@ joblib dumps, whose NumPy arrays are written raw inside the pickle stream and ar
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from scanner.analysis.load_risk import FileAnalysis, LoadRisk, RiskKind
 from scanner.analysis.pickle.classify import classify_import
@@ -46,8 +45,6 @@ MAX_DECOMPRESSED_BYTES = 8 * 1024**3
 MAX_PICKLES_PER_FILE = 64
 #: The integer the legacy PyTorch format pickles first.
 LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
-#: How a pickle of protocol 2 to 5 starts: its PROTO opcode.
-PICKLE_START: Final = re.compile(rb"\x80[\x02-\x05]")
 
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 

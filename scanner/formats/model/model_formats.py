@@ -16,10 +16,13 @@ from pathlib import PurePath
 from typing import BinaryIO, Final
 
 from scanner.core.errors import MalformedFileError
-from scanner.formats.model.gguf import read_gguf_stream
+from scanner.core.lazy import later
 from scanner.formats.model.lfs_pointer import starts_like_pointer
-from scanner.formats.model.onnx import read_onnx_stream
-from scanner.formats.model.safetensors import read_safetensors_stream
+
+#: The header readers, imported when a file of their format is read.
+_read_safetensors = later("scanner.formats.model.safetensors", "read_safetensors_stream")
+_read_gguf = later("scanner.formats.model.gguf", "read_gguf_stream")
+_read_onnx = later("scanner.formats.model.onnx", "read_onnx_stream")
 
 
 class PickleUse(Enum):
@@ -90,7 +93,7 @@ def _safetensors_start(stream: BinaryIO, size: int) -> bool:
     length = int.from_bytes(stream.read(8), "little")
     if not 2 <= length <= min(size, FIRST_BYTES_CHECKED) - 8:
         return False
-    return _reads(read_safetensors_stream)(stream, size)
+    return _reads(_read_safetensors)(stream, size)
 
 
 def _gguf_start(stream: BinaryIO, size: int) -> bool:
@@ -99,7 +102,7 @@ def _gguf_start(stream: BinaryIO, size: int) -> bool:
 
 
 def _read_gguf_prefix(stream: BinaryIO, size: int, *, limit: int) -> object:
-    return read_gguf_stream(stream, min(size, limit), partial_ok=True)
+    return _read_gguf(stream, min(size, limit), partial_ok=True)
 
 
 def _onnx_start(stream: BinaryIO, size: int) -> bool:
@@ -177,8 +180,8 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         holds_weights=_W,
         pickle=PickleUse.UNLESS_VALID,
         header_field="safetensors",
-        read_header=lambda stream, size: read_safetensors_stream(stream, size),
-        is_instance=_or_lfs_pointer(_reads(read_safetensors_stream)),
+        read_header=_read_safetensors,
+        is_instance=_or_lfs_pointer(_reads(_read_safetensors)),
         starts_like=_or_lfs_pointer(_safetensors_start),
     ),
     ModelFormat(
@@ -187,8 +190,8 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         holds_weights=_W,
         pickle=PickleUse.UNLESS_VALID,
         header_field="gguf",
-        read_header=lambda stream, size: read_gguf_stream(stream, size),
-        is_instance=_or_lfs_pointer(_reads(read_gguf_stream)),
+        read_header=_read_gguf,
+        is_instance=_or_lfs_pointer(_reads(_read_gguf)),
         starts_like=_or_lfs_pointer(_gguf_start),
     ),
     ModelFormat(
@@ -197,8 +200,8 @@ MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = (
         holds_weights=_W,
         pickle=PickleUse.UNLESS_VALID,
         header_field="onnx",
-        read_header=lambda stream, size: read_onnx_stream(stream, size),
-        is_instance=_or_lfs_pointer(_reads(read_onnx_stream)),
+        read_header=_read_onnx,
+        is_instance=_or_lfs_pointer(_reads(_read_onnx)),
         starts_like=_or_lfs_pointer(_onnx_start),
     ),
     ModelFormat(

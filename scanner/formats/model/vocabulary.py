@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Final
 
 from scanner.core.capped_io import read_prefix
 from scanner.core.errors import MalformedFileError
-from scanner.formats.model.gguf import GgufMetadata, read_gguf_stream
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from pathlib import Path
+
+    from scanner.formats.model.gguf import GgufMetadata
 
 #: Largest tokenizer file read (Gemma's tokenizer.json is about 34 MB).
 MAX_TOKENIZER_FILE_BYTES: Final = 64 * 1024 * 1024
@@ -268,6 +269,8 @@ def vocabulary_from_gguf_tokens(
 def _from_gguf(path: Path) -> Vocabulary | None:
     with path.open("rb") as stream:
         size = stream.seek(0, 2)
+        from scanner.formats.model.gguf import read_gguf_stream
+
         metadata = read_gguf_stream(stream, size, keep=GGUF_VOCABULARY_KEYS)
     return gguf_vocabulary(metadata)
 

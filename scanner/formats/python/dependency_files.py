@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, cast
 
-from scanner.formats.python.records import DocumentKind
+from scanner.formats.python.document_kind import DocumentKind
 
 if TYPE_CHECKING:
     from scanner.formats.python.records import DependencyDocument

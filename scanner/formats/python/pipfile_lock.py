@@ -18,12 +18,12 @@ from scanner.formats.python.dependency_fields import (
     document_location,
     first_packages,
 )
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pep508 import MAX_NAME_CHARS, vcs_url
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PythonPackage,
 )
 

@@ -22,12 +22,12 @@ from scanner.formats.python.dependency_fields import (
     package_tables,
     package_where,
 )
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pep508 import MAX_NAME_CHARS, vcs_url
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PackageLink,
     PythonPackage,
 )

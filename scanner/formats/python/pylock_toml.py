@@ -21,11 +21,11 @@ from scanner.formats.python.dependency_fields import (
     package_where,
     sdist_and_wheels,
 )
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pep508 import MAX_NAME_CHARS, artifact_filename, vcs_url
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
-    DocumentKind,
     PackageLink,
     PythonPackage,
 )

@@ -24,6 +24,7 @@ from scanner.formats.python.dependency_fields import (
     redact_url,
     requirement_problem,
 )
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pep508 import (
     MAX_REQUIREMENT_CHARS,
     archive_filename,
@@ -37,7 +38,6 @@ from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PythonPackage,
     literal_version,
 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from scanner.core.model import Hash
+from scanner.formats.python.document_kind import DocumentKind
 
 
 class DependencyScope(StrEnum):
@@ -20,19 +21,6 @@ class DependencyScope(StrEnum):
     REQUIRED = "required"
     OPTIONAL = "optional"
     DEV = "dev"
-
-
-class DocumentKind(StrEnum):
-    """Which kind of file (or environment) a document was read from."""
-
-    REQUIREMENTS = "requirements"
-    PYPROJECT = "pyproject"
-    SETUP_CFG = "setup.cfg"
-    POETRY_LOCK = "poetry.lock"
-    UV_LOCK = "uv.lock"
-    PIPFILE_LOCK = "Pipfile.lock"
-    PYLOCK = "pylock.toml"
-    ENVIRONMENT = "environment"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

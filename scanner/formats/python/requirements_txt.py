@@ -24,6 +24,7 @@ from scanner.formats.python.dependency_fields import (
     redact_url,
     requirement_problem,
 )
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pep508 import (
     ARCHIVE_SUFFIXES,
     VCS_SCHEME,
@@ -41,7 +42,6 @@ from scanner.formats.python.pep508 import (
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
-    DocumentKind,
     PythonPackage,
 )
 

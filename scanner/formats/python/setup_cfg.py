@@ -20,11 +20,11 @@ from scanner.formats.python.dependency_fields import (
     quoted,
     requirement_problem,
 )
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pep508 import parse_pep508
 from scanner.formats.python.records import (
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     literal_version,
 )
 

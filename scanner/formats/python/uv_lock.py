@@ -26,12 +26,12 @@ from scanner.formats.python.dependency_fields import (
     package_where,
     sdist_and_wheels,
 )
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pep508 import artifact_filename, vcs_url
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PackageLink,
     PythonPackage,
 )

@@ -31,11 +31,11 @@ from scanner.core.model import (
 )
 from scanner.core.properties import PropertyName
 from scanner.formats.python.dependency_files import PINNING_KINDS
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PackageMetadata,
     PythonPackage,
 )

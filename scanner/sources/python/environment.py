@@ -38,6 +38,7 @@ from scanner.core.errors import MalformedFileError, TargetError
 from scanner.core.model import Hash
 from scanner.formats.model.model_formats import WEIGHT_SUFFIXES
 from scanner.formats.python.dependency_fields import redact_url
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pep508 import (
     HASH_ALGORITHMS,
     UnsupportedHashAlgorithm,
@@ -48,7 +49,6 @@ from scanner.formats.python.pep508 import (
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
-    DocumentKind,
     PackageLink,
     PackageMetadata,
     PythonPackage,

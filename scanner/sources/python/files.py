@@ -5,12 +5,16 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import ScanIssue, Severity
 from scanner.formats.python.dependency_files import DEPENDENCY_FILES, DependencyFileFormat
-from scanner.formats.python.records import DependencyDocument, DocumentKind
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.sources.walk import FileEntry
+
+if TYPE_CHECKING:
+    from scanner.formats.python.records import DependencyDocument
 
 #: Directories whose dependency files belong to someone else (installed environments,
 #: vendored trees): a project's own manifests never live there.

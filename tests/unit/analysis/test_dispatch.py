@@ -312,3 +312,34 @@ def test_seed_zip_is_what_the_fuzz_mutates(tmp_path: Path) -> None:
     analysis = analyze_archive(path)
     assert analysis.format == "torchscript"
     assert "posix.system" in high_callables(analysis)
+
+
+def test_the_opcode_start_is_every_opcode_and_nothing_else() -> None:
+    """The route that reads any file as a pickle first tests its first byte against every
+    opcode the standard library's pickletools knows, which the analyser's table handles too."""
+    import pickletools
+
+    from scanner.analysis.magic import PICKLE_OPCODE_START
+    from scanner.analysis.pickle.opcodes import HANDLERS
+
+    opcodes = {ord(op.code) for op in pickletools.opcodes}
+    assert {b for b in range(256) if PICKLE_OPCODE_START.match(bytes([b]))} == opcodes
+    assert {b for b, handler in enumerate(HANDLERS) if handler is not None} == opcodes
+
+
+def test_a_file_whose_first_byte_is_no_opcode_is_no_pickle() -> None:
+    """What the first-byte test skips, the analyser would have found harmless: the unpickler
+    stops at an unknown first opcode, before any call could be named."""
+    import io
+
+    from scanner.analysis.magic import PICKLE_OPCODE_START
+    from scanner.analysis.pickle.scan import scan_pickle_content
+
+    evil = b"cposix\nsystem\n(S'id'\ntR."  # protocol 0: GLOBAL, MARK, STRING, TUPLE, REDUCE
+    assert scan_pickle_content(io.BytesIO(evil), "notes.txt") is not None
+    for first in range(256):
+        if PICKLE_OPCODE_START.match(bytes([first])):
+            continue
+        data = bytes([first]) + evil
+        assert scan_pickle_content(io.BytesIO(data), "notes.txt") is None, first
+        assert analyze_stream(io.BytesIO(data), "notes.txt") is None, first

@@ -6,11 +6,11 @@ from packageurl import PackageURL
 
 from scanner.core.model import ComponentKind, Hash, RelationKind
 from scanner.core.properties import PropertyName
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PackageLink,
     PackageMetadata,
     PythonPackage,

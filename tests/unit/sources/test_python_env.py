@@ -21,10 +21,10 @@ from packaging.utils import canonicalize_name
 
 from scanner.core.errors import TargetError
 from scanner.core.model import Hash
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
-    DocumentKind,
     PackageLink,
     PythonPackage,
 )

@@ -8,10 +8,10 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from scanner.core.model import Severity
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pipfile_lock import read_pipfile_lock
 from scanner.formats.python.pylock_toml import read_pylock
 from scanner.formats.python.pyproject_toml import read_pyproject
-from scanner.formats.python.records import DocumentKind
 from scanner.formats.python.requirements_txt import read_requirements
 from scanner.sources.python.files import dependency_reader, read_dependency_files
 from scanner.sources.walk import walk_target

@@ -13,7 +13,7 @@ from scanner.formats.python.dependency_files import (
     PROJECT_NAMING_KINDS,
     DependencyFileFormat,
 )
-from scanner.formats.python.records import DocumentKind
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.sources.python.files import dependency_reader, read_dependency_files
 from scanner.sources.walk import walk_target
 from tests.conftest import CORPUS

@@ -13,12 +13,12 @@ from packaging.utils import canonicalize_name
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import Hash
 from scanner.formats.python import dependency_fields
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pipfile_lock import PIPFILE_LOCK_MAX_DEPTH, read_pipfile_lock
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PythonPackage,
 )
 from tests.conftest import CORPUS as CORPUS_ROOT

@@ -16,12 +16,12 @@ from scanner.core.errors import MalformedFileError
 from scanner.core.model import Hash
 from scanner.formats.python import dependency_fields
 from scanner.formats.python.dependency_fields import MAX_DEPENDENCIES_PER_PACKAGE, MAX_STRING_CHARS
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.poetry_lock import read_poetry_lock
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PackageLink,
     PythonPackage,
 )

@@ -13,12 +13,12 @@ from packaging.version import Version
 
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import Hash
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pylock_toml import read_pylock
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PackageLink,
     PythonPackage,
 )

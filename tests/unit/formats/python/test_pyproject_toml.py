@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from scanner.core.errors import MalformedFileError
 from scanner.formats.python import pyproject_toml
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pyproject_toml import (
     PYPROJECT_MAX_BYTES,
     poetry_constraint_to_specifier,
@@ -19,7 +20,6 @@ from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PythonPackage,
 )
 from tests.unit.formats.python.toml_strategies import (

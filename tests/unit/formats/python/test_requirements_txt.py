@@ -14,12 +14,12 @@ from packaging.specifiers import SpecifierSet
 from scanner.core.errors import MalformedFileError
 from scanner.core.model import Hash
 from scanner.formats.python import dependency_fields, requirements_txt
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.pep508 import MAX_REQUIREMENT_CHARS
 from scanner.formats.python.records import (
     Artifact,
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PythonPackage,
 )
 from scanner.formats.python.requirements_txt import (

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 
 from scanner.core.errors import MalformedFileError
 from scanner.formats.python import setup_cfg
+from scanner.formats.python.document_kind import DocumentKind
 from scanner.formats.python.records import (
     DependencyDocument,
     DependencyScope,
-    DocumentKind,
     PythonPackage,
 )
 from scanner.formats.python.setup_cfg import SETUP_CFG_MAX_BYTES, read_setup_cfg, requirement_items
