@@ -59,7 +59,14 @@ def scan_pickle_file(stream: BinaryIO, name: str) -> FileAnalysis:
 
 
 def scan_pickle_content(stream: BinaryIO, name: str) -> FileAnalysis | None:
-    """``scanner.analysis.pickle.scan.scan_pickle_content``, imported on first use."""
+    """``scanner.analysis.pickle.scan.scan_pickle_content``, imported when the stream starts
+    with an opcode or a compressed stream: from any other first byte it finds nothing (the
+    unpickler stops there), so a valid safetensors header checked for a pickle behind it, or a
+    JSON file, never loads the analyser."""
+    stream.seek(0)
+    head = stream.read(8)
+    if not (PICKLE_OPCODE_START.match(head) or COMPRESSED_START.match(head)):
+        return None
     from scanner.analysis.pickle.scan import scan_pickle_content as scan
 
     return scan(stream, name)

@@ -425,10 +425,10 @@ def _add_detected_vocabulary(
     """The published vocabulary the tokenizer (``ref``) is, or comes from, found by its
     fingerprint whatever the metadata declares, with the evidence: a ``tokenizer-from`` edge
     to its publisher, and LIN001 when nothing the model declares names it."""
-    from scanner.sources import tokenizer_families
-
     if not prints:
         return None, ()
+    from scanner.sources import tokenizer_families
+
     path, print_, found = _strongest_vocabulary(builder, prints)
     properties = [(PropertyName.TOKENIZER_VOCABULARY_SHA256, print_.digest)]
     evidence: tuple[Evidence, ...] = ()
