@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from scanner.core.capped_io import open_regular_file, read_prefix
 from scanner.core.errors import MalformedFileError
+from scanner.core.lazy import later
 from scanner.core.model import Evidence, ScanIssue, Severity
 from scanner.formats.model.chat_template_text import TemplatePrint, read_template_prints
 from scanner.formats.model.download_metadata import (
@@ -22,20 +23,12 @@ from scanner.formats.model.hf_config import (
     AdapterConfig,
     GenerationConfig,
     ModelConfig,
-    ModelIndex,
     QuantizationConfig,
-    SafetensorsIndex,
-    SentenceTransformersConfig,
-    SentenceTransformersModules,
     TokenizerConfig,
     read_adapter_config,
     read_generation_config,
     read_model_config,
-    read_model_index,
     read_quantize_config,
-    read_safetensors_index,
-    read_sentence_transformers_config,
-    read_sentence_transformers_modules,
     read_tokenizer_config,
 )
 from scanner.formats.model.lfs_pointer import LfsPointer, read_lfs_pointer
@@ -50,9 +43,25 @@ from scanner.formats.model.vocabulary import Vocabulary, read_vocabulary
 from scanner.sources.walk import FileEntry, WalkResult
 
 if TYPE_CHECKING:
+    from scanner.formats.model.diffusers_index import ModelIndex
     from scanner.formats.model.gguf import GgufMetadata
     from scanner.formats.model.onnx import OnnxMetadata
     from scanner.formats.model.safetensors import SafetensorsHeader
+    from scanner.formats.model.sentence_transformers_config import (
+        SentenceTransformersConfig,
+        SentenceTransformersModules,
+    )
+    from scanner.formats.model.shard_index import SafetensorsIndex
+
+#: Readers of files most folders lack, imported when a folder has one.
+_read_model_index = later("scanner.formats.model.diffusers_index", "read_model_index")
+_read_st_modules = later(
+    "scanner.formats.model.sentence_transformers_config", "read_sentence_transformers_modules"
+)
+_read_st_config = later(
+    "scanner.formats.model.sentence_transformers_config", "read_sentence_transformers_config"
+)
+_read_shard_index = later("scanner.formats.model.shard_index", "read_safetensors_index")
 
 #: Files at least this big whose name gives no header reader are checked for a format's magic
 #: bytes (a GGUF file holding a model or a vocabulary is far bigger).
@@ -156,9 +165,9 @@ _TOP_LEVEL_READERS: dict[str, tuple[str, Callable[..., Any]]] = {
     "tokenizer_config.json": ("tokenizer", read_tokenizer_config),
     "generation_config.json": ("generation", read_generation_config),
     "quantize_config.json": ("quantize", read_quantize_config),
-    "model_index.json": ("model_index", read_model_index),
-    "modules.json": ("st_modules", read_sentence_transformers_modules),
-    "config_sentence_transformers.json": ("st_config", read_sentence_transformers_config),
+    "model_index.json": ("model_index", _read_model_index),
+    "modules.json": ("st_modules", _read_st_modules),
+    "config_sentence_transformers.json": ("st_config", _read_st_config),
 }
 
 
@@ -271,7 +280,7 @@ def _read_entry(entry: FileEntry, state: _Collector) -> None:
     elif _is_template_file(rel):
         _store_listed("chat_templates", entry, read_template_prints, state)
     elif name.endswith((".safetensors.index.json", ".bin.index.json")):
-        _store_listed("safetensors_indexes", entry, read_safetensors_index, state)
+        _store_listed("safetensors_indexes", entry, _read_shard_index, state)
     elif (fmt := format_of(rel)).read_header is not None and fmt.header_field is not None:
         _store_listed(fmt.header_field, entry, partial(_read_header, fmt.read_header), state)
     elif entry.size >= MAGIC_SNIFF_MIN_SIZE and (found := _reader_by_magic(entry, state)):

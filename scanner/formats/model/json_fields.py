@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 MAX_VALUE_CHARS = 1024
 #: Most items kept from one list field (architectures, modules, ...).
 MAX_LIST_ITEMS = 1024
+#: Most entries kept from one map field (``auto_map``, ``custom_pipelines``, a diffusers
+#: pipeline's components, ``__version__``, an index's ``metadata``).
+MAX_MAP_ENTRIES = 256
 #: Most problems listed per file; the rest are counted in one last entry.
 MAX_PROBLEMS = 100
 
@@ -161,3 +164,10 @@ def read_object(path: Path, what: str) -> Fields:
     if not isinstance(document, dict):
         raise MalformedFileError(f"{what} is a JSON {kind_of(document)}, not an object")
     return Fields(document, Problems())
+
+
+def is_relative_path(value: str) -> bool:
+    """A POSIX path inside the model folder: no root, drive, ``..``, ``.`` or empty parts."""
+    if not value or "\\" in value or "\x00" in value or value.startswith("/"):
+        return False
+    return all(part not in {"", ".", ".."} for part in value.split("/")) and ":" not in value

@@ -13,22 +13,23 @@ from hypothesis import strategies as st
 
 from scanner.core.errors import MalformedFileError
 from scanner.core.ids import parse_code_reference
+from scanner.formats.model.diffusers_index import DiffusersComponent, read_model_index
 from scanner.formats.model.hf_config import (
     MAX_SUB_CONFIG_DEPTH,
-    DiffusersComponent,
     PeftAutoMapping,
-    SentenceTransformersModule,
     read_adapter_config,
     read_generation_config,
     read_model_config,
-    read_model_index,
     read_quantize_config,
-    read_safetensors_index,
-    read_sentence_transformers_config,
-    read_sentence_transformers_modules,
     read_tokenizer_config,
 )
 from scanner.formats.model.json_fields import MAX_PROBLEMS
+from scanner.formats.model.sentence_transformers_config import (
+    SentenceTransformersModule,
+    read_sentence_transformers_config,
+    read_sentence_transformers_modules,
+)
+from scanner.formats.model.shard_index import read_safetensors_index
 from tests.conftest import CORPUS as CORPUS_ROOT
 
 CORPUS = CORPUS_ROOT
