@@ -58,14 +58,20 @@ def scan_pickle_file(stream: BinaryIO, name: str) -> FileAnalysis:
     return scan(stream, name)
 
 
+def _may_be_a_pickle(stream: BinaryIO) -> bool:
+    """Whether the stream starts with a pickle opcode or a compressed stream: from any other
+    first byte the unpickler stops at once (tests/unit/analysis/test_dispatch.py)."""
+    stream.seek(0)
+    head = stream.read(8)
+    return bool(PICKLE_OPCODE_START.match(head) or COMPRESSED_START.match(head))
+
+
 def scan_pickle_content(stream: BinaryIO, name: str) -> FileAnalysis | None:
     """``scanner.analysis.pickle.scan.scan_pickle_content``, imported when the stream starts
     with an opcode or a compressed stream: from any other first byte it finds nothing (the
     unpickler stops there), so a valid safetensors header checked for a pickle behind it, or a
     JSON file, never loads the analyser."""
-    stream.seek(0)
-    head = stream.read(8)
-    if not (PICKLE_OPCODE_START.match(head) or COMPRESSED_START.match(head)):
+    if not _may_be_a_pickle(stream):
         return None
     from scanner.analysis.pickle.scan import scan_pickle_content as scan
 
@@ -256,7 +262,10 @@ def _also_a_dangerous_pickle(stream: BinaryIO, name: str, format_name: str) -> F
 
 def _pickle_if_it_is_one(stream: BinaryIO, name: str) -> FileAnalysis | None:
     """torch.load, joblib and pickle read these whatever their first opcode: parse them, and
-    drop the result only when the very first opcodes are no pickle at all."""
+    drop the result only when the very first opcodes are no pickle at all (a first byte that
+    starts no opcode and no compressed stream is that, without parsing)."""
+    if not _may_be_a_pickle(stream):
+        return None
     found = scan_pickle_file(stream, name)
     return None if _not_a_pickle(found) else found
 

@@ -8,7 +8,7 @@ import json
 import uuid
 from dataclasses import fields, is_dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from scanner.core.model import ScanResult
 
@@ -58,7 +58,7 @@ def _result_digest(result: ScanResult) -> hashlib._Hash:
 
 
 def _canonical(value: object) -> str:
-    return json.dumps(value, default=_dataclass_fields, sort_keys=True, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 #: The last result digested, with its digest (held, so that ``is`` cannot match a new object).
@@ -75,5 +75,7 @@ def _dataclass_fields(value: object) -> dict[str, Any]:
     return {name: getattr(value, name) for name in names}
 
 
+#: One encoder for every item (``json.dumps`` with options builds one per call).
+_ENCODER: Final = json.JSONEncoder(default=_dataclass_fields, sort_keys=True, separators=(",", ":"))
 #: Field names by dataclass (``fields()`` per object cost a quarter of the serial's time).
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

@@ -343,3 +343,5 @@ def test_a_file_whose_first_byte_is_no_opcode_is_no_pickle() -> None:
         data = bytes([first]) + evil
         assert scan_pickle_content(io.BytesIO(data), "notes.txt") is None, first
         assert analyze_stream(io.BytesIO(data), "notes.txt") is None, first
+        # torch.load's names: parsed whatever the first opcode, and dropped when none
+        assert analyze_stream(io.BytesIO(data), "pytorch_model.bin") is None, first
