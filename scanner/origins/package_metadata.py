@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email.utils import getaddresses
-
 from scanner.core.model import Component, Evidence, Origin, StewardKind
 from scanner.origins.inference import Inference, infer_email, infer_url
 from scanner.origins.knowledge import KnowledgeBase
@@ -51,6 +49,8 @@ def _inferences(component: Component, kb: KnowledgeBase) -> list[Inference]:
         for evidence in metadata:
             if evidence.field != name:
                 continue
+            from email.utils import getaddresses  # only packages carry addresses
+
             for _, address in getaddresses([evidence.value])[:MAX_ADDRESSES]:
                 if address:
                     found.append(infer_email(address, kb, location=evidence.location))
