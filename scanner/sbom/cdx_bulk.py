@@ -1,12 +1,12 @@
-"""Plain file components and their dependency entries, written without cyclonedx-python-lib.
+"""Top-level components and their dependency entries, written without cyclonedx-python-lib.
 
-The library keeps every component and dependency in sorted sets whose comparisons build long
-tuples: about 2 ms per component per document, so a 100,000-file folder would take minutes per
-format. A file component that carries only a name, hashes and properties (what a walked file
-is, unless attribution gave it a supplier) is written here instead, exactly as the library
-writes it: same keys, same XML elements, merged into the library's output in the library's
-order (components by type, group, name, version and bom-ref, a missing value last;
-dependencies by ref). Tests render the same scans both ways and require identical bytes.
+The library keeps every component in sorted sets whose comparisons build long tuples: about
+2 ms and 17 sorted sets per component, so a 100,000-file folder or a 5,000-package lock would
+take minutes and hundreds of megabytes per format. A component without pedigree, model card or
+data (a walked file, a package, remote code) is written here instead, exactly as the library
+writes it (``cdx_bulk_text``), merged into the library's output in the library's order
+(components by type, group, name, version and bom-ref, a missing value last; dependencies by
+ref). Tests render the same scans both ways and require identical bytes.
 """
 
 from __future__ import annotations
@@ -16,26 +16,24 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TextIO
 
+from scanner.sbom.cdx_bulk_text import (
+    BulkComponent,
+    HashPair,
+    component_json,
+    component_json_text,
+    component_xml_text,
+    dependency_json,
+    dependency_json_text,
+    dependency_xml_text,
+)
 from scanner.sbom.integrity import HASH_HEX_LENGTHS, LOWER_HEX, walk_objects
 
 _Key = tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BulkComponent:
-    """A component with nothing but a type, a name, hashes and properties (all XML-safe)."""
-
-    ref: str
-    name: str
-    type: str = "file"
-    hashes: tuple[tuple[str, str], ...] = ()
-    """(CycloneDX algorithm, hex content)."""
-    properties: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,32 +48,21 @@ class BulkPart:
         return bool(self.components or self.depends_on)
 
     def representatives(self) -> frozenset[str]:
-        """One component of each shape (hash algorithms, property names, whether it depends
-        on anything): what the schema is asked about; the values are checked one by one
-        (``value_problems``, and the integrity checks on the whole document)."""
+        """One component of each shape (``BulkComponent.shape`` and whether it depends on
+        anything): what the schema is asked about; the values are checked one by one
+        (``value_problems``, and ``bulk_problems``)."""
         chosen: dict[tuple[object, ...], str] = {}
         for component in self.components:
-            shape = (
-                tuple(alg for alg, _ in component.hashes),
-                tuple(name for name, _ in component.properties),
-                component.ref in self.depends_on,
-            )
-            chosen.setdefault(shape, component.ref)
+            chosen.setdefault((component.shape(), component.ref in self.depends_on), component.ref)
         return frozenset(chosen.values())
 
     def value_problems(self) -> list[str]:
         """What the schema would check in every component's values: non-empty strings."""
-        problems = []
-        for component in self.components:
-            texts = (
-                component.ref,
-                component.name,
-                *(text for pair in component.hashes for text in pair),
-                *(text for pair in component.properties for text in pair),
-            )
-            if not component.ref or not all(isinstance(text, str) for text in texts):
-                problems.append(f"file component {component.ref!r} has a value that is no text")
-        return problems
+        return [
+            f"component {component.ref!r} has a value that is no text"
+            for component in self.components
+            if not component.ref or not all(isinstance(text, str) for text in component.texts())
+        ]
 
 
 def _optional(value: str | None) -> tuple[int, str]:
@@ -106,7 +93,7 @@ def splice_json(
                 for ref, targets in part.depends_on.items()
             },
         )
-    return _spliced(doc, part, chosen, lambda c: _component_json(c), _dependency_json)
+    return _spliced(doc, part, chosen, component_json, dependency_json)
 
 
 def write_json(doc: dict[str, Any], part: BulkPart, out: TextIO) -> None:
@@ -127,8 +114,8 @@ def write_json(doc: dict[str, Any], part: BulkPart, out: TextIO) -> None:
         doc,
         part,
         sorted(part.components, key=_bulk_key),
-        lambda c: later(partial(_component_text, c)),
-        lambda ref, needed: later(partial(_entry_text, ref, needed)),
+        lambda c: later(partial(component_json_text, c)),
+        lambda ref, needed: later(partial(dependency_json_text, ref, needed)),
     )
     pieces = json.dumps(shallow, indent=2).split(_PLACEHOLDER_JSON)
     if len(pieces) != len(items) + 1:  # some value spells the placeholder: take the slow road
@@ -166,7 +153,7 @@ def _spliced(
             for _, item in heapq.merge(theirs, ours, key=lambda pair: pair[0])
         ]
     existing = [
-        _dependency_json(e["ref"], (*e.get("dependsOn", ()), *part.depends_on[e["ref"]]))
+        dependency_json(e["ref"], (*e.get("dependsOn", ()), *part.depends_on[e["ref"]]))
         if e["ref"] in part.depends_on
         else e
         for e in doc.get("dependencies", [])
@@ -186,32 +173,36 @@ def bulk_problems(doc: Mapping[str, Any], part: BulkPart) -> list[str]:
     in ``doc``: a bom-ref used twice, an edge to no component, a hash that is not lowercase hex
     of its algorithm's length; and values that are not text."""
     problems = part.value_problems()
-    refs = [component.ref for component in part.components]
     known_elsewhere = {
         obj["bom-ref"] for obj in walk_objects(doc) if isinstance(obj.get("bom-ref"), str)
     }
     seen: set[str] = set()
-    for ref in refs:
-        if ref in seen or ref in known_elsewhere:
-            problems.append(f"bom-ref {ref!r} is used more than once")
-        seen.add(ref)
+    for component in part.components:
+        for ref in (component.ref, *(occurrence[0] for occurrence in component.occurrences)):
+            if ref in seen or ref in known_elsewhere:
+                problems.append(f"bom-ref {ref!r} is used more than once")
+            seen.add(ref)
+        # (``cdx_bulk_form`` admits canonical purls only: the library reports the others.)
+        problems.extend(_hash_problems(component.ref, component.hashes))
+        for reference in component.references:
+            problems.extend(_hash_problems(f"{component.ref} {reference[1]}", reference[3]))
     top_level = {c.get("bom-ref") for c in doc.get("components", [])}
     subject = doc.get("metadata", {}).get("component", {})
-    known = seen | top_level | {subject.get("bom-ref")}
+    known = {c.ref for c in part.components} | top_level | {subject.get("bom-ref")}
     for ref, targets in part.depends_on.items():
         problems.extend(
             f"{ref!r} depends on {target!r}, which is no top-level component"
             for target in targets
             if target not in known
         )
-    for component in part.components:
-        for alg, content in component.hashes:
-            length = HASH_HEX_LENGTHS.get(alg)
-            if length is None or len(content) != length or not LOWER_HEX.fullmatch(content):
-                problems.append(
-                    f"{alg} of {component.ref!r} is not {length} lowercase hex digits: {content!r}"
-                )
     return problems
+
+
+def _hash_problems(ref: str, hashes: Sequence[HashPair]) -> Iterator[str]:
+    for alg, content in hashes:
+        length = HASH_HEX_LENGTHS.get(alg)
+        if length is None or len(content) != length or not LOWER_HEX.fullmatch(content):
+            yield f"{alg} of {ref!r} is not {length} lowercase hex digits: {content!r}"
 
 
 #: Stands for a bulk entry while the rest of the document is encoded (NUL never survives
@@ -220,59 +211,10 @@ _PLACEHOLDER = "\x00sovscan-bulk\x00"
 _PLACEHOLDER_JSON = json.dumps(_PLACEHOLDER)
 
 
-def _component_text(component: BulkComponent) -> str:
-    """The component as ``json.dumps(indent=2)`` writes an item of the top-level
-    ``components`` (its first line unindented, the rest at six spaces and deeper)."""
-    lines = ["{", f'      "bom-ref": {json.dumps(component.ref)},']
-    lines += _pairs_json("hashes", ("alg", "content"), component.hashes)
-    lines.append(f'      "name": {json.dumps(component.name)},')
-    lines += _pairs_json("properties", ("name", "value"), component.properties)
-    lines.append(f'      "type": {json.dumps(component.type)}')
-    lines.append("    }")
-    return "\n".join(lines)
-
-
-def _pairs_json(key: str, names: tuple[str, str], pairs: Sequence[tuple[str, str]]) -> list[str]:
-    """The lines of ``"key": [{names[0]: …, names[1]: …}, …],`` at a component's depth."""
-    if not pairs:
-        return []
-    first, second = (json.dumps(name) for name in names)
-    items = ",\n".join(
-        f"        {{\n          {first}: {json.dumps(one)},\n"
-        f"          {second}: {json.dumps(two)}\n        }}"
-        for one, two in pairs
-    )
-    return [f"      {json.dumps(key)}: [", items, "      ],"]
-
-
-def _entry_text(ref_value: str, needed: Sequence[str]) -> str:
-    """A dependencies entry as ``json.dumps(indent=2)`` writes an item of that list."""
-    ref = f'"ref": {json.dumps(ref_value)}'
-    if not needed:
-        return f"{{\n      {ref}\n    }}"
-    targets = ",\n".join(f"        {json.dumps(target)}" for target in needed)
-    return f'{{\n      "dependsOn": [\n{targets}\n      ],\n      {ref}\n    }}'
-
-
-def _component_json(component: BulkComponent) -> dict[str, Any]:
-    found: dict[str, Any] = {"bom-ref": component.ref}
-    if component.hashes:
-        found["hashes"] = [{"alg": alg, "content": content} for alg, content in component.hashes]
-    found["name"] = component.name
-    if component.properties:
-        found["properties"] = [{"name": n, "value": v} for n, v in component.properties]
-    found["type"] = component.type
-    return found
-
-
-def _dependency_json(ref: str, targets: Iterable[str]) -> dict[str, Any]:
-    """An entry as the library writes it (keys in alphabetical order)."""
-    needed = sorted(set(targets))
-    return {"dependsOn": needed, "ref": ref} if needed else {"ref": ref}
-
-
 def _bulk_key(component: BulkComponent) -> _Key:
-    return component_key(component.type, None, component.name, None, component.ref)
+    return component_key(
+        component.type, component.group, component.name, component.version, component.ref
+    )
 
 
 def _json_component_key(component: Mapping[str, Any]) -> _Key:
@@ -351,70 +293,12 @@ def write_xml(text: str, part: BulkPart, out: TextIO, keep: frozenset[str] | Non
         if kind == "c":
             component = ordered[index]
             if keep is None or component.ref in keep:
-                out.write(_component_xml_text(component, indent))
+                out.write(component_xml_text(component, indent))
             continue
         ref = refs[index]
         if keep is None or ref in keep:
-            out.write(_dependency_xml_text(ref, part.depends_on.get(ref, ()), indent))
+            out.write(dependency_xml_text(ref, part.depends_on.get(ref, ()), indent))
     out.write(text[written:])
-
-
-def _component_xml_text(component: BulkComponent, indent: str) -> str:
-    """The component as ``ET.indent`` and ``ET.tostring`` write it (the library's elements:
-    name, hashes, properties), with the library's XML value types: the name and property values
-    are ``normalizedString`` (tabs and line breaks become spaces), hash contents ``token``."""
-    from py_serializable.xml import xs_normalizedString, xs_token
-
-    inner = indent + "  "
-    lines = [
-        f'{indent}<component type="{_attrib(component.type)}" bom-ref="{_attrib(component.ref)}">',
-        inner + _leaf("name", None, None, xs_normalizedString(component.name)),
-    ]
-    hashes = [(alg, xs_token(content)) for alg, content in component.hashes]
-    lines += _pairs_xml("hashes", "hash", "alg", hashes, inner)
-    properties = [(name, xs_normalizedString(value)) for name, value in component.properties]
-    lines += _pairs_xml("properties", "property", "name", properties, inner)
-    lines.append(f"{indent}</component>")
-    return "\n".join(lines) + "\n"
-
-
-def _pairs_xml(
-    holder: str, tag: str, attribute: str, pairs: Sequence[tuple[str, str]], indent: str
-) -> list[str]:
-    """``<holder><tag attribute="a">text</tag>…</holder>`` as lines at ``indent``."""
-    if not pairs:
-        return []
-    deeper = indent + "  "
-    return [
-        f"{indent}<{holder}>",
-        *(deeper + _leaf(tag, attribute, value, text) for value, text in pairs),
-        f"{indent}</{holder}>",
-    ]
-
-
-def _dependency_xml_text(ref: str, targets: Iterable[str], indent: str) -> str:
-    needed = sorted(set(targets))
-    if not needed:
-        return f'{indent}<dependency ref="{_attrib(ref)}" />\n'
-    inner = indent + "  "
-    lines = [f'{indent}<dependency ref="{_attrib(ref)}">']
-    lines.extend(f'{inner}<dependency ref="{_attrib(target)}" />' for target in needed)
-    lines.append(f"{indent}</dependency>")
-    return "\n".join(lines) + "\n"
-
-
-def _leaf(tag: str, attribute: str | None, value: str | None, text: str) -> str:
-    """An element with at most one attribute, text and no children, as ElementTree writes it
-    (without text: self-closed)."""
-    opening = tag if attribute is None else f'{tag} {attribute}="{_attrib(value)}"'
-    if not text:
-        return f"<{opening} />"
-    return f"<{opening}>{_cdata(text)}</{tag}>"
-
-
-# ElementTree's own escaping, so that these elements read exactly as the ones it serialises.
-_cdata = ET._escape_cdata  # type: ignore[attr-defined]
-_attrib = ET._escape_attrib  # type: ignore[attr-defined]
 
 
 def _xml_component_key(element: ET.Element) -> _Key:

@@ -30,7 +30,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TextIO
-from urllib.parse import quote
 
 import scanner
 from scanner.core.detection import relation_labels
@@ -38,8 +37,6 @@ from scanner.core.errors import InvalidOutputError, UsageError
 from scanner.core.model import (
     LINEAGE_RELATIONS,
     Component,
-    ComponentKind,
-    Evidence,
     Hash,
     ModelCardFacts,
     RelationKind,
@@ -49,7 +46,6 @@ from scanner.core.properties import (
     PropertyName,
 )
 from scanner.sbom.cdx_bulk import (
-    BulkComponent,
     BulkPart,
     bulk_problems,
     fill_xml,
@@ -58,6 +54,8 @@ from scanner.sbom.cdx_bulk import (
     write_json,
     write_xml,
 )
+from scanner.sbom.cdx_bulk_form import bulk_form, licenses
+from scanner.sbom.cdx_bulk_text import BulkComponent
 from scanner.sbom.cdx_library import output, schema_version
 from scanner.sbom.cdx_model_card import (
     ComponentExtras,
@@ -70,13 +68,21 @@ from scanner.sbom.cdx_model_card import (
 from scanner.sbom.cdx_properties import bom_properties, component_properties
 from scanner.sbom.cdx_serial import serial_number
 from scanner.sbom.cdx_validation import json_schema_problems, xml_schema_problems
+from scanner.sbom.cdx_values import (
+    HASHLIB_NAMES,
+    KIND_TO_CDX,
+    display_name,
+    occurrences,
+    optional_text,
+    uri_or_none,
+)
 from scanner.sbom.declarations import (
     COMPLIANCE_SPEC_VERSIONS,
     Compliance,
     build_compliance,
     compliance_xml,
 )
-from scanner.sbom.integrity import check_integrity, is_absolute_uri
+from scanner.sbom.integrity import check_integrity
 from scanner.sbom.rendering import NO_RULES, RenderOptions, RuleDescription
 
 if TYPE_CHECKING:
@@ -92,24 +98,6 @@ if TYPE_CHECKING:
     from packageurl import PackageURL
 
 SPEC_VERSIONS = ("1.5", "1.6", "1.7")
-
-#: sovscan kind → (CycloneDX component type, ``data[].type`` for ``data`` components).
-#: - model, adapter: weights → machine-learning-model.
-#: - dataset → data/dataset. tokenizer → data/configuration: vocabulary and merge rules are data
-#:   that configure the model; neither weights nor code.
-#: - code → library: remote code (``auto_map``, ``*.py``) runs in-process like a library, and
-#:   "file" would claim bytes a reference may not have. ``sovscan:kind`` keeps the distinction.
-#: - library → library; file → file (with its SHA-256).
-KIND_TO_CDX: dict[ComponentKind, tuple[str, str | None]] = {
-    ComponentKind.MODEL: ("machine-learning-model", None),
-    ComponentKind.ADAPTER: ("machine-learning-model", None),
-    ComponentKind.DATASET: ("data", "dataset"),
-    ComponentKind.TOKENIZER: ("data", "configuration"),
-    ComponentKind.CODE: ("library", None),
-    ComponentKind.LIBRARY: ("library", None),
-    ComponentKind.FILE: ("file", None),
-    ComponentKind.APPLICATION: ("application", None),
-}
 
 #: Relations that are runtime needs (``dependencies``); lineage goes to ``pedigree`` and
 #: trained-on to ``modelCard.modelParameters.datasets``. An adapter is both: its base is an
@@ -127,18 +115,6 @@ DEPENDENCY_RELATIONS = frozenset(
 
 #: bom-ref of the synthesised root when a scan has several subjects.
 SCAN_ROOT_REF = "scan"
-
-#: CycloneDX hash algorithm → hashlib name, for HashTypeFactory.
-_HASHLIB_NAMES = {
-    "MD5": "md5",
-    "SHA-1": "sha1",
-    "SHA-256": "sha256",
-    "SHA-384": "sha384",
-    "SHA-512": "sha512",
-    "SHA3-256": "sha3_256",
-    "SHA3-384": "sha3_384",
-    "SHA3-512": "sha3_512",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -369,11 +345,7 @@ class _BomBuilder:
         self._check_refs()
         self._index_relations()
         subjects = self.result.subjects
-        plain = {
-            c.ref: c
-            for c in self.result.components
-            if self.use_bulk and c.ref not in subjects and self._is_plain_file(c)
-        }
+        plain = self._bulk_components() if self.use_bulk else {}
         built = {c.ref: self._component(c) for c in self.result.components if c.ref not in plain}
         if len(subjects) == 1 and subjects[0] in built:
             root = built.pop(subjects[0])
@@ -423,27 +395,22 @@ class _BomBuilder:
             timestamp=self.timestamp,
         )
 
-    def _is_plain_file(self, component: Component) -> bool:
-        """A file component with nothing but a name, hashes and properties (``cdx_bulk``)."""
-        origin = component.origin
-        evidence = (*component.evidence, *(origin.evidence if origin else ()))
-        return (
-            component.kind is ComponentKind.FILE
-            and component.group is None
-            and component.version is None
-            and component.description is None
-            and component.purl is None
-            and not component.licenses
-            and not component.external_urls
-            and not component.distributions
-            and not (origin is not None and (origin.organization or origin.country))
-            and not any(e.location for e in evidence)
-            and not self.lineage.get(component.ref)
-            and all(digest.alg in _HASHLIB_NAMES for digest in component.hashes)
-        )
+    def _bulk_components(self) -> dict[str, BulkComponent]:
+        """The components ``cdx_bulk`` writes: every top-level one without lineage that the
+        library is not needed for (``cdx_bulk_form``)."""
+        subjects = set(self.result.subjects)
+        found: dict[str, BulkComponent] = {}
+        for component in self.result.components:
+            if component.ref in subjects or self.lineage.get(component.ref):
+                continue
+            properties = component_properties(component, self.incoming)
+            form = bulk_form(component, self.options.spec_version, properties)
+            if form is not None:
+                found[component.ref] = form
+        return found
 
-    def _bulk_part(self, plain: Mapping[str, Component], built: Collection[str]) -> BulkPart:
-        """The plain files and the dependency edges that touch them, for ``cdx_bulk``."""
+    def _bulk_part(self, plain: Mapping[str, BulkComponent], built: Collection[str]) -> BulkPart:
+        """The bulk components and the dependency edges that touch them, for ``cdx_bulk``."""
         if not plain:
             return BulkPart()
         depends_on: dict[str, list[str]] = {}
@@ -456,23 +423,7 @@ class _BomBuilder:
                 continue
             if chosen:
                 depends_on[ref] = chosen
-        components = tuple(
-            BulkComponent(
-                ref=ref,
-                name=_display_name(component),
-                hashes=tuple(sorted({(d.alg, d.value) for d in component.hashes})),
-                properties=tuple(
-                    sorted(
-                        {
-                            (xml_safe(name), xml_safe(value))
-                            for name, value in component_properties(component, self.incoming)
-                        }
-                    )
-                ),
-            )
-            for ref, component in plain.items()
-        )
-        return BulkPart(components=components, depends_on=depends_on)
+        return BulkPart(components=tuple(plain.values()), depends_on=depends_on)
 
     def _check_refs(self) -> None:
         """Refs must be unique and every relation must name known components."""
@@ -517,11 +468,11 @@ class _BomBuilder:
         self._register_extras(component, cdx_type, data_type)
         return CdxComponent(
             type=ComponentType(cdx_type),
-            name=_display_name(component),
+            name=display_name(component),
             bom_ref=component.ref,
-            group=_optional_text(component.group),
-            version=_optional_text(component.version),
-            description=_optional_text(component.description),
+            group=optional_text(component.group),
+            version=optional_text(component.version),
+            description=optional_text(component.description),
             purl=self._purl(component),
             licenses=self._licenses(component),
             hashes=self._hashes(component),
@@ -540,7 +491,7 @@ class _BomBuilder:
             )
         elif data_type is not None:
             url = next((u for t, u in component.external_urls if t == "distribution"), None)
-            entry = data_json(data_type, component.name, _uri_or_none(url))
+            entry = data_json(data_type, component.name, uri_or_none(url))
             self.extras[component.ref] = ComponentExtras(data=(entry,))
 
     def _ancestor_copy(
@@ -554,10 +505,10 @@ class _BomBuilder:
         properties.extend((PropertyName.RELATION.value, kind) for kind in kinds)
         return CdxComponent(
             type=ComponentType(KIND_TO_CDX[base.kind][0]),
-            name=_display_name(base),
+            name=display_name(base),
             bom_ref=f"{child.ref}#ancestor:{base.ref}",
-            group=_optional_text(base.group),
-            version=_optional_text(base.version),
+            group=optional_text(base.group),
+            version=optional_text(base.version),
             purl=self._purl(base),
             licenses=self._licenses(base),
             supplier=_supplier(base),
@@ -598,25 +549,7 @@ class _BomBuilder:
 
     def _licenses(self, component: Component) -> list[License]:
         """One licence per declared string; an expression only when it is the only one."""
-        if not component.licenses:
-            return []  # and the SPDX tables behind the factory never load
-        from cyclonedx.contrib.license.factories import LicenseFactory
-        from cyclonedx.exception import CycloneDxException
-        from cyclonedx.model.license import LicenseExpression
-
-        factory = LicenseFactory()
-        declared = sorted({xml_safe(s).strip() for s in component.licenses} - {""})
-        licenses: list[License] = []
-        for text in declared:
-            try:
-                made = factory.make_from_string(text)
-            except CycloneDxException:
-                made = factory.make_with_name(text)
-            if isinstance(made, LicenseExpression) and len(declared) > 1:
-                # The schema forbids an expression next to other licences.
-                made = factory.make_with_name(text)
-            licenses.append(made)
-        return licenses
+        return licenses(component.licenses)
 
     def _hashes(self, component: Component) -> list[HashType]:
         return self._digests(component.hashes, component.ref)
@@ -627,7 +560,7 @@ class _BomBuilder:
         factory = HashTypeFactory()
         hashes = []
         for digest in digests:
-            name = _HASHLIB_NAMES.get(digest.alg)
+            name = HASHLIB_NAMES.get(digest.alg)
             if name is None:
                 self.problems.append(f"hash algorithm {digest.alg!r} of {ref!r}")
                 continue
@@ -639,7 +572,7 @@ class _BomBuilder:
 
         references = []
         for kind, url in sorted(set(component.external_urls)):
-            uri = _uri_or_none(url)
+            uri = uri_or_none(url)
             if uri is None:
                 continue
             try:
@@ -649,7 +582,7 @@ class _BomBuilder:
                 continue
             references.append(ExternalReference(type=ref_type, url=XsUri(uri)))
         for distribution in component.distributions:
-            uri = _uri_or_none(distribution.url)
+            uri = uri_or_none(distribution.url)
             if uri is None:
                 self.problems.append(
                     f"distribution URL {distribution.url!r} of {component.ref!r} is not a URI"
@@ -659,7 +592,7 @@ class _BomBuilder:
                 ExternalReference(
                     type=ExternalReferenceType.DISTRIBUTION,
                     url=XsUri(uri),
-                    comment=_optional_text(distribution.comment),
+                    comment=optional_text(distribution.comment),
                     hashes=self._digests(distribution.hashes, component.ref),
                 )
             )
@@ -708,36 +641,6 @@ def _dataset_refs(component: Component) -> tuple[str, ...]:
     return component.model_card.dataset_refs if component.model_card else ()
 
 
-def _display_name(component: Component) -> str:
-    """A file's name is its path relative to the target root."""
-    if component.kind is ComponentKind.FILE and component.path:
-        return xml_safe(component.path)
-    return xml_safe(component.name)
-
-
-def _optional_text(text: str | None) -> str | None:
-    return None if text is None else xml_safe(text)
-
-
-def _uri_or_none(url: str | None) -> str | None:
-    """``url`` as an absolute ASCII URI, or None if it cannot be one (a hostile card's URL).
-
-    The library escapes what xs:anyURI rejects (spaces, quotes, brackets); non-ASCII characters
-    are percent-encoded as UTF-8 (RFC 3987 §3.1), which names the same resource.
-    """
-    if not url:
-        return None
-    from cyclonedx.exception.model import InvalidUriException
-    from cyclonedx.model import XsUri
-
-    try:
-        escaped = str(XsUri(xml_safe(url)))
-    except InvalidUriException:
-        return None
-    ascii_uri = "".join(char if char.isascii() else quote(char, safe="") for char in escaped)
-    return ascii_uri if is_absolute_uri(ascii_uri) else None
-
-
 def _supplier(component: Component) -> OrganizationalEntity | None:
     """The origin as ``supplier``: organisation name and alpha-2 country, when known."""
     from cyclonedx.model.contact import OrganizationalEntity, PostalAddress
@@ -746,33 +649,19 @@ def _supplier(component: Component) -> OrganizationalEntity | None:
     if origin is None or not (origin.organization or origin.country):
         return None
     address = PostalAddress(country=origin.country) if origin.country else None
-    return OrganizationalEntity(name=_optional_text(origin.organization), address=address)
+    return OrganizationalEntity(name=optional_text(origin.organization), address=address)
 
 
 def _evidence(component: Component) -> ComponentEvidence | None:
-    """Where the component's facts (and its origin's) were read, deduplicated and sorted."""
+    """Where the component's facts (and its origin's) were read (``cdx_values.occurrences``)."""
     from cyclonedx.model.component_evidence import ComponentEvidence, Occurrence
 
-    observed: Iterable[Evidence] = component.evidence
-    if component.origin is not None:
-        observed = (*component.evidence, *component.origin.evidence)
-    seen = {
-        (xml_safe(e.location), xml_safe(f"{e.field}={e.value} ({e.method})"))
-        for e in observed
-        if e.location
-    }
-    if not seen:
+    found = occurrences(component)
+    if not found:
         return None
-    # The library orders occurrences by bom-ref first and two unset refs compare neither equal
-    # nor less, so without refs the order would follow set iteration (varies per run).
-    width = len(str(len(seen) - 1))
     return ComponentEvidence(
         occurrences=[
-            Occurrence(
-                bom_ref=f"{component.ref}#evidence:{index:0{width}d}",
-                location=location,
-                additional_context=context,
-            )
-            for index, (location, context) in enumerate(sorted(seen))
+            Occurrence(bom_ref=ref, location=location, additional_context=context)
+            for ref, location, context in found
         ]
     )

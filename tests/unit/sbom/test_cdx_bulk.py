@@ -11,6 +11,7 @@ from scanner.core.model import (
     Component,
     ComponentKind,
     Confidence,
+    Distribution,
     Evidence,
     Hash,
     Layer,
@@ -242,7 +243,8 @@ def test_a_bad_value_in_a_plain_file_is_still_refused(fmt: str) -> None:
 
 
 def test_the_schema_sees_one_file_of_each_shape() -> None:
-    from scanner.sbom.cdx_bulk import BulkComponent, BulkPart
+    from scanner.sbom.cdx_bulk import BulkPart
+    from scanner.sbom.cdx_bulk_text import BulkComponent
 
     part = BulkPart(
         components=(
@@ -257,7 +259,8 @@ def test_the_schema_sees_one_file_of_each_shape() -> None:
 
 
 def test_bulk_problems_are_what_the_integrity_checks_would_find() -> None:
-    from scanner.sbom.cdx_bulk import BulkComponent, BulkPart, bulk_problems, splice_json
+    from scanner.sbom.cdx_bulk import BulkPart, bulk_problems, splice_json
+    from scanner.sbom.cdx_bulk_text import BulkComponent
     from scanner.sbom.integrity import check_integrity
 
     doc = {
@@ -285,7 +288,8 @@ def test_bulk_problems_are_what_the_integrity_checks_would_find() -> None:
 def test_a_value_that_spells_the_placeholder_takes_the_slow_road() -> None:
     import io
 
-    from scanner.sbom.cdx_bulk import _PLACEHOLDER, BulkComponent, BulkPart, splice_json, write_json
+    from scanner.sbom.cdx_bulk import _PLACEHOLDER, BulkPart, splice_json, write_json
+    from scanner.sbom.cdx_bulk_text import BulkComponent
 
     doc = {
         "metadata": {"properties": [{"name": "x", "value": _PLACEHOLDER}]},
@@ -296,3 +300,200 @@ def test_a_value_that_spells_the_placeholder_takes_the_slow_road() -> None:
     out = io.StringIO()
     write_json(doc, part, out)
     assert out.getvalue() == json.dumps(splice_json(doc, part), indent=2) + "\n"
+
+
+# --- components beyond files: packages, remote code, applications ---------------------------
+
+META_ORIGIN = Origin(
+    organization="Meta Platforms, Inc.",
+    steward=StewardKind.ORGANIZATION,
+    country="US",
+    basis=OriginBasis.CURATED,
+    confidence=Confidence.HIGH,
+    evidence=(Evidence(location="uv.lock\r\nline 2", field="package", value="x", method="lock"),),
+)
+
+
+def library(ref: str, name: str, **extra: object) -> Component:
+    fields: dict[str, object] = {"ref": ref, "kind": ComponentKind.LIBRARY, "name": name}
+    fields.update(extra)
+    return Component(**fields)  # type: ignore[arg-type]
+
+
+def wheel(url: str, *digests: str, comment: str | None = "from uv.lock") -> Distribution:
+    return Distribution(
+        url=url, hashes=tuple(Hash(alg="SHA-256", value=d) for d in digests), comment=comment
+    )
+
+
+#: Every shape a package, remote code or application component takes, plain and hostile: the
+#: ref says what each one tries.
+LIBRARIES = (
+    library(
+        "pkg:pypi/torch@2.1.0",
+        "torch",
+        version="2.1.0",
+        group="grp",
+        description="Tensors\tand <things>\r\nover lines & more",
+        purl="pkg:pypi/torch@2.1.0",
+        licenses=("BSD-3-Clause", "Custom thing", "bsd-3-clause", "  "),
+        hashes=(Hash(alg="SHA-256", value=SHA_A), Hash(alg="SHA-1", value=SHA1)),
+        external_urls=(
+            ("website", "https://pytorch.org/"),
+            ("vcs", "https://github.com/pytorch/pytorch"),
+            ("website", "https://pytorch.org/"),
+            ("website", "not a uri"),
+            ("documentation", 'https://ex.org/доки path/"q"<a>'),
+        ),
+        distributions=(
+            wheel("https://files/x y.whl", SHA_B),
+            wheel("https://files/a.whl", comment=None),
+            wheel("https://files/a.whl", SHA_A, comment="\tfrom\rlock "),
+            wheel("https://files/b.whl", SHA_A, SHA_B),
+        ),
+        origin=META_ORIGIN,
+        evidence=(
+            Evidence(location="pkg:pypi/torch", field="name", value="torch", method="name"),
+            Evidence(location="", field="dropped", value="no location", method="m"),
+        ),
+        properties=(("sovscan:x", "y\tz\nw"), ("sovscan:x", "a")),
+    ),
+    library("pkg:pypi/mit@1", "mit", version="1", licenses=("mit",), purl="pkg:pypi/mit@1"),
+    library("pkg:pypi/expr@1", "expr", licenses=("MIT OR Apache-2.0",)),
+    library("pkg:pypi/expr-two@1", "expr-two", licenses=("MIT OR Apache-2.0", "GPL-2.0-only")),
+    library("pkg:pypi/names@1", "names", licenses=("Zeta licence", "Alpha licence", "Apache-2.0")),
+    library("pkg:pypi/same@1", "same", version="1"),  # same name and version, other refs
+    library("pkg:pypi/same@1?x", "same", version="1"),
+    library("pkg:pypi/noversion", "same"),
+    library("pkg:pypi/empty-version", "empty", version=""),  # the library's
+    library("pkg:pypi/bad-purl", "bad", purl="pkg:pypi/Bad_Purl@1 "),  # the library reports
+    library("pkg:pypi/odd-ref-type", "odd", external_urls=(("chat", "https://chat.example/"),)),
+    library("pkg:pypi/no-uri-wheel", "nouri", distributions=(wheel("::not a uri::"),)),
+    library(
+        "pkg:pypi/twin-wheels",
+        "twins",
+        distributions=(wheel("https://f/a.whl", SHA_A), wheel("https://f/a.whl", SHA_B)),
+    ),
+    library(
+        "pkg:pypi/country-only",
+        "country-only",
+        origin=replace(META_ORIGIN, organization=None, country="RU", evidence=()),
+    ),
+    library(
+        "pkg:pypi/org-only",
+        "org-only",
+        origin=replace(META_ORIGIN, country=None, organization="Яндекс & <Co>"),
+    ),
+    library("pkg:pypi/ctl", "ctl\x01\x00 name", description="\x0b"),
+    library("pkg:pypi/md5", "md5", hashes=(Hash(alg="MD5", value="d" * 32),)),
+    library("pkg:pypi/blake", "blake", hashes=(Hash(alg="BLAKE2b-256", value="e" * 64),)),
+    Component(ref="code:remote:modeling.py", kind=ComponentKind.CODE, name="modeling.py"),
+    Component(ref="app:tool", kind=ComponentKind.APPLICATION, name="tool", version="3"),
+)
+
+
+#: Packages whose BOM the library refuses (the scan reports an internal error), and why.
+REFUSED = {
+    "pkg:pypi/bad-purl": "Bad_Purl",
+    "pkg:pypi/no-uri-wheel": "not a URI",
+    "pkg:pypi/blake": "BLAKE2b-256",
+}
+
+
+def with_libraries(result: ScanResult, refused: frozenset[str] = frozenset()) -> ScanResult:
+    """``result`` plus ``LIBRARIES``: of those the library refuses, only ``refused``."""
+    chosen = [c for c in LIBRARIES if c.ref not in REFUSED or c.ref in refused]
+    relations = tuple(
+        Relation(src=SUBJECT, dst=c.ref, kind=RelationKind.DEPENDS_ON) for c in chosen
+    )
+    return replace(
+        result,
+        components=(*result.components, *chosen),
+        relations=(
+            *result.relations,
+            *relations,
+            Relation(src="pkg:pypi/mit@1", dst="pkg:pypi/expr@1", kind=RelationKind.DEPENDS_ON),
+        ),
+    )
+
+
+def written_by_the_library(result: ScanResult, spec_version: str) -> set[str]:
+    from scanner.sbom.cyclonedx import _BomBuilder
+
+    builder = _BomBuilder(result, replace(FIXED, spec_version=spec_version))
+    builder.build()
+    bulk = {c.ref for c in builder.bulk.components}
+    return {c.ref for c in builder.result.components} - bulk
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("spec_version", SPEC_VERSIONS)
+def test_packages_code_and_applications_are_the_librarys_bytes(spec_version: str, fmt: str) -> None:
+    clean = with_libraries(with_files(scan_result()))
+    options = replace(FIXED, spec_version=spec_version)
+    fast = render_cyclonedx(clean, fmt, options)  # type: ignore[arg-type]
+    library_text = render_cyclonedx(clean, fmt, replace(options, bulk_files=False))  # type: ignore[arg-type]
+    assert fast == library_text
+    # What went where: the rich package is written here, the odd ones by the library.
+    by_library = written_by_the_library(clean, spec_version)
+    assert "pkg:pypi/torch@2.1.0" not in by_library
+    assert {"pkg:pypi/mit@1", "pkg:pypi/names@1", "code:remote:modeling.py", "app:tool"}.isdisjoint(
+        by_library
+    )
+    assert {
+        "pkg:pypi/empty-version",
+        "pkg:pypi/odd-ref-type",
+        "pkg:pypi/twin-wheels",
+        "pkg:pypi/country-only",
+        SUBJECT,
+    } <= by_library
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("ref", sorted(REFUSED))
+def test_a_package_the_library_refuses_is_still_refused(ref: str, fmt: str) -> None:
+    from scanner.core.errors import InvalidOutputError
+
+    result = with_libraries(scan_result(), refused=frozenset({ref}))
+    assert ref in written_by_the_library(result, "1.6")
+    with pytest.raises(InvalidOutputError, match=REFUSED[ref]):
+        render_cyclonedx(result, fmt, FIXED)  # type: ignore[arg-type]
+
+
+def test_a_bad_hash_in_a_package_reference_is_refused() -> None:
+    from scanner.core.errors import InvalidOutputError
+
+    broken = library("pkg:pypi/broken@1", "broken", distributions=(wheel("https://f/x", "XYZ"),))
+    result = scan_result()
+    result = replace(
+        result,
+        components=(*result.components, broken),
+        relations=(
+            *result.relations,
+            Relation(src=SUBJECT, dst=broken.ref, kind=RelationKind.DEPENDS_ON),
+        ),
+    )
+    assert "pkg:pypi/broken@1" not in written_by_the_library(result, "1.6")
+    for fmt in ("json", "xml"):
+        with pytest.raises(InvalidOutputError, match=r"broken@1 https://f/x.*lowercase hex"):
+            render_cyclonedx(result, fmt, FIXED)
+
+
+@pytest.mark.parametrize(
+    "project", ["fickling", "modelscan", "rupersonaagent-0.2.0", "DMalakhov1-PROJECT_LORA"]
+)
+def test_same_bytes_as_the_library_on_real_locks(project: str, corpus, tmp_path) -> None:
+    from scanner.core.config import ScanConfig
+    from scanner.pipeline import run
+    from scanner.sources.targets import parse_target
+
+    folder = corpus / "python" / project
+    config = ScanConfig(cache_dir=tmp_path, jobs=2, progress=False, offline=True)
+    result = run(config, [parse_target(str(folder))])
+    packages = [c for c in result.components if c.kind is ComponentKind.LIBRARY]
+    assert len(packages) >= 5
+    assert len(written_by_the_library(result, "1.6") & {c.ref for c in packages}) == 0
+    for fmt in ("json", "xml"):
+        fast = render_cyclonedx(result, fmt, FIXED)
+        library_text = render_cyclonedx(result, fmt, replace(FIXED, bulk_files=False))
+        assert fast == library_text
