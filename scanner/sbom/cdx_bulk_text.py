@@ -231,6 +231,21 @@ def component_xml_text(component: BulkComponent, indent: str) -> str:
     from py_serializable.xml import xs_normalizedString as normalized
     from py_serializable.xml import xs_token as token
 
+    if component.is_file_shaped():  # most of a big folder: lines written directly
+        inner = indent + "  "
+        lines = [
+            f'{indent}<component type="{_attrib(component.type)}" '
+            f'bom-ref="{_attrib(component.ref)}">',
+            f"{inner}<name>{_cdata(normalized(component.name))}</name>"
+            if component.name
+            else f"{inner}<name />",
+        ]
+        lines += _pairs_xml("hashes", "hash", "alg", component.hashes, inner, token)
+        lines += _pairs_xml(
+            "properties", "property", "name", component.properties, inner, normalized
+        )
+        lines.append(f"{indent}</component>")
+        return "\n".join(lines) + "\n"
     children: list[_Element] = []
     if component.supplier is not None:
         name, country = component.supplier
@@ -293,9 +308,9 @@ def component_xml_text(component: BulkComponent, indent: str) -> str:
         (("type", component.type), ("bom-ref", component.ref)),
         children,
     )
-    lines: list[str] = []
-    _write_element(element, indent, lines)
-    return "\n".join(lines) + "\n"
+    written: list[str] = []
+    _write_element(element, indent, written)
+    return "\n".join(written) + "\n"
 
 
 def dependency_xml_text(ref: str, targets: Iterable[str], indent: str) -> str:
@@ -308,6 +323,30 @@ def dependency_xml_text(ref: str, targets: Iterable[str], indent: str) -> str:
     lines.extend(f'{inner}<dependency ref="{_attrib(target)}" />' for target in needed)
     lines.append(f"{indent}</dependency>")
     return "\n".join(lines) + "\n"
+
+
+def _pairs_xml(
+    holder: str,
+    tag: str,
+    attribute: str,
+    pairs: Sequence[tuple[str, str]],
+    indent: str,
+    value_type: Any,
+) -> list[str]:
+    """``<holder><tag attribute="a">text</tag>…</holder>`` as lines at ``indent``, each text of
+    the library's XML ``value_type``."""
+    if not pairs:
+        return []
+    deeper = indent + "  "
+    lines = [f"{indent}<{holder}>"]
+    for value, text in pairs:
+        opening = f'{tag} {attribute}="{_attrib(value)}"'
+        typed = value_type(text)
+        lines.append(
+            f"{deeper}<{opening}>{_cdata(typed)}</{tag}>" if typed else f"{deeper}<{opening} />"
+        )
+    lines.append(f"{indent}</{holder}>")
+    return lines
 
 
 def _hashes_xml(hashes: Sequence[tuple[str, str]], token: Any) -> _Element:

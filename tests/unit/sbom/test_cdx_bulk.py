@@ -63,6 +63,7 @@ def with_files(result: ScanResult) -> ScanResult:
         file("file:spaces", "  leading and trailing  "),
         file("file:lookalike", "\\u0000sovscan-bulk\\u0000", properties=(("p", "sovscan-bulk"),)),
         file("file:long", "x" * 5000),
+        file("file:empty-value", "empty-value", properties=(("p", ""), ("q", "\t"))),
         file("file:~last", "~last"),
         file(
             "file:supplied",
@@ -384,7 +385,7 @@ LIBRARIES = (
         "org-only",
         origin=replace(META_ORIGIN, country=None, organization="Яндекс & <Co>"),
     ),
-    library("pkg:pypi/ctl", "ctl\x01\x00 name", description="\x0b"),
+    library("pkg:pypi/ctl", "ctl\x01\x00 name", description="\x0b", properties=(("p", ""),)),
     library("pkg:pypi/md5", "md5", hashes=(Hash(alg="MD5", value="d" * 32),)),
     library("pkg:pypi/blake", "blake", hashes=(Hash(alg="BLAKE2b-256", value="e" * 64),)),
     Component(ref="code:remote:modeling.py", kind=ComponentKind.CODE, name="modeling.py"),
