@@ -12,6 +12,7 @@ from scanner.core.errors import UsageError
 from scanner.core.model import ScanResult
 from scanner.origins.attribute import attribute
 from scanner.origins.knowledge import KnowledgeBase, load_builtin, load_overlay
+from scanner.origins.known_licenses import with_known_licenses
 from scanner.policy.evaluate import evaluate
 from scanner.policy.profile import BUILTIN_TIERS, Profile, load_profile_file, with_deny
 from scanner.policy.profile import load_builtin as load_builtin_profile
@@ -77,11 +78,13 @@ class Assessor:
         )
 
     def assess(self, result: ScanResult) -> ScanResult:
-        """Apply the waivers, attach origins to every component, then evaluate every tier."""
+        """Apply the waivers, give packages without metadata their knowledge-base licence,
+        attach origins to every component, then evaluate every tier."""
         if self.waivers is not None:
             from scanner.policy.waivers import apply_waivers
 
             result = apply_waivers(result, self.waivers, self.today)
+        result = with_known_licenses(result, self.knowledge)
         return evaluate(
             attribute(result, self.knowledge),
             self.profiles,

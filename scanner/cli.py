@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -457,6 +458,43 @@ def origins_list(country: str | None, origins_file: Path | None) -> None:
     try:
         code = country_code(country, "--country") if country else None
         click.echo(list_entries(knowledge_base(origins_file), code, None).rstrip("\n"))
+    except ScannerError as exc:
+        _fail(exc.diagnostics(), exc.exit_code)
+
+
+@origins.command("stats")
+@click.option(
+    "--top",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="How many countries to list by name.",
+)
+@_origins_file_option
+def origins_stats(top: int, origins_file: Path | None) -> None:
+    """Coverage of the knowledge base: entries by kind, steward kind, country and source age
+    (entries older than 12 months are stale), and PyPI packages with a licence."""
+    from scanner.assess import knowledge_base
+    from scanner.origins.coverage import stats
+
+    try:
+        click.echo(stats(knowledge_base(origins_file), date.today(), top).rstrip("\n"))
+    except ScannerError as exc:
+        _fail(exc.diagnostics(), exc.exit_code)
+
+
+@origins.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_origins_file_option
+def origins_check(file: Path, origins_file: Path | None) -> None:
+    """Which packages of FILE (requirements*.txt, pyproject.toml, setup.cfg, uv.lock,
+    poetry.lock, Pipfile.lock, pylock.toml) have no entry, and whether each one's licence is
+    known offline."""
+    from scanner.assess import knowledge_base
+    from scanner.origins.coverage import check
+
+    try:
+        click.echo(check(knowledge_base(origins_file), file, date.today()).rstrip("\n"))
     except ScannerError as exc:
         _fail(exc.diagnostics(), exc.exit_code)
 

@@ -122,6 +122,11 @@ class PropertyName(StrEnum):
     PYTHON_VENDORED_LIBRARY = "sovscan:python:vendored-library"
     PYTHON_EDITABLE = "sovscan:python:editable"
     PYTHON_NATIVE_PART_OF = "sovscan:python:native-part-of"
+    LICENSE_BASIS = "sovscan:license:basis"
+    """``knowledge-base`` on a package whose licence comes from the knowledge base (no metadata
+    of its release was read); absent when the licence is the package's own."""
+    LICENSE_AS_OF = "sovscan:license:as-of"
+    """When that knowledge-base licence was read from the release's metadata (``YYYY-MM``)."""
     ACCEPTED = "sovscan:accepted"
     """On a finding accepted by a waiver (``--accept``)."""
     # On the BOM (metadata.properties).

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import fields
 
 from scanner.core.ids import parse_hub_id
 from scanner.core.model import Origin, OriginBasis
+from scanner.origins.coverage import STALE_MONTHS, is_stale
 from scanner.origins.inference import (
     Inference,
     email_domain,
@@ -43,19 +45,21 @@ _BASIS_FOR_KIND = {
 }
 
 
-def explain(kb: KnowledgeBase, query: str) -> str:
+def explain(kb: KnowledgeBase, query: str, today: datetime.date | None = None) -> str:
     """Why ``query`` is attributed as it is (text for ``sovscan origins show``).
 
     ``query`` is a namespace, package, GitHub org, domain, address, URL, licence, Hub id or
     purl. The answer lists every matching entry with all its fields and source or, with no
-    entry, what each inference rule says, else that the origin is unknown (not foreign).
+    entry, what each inference rule says, else that the origin is unknown (not foreign). An
+    entry last believed current more than 12 months before ``today`` is flagged as stale.
     """
+    today = today or datetime.date.today()
     text = query.strip()
     if not text or len(text) > MAX_QUERY_LENGTH:
         return "nothing to explain: give a namespace, package, domain, address, URL or licence\n"
     lines: list[str] = []
     for found in _matching_entries(kb, text):
-        lines += _describe(found)
+        lines += _describe(found, today)
         lines.append("")
     if lines:
         return "\n".join(lines)
@@ -147,7 +151,7 @@ def _matching_entries(kb: KnowledgeBase, text: str) -> list[EntryMatch]:
     return found
 
 
-def _describe(found: EntryMatch) -> list[str]:
+def _describe(found: EntryMatch, today: datetime.date) -> list[str]:
     entry = found.entry
     where = "user file " + entry.defined_in if entry.user else "built-in knowledge base"
     lines = [f"{entry.kind} {entry.id} ({where})"]
@@ -164,9 +168,19 @@ def _describe(found: EntryMatch) -> list[str]:
         if name == "verified" and value in (CHECKED, UNCHECKED):
             lines.append(_checked_line(entry))
             continue
+        if name == "license_changes":
+            changes = "; ".join(f"{c.versions}: {c.license}" for c in entry.license_changes)
+            if changes:
+                lines.append(f"  {'license changes:':<24}{changes}")
+            continue
         shown = "yes" if value is True else str(value)
         label = FILE_KEYS.get(name, name).replace("_", " ")
         lines.append(f"  {label + ':':<24}{shown}")
+    if is_stale(entry, today):
+        lines.append(
+            f"  STALE: as of {entry.as_of}, more than {STALE_MONTHS} months ago: check the "
+            "source again before relying on it"
+        )
     lines.append(f"  -> {_verdict(entry)}")
     return lines
 

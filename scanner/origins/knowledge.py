@@ -55,6 +55,17 @@ class EntryKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LicenseChange:
+    """A package's licence for a range of its releases, where it differs from the current one
+    (a project that moved from an open licence to a source-available one, say)."""
+
+    versions: str
+    """A PEP 440 specifier (``<7.11``); parsed when a package's version is compared with it."""
+    license: str
+    """The SPDX expression of those releases."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OriginEntry:
     """One curated fact: who stands behind an id, in which country, and the source."""
 
@@ -94,6 +105,12 @@ class OriginEntry:
     always carry one of the two; in a user's file the field is optional free text."""
     as_of: str | None = None
     """When the fact was last believed current (``YYYY`` or ``YYYY-MM``)."""
+    license: str | None = None
+    """pypi-package entries: the SPDX expression of the release named by ``license_release``,
+    read from that release's own metadata."""
+    license_release: str | None = None
+    license_changes: tuple[LicenseChange, ...] = ()
+    """Releases whose licence differs from ``license``, by version range."""
     user: bool = False
     """True for entries from the user's ``--origins`` file."""
     defined_in: str = BUILTIN_LOCATION
@@ -284,6 +301,9 @@ _ENTRY_FIELDS = frozenset(
         "confidence",
         "verified",
         "as_of",
+        "license",
+        "license_release",
+        "license_changes",
     }
 )
 _DOCUMENT_KEYS = frozenset({"meta", "entries", "tld_signals"})
@@ -379,6 +399,9 @@ def _entry_from_fields(raw: dict[object, object], *, user: bool, defined_in: str
         confidence=_enum(raw, "confidence", Confidence),
         verified=verified,
         as_of=as_of,
+        license=_text(raw, "license", MAX_TEXT_LENGTH),
+        license_release=_text(raw, "license_release", MAX_ID_LENGTH),
+        license_changes=_license_changes(raw.get("license_changes")),
         user=user,
         defined_in=defined_in,
     )
@@ -395,6 +418,33 @@ def _check_consistency(entry: OriginEntry) -> None:
         raise _InvalidDocument("reuploader applies to hf-namespace entries only")
     if any(ch.isspace() for ch in entry.id.strip()) and entry.kind is not EntryKind.LICENSE:
         raise _InvalidDocument("id contains whitespace")
+    licensed = entry.license is not None or entry.license_changes
+    if licensed and (entry.kind is not EntryKind.PYPI_PACKAGE or entry.id.endswith("*")):
+        raise _InvalidDocument("a licence applies to a pypi-package entry of one package only")
+    if entry.license_changes and entry.license is None:
+        raise _InvalidDocument("license_changes needs the current license beside it")
+
+
+#: Most licence changes one entry may list.
+MAX_LICENSE_CHANGES: Final = 32
+
+
+def _license_changes(value: object) -> tuple[LicenseChange, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_LICENSE_CHANGES:
+        raise _InvalidDocument(f"license_changes must be a list of at most {MAX_LICENSE_CHANGES}")
+    changes = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"versions", "license"}:
+            raise _InvalidDocument("each of license_changes needs versions and license, only")
+        changes.append(
+            LicenseChange(
+                versions=_required_text(item, "versions", MAX_ID_LENGTH),
+                license=_required_text(item, "license", MAX_TEXT_LENGTH),
+            )
+        )
+    return tuple(changes)
 
 
 def _required_text(raw: dict[object, object], name: str, limit: int) -> str:

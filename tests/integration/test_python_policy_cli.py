@@ -220,3 +220,86 @@ def test_cuda_runtime_finding_points_at_the_torch_requirement(
     _, sarif = scan_lora_with_cuda_torch(tmp_path, monkeypatch)
     runtime = [f for f in findings(sarif, "sovereign") if "nvidia-cuda-runtime" in f[1]]
     assert [f[2:] for f in runtime] == [("ru-chat-lora/requirements.txt", 1)]
+
+
+#: A user's knowledge: a project that left Apache-2.0 at 8.0 and one that stayed MIT.
+OFFLINE_ORIGINS = """\
+entries:
+- id: acme-search
+  kind: pypi-package
+  organisation: Acme Search B.V.
+  country: NL
+  confidence: high
+  license: Elastic-2.0
+  license_release: "8.2.0"
+  license_changes:
+  - versions: "<8.0"
+    license: Apache-2.0
+- id: acme-util
+  kind: pypi-package
+  organisation: Acme Search B.V.
+  country: NL
+  confidence: high
+  license: MIT
+  license_release: "1.4.0"
+  as_of: 2026-12
+"""
+
+
+@pytest.mark.parametrize(
+    ("search_version", "expected_license", "national", "code"),
+    [("7.17.0", "Apache-2.0", "PASS", 0), ("8.1.0", "Elastic-2.0", "UNKNOWN", 3)],
+)
+def test_offline_licences_come_from_the_knowledge_base_by_version(
+    tmp_path: Path, search_version: str, expected_license: str, national: str, code: int
+) -> None:
+    """Offline, no metadata: the licence comes from the knowledge base, the release's version
+    picks the recorded one, and a source-available one does not pass ``national``."""
+    origins = tmp_path / "origins.yaml"
+    origins.write_text(OFFLINE_ORIGINS)
+    folder = project(tmp_path, f"acme-search=={search_version}\nacme-util==1.2.0\n")
+    bom, _ = run(
+        folder,
+        tmp_path,
+        "--offline",
+        "--origins",
+        str(origins),
+        "--policy",
+        "national",
+        expect=code,
+    )
+    assert verdicts(bom)["national"] == national
+    libraries = {c["name"]: c for c in bom["components"] if c["type"] == "library"}
+    assert libraries["acme-search"]["licenses"] == [{"license": {"id": expected_license}}]
+    assert libraries["acme-util"]["licenses"] == [{"license": {"id": "MIT"}}]
+    util = {p["name"]: p["value"] for p in libraries["acme-util"]["properties"]}
+    assert util["sovscan:license:basis"] == "knowledge-base"
+    assert util["sovscan:license:as-of"] == "2026-12"
+    contexts = [o["additionalContext"] for o in libraries["acme-util"]["evidence"]["occurrences"]]
+    assert "license=MIT (knowledge-base (acme-util: release 1.4.0, as of 2026-12))" in contexts
+
+
+def test_index_metadata_replaces_the_knowledge_bases_licence(
+    index: FakePackageIndex, tmp_path: Path
+) -> None:
+    """The index's metadata of the release wins; without a licence there, it stays unknown."""
+    origins = tmp_path / "origins.yaml"
+    origins.write_text(
+        "- id: mystery-lib\n  kind: pypi-package\n  organisation: Someone\n  confidence: low\n"
+        "  license: MIT\n"
+    )
+    folder = project(tmp_path, "mystery-lib==1.0\n")
+    bom, _ = run(
+        folder,
+        tmp_path,
+        "--index-url",
+        index.url,
+        "--origins",
+        str(origins),
+        "--policy",
+        "national",
+        expect=3,
+    )
+    [mystery] = [c for c in bom["components"] if c["name"] == "mystery-lib"]
+    assert "licenses" not in mystery
+    assert verdicts(bom)["national"] == "UNKNOWN"
