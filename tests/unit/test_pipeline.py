@@ -554,7 +554,12 @@ def test_without_being_asked_the_index_is_not_consulted(
 ) -> None:
     result = run(config(tmp_path), targets(project))
     assert default_index.requests == []
-    assert result.component("pkg:pypi/requests@2.31.0").licenses == ()
+    requests = result.component("pkg:pypi/requests@2.31.0")
+    assert not any(e.method == "package-index" for e in requests.evidence)
+    # Its licence, if any, is the knowledge base's (offline knowledge), never the index's.
+    assert all(
+        p[0] != "sovscan:license:basis" or p[1] == "knowledge-base" for p in requests.properties
+    )
     assert result.issues == ()  # a cache miss is expected, not worth an issue
 
 

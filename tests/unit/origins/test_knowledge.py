@@ -260,12 +260,17 @@ def test_counts_match_the_file_header(kb: KnowledgeBase) -> None:
 
 
 def test_as_of_follows_verification(kb: KnowledgeBase) -> None:
-    """Checked entries carry the month of the comparison; others a year or a month."""
+    """Checked entries carry the month of their comparison, at the latest the data's last
+    check (``meta.as_of_checked``, which some entry carries); others a year or a month."""
     checked_month = str(yaml.safe_load(_data_text())["meta"]["as_of_checked"])
     assert re.fullmatch(r"\d{4}-\d{2}", checked_month)
+    months = {entry.as_of for entry in kb if entry.verified == knowledge.CHECKED}
+    assert checked_month in months
     for entry in kb:
         if entry.verified == knowledge.CHECKED:
-            assert entry.as_of == checked_month, entry.id
+            assert entry.as_of is not None
+            assert re.fullmatch(r"\d{4}-\d{2}", entry.as_of), entry.id
+            assert entry.as_of <= checked_month, entry.id
         else:
             assert entry.as_of is not None
             assert re.fullmatch(r"\d{4}(-\d{2})?", entry.as_of), entry.id

@@ -92,3 +92,38 @@ def test_unknown_package_without_metadata_is_unknown_not_foreign(kb: KnowledgeBa
     assert origin is not None
     assert origin.country is None
     assert origin.steward is StewardKind.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        (  # cffi 2.1.1's own metadata: its source org has no entry, its mailing list is a group
+            "cffi",
+            (
+                ("author", "Armin Rigo, Maciej Fijalkowski"),
+                ("project_url:Source Code", "https://github.com/python-cffi/cffi"),
+                ("project_url:Contact", "https://groups.google.com/forum/#!forum/python-cffi"),
+            ),
+        ),
+        (  # ninja 1.13.2: a googlegroups.com list address and a group's URL
+            "ninja",
+            (
+                ("author_email", "Jean-Christophe Fillion-Robin <scikit-build@googlegroups.com>"),
+                (
+                    "project_url:Mailing list",
+                    "https://groups.google.com/forum/#!forum/scikit-build",
+                ),
+            ),
+        ),
+        (  # imageio 2.38.0: the index's old address as its download URL
+            "imageio",
+            (("project_url:download", "http://pypi.python.org/pypi/imageio"),),
+        ),
+    ],
+)
+def test_hosting_addresses_name_nobody(
+    kb: KnowledgeBase, name: str, fields: tuple[tuple[str, str], ...]
+) -> None:
+    """A Google Group or the package index hosts anyone's project: neither is an author."""
+    origin, _ = library_origin_from_metadata(_library(name, *fields), kb)
+    assert origin is None
