@@ -40,6 +40,7 @@ UNCHECKED: Final = "unchecked"
 VERIFIED_VALUES: Final = frozenset({CHECKED, UNCHECKED})
 
 _COUNTRY = re.compile(r"[A-Z]{2}", re.ASCII)
+_WHITESPACE = re.compile(r"\s")
 _TLD = re.compile(r"[a-z0-9-]{1,63}", re.ASCII)
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -416,7 +417,7 @@ def _check_consistency(entry: OriginEntry) -> None:
         raise _InvalidDocument("consumer_mail and url_domain apply to email-domain entries only")
     if entry.reuploader and entry.kind is not EntryKind.HF_NAMESPACE:
         raise _InvalidDocument("reuploader applies to hf-namespace entries only")
-    if any(ch.isspace() for ch in entry.id.strip()) and entry.kind is not EntryKind.LICENSE:
+    if _WHITESPACE.search(entry.id.strip()) and entry.kind is not EntryKind.LICENSE:
         raise _InvalidDocument("id contains whitespace")
     licensed = entry.license is not None or entry.license_changes
     if licensed and (entry.kind is not EntryKind.PYPI_PACKAGE or entry.id.endswith("*")):
