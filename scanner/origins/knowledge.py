@@ -6,7 +6,7 @@ import datetime
 import functools
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -171,8 +171,14 @@ class KnowledgeBase:
     """
 
     entries: tuple[OriginEntry, ...] = ()
-    """Every entry, built-in first, in file order."""
+    """Every entry, built-in first, in file order (see ``deferred``)."""
     tld_signals: tuple[TldSignal, ...] = ()
+    deferred: Callable[[], tuple[OriginEntry, ...]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """More built-in entries, all of ``deferred_kinds``, parsed on first need: a model scan
+    never reads the ~900 PyPI packages, and parsing them is start-up time."""
+    deferred_kinds: frozenset[EntryKind] = field(default=frozenset(), repr=False, compare=False)
     _by_key: Mapping[tuple[EntryKind, str], OriginEntry] = field(
         init=False, repr=False, compare=False
     )
@@ -181,18 +187,21 @@ class KnowledgeBase:
     _prefixes: tuple[OriginEntry, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self._index(self.entries)
+        tlds = {signal.tld: signal for signal in self.tld_signals}
+        object.__setattr__(self, "tld_signals", tuple(tlds.values()))
+        object.__setattr__(self, "_tlds", MappingProxyType(tlds))
+
+    def _index(self, entries: Iterable[OriginEntry]) -> None:
         by_key: dict[tuple[EntryKind, str], OriginEntry] = {}
-        for entry in self.entries:
+        for entry in entries:
             by_key.pop((entry.kind, entry.key), None)  # the winner moves to the end
             by_key[(entry.kind, entry.key)] = entry
-        tlds = {signal.tld: signal for signal in self.tld_signals}
         exact = {e.id.strip(): e for e in by_key.values() if e.kind is EntryKind.HF_NAMESPACE}
-        # Frozen: the indexes are derived once here and never change.
+        # Frozen: the indexes are derived here (and once more when the deferred entries come).
         object.__setattr__(self, "entries", tuple(by_key.values()))
-        object.__setattr__(self, "tld_signals", tuple(tlds.values()))
         object.__setattr__(self, "_by_key", MappingProxyType(by_key))
         object.__setattr__(self, "_exact", MappingProxyType(exact))
-        object.__setattr__(self, "_tlds", MappingProxyType(tlds))
         prefixes = [
             e for e in by_key.values() if e.kind is EntryKind.PYPI_PACKAGE and e.key.endswith("*")
         ]
@@ -200,14 +209,25 @@ class KnowledgeBase:
         prefixes.sort(key=lambda e: len(e.key), reverse=True)
         object.__setattr__(self, "_prefixes", tuple(prefixes))
 
+    def _complete(self) -> None:
+        """Parse the deferred entries, if any are still waiting."""
+        pending = self.deferred
+        if pending is None:
+            return
+        object.__setattr__(self, "deferred", None)
+        self._index((*self.entries, *pending()))
+
     def __iter__(self) -> Iterator[OriginEntry]:
+        self._complete()
         return iter(self.entries)
 
     def __len__(self) -> int:
+        self._complete()
         return len(self.entries)
 
     def of_kind(self, kind: EntryKind) -> tuple[OriginEntry, ...]:
         """The entries of one kind."""
+        self._complete()
         return tuple(e for e in self.entries if e.kind is kind)
 
     def lookup(self, kind: EntryKind, ident: str) -> OriginEntry | None:
@@ -225,6 +245,8 @@ class KnowledgeBase:
         text = ident.strip()
         if not text or len(text) > MAX_QUERY_LENGTH:
             return None
+        if kind in self.deferred_kinds:
+            self._complete()
         if kind is EntryKind.EMAIL_DOMAIN:
             return self._match_domain(text)
         if kind is EntryKind.HF_NAMESPACE:
@@ -267,6 +289,7 @@ class KnowledgeBase:
         self, entries: Iterable[OriginEntry], tld_signals: Iterable[TldSignal] = ()
     ) -> KnowledgeBase:
         """A new knowledge base with ``entries`` layered over these (they win on equal ids)."""
+        self._complete()
         return KnowledgeBase((*self.entries, *entries), (*self.tld_signals, *tld_signals))
 
 
@@ -311,12 +334,13 @@ _DOCUMENT_KEYS = frozenset({"meta", "entries", "tld_signals"})
 
 
 def _parse_document(
-    data: object, *, user: bool, defined_in: str
+    data: object, *, user: bool, defined_in: str, defer: frozenset[str] = frozenset()
 ) -> tuple[list[OriginEntry], list[TldSignal]]:
     """Validate a parsed origins document: ``{entries: [...], tld_signals: [...]}``.
 
     A user document may also be a bare list of entries. Raises ``_InvalidDocument`` naming the
-    entry (1-based position and id) and what is wrong with it.
+    entry (1-based position and id) and what is wrong with it. Entries whose ``kind`` is in
+    ``defer`` are left out (``_deferred_entries`` parses them).
     """
     if isinstance(data, list) and user:
         raw_entries: object = data
@@ -335,9 +359,35 @@ def _parse_document(
         raise _InvalidDocument("'entries' and 'tld_signals' must be lists")
     if len(raw_entries) > MAX_ENTRIES or len(raw_tlds) > MAX_ENTRIES:
         raise _InvalidDocument(f"more than {MAX_ENTRIES} entries")
+    chosen = [
+        (index, raw)
+        for index, raw in enumerate(raw_entries, start=1)
+        if not (defer and isinstance(raw, dict) and raw.get("kind") in defer)
+    ]
+    tlds = [_parse_tld(raw, index) for index, raw in enumerate(raw_tlds, start=1)]
+    return _parse_entries(chosen, user=user, defined_in=defined_in), tlds
+
+
+def _deferred_entries(data: object, kinds: frozenset[str]) -> tuple[OriginEntry, ...]:
+    """The built-in entries of ``kinds``, parsed (``KnowledgeBase.deferred``)."""
+    raw_entries = data.get("entries", []) if isinstance(data, dict) else []
+    chosen = [
+        (index, raw)
+        for index, raw in enumerate(raw_entries, start=1)
+        if isinstance(raw, dict) and raw.get("kind") in kinds
+    ]
+    try:
+        return tuple(_parse_entries(chosen, user=False, defined_in=BUILTIN_LOCATION))
+    except _InvalidDocument as exc:
+        raise ScannerError(f"internal error: the built-in origins data is invalid: {exc}") from exc
+
+
+def _parse_entries(
+    chosen: Sequence[tuple[int, object]], *, user: bool, defined_in: str
+) -> list[OriginEntry]:
     entries: list[OriginEntry] = []
     seen: dict[tuple[EntryKind, str], int] = {}
-    for index, raw in enumerate(raw_entries, start=1):
+    for index, raw in chosen:
         entry = _parse_entry(raw, index, user=user, defined_in=defined_in)
         earlier = seen.setdefault((entry.kind, entry.key), index)
         if earlier != index:
@@ -345,8 +395,7 @@ def _parse_document(
                 f"entry {index} ({entry.kind} {entry.id!r}) repeats entry {earlier}"
             )
         entries.append(entry)
-    tlds = [_parse_tld(raw, index) for index, raw in enumerate(raw_tlds, start=1)]
-    return entries, tlds
+    return entries
 
 
 def _parse_entry(raw: object, index: int, *, user: bool, defined_in: str) -> OriginEntry:
@@ -538,12 +587,20 @@ def load_builtin() -> KnowledgeBase:
     Raises:
         ScannerError: the shipped data file is invalid (a bug in sovscan).
     """
+    deferred = frozenset({EntryKind.PYPI_PACKAGE.value, EntryKind.GITHUB_ORG.value})
     try:
         data = read_shipped_yaml("scanner.origins", "data/origins.yaml")
-        entries, tlds = _parse_document(data, user=False, defined_in=BUILTIN_LOCATION)
+        entries, tlds = _parse_document(
+            data, user=False, defined_in=BUILTIN_LOCATION, defer=deferred
+        )
     except (_InvalidDocument, ValueError) as exc:
         raise ScannerError(f"internal error: the built-in origins data is invalid: {exc}") from exc
-    return KnowledgeBase(tuple(entries), tuple(tlds))
+    return KnowledgeBase(
+        tuple(entries),
+        tuple(tlds),
+        deferred=functools.partial(_deferred_entries, data, deferred),
+        deferred_kinds=frozenset(EntryKind(kind) for kind in deferred),
+    )
 
 
 def load_overlay(base: KnowledgeBase, path: Path | str) -> KnowledgeBase:

@@ -606,3 +606,40 @@ def test_pypi_ids_normalise_as_packaging_does(name: str) -> None:
     from scanner.origins.knowledge import EntryKind, normalise_id
 
     assert normalise_id(EntryKind.PYPI_PACKAGE, name) == canonicalize_name(name)
+
+
+def test_built_in_packages_and_github_orgs_are_parsed_on_first_need() -> None:
+    """A model scan never asks about PyPI packages: those entries wait until one is asked."""
+    knowledge.load_builtin.cache_clear()
+    try:
+        kb = knowledge.load_builtin()
+
+        def waiting() -> bool:
+            return kb.deferred is not None
+
+        assert waiting()
+        assert kb.lookup(EntryKind.HF_NAMESPACE, "meta-llama") is not None
+        assert waiting()  # a Hub namespace needs none of them
+        assert kb.lookup(EntryKind.PYPI_PACKAGE, "numpy") is not None
+        assert not waiting()
+        assert kb.lookup(EntryKind.GITHUB_ORG, "pallets") is not None
+        kinds = {entry.kind for entry in kb}
+        assert {EntryKind.PYPI_PACKAGE, EntryKind.GITHUB_ORG, EntryKind.HF_NAMESPACE} <= kinds
+    finally:
+        knowledge.load_builtin.cache_clear()
+
+
+def test_a_users_entry_still_wins_over_a_deferred_built_in_one(tmp_path: Path) -> None:
+    knowledge.load_builtin.cache_clear()
+    try:
+        mine = tmp_path / "mine.yaml"
+        mine.write_text(
+            "- id: numpy\n  kind: pypi-package\n  organisation: Mine\n  confidence: low\n"
+        )
+        kb = load_overlay(knowledge.load_builtin(), mine)
+        found = kb.lookup(EntryKind.PYPI_PACKAGE, "numpy")
+        assert found is not None
+        assert found.organization == "Mine"
+        assert sum(1 for e in kb if e.kind is EntryKind.PYPI_PACKAGE and e.key == "numpy") == 1
+    finally:
+        knowledge.load_builtin.cache_clear()
