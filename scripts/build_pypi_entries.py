@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import fnmatch
-import re
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -39,13 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scanner.core.model import Component, ComponentKind, OriginBasis, StewardKind
 from scanner.formats.python.records import PackageMetadata
-from scanner.origins.knowledge import EntryKind, KnowledgeBase, load_builtin
+from scanner.origins.knowledge import EntryKind, KnowledgeBase, load_builtin, normalise_id
 from scanner.origins.package_metadata import library_origin_from_metadata
 from scanner.sources.python.components import metadata_evidence
 
 #: Largest METADATA read from a wheel.
 MAX_METADATA_BYTES = 1024 * 1024
-_SEPARATORS = re.compile(r"[-_.]+")
 #: Licence classifiers that name exactly one SPDX licence.
 CLASSIFIER_SPDX = {
     "License :: OSI Approved :: MIT License": "MIT",
@@ -82,8 +80,8 @@ class Release:
 
 
 def normalise(name: str) -> str:
-    """PEP 503's normal form of a distribution name."""
-    return _SEPARATORS.sub("-", name).lower()
+    """PEP 503's normal form of a distribution name (the knowledge base's own rule)."""
+    return normalise_id(EntryKind.PYPI_PACKAGE, name)
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ from scanner.sbom.cdx_values import (
     HASHLIB_NAMES,
     KIND_TO_CDX,
     display_name,
+    licenses,
     occurrences,
     optional_text,
     uri_or_none,
@@ -83,30 +84,6 @@ def _bulk_form(
             for ref, location, context in occurrences(component)
         ),
     )
-
-
-def licenses(declared: Iterable[str]) -> list[License]:
-    """The library's licences for the ``declared`` strings: one per string, an SPDX id or
-    expression where it is one, else a name; an expression only when it is the only one."""
-    texts = sorted({xml_safe(s).strip() for s in declared} - {""})
-    if not texts:
-        return []  # and the SPDX tables behind the factory never load
-    from cyclonedx.contrib.license.factories import LicenseFactory
-    from cyclonedx.exception import CycloneDxException
-    from cyclonedx.model.license import LicenseExpression
-
-    factory = LicenseFactory()
-    made: list[License] = []
-    for text in texts:
-        try:
-            found = factory.make_from_string(text)
-        except CycloneDxException:
-            found = factory.make_with_name(text)
-        if isinstance(found, LicenseExpression) and len(texts) > 1:
-            # The schema forbids an expression next to other licences.
-            found = factory.make_with_name(text)
-        made.append(found)
-    return made
 
 
 def license_entries(made: Iterable[License]) -> tuple[tuple[str, str], ...]:

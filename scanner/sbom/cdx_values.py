@@ -1,15 +1,19 @@
 """A component's values in the form a CycloneDX document holds them: its type, display name,
-URIs, hash algorithms and evidence occurrences, shared by the library's Bom (``cyclonedx``) and
-the components written without it (``cdx_bulk_form``)."""
+URIs, hash algorithms, licences and evidence occurrences, shared by the library's Bom
+(``cyclonedx``) and the components written without it (``cdx_bulk_form``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from scanner.core.model import Component, ComponentKind, Evidence
 from scanner.sbom.cdx_model_card import xml_safe
 from scanner.sbom.integrity import is_absolute_uri
+
+if TYPE_CHECKING:
+    from cyclonedx.model.license import License
 
 #: sovscan kind → (CycloneDX component type, ``data[].type`` for ``data`` components).
 #: - model, adapter: weights → machine-learning-model.
@@ -90,3 +94,27 @@ def occurrences(component: Component) -> list[tuple[str, str, str]]:
         (f"{component.ref}#evidence:{index:0{width}d}", location, context)
         for index, (location, context) in enumerate(sorted(seen))
     ]
+
+
+def licenses(declared: Iterable[str]) -> list[License]:
+    """The library's licences for the ``declared`` strings: one per string, an SPDX id or
+    expression where it is one, else a name; an expression only when it is the only one."""
+    texts = sorted({xml_safe(s).strip() for s in declared} - {""})
+    if not texts:
+        return []  # and the SPDX tables behind the factory never load
+    from cyclonedx.contrib.license.factories import LicenseFactory
+    from cyclonedx.exception import CycloneDxException
+    from cyclonedx.model.license import LicenseExpression
+
+    factory = LicenseFactory()
+    made: list[License] = []
+    for text in texts:
+        try:
+            found = factory.make_from_string(text)
+        except CycloneDxException:
+            found = factory.make_with_name(text)
+        if isinstance(found, LicenseExpression) and len(texts) > 1:
+            # The schema forbids an expression next to other licences.
+            found = factory.make_with_name(text)
+        made.append(found)
+    return made

@@ -54,7 +54,7 @@ from scanner.sbom.cdx_bulk import (
     write_json,
     write_xml,
 )
-from scanner.sbom.cdx_bulk_form import bulk_form, licenses
+from scanner.sbom.cdx_bulk_form import bulk_form
 from scanner.sbom.cdx_bulk_text import BulkComponent
 from scanner.sbom.cdx_library import output, schema_version
 from scanner.sbom.cdx_model_card import (
@@ -72,6 +72,7 @@ from scanner.sbom.cdx_values import (
     HASHLIB_NAMES,
     KIND_TO_CDX,
     display_name,
+    licenses,
     occurrences,
     optional_text,
     uri_or_none,
