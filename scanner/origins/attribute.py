@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import assert_never
-from urllib.parse import unquote
 
 from scanner.core.detection import detection_confidence
 from scanner.core.model import (
@@ -31,15 +30,19 @@ from scanner.origins.inference import (
     unknown_origin,
 )
 from scanner.origins.knowledge import EntryKind, KnowledgeBase
+from scanner.origins.package_metadata import (
+    PYPI_PURL_PREFIX,
+    is_pypi_release,
+    library_origin_from_metadata,
+    pypi_name,
+)
 from scanner.origins.package_metadata import is_metadata_evidence as _is_metadata
-from scanner.origins.package_metadata import library_origin_from_metadata
 
 #: Ref prefix of ancestors named by a value that is not a Hub id.
 UNRESOLVED_PREFIX = "model:unresolved:"
 #: Deepest inheritance chain followed (re-upload of a re-upload of …); deeper is unknown.
 MAX_INHERITANCE_DEPTH = 64
 _HUB_PURL_PREFIX = "pkg:huggingface/"
-_PYPI_PURL_PREFIX = "pkg:pypi/"
 _LICENSE_FIELDS = frozenset({"license", "license_name", "general.license"})
 
 
@@ -247,11 +250,13 @@ class _Attributor:
 
     def _library(self, comp: Component) -> Origin:
         purl = comp.purl or ""
-        if purl and not purl.startswith(_PYPI_PURL_PREFIX):
+        if purl and not purl.startswith(PYPI_PURL_PREFIX):
             return unknown_origin(f"no knowledge of {purl.split('/', 1)[0]} packages")
-        name = _pypi_name(purl) if purl else comp.name
+        name = pypi_name(purl) if purl else comp.name
         seen = Evidence(location=_where(comp), field="name", value=name, method="package-name")
-        found = self.kb.match(EntryKind.PYPI_PACKAGE, name)
+        # A name from another index, a VCS or a URL is anyone's: only its metadata can tell.
+        by_name = not purl or is_pypi_release(purl)
+        found = self.kb.match(EntryKind.PYPI_PACKAGE, name) if by_name else None
         if found is not None and found.exact:
             return origin_from_entry(found.entry, basis=OriginBasis.CURATED, observed=(seen,))
         inferred, hints = library_origin_from_metadata(comp, self.kb)
@@ -266,6 +271,13 @@ class _Attributor:
                 observed=(seen,),
                 note=f"{name} matched the package family {found.entry.id!r}",
                 confidence_cap=Confidence.MEDIUM,
+            )
+        if not by_name:
+            return unknown_origin(
+                f"package {name!r} comes from {purl.split('?', 1)[1][:200]!r}, not from PyPI, and "
+                "its metadata names no known organisation: its name says nothing of who made "
+                "it; origin unknown (not foreign)",
+                (seen, *(e for e in comp.evidence if _is_metadata(e))),
             )
         return unknown_origin(
             f"package {name!r} has no entry and its metadata names no known organisation: "
@@ -320,13 +332,6 @@ def _display(ref: str) -> str:
 def _where(comp: Component) -> str:
     """A URL for the component where one is known, else its ref."""
     return comp.external_urls[0][1] if comp.external_urls else comp.ref
-
-
-def _pypi_name(purl: str) -> str:
-    name = purl.removeprefix(_PYPI_PURL_PREFIX)
-    for separator in ("@", "?", "#"):
-        name = name.split(separator, 1)[0]
-    return unquote(name)
 
 
 def _license_location(comp: Component, license: str) -> str:

@@ -16,12 +16,10 @@ from dataclasses import replace
 from scanner.core.model import Component, ComponentKind, Evidence, ScanResult
 from scanner.core.properties import PropertyName
 from scanner.origins.knowledge import EntryKind, KnowledgeBase, OriginEntry
+from scanner.origins.package_metadata import is_metadata_evidence, is_pypi_release, pypi_name
 
-#: Evidence methods of a package's own metadata (``sources.python``'s installed and index).
-_METADATA_METHODS = frozenset({"installed-metadata", "package-index"})
 #: The method of a licence taken from the knowledge base.
 KNOWLEDGE_BASE_METHOD = "knowledge-base"
-_PYPI_PURL_PREFIX = "pkg:pypi/"
 
 
 def with_known_licenses(result: ScanResult, kb: KnowledgeBase) -> ScanResult:
@@ -59,15 +57,15 @@ def known_license(entry: OriginEntry, version: str | None) -> str | None:
 
 
 def _with_known_license(component: Component, kb: KnowledgeBase) -> Component:
+    purl = component.purl or ""
     if (
         component.kind is not ComponentKind.LIBRARY
         or component.licenses
-        or not (component.purl or "").startswith(_PYPI_PURL_PREFIX)
-        or any(e.method in _METADATA_METHODS for e in component.evidence)
+        or not is_pypi_release(purl)
+        or any(is_metadata_evidence(e) for e in component.evidence)
     ):
         return component
-    name = (component.purl or "").removeprefix(_PYPI_PURL_PREFIX).split("@", 1)[0].split("?")[0]
-    found = kb.match(EntryKind.PYPI_PACKAGE, name)
+    found = kb.match(EntryKind.PYPI_PACKAGE, pypi_name(purl))
     if found is None or not found.exact:  # a family names a publisher, not a licence
         return component
     entry = found.entry

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from scanner.core.model import Component, Evidence, Origin, StewardKind
 from scanner.origins.inference import Inference, infer_email, infer_url
 from scanner.origins.knowledge import KnowledgeBase
@@ -14,6 +16,26 @@ _EMAIL_FIELDS = ("author_email", "maintainer_email")
 _URL_FIELD_PREFIX = "project_url:"
 #: Project-URL labels that point at the code's home, tried before the others.
 _SOURCE_LABELS = frozenset({"source", "source code", "repository", "code", "github", "homepage"})
+
+
+#: Prefix of a Python package's purl.
+PYPI_PURL_PREFIX = "pkg:pypi/"
+
+
+def pypi_name(purl: str) -> str:
+    """The package name of a ``pkg:pypi/`` purl (percent-decoded, without version or
+    qualifiers)."""
+    name = purl.removeprefix(PYPI_PURL_PREFIX)
+    for separator in ("@", "?", "#"):
+        name = name.split(separator, 1)[0]
+    return unquote(name)
+
+
+def is_pypi_release(purl: str) -> bool:
+    """Whether ``purl`` names a release of PyPI itself: qualifiers (``repository_url``,
+    ``vcs_url``, ``download_url``) name another index, a VCS or a URL, which may hold anything
+    under the same name, so the name says nothing of who made it."""
+    return purl.startswith(PYPI_PURL_PREFIX) and "?" not in purl
 
 
 def is_metadata_evidence(evidence: Evidence) -> bool:

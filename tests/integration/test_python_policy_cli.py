@@ -303,3 +303,23 @@ def test_index_metadata_replaces_the_knowledge_bases_licence(
     [mystery] = [c for c in bom["components"] if c["name"] == "mystery-lib"]
     assert "licenses" not in mystery
     assert verdicts(bom)["national"] == "UNKNOWN"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "requests @ https://downloads.example.org/requests-2.32.3-py3-none-any.whl",
+        "requests @ git+https://git.example.org/someone/requests@v2.32.3",
+    ],
+)
+def test_a_well_known_name_from_a_url_is_not_that_project(tmp_path: Path, line: str) -> None:
+    """Anything can be published at a URL under the name ``requests``: offline, neither the
+    requests project's origin nor its licence applies, and no tier passes on the name."""
+    folder = project(tmp_path, line + "\n")
+    bom, _ = run(folder, tmp_path, "--offline", expect=0)
+    [package] = [c for c in bom["components"] if c["type"] == "library"]
+    properties = {p["name"]: p["value"] for p in package["properties"]}
+    assert properties["sovscan:origin:steward"] == "unknown"
+    assert "not from PyPI" in properties["sovscan:origin:note"]
+    assert "licenses" not in package
+    assert all(value != "PASS" for value in verdicts(bom).values()), verdicts(bom)

@@ -118,6 +118,19 @@ def test_metadata_of_the_release_wins_even_without_a_licence(method: str) -> Non
         package("unknown-lib"),
         replace(package("plain-lib"), kind=ComponentKind.CODE),
         replace(package("plain-lib"), purl="pkg:npm/plain-lib@1.0"),
+        # The same name from another index, a VCS or a URL may hold anything.
+        replace(
+            package("plain-lib"),
+            purl="pkg:pypi/plain-lib@1.0?repository_url=https://pypi.internal.example/simple",
+        ),
+        replace(
+            package("plain-lib"),
+            purl="pkg:pypi/plain-lib?vcs_url=git%2Bhttps://github.com/someone/plain-lib",
+        ),
+        replace(
+            package("plain-lib"),
+            purl="pkg:pypi/plain-lib?download_url=https://example.org/plain_lib-9.whl",
+        ),
     ],
 )
 def test_nothing_else_gets_a_licence(component: Component) -> None:
