@@ -11,12 +11,13 @@ package name per line, or a TSV whose header has a ``name`` column (the download
 For each name with a wheel (the highest version found), the release's metadata goes through
 sovscan's own inference (``library_origin_from_metadata``: organisational e-mail domains, then
 the project URLs' ``github.com/ORG``) against the built-in knowledge base, so an entry names an
-organisation only when the metadata points at an entry that already cites its source. The
-licence is the release's SPDX expression: ``License-Expression``, else a ``License`` field that
-is one, else a licence classifier that names one licence unambiguously (without one, the entry
-has no licence). Each proposed entry cites the release's page and what its metadata says, and
-names the entry it was matched to. ``--licences`` gets the licences of names that already have
-an entry without one.
+organisation only when the metadata points at an entry that already cites its source. A name
+a family entry (``nvidia-*``) covers gets an entry of its own when its metadata names one. The
+licence is the one the release names for sure (``licence_texts.py``: its SPDX expression, an
+unmistakable licence name or classifier, or bundled licence texts that agree); without one, the
+entry has no licence. Each proposed entry cites the release's page and what its metadata says,
+and names the entry it was matched to. ``--licences`` gets the licence, and the release page
+stating it, of names whose entry has none or cites none for it.
 
 Names without a wheel, or whose metadata points at no known organisation, are written to
 ``--gaps`` with the reason: they are left out, never guessed.
@@ -29,7 +30,7 @@ import csv
 import fnmatch
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
@@ -38,36 +39,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scanner.core.model import Component, ComponentKind, OriginBasis, StewardKind
 from scanner.formats.python.records import PackageMetadata
-from scanner.origins.knowledge import EntryKind, KnowledgeBase, load_builtin, normalise_id
+from scanner.origins.knowledge import (
+    EntryKind,
+    KnowledgeBase,
+    OriginEntry,
+    load_builtin,
+    normalise_id,
+)
 from scanner.origins.package_metadata import library_origin_from_metadata
-from scanner.sources.python.components import metadata_evidence
+from scanner.sources.python.components import URL_FIELD_PREFIX, metadata_evidence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from licence_texts import NamedLicence, licence_of_release
 
 #: Largest METADATA read from a wheel.
 MAX_METADATA_BYTES = 1024 * 1024
-#: Licence classifiers that name exactly one SPDX licence.
-CLASSIFIER_SPDX = {
-    "License :: OSI Approved :: MIT License": "MIT",
-    "License :: OSI Approved :: MIT No Attribution License (MIT-0)": "MIT-0",
-    "License :: OSI Approved :: ISC License (ISCL)": "ISC",
-    "License :: OSI Approved :: Python Software Foundation License": "PSF-2.0",
-    "License :: OSI Approved :: Mozilla Public License 2.0 (MPL 2.0)": "MPL-2.0",
-    "License :: OSI Approved :: The Unlicense (Unlicense)": "Unlicense",
-    "License :: OSI Approved :: Zope Public License": "ZPL-2.1",
-    "License :: OSI Approved :: GNU Lesser General Public License v3 or later (LGPLv3+)": (
-        "LGPL-3.0-or-later"
-    ),
-    "License :: OSI Approved :: GNU General Public License v3 or later (GPLv3+)": (
-        "GPL-3.0-or-later"
-    ),
-    "License :: OSI Approved :: GNU General Public License v2 or later (GPLv2+)": (
-        "GPL-2.0-or-later"
-    ),
-    "License :: OSI Approved :: GNU Affero General Public License v3 or later (AGPLv3+)": (
-        "AGPL-3.0-or-later"
-    ),
-    "License :: OSI Approved :: Historical Permission Notice and Disclaimer (HPND)": "HPND",
-    "License :: OSI Approved :: Boost Software License 1.0 (BSL-1.0)": "BSL-1.0",
-}
+#: Largest licence file read from a wheel, and most licence files read.
+MAX_LICENCE_BYTES = 256 * 1024
+MAX_LICENCE_FILES = 20
 
 
 @dataclass(frozen=True)
@@ -77,6 +66,7 @@ class Release:
     name: str
     version: str
     metadata: PackageMetadata
+    licence: NamedLicence | None
 
 
 def normalise(name: str) -> str:
@@ -112,18 +102,16 @@ def main() -> int:
         found = kb.match(EntryKind.PYPI_PACKAGE, name)
         release = releases.get(name)
         if found is not None and found.exact:
-            license = spdx_license(release.metadata) if release else None
-            if found.entry.license is None and release is not None and license is not None:
-                licences[found.entry.id] = {"license": license, "license_release": release.version}
+            addition = licence_addition(found.entry, release)
+            if addition is not None:
+                licences[found.entry.id] = addition
             else:
                 gaps.append((name, "has an entry already"))
-            continue
-        if found is not None:  # a family (nvidia-*) attributes it already, by its own source
-            gaps.append((name, f"the family {found.entry.id} covers it"))
             continue
         if release is None:
             gaps.append((name, "no wheel of it here"))
             continue
+        # A family entry (nvidia-*) is a name match only: the release's metadata may say more.
         entry, reason = propose(release, kb, args.as_of)
         if entry is None:
             gaps.append((name, reason))
@@ -176,17 +164,11 @@ def latest_releases(paths: list[Path]) -> dict[str, Release]:
         key = normalise(name)
         if key not in found or version > found[key][0]:
             found[key] = (version, wheel)
-    return {
-        key: Release(name=key, version=str(version), metadata=read_metadata(wheel))
-        for key, (version, wheel) in found.items()
-    }
+    return {key: read_release(key, str(version), wheel) for key, (version, wheel) in found.items()}
 
 
-def read_metadata(wheel: Path) -> PackageMetadata:
-    """The core metadata of ``wheel`` (its METADATA headers, read as text)."""
-    from packaging.utils import parse_wheel_filename
-
-    name, _, _, _ = parse_wheel_filename(wheel.name)
+def read_release(name: str, version: str, wheel: Path) -> Release:
+    """The release's core metadata and its licence (METADATA and licence files, read as text)."""
     with zipfile.ZipFile(wheel) as archive:
         # The wheel's own ``NAME-VERSION.dist-info`` at the top, not a vendored package's.
         member = next(
@@ -198,7 +180,26 @@ def read_metadata(wheel: Path) -> PackageMetadata:
         )
         with archive.open(member) as stream:
             raw = stream.read(MAX_METADATA_BYTES)
-    headers = BytesHeaderParser().parsebytes(raw)
+        headers = BytesHeaderParser().parsebytes(raw)
+        info = member.rsplit("/", 1)[0]
+        names = set(archive.namelist())
+        declared = [str(f) for f in headers.get_all("License-File") or []]
+        if not declared:  # older wheels: the licence files sit in the dist-info folder
+            declared = [
+                n.rsplit("/", 1)[1]
+                for n in sorted(names)
+                if n.startswith(f"{info}/")
+                and n.count("/") == 1
+                and n.rsplit("/", 1)[1].upper().startswith(("LICEN", "COPYING"))
+            ]
+        texts: dict[str, str] = {}
+        for file in declared[:MAX_LICENCE_FILES]:
+            for candidate in (f"{info}/licenses/{file}", f"{info}/{file}"):
+                if candidate in names:
+                    with archive.open(candidate) as stream:
+                        data = stream.read(MAX_LICENCE_BYTES)
+                    texts[file] = data.decode("utf-8", "replace")
+                    break
 
     def one(key: str) -> str | None:
         value = headers.get(key)
@@ -208,7 +209,7 @@ def read_metadata(wheel: Path) -> PackageMetadata:
     for value in headers.get_all("Project-URL") or []:
         label, _, url = str(value).partition(",")
         urls.append((label.strip(), url.strip()))
-    return PackageMetadata(
+    metadata = PackageMetadata(
         summary=one("Summary"),
         author=one("Author"),
         author_email=one("Author-email"),
@@ -221,23 +222,32 @@ def read_metadata(wheel: Path) -> PackageMetadata:
         classifiers=tuple(str(c) for c in headers.get_all("Classifier") or []),
         source=f"{wheel.name}/METADATA",
     )
+    licence = licence_of_release(
+        metadata.license_expression, metadata.license, metadata.classifiers, texts
+    )
+    return Release(name=name, version=version, metadata=metadata, licence=licence)
 
 
-def spdx_license(metadata: PackageMetadata) -> str | None:
-    """The release's licence as an SPDX expression, or None when it names none for sure."""
-    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+def licence_addition(entry: OriginEntry, release: Release | None) -> dict[str, str] | None:
+    """The licence (with its source) for an entry that names none or cites none for it."""
+    if release is None or release.licence is None:
+        return None
+    cited = entry.license is not None and (
+        "licen" in (entry.source or "").lower()
+        or str(entry.license_release) in (entry.source or "")
+    )
+    if cited or (entry.license is not None and entry.license != release.licence.expression):
+        return None
+    return {
+        "license": release.licence.expression,
+        "license_release": release.version,
+        "source": release_page(release, release.licence.said),
+    }
 
-    for text in (metadata.license_expression, metadata.license):
-        if text and "\n" not in text.strip() and len(text) < 200:
-            try:
-                return str(canonicalize_license_expression(text.strip()))
-            except InvalidLicenseExpression:
-                pass
-    named = {CLASSIFIER_SPDX[c] for c in metadata.classifiers if c in CLASSIFIER_SPDX}
-    others = [
-        c for c in metadata.classifiers if c.startswith("License ::") and c not in CLASSIFIER_SPDX
-    ]
-    return named.pop() if len(named) == 1 and not others else None
+
+def release_page(release: Release, said: str) -> str:
+    """The release's PyPI page, followed by what its metadata says."""
+    return f"https://pypi.org/project/{release.name}/{release.version}/ ({said[:200]})"
 
 
 def propose(release: Release, kb: KnowledgeBase, as_of: str) -> tuple[dict[str, Any] | None, str]:
@@ -252,16 +262,25 @@ def propose(release: Release, kb: KnowledgeBase, as_of: str) -> tuple[dict[str, 
         evidence=evidence,
     )
     origin, _ = library_origin_from_metadata(component, kb)
+    if (
+        origin is not None
+        and origin.basis is OriginBasis.EMAIL_DOMAIN
+        and origin.steward is StewardKind.COMMUNITY
+    ):
+        # A list host such as python.org also gives personal addresses: not a steward. The
+        # project's own URLs (github.com/ORG) may still name one.
+        urls = tuple(e for e in evidence if e.field.startswith(f"{URL_FIELD_PREFIX}:"))
+        origin, _ = library_origin_from_metadata(replace(component, evidence=urls), kb)
+        if origin is None or origin.steward is StewardKind.UNKNOWN:
+            return None, "only a community mail domain names it (research the project itself)"
     if origin is None or origin.steward is StewardKind.UNKNOWN:
         return None, "its metadata points at no organisation the knowledge base knows"
-    if origin.basis is OriginBasis.EMAIL_DOMAIN and origin.steward is StewardKind.COMMUNITY:
-        # A list host such as python.org also gives personal addresses: not a steward.
-        return None, "only a community mail domain names it (research the project itself)"
-    license = spdx_license(metadata)
     seen = next(e for e in origin.evidence if e.location == metadata.source)
     matched = next(e.field for e in origin.evidence if e.location != metadata.source)
-    said = f"{seen.field}: {seen.value}"[:200]
-    source = f"https://pypi.org/project/{release.name}/{release.version}/ ({said})"
+    said = f"{seen.field}: {seen.value}"
+    source = release_page(release, said)
+    if release.licence is not None and release.licence.said not in said:
+        source = f"{source} ; {release_page(release, release.licence.said)}"
     entry: dict[str, Any] = {
         "id": release.name,
         "kind": "pypi-package",
@@ -281,8 +300,8 @@ def propose(release: Release, kb: KnowledgeBase, as_of: str) -> tuple[dict[str, 
             "as_of": as_of,
         }
     )
-    if license is not None:  # else the steward alone: a licence it cannot name is left out
-        entry.update({"license": license, "license_release": release.version})
+    if release.licence is not None:  # else the steward alone: a licence it cannot name is left out
+        entry.update({"license": release.licence.expression, "license_release": release.version})
     return entry, ""
 
 

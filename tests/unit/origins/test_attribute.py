@@ -326,7 +326,7 @@ def test_code_follows_namespace_or_its_model(kb: KnowledgeBase) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "sponsor"), [("numpy", "NumFOCUS"), ("requests", "Python Software Foundation")]
+    ("name", "sponsor"), [("numpy", "NumFOCUS"), ("vllm", "PyTorch Foundation (Linux Foundation)")]
 )
 def test_community_libraries_have_no_country(kb: KnowledgeBase, name: str, sponsor: str) -> None:
     lib = Component(
