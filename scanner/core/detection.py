@@ -34,12 +34,16 @@ SIGNALS: Final = {
     GGUF_NAME_HINT: "gguf-name",
     SPECIAL_TOKENS_FINGERPRINT: "special-tokens",
 }
+#: ``Evidence.method`` prefix of a fact the knowledge base adds to a component (its licence):
+#: it declares nothing about the component being there, so it leaves a detection as it was.
+KNOWLEDGE_BASE: Final = "knowledge-base"
 
 
 def detection_confidence(evidence: Iterable[Evidence]) -> str | None:
     """``high`` or ``medium`` when every fact of ``evidence`` is a fingerprint (nothing
-    declares what it stands for); None when one is declared, or there is none."""
-    facts = tuple(evidence)
+    declares what it stands for); None when one is declared, or there is none. The knowledge
+    base's own facts are neither."""
+    facts = tuple(item for item in evidence if not item.method.startswith(KNOWLEDGE_BASE))
     if not facts or any(item.method not in SIGNALS for item in facts):
         return None
     levels = {item.field.rpartition(":")[2] for item in facts}
@@ -52,7 +56,7 @@ def detected_signals(evidence: Iterable[Evidence]) -> str | None:
     facts = tuple(evidence)
     if detection_confidence(facts) is None:
         return None
-    return "+".join(sorted({SIGNALS[item.method] for item in facts}))
+    return "+".join(sorted({SIGNALS[i.method] for i in facts if i.method in SIGNALS}))
 
 
 def relation_labels(relation: Relation) -> tuple[str, ...]:

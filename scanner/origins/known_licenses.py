@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from scanner.core.detection import KNOWLEDGE_BASE
 from scanner.core.model import Component, ComponentKind, Evidence, ScanResult
 from scanner.core.properties import PropertyName
 from scanner.origins.knowledge import EntryKind, KnowledgeBase, OriginEntry
 from scanner.origins.package_metadata import is_metadata_evidence, is_pypi_release, pypi_name
 
 #: The method of a licence taken from the knowledge base.
-KNOWLEDGE_BASE_METHOD = "knowledge-base"
+KNOWLEDGE_BASE_METHOD = KNOWLEDGE_BASE
 
 
 def with_known_licenses(result: ScanResult, kb: KnowledgeBase) -> ScanResult:
