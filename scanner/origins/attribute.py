@@ -264,25 +264,35 @@ class _Attributor:
             self.extra_hints[comp.ref] = hints
         if inferred is not None:
             return inferred
-        if found is not None:
+        metadata = tuple(e for e in comp.evidence if _is_metadata(e))
+        if found is not None and not metadata:
+            # Anyone may publish under a prefix: a family names the likely publisher of a bare
+            # name, never proof. Low confidence can fail a tier, never pass one.
             return origin_from_entry(
                 found.entry,
                 basis=OriginBasis.CURATED,
                 observed=(seen,),
-                note=f"{name} matched the package family {found.entry.id!r}",
-                confidence_cap=Confidence.MEDIUM,
+                note=f"{name} matched the package family {found.entry.id!r} by its name only: "
+                "anyone may publish under that prefix, so it names a likely publisher, not proof",
+                confidence_cap=Confidence.LOW,
             )
         if not by_name:
             return unknown_origin(
                 f"package {name!r} comes from {purl.split('?', 1)[1][:200]!r}, not from PyPI, and "
                 "its metadata names no known organisation: its name says nothing of who made "
                 "it; origin unknown (not foreign)",
-                (seen, *(e for e in comp.evidence if _is_metadata(e))),
+                (seen, *metadata),
             )
+        family = (
+            f" (its name matches the family {found.entry.id!r}, but its own metadata does not "
+            "name that publisher)"
+            if found is not None
+            else ""
+        )
         return unknown_origin(
-            f"package {name!r} has no entry and its metadata names no known organisation: "
-            "origin unknown (not foreign)",
-            (seen, *(e for e in comp.evidence if _is_metadata(e))),
+            f"package {name!r} has no entry and its metadata names no known organisation"
+            f"{family}: origin unknown (not foreign)",
+            (seen, *metadata),
         )
 
     # --- hints ---------------------------------------------------------------------------------

@@ -323,3 +323,53 @@ def test_a_well_known_name_from_a_url_is_not_that_project(tmp_path: Path, line: 
     assert "not from PyPI" in properties["sovscan:origin:note"]
     assert "licenses" not in package
     assert all(value != "PASS" for value in verdicts(bom).values()), verdicts(bom)
+
+
+def test_a_family_name_alone_never_passes_a_screen(tmp_path: Path) -> None:
+    """``azure-*`` is Microsoft's naming, but anyone may publish under it: offline, a bare
+    name the family covers is named Microsoft's at low confidence, which passes neither the
+    adversary screen nor sovereignty, while a package with its own entry still counts."""
+    folder = project(tmp_path, "azure-made-up-helper==1.0\nazure-identity==1.25.1\n")
+    bom, _ = run(
+        folder,
+        tmp_path,
+        "--offline",
+        "--jurisdiction",
+        "US",
+        "--policy",
+        "adversary",
+        expect=3,
+    )
+    libraries = {c["name"]: c for c in bom["components"] if c["type"] == "library"}
+    made_up = {p["name"]: p["value"] for p in libraries["azure-made-up-helper"]["properties"]}
+    assert made_up["sovscan:origin:organization"] == "Microsoft Corporation"
+    assert made_up["sovscan:origin:confidence"] == "low"
+    assert "by its name only" in made_up["sovscan:origin:note"]
+    identity = {p["name"]: p["value"] for p in libraries["azure-identity"]["properties"]}
+    assert identity["sovscan:origin:confidence"] != "low"
+    assert verdicts(bom)["adversary"] == "UNKNOWN"
+    assert verdicts(bom)["sovereign"] != "PASS"
+
+
+@pytest.mark.parametrize(
+    ("requirement", "expected_license", "national"),
+    [
+        ("pysimplegui==4.60.5", "LGPL-3.0-or-later", "PASS"),
+        ("pysimplegui==5.0.8", "LicenseRef-PySimpleGUI-License-Agreement", "UNKNOWN"),
+        ("pysimplegui==6.2.36", "LGPL-3.0-only", "PASS"),
+        ("matrix-synapse==1.98.0", "Apache-2.0", "PASS"),
+        ("matrix-synapse==1.99.0", "AGPL-3.0-or-later", "PASS"),
+    ],
+)
+def test_built_in_licence_histories_pick_the_release(
+    tmp_path: Path, requirement: str, expected_license: str, national: str
+) -> None:
+    """Projects that relicensed: offline, the built-in entry gives each release its own
+    licence, and the proprietary PySimpleGUI 5 does not pass ``national``."""
+    folder = project(tmp_path, requirement + "\n")
+    code = {"PASS": 0, "UNKNOWN": 3}[national]
+    bom, _ = run(folder, tmp_path, "--offline", "--policy", "national", expect=code)
+    [package] = [c for c in bom["components"] if c["type"] == "library"]
+    licence = package["licenses"][0]["license"]
+    assert licence.get("id", licence.get("name")) == expected_license
+    assert verdicts(bom)["national"] == national

@@ -7,6 +7,7 @@ import pytest
 from scanner.core.model import (
     Component,
     ComponentKind,
+    Confidence,
     Evidence,
     OriginBasis,
     ScanResult,
@@ -83,7 +84,57 @@ def test_nvidia_family_entry_applies_when_nothing_better_is_known(kb: KnowledgeB
     assert origin is not None
     assert (origin.organization, origin.country) == ("NVIDIA Corporation", "US")
     assert origin.note is not None
-    assert "family 'nvidia-*'" in origin.note
+    assert "family 'nvidia-*' by its name only" in origin.note
+    # Anyone may publish under the prefix: the family names a likely publisher, never proof.
+    assert origin.confidence is Confidence.LOW
+
+
+@pytest.mark.parametrize(
+    ("name", "organization"),
+    [
+        ("google-cloud-made-up-service", "Google LLC"),
+        ("azure-mgmt-made-up", "Microsoft Corporation"),
+        ("opentelemetry-instrumentation-made-up", "OpenTelemetry (CNCF project)"),
+        ("apache-airflow-providers-made-up", "Apache Software Foundation"),
+        ("cuda-made-up", "NVIDIA Corporation"),
+    ],
+)
+def test_publisher_families_name_a_bare_name_at_low_confidence(
+    kb: KnowledgeBase, name: str, organization: str
+) -> None:
+    result = attribute(ScanResult(subjects=(), components=(_library(name),)), kb)
+    origin = result.components[0].origin
+    assert origin is not None
+    assert origin.organization == organization
+    assert origin.confidence is Confidence.LOW
+
+
+def test_a_family_never_overrides_a_specific_entry(kb: KnowledgeBase) -> None:
+    # google-cloud-storage has an entry of its own (high confidence, its release's metadata).
+    result = attribute(ScanResult(subjects=(), components=(_library("google-cloud-storage"),)), kb)
+    origin = result.components[0].origin
+    assert origin is not None
+    assert origin.confidence is not Confidence.LOW
+    assert "family" not in (origin.note or "")
+
+
+def test_a_family_name_whose_own_metadata_names_someone_else_is_unknown(
+    kb: KnowledgeBase,
+) -> None:
+    """A squatter's package under a publisher's prefix: its metadata names a private address,
+    so the prefix is no evidence at all."""
+    squatted = _library(
+        "azure-storage-helper-tools",
+        ("author", "Someone"),
+        ("author_email", "someone@example.net"),
+        ("project_url:Source", "https://git.example.net/someone/azure-helper"),
+    )
+    result = attribute(ScanResult(subjects=(), components=(squatted,)), kb)
+    origin = result.components[0].origin
+    assert origin is not None
+    assert origin.steward is StewardKind.UNKNOWN
+    assert origin.country is None
+    assert "matches the family 'azure-*', but its own metadata does not" in (origin.note or "")
 
 
 def test_unknown_package_without_metadata_is_unknown_not_foreign(kb: KnowledgeBase) -> None:
