@@ -31,6 +31,7 @@ from scanner.sbom.cdx_bulk_text import (
     dependency_json_text,
     dependency_xml_text,
 )
+from scanner.sbom.cdx_consumers import root_ref
 from scanner.sbom.integrity import HASH_HEX_LENGTHS, LOWER_HEX, walk_objects
 
 _Key = tuple[Any, ...]
@@ -160,10 +161,17 @@ def _spliced(
     ]
     refs = sorted(c.ref for c in chosen)
     mine = ((ref, ref) for ref in refs)
-    merged = heapq.merge(((e["ref"], e) for e in existing), mine, key=lambda pair: pair[0])
+    root = root_ref(doc)
+    rest = ((e["ref"], e) for e in existing if e["ref"] != root)
+    merged = heapq.merge(rest, mine, key=lambda pair: pair[0])
     spliced["dependencies"] = [
-        entry(item, sorted(set(part.depends_on.get(item, ())))) if isinstance(item, str) else item
-        for _, item in merged
+        *(e for e in existing if e["ref"] == root),  # the root's entry first (cdx_consumers)
+        *(
+            entry(item, sorted(set(part.depends_on.get(item, ()))))
+            if isinstance(item, str)
+            else item
+            for _, item in merged
+        ),
     ]
     return spliced
 

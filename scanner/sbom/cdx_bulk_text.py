@@ -162,16 +162,16 @@ def component_json_text(component: BulkComponent) -> str:
 
 
 def dependency_json(ref: str, targets: Iterable[str]) -> dict[str, Any]:
-    """An entry as the library writes it (keys in alphabetical order)."""
-    needed = sorted(set(targets))
-    return {"dependsOn": needed, "ref": ref} if needed else {"ref": ref}
+    """An entry as the library writes it (keys in alphabetical order), with ``dependsOn``
+    even for a leaf (``cdx_consumers``)."""
+    return {"dependsOn": sorted(set(targets)), "ref": ref}
 
 
 def dependency_json_text(ref_value: str, needed: Sequence[str]) -> str:
     """A dependencies entry as ``json.dumps(indent=2)`` writes an item of that list."""
     ref = f'"ref": {json.dumps(ref_value)}'
     if not needed:
-        return f"{{\n      {ref}\n    }}"
+        return f'{{\n      "dependsOn": [],\n      {ref}\n    }}'
     targets = ",\n".join(f"        {json.dumps(target)}" for target in needed)
     return f'{{\n      "dependsOn": [\n{targets}\n      ],\n      {ref}\n    }}'
 

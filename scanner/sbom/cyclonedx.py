@@ -15,9 +15,10 @@ or upstream) are ``metadata.properties``, in every spec version. An attributed c
 ``metadata.component``; several are top-level components under a synthesised ``application``
 "sovscan scan" (bom-ref ``scan``) that depends on each. Lineage (finetune, adapter, quantized,
 merge) becomes ``pedigree.ancestors`` (copies with bom-refs ``<child>#ancestor:<base>``); runtime
-needs (adapter, contains, tokenizer-from, remote-code-from, depends-on) become ``dependencies``.
-Ordering is the library's: components by (type, group, name, version, bom-ref), properties by
-(name, value), dependencies by ref; all content-derived.
+needs (adapter, contains, tokenizer-from, remote-code-from, depends-on) become ``dependencies``,
+and so do lineage and trained-on. Ordering is the library's: components by (type, group, name,
+version, bom-ref), properties by (name, value), dependencies by ref, except that the root's entry
+comes first and every entry has ``dependsOn`` (``cdx_consumers``); all content-derived.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from scanner.sbom.cdx_bulk import (
 )
 from scanner.sbom.cdx_bulk_form import bulk_form
 from scanner.sbom.cdx_bulk_text import BulkComponent
+from scanner.sbom.cdx_consumers import root_first, root_first_xml, root_ref, with_leaf_edges
 from scanner.sbom.cdx_library import output, schema_version
 from scanner.sbom.cdx_model_card import (
     ComponentExtras,
@@ -87,6 +89,7 @@ from scanner.sbom.integrity import check_integrity
 from scanner.sbom.rendering import NO_RULES, RenderOptions, RuleDescription
 
 if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
     from pathlib import Path
 
     from cyclonedx.model import ExternalReference, HashType, Property
@@ -100,19 +103,11 @@ if TYPE_CHECKING:
 
 SPEC_VERSIONS = ("1.5", "1.6", "1.7")
 
-#: Relations that are runtime needs (``dependencies``); lineage goes to ``pedigree`` and
-#: trained-on to ``modelCard.modelParameters.datasets``. An adapter is both: its base is an
-#: ancestor and needed at runtime.
-DEPENDENCY_RELATIONS = frozenset(
-    {
-        RelationKind.ADAPTER,
-        RelationKind.CONTAINS,
-        RelationKind.TOKENIZER_FROM,
-        RelationKind.REMOTE_CODE_FROM,
-        RelationKind.DEPENDS_ON,
-        RelationKind.SUBMODEL,
-    }
-)
+#: Relations that become ``dependencies`` edges: all of them. Lineage is also ``pedigree`` and
+#: trained-on also ``modelCard.modelParameters.datasets``, but tools that walk the graph from
+#: the root (NTIA's checker, dependency-track) see only edges; the target's
+#: ``sovscan:relation`` properties say which relation an edge is.
+DEPENDENCY_RELATIONS = frozenset(RelationKind)
 
 #: bom-ref of the synthesised root when a scan has several subjects.
 SCAN_ROOT_REF = "scan"
@@ -227,7 +222,7 @@ def write_cyclonedx(
             prepared.extras,
             options.spec_version,
             top_level,
-            extend=partial(splice_xml, part=bulk),
+            extend=partial(_extend_xml, part=bulk),
         )
         checked = fill_xml(spliced, bulk, keep=bulk.representatives())
         problems.extend(xml_schema_problems(checked, options.spec_version))
@@ -293,6 +288,9 @@ def _prepared(
             builder.extras,
             compliance.json_parts() if compliance else None,
         )
+        with_leaf_edges(doc)
+        if "dependencies" in doc:
+            doc["dependencies"] = root_first(doc["dependencies"], root_ref(doc), _entry_ref)
         bulk_refs = frozenset(component.ref for component in builder.bulk.components)
         problems = check_integrity(doc, bulk_refs) + bulk_problems(doc, builder.bulk)
     prepared = _Prepared(
@@ -308,6 +306,16 @@ def _prepared(
     )
     _last_prepared.append(prepared)
     return prepared
+
+
+def _entry_ref(entry: Mapping[str, Any]) -> object:
+    return entry.get("ref")
+
+
+def _extend_xml(root: ET.Element, part: BulkPart) -> None:
+    """The bulk components spliced in, and the root's dependency entry first."""
+    splice_xml(root, part)
+    root_first_xml(root)
 
 
 def _utc_timestamp(options: BomOptions) -> datetime | None:

@@ -434,12 +434,20 @@ def test_several_lineage_kinds_to_one_base_are_noted_together() -> None:
 # --- dependencies --------------------------------------------------------------------------
 
 
-def test_dependencies_carry_runtime_needs_only() -> None:
-    edges = {d["ref"]: d.get("dependsOn", []) for d in bom()["dependencies"]}
-    assert edges[SUBJECT] == sorted([CODE, CONFIG, WEIGHTS, TOKENIZER, TORCH])
+def test_every_relation_is_an_edge_from_the_root_first() -> None:
+    """Lineage and datasets are edges too (pedigree and the model card keep them as well):
+    tools that walk the graph from the root see the whole model. Every entry has
+    ``dependsOn`` (cdxgen's validator requires it) and the root's entry is first."""
+    entries = bom()["dependencies"]
+    assert all("dependsOn" in entry for entry in entries)
+    edges = {d["ref"]: d["dependsOn"] for d in entries}
+    assert edges[SUBJECT] == sorted(
+        [FINETUNE, ADAPTER, DATASET, CODE, CONFIG, WEIGHTS, TOKENIZER, TORCH]
+    )
     assert edges[ADAPTER] == [BASE]
-    assert edges[FINETUNE] == []
+    assert edges[FINETUNE] == [BASE]
     assert edges[BASE] == []
+    assert edges[DATASET] == []
     everything = {
         SUBJECT,
         FINETUNE,
@@ -454,7 +462,15 @@ def test_dependencies_carry_runtime_needs_only() -> None:
     }
     assert set(edges) == everything
     assert {c["bom-ref"] for c in bom()["components"]} == everything - {SUBJECT}
-    assert [d["ref"] for d in bom()["dependencies"]] == sorted(edges)
+    assert [d["ref"] for d in entries] == [SUBJECT, *sorted(edges.keys() - {SUBJECT})]
+
+
+def test_the_xml_lists_the_root_s_entry_first() -> None:
+    root = ET.fromstring(rendered("xml"))  # noqa: S314 - our own output
+    ns = {"c": "http://cyclonedx.org/schema/bom/1.6"}
+    refs = [d.get("ref", "") for d in root.findall("c:dependencies/c:dependency", ns)]
+    assert refs[0] == SUBJECT
+    assert refs[1:] == sorted(refs[1:])
 
 
 def test_relation_properties_name_how_components_are_used() -> None:
