@@ -24,6 +24,7 @@ from scanner.core.model import ScanResult
 from scanner.core.shipped_data import keep_parsed_in
 from scanner.hashing.digest import default_jobs
 from scanner.sbom.exporters import EXPORTERS, FORMAT_NAMES
+from scanner.sbom.rendering import Authorship
 
 EXIT_INTERNAL = 70
 #: Exit code of a scan stopped by Ctrl-C (128 + SIGINT) or by SIGTERM (128 + 15).
@@ -103,6 +104,18 @@ def cli() -> None:
     default="1.6",
     show_default=True,
     help="CycloneDX specification version.",
+)
+@click.option(
+    "--author",
+    "authors",
+    multiple=True,
+    metavar="'NAME <EMAIL>'",
+    help="Who authored the BOM (CycloneDX metadata.authors, SPDX creators); repeatable.",
+)
+@click.option(
+    "--manufacturer",
+    metavar="NAME",
+    help="The organisation that made the BOM (CycloneDX 1.6+ metadata.manufacturer).",
 )
 @click.option("--name", help="Name of the scanned model (ORG/NAME or NAME); default: the folder.")
 @click.option("--offline", is_flag=True, help="Never touch the network (enforced).")
@@ -207,6 +220,8 @@ def scan(
     outputs: tuple[str, ...],
     fmt: str | None,
     spec_version: str,
+    authors: tuple[str, ...],
+    manufacturer: str | None,
     name: str | None,
     offline: bool,
     no_cache: bool,
@@ -263,7 +278,8 @@ def scan(
             registry_file=registry_file,
             accept_file=accept_file,
         )
-        sys.exit(_scan(config, targets, outputs, fmt, spec_version, progress))
+        authorship = Authorship.parse(authors, manufacturer)
+        sys.exit(_scan(config, targets, outputs, fmt, spec_version, authorship, progress))
     except ScannerError as exc:
         _fail(exc.diagnostics(), exc.exit_code)
     except (KeyboardInterrupt, _Terminated):
@@ -335,6 +351,7 @@ def _scan(
     outputs: tuple[str, ...],
     fmt: str | None,
     spec_version: str,
+    authorship: Authorship,
     progress: _Progress,
 ) -> int:
     """Run the scan, write every output, and return the exit code the chosen policy implies."""
@@ -361,6 +378,7 @@ def _scan(
         timestamp=timestamp,
         rules=RULES,
         schema_cache=config.cache_dir / "schemas",
+        authorship=authorship,
     )
     with network_blocked() if config.offline else nullcontext():
         result = run(config, targets)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from scanner.core.model import Component, Hash
+from scanner.core.model import Component, Hash, Origin
 from scanner.sbom.cdx_bulk_text import BulkComponent, HashPair, Reference
 from scanner.sbom.cdx_model_card import xml_safe
 from scanner.sbom.cdx_values import (
@@ -46,17 +46,24 @@ class _NeedsTheLibrary(Exception):
 
 
 def bulk_form(
-    component: Component, spec_version: str, properties: Iterable[tuple[str, str]]
+    component: Component,
+    spec_version: str,
+    properties: Iterable[tuple[str, str]],
+    supplier: Origin | None = None,
 ) -> BulkComponent | None:
-    """``component`` (top level, without lineage) with its ``properties``, or None."""
+    """``component`` (top level, without lineage) with its ``properties`` and the origin its
+    ``supplier`` names (``supplier_origin``), or None."""
     try:
-        return _bulk_form(component, spec_version, properties)
+        return _bulk_form(component, spec_version, properties, supplier)
     except _NeedsTheLibrary:
         return None
 
 
 def _bulk_form(
-    component: Component, spec_version: str, properties: Iterable[tuple[str, str]]
+    component: Component,
+    spec_version: str,
+    properties: Iterable[tuple[str, str]],
+    supplier: Origin | None,
 ) -> BulkComponent:
     cdx_type, data_type = KIND_TO_CDX[component.kind]
     if cdx_type not in _TYPES or data_type is not None:
@@ -73,7 +80,7 @@ def _bulk_form(
         group=group,
         version=version,
         description=description,
-        supplier=_supplier(component, spec_version),
+        supplier=_supplier(supplier, spec_version),
         hashes=_hashes(component.hashes),
         licenses=license_entries(licenses(component.licenses)),
         purl=component.purl,
@@ -140,9 +147,8 @@ def _references(component: Component) -> tuple[Reference, ...]:
     return tuple(ordered)
 
 
-def _supplier(component: Component, spec_version: str) -> tuple[str, str | None] | None:
+def _supplier(origin: Origin | None, spec_version: str) -> tuple[str, str | None] | None:
     """(name, country or None) for a known organisation, None without one."""
-    origin = component.origin
     if origin is None or not (origin.organization or origin.country):
         return None
     name = optional_text(origin.organization)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -14,7 +15,12 @@ from scanner.core.model import ScanResult
 
 
 def serial_number(
-    result: ScanResult, *, spec_version: str, tool_version: str, timestamp: datetime | None
+    result: ScanResult,
+    *,
+    spec_version: str,
+    tool_version: str,
+    timestamp: datetime | None,
+    made_by: Sequence[str] = (),
 ) -> uuid.UUID:
     """uuid5 of a canonical digest of the result and the options that shape the document.
 
@@ -28,6 +34,7 @@ def serial_number(
                 "spec_version": spec_version,
                 "timestamp": timestamp.isoformat() if timestamp else None,
                 "tool_version": tool_version,
+                **({"made_by": list(made_by)} if made_by else {}),
             },
             sort_keys=True,
             separators=(",", ":"),

@@ -30,7 +30,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeGuard
 
 import scanner
 from scanner.core.detection import relation_labels
@@ -40,6 +40,7 @@ from scanner.core.model import (
     Component,
     Hash,
     ModelCardFacts,
+    Origin,
     RelationKind,
     ScanResult,
 )
@@ -86,7 +87,7 @@ from scanner.sbom.declarations import (
     compliance_xml,
 )
 from scanner.sbom.integrity import check_integrity
-from scanner.sbom.rendering import NO_RULES, RenderOptions, RuleDescription
+from scanner.sbom.rendering import NO_RULES, NOBODY, Authorship, RenderOptions, RuleDescription
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -128,6 +129,8 @@ class BomOptions:
     schema_cache: Path | None = None
     """Folder of compiled schema validators (``scanner.sbom.cdx_validation``); None: the
     library's validator only."""
+    authorship: Authorship = NOBODY
+    """Who made the BOM: ``metadata.authors`` and (1.6+) ``metadata.manufacturer``."""
     bulk_files: bool = True
     """Write plain file components without the library (``scanner.sbom.cdx_bulk``); False
     gives the same bytes, slowly (the tests compare the two)."""
@@ -164,6 +167,7 @@ def _bom_options(options: RenderOptions) -> BomOptions:
         spec_version=options.spec_version,
         timestamp=options.timestamp,
         schema_cache=options.schema_cache,
+        authorship=options.authorship,
     )
 
 
@@ -341,6 +345,7 @@ class _BomBuilder:
         self.incoming: dict[str, set[str]] = defaultdict(set)
         self.lineage: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.needs: dict[str, set[str]] = defaultdict(set)
+        self.containers: dict[str, list[Origin | None]] = defaultdict(list)
         self.use_bulk = options.bulk_files
         self.bulk = BulkPart()
 
@@ -349,6 +354,7 @@ class _BomBuilder:
         from cyclonedx.model.bom import Bom, BomMetaData
         from cyclonedx.model.component import Component as CdxComponent
         from cyclonedx.model.component import ComponentType
+        from cyclonedx.model.contact import OrganizationalContact, OrganizationalEntity
         from cyclonedx.model.dependency import Dependency
 
         self._check_refs()
@@ -367,8 +373,18 @@ class _BomBuilder:
             )
             self.needs[SCAN_ROOT_REF].update(subjects)
         everything = {**built, str(root.bom_ref): root}
+        made_by = self.options.authorship
         metadata = BomMetaData(
-            component=root, properties=self._properties(bom_properties(self.result))
+            component=root,
+            properties=self._properties(bom_properties(self.result)),
+            authors=[
+                OrganizationalContact(name=xml_safe(a.name), email=a.email) for a in made_by.authors
+            ],
+            manufacturer=(
+                OrganizationalEntity(name=xml_safe(made_by.manufacturer))
+                if made_by.manufacturer and self.options.spec_version != "1.5"
+                else None
+            ),
         )
         # The library stamps "now" when given nothing; a byte-stable BOM carries no run time.
         metadata.timestamp = self.timestamp  # type: ignore[assignment]
@@ -402,7 +418,16 @@ class _BomBuilder:
             spec_version=self.options.spec_version,
             tool_version=self.options.tool_version,
             timestamp=self.timestamp,
+            made_by=self._made_by(),
         )
+
+    def _made_by(self) -> list[str]:
+        made_by = self.options.authorship
+        people = [f"{a.name} <{a.email or ''}>" for a in made_by.authors]
+        return [
+            *people,
+            *([f"manufacturer {made_by.manufacturer}"] if made_by.manufacturer else []),
+        ]
 
     def _bulk_components(self) -> dict[str, BulkComponent]:
         """The components ``cdx_bulk`` writes: every top-level one without lineage that the
@@ -413,7 +438,8 @@ class _BomBuilder:
             if component.ref in subjects or self.lineage.get(component.ref):
                 continue
             properties = component_properties(component, self.incoming)
-            form = bulk_form(component, self.options.spec_version, properties)
+            supplier = self.supplier_origin(component)
+            form = bulk_form(component, self.options.spec_version, properties, supplier)
             if form is not None:
                 found[component.ref] = form
         return found
@@ -458,10 +484,26 @@ class _BomBuilder:
                 if ref not in seen
             )
 
+    def supplier_origin(self, component: Component) -> Origin | None:
+        """The origin ``supplier`` names: the component's own, else that of the component that
+        contains it (a model's file is supplied by the model's publisher, as the policy reads
+        it); its ``sovscan:origin:*`` properties stay the component's own."""
+        if _names_someone(component.origin):
+            return component.origin
+        containers = self.containers.get(component.ref, [])
+        first = containers[0] if containers else None
+        # Only when every container names the same one: a file of an unknown folder that a
+        # tokenizer also contains was supplied by whoever made the folder, not the tokenizer.
+        if _names_someone(first) and all(origin == first for origin in containers):
+            return first
+        return component.origin
+
     def _index_relations(self) -> None:
         for relation in self.result.relations:
             if relation.src not in self.by_ref or relation.dst not in self.by_ref:
                 continue
+            if relation.kind is RelationKind.CONTAINS:
+                self.containers[relation.dst].append(self.by_ref[relation.src].origin)
             self.incoming[relation.dst].update(relation_labels(relation))
             if relation.kind in LINEAGE_RELATIONS:
                 self.lineage[relation.src][relation.dst].add(relation.kind.value)
@@ -485,7 +527,7 @@ class _BomBuilder:
             purl=self._purl(component),
             licenses=self._licenses(component),
             hashes=self._hashes(component),
-            supplier=_supplier(component),
+            supplier=_supplier(self.supplier_origin(component)),
             external_references=self._external_references(component),
             properties=self._properties(component_properties(component, self.incoming)),
             evidence=_evidence(component),
@@ -520,7 +562,7 @@ class _BomBuilder:
             version=optional_text(base.version),
             purl=self._purl(base),
             licenses=self._licenses(base),
-            supplier=_supplier(base),
+            supplier=_supplier(self.supplier_origin(base)),
             properties=self._properties(properties),
         )
 
@@ -650,15 +692,18 @@ def _dataset_refs(component: Component) -> tuple[str, ...]:
     return component.model_card.dataset_refs if component.model_card else ()
 
 
-def _supplier(component: Component) -> OrganizationalEntity | None:
+def _supplier(origin: Origin | None) -> OrganizationalEntity | None:
     """The origin as ``supplier``: organisation name and alpha-2 country, when known."""
     from cyclonedx.model.contact import OrganizationalEntity, PostalAddress
 
-    origin = component.origin
     if origin is None or not (origin.organization or origin.country):
         return None
     address = PostalAddress(country=origin.country) if origin.country else None
     return OrganizationalEntity(name=optional_text(origin.organization), address=address)
+
+
+def _names_someone(origin: Origin | None) -> TypeGuard[Origin]:
+    return origin is not None and bool(origin.organization or origin.country)
 
 
 def _evidence(component: Component) -> ComponentEvidence | None:

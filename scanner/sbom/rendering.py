@@ -7,13 +7,15 @@ timestamp) and the policy's rule table, which exporters read through ``RuleDescr
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol, TextIO
 
+from scanner.core.errors import UsageError
 from scanner.core.model import ScanResult, Severity
 
 
@@ -72,6 +74,52 @@ def describe_rule(
     )
 
 
+#: ``NAME`` or ``NAME <EMAIL>``: a name without angle brackets, then an optional address.
+_CONTACT = re.compile(r"(?P<name>[^<>]+?)\s*(?:<(?P<email>[^<>@\s]+@[^<>@\s]+)>)?")
+#: Longest name or address taken from the command line.
+MAX_CONTACT_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A person or team who authored the document."""
+
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Authorship:
+    """Who made the document, as the run was told (``--author``, ``--manufacturer``): never
+    guessed, so without them the documents name only the tool."""
+
+    authors: tuple[Contact, ...] = ()
+    manufacturer: str | None = None
+
+    @classmethod
+    def parse(cls, authors: Iterable[str], manufacturer: str | None) -> Authorship:
+        """``--author 'NAME <EMAIL>'`` values and ``--manufacturer NAME``; UsageError when one
+        is empty, too long, holds a control character or is not of that form."""
+        contacts = []
+        for text in authors:
+            found = _CONTACT.fullmatch(text.strip())
+            if found is None or not _printable(text):
+                raise UsageError(f"--author: give 'NAME' or 'NAME <EMAIL>', not {text!r}")
+            contacts.append(Contact(found["name"], found["email"]))
+        if manufacturer is not None and (not manufacturer.strip() or not _printable(manufacturer)):
+            raise UsageError(f"--manufacturer: give an organisation's name, not {manufacturer!r}")
+        made_by = manufacturer.strip() if manufacturer else None
+        return cls(tuple(dict.fromkeys(contacts)), made_by)
+
+
+def _printable(text: str) -> bool:
+    return len(text) <= MAX_CONTACT_LENGTH and text.isprintable()
+
+
+#: Nobody named: the documents name only the tool.
+NOBODY = Authorship()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RenderOptions:
     """What every exporter may be told; each reads the fields that concern it."""
@@ -87,6 +135,8 @@ class RenderOptions:
     schema_cache: Path | None = None
     """Folder where compiled schema validators are kept between runs (the CLI: the cache
     folder's ``schemas``); None: the schema library's validator only (slower to start)."""
+    authorship: Authorship = NOBODY
+    """Who made the document (``--author``, ``--manufacturer``)."""
 
 
 #: Options with nothing set: generic rule descriptions, no timestamp, CycloneDX 1.6.

@@ -123,16 +123,17 @@ def _subject(identity: ModelIdentity, facts: FolderFacts, hub: str) -> Component
     external: list[tuple[str, str]] = []
     if identity.hub_id is not None:
         external.append(("website", f"{hub}/{identity.hub_id.repo_id}"))
+    declared = None if identity.revision else _gguf_version(facts)
     return Component(
         ref=purl.split("@")[0] if purl else f"model:{identity.label}",
         kind=kind,
         name=identity.name,
         group=identity.hub_id.namespace if identity.hub_id else None,
-        version=identity.revision,
+        version=identity.revision or (declared.value if declared else None),
         purl=purl,
         licenses=licenses,
         layer=Layer.WEIGHTS,
-        evidence=(*identity.evidence, *license_evidence),
+        evidence=(*identity.evidence, *license_evidence, *((declared,) if declared else ())),
         properties=(*_subject_properties(facts), *_revision_source(identity)),
         external_urls=tuple(external),
     )
@@ -267,6 +268,18 @@ def _add_files(
         builder.relate(subject_ref, ref, RelationKind.CONTAINS)
     _check_shards(builder, facts, refs)
     return refs
+
+
+def _gguf_version(facts: FolderFacts) -> Evidence | None:
+    """The model version the folder's GGUF files declare (``general.version``), when they
+    all declare the same one; a Hub revision, when known, is the version instead."""
+    declared = {(meta.version_label or "").strip() for _, meta in facts.gguf}
+    if len(declared) != 1 or "" in declared:
+        return None
+    rel = next(rel for rel, meta in facts.gguf if meta.version_label)
+    return Evidence(
+        location=str(rel), field="general.version", value=declared.pop(), method="gguf-metadata"
+    )
 
 
 def _header_properties(

@@ -39,7 +39,8 @@ from scanner.core.model import (
     StewardKind,
 )
 from scanner.core.properties import PropertyName
-from scanner.sbom.cyclonedx import BomOptions, render_cyclonedx
+from scanner.sbom.cyclonedx import SPEC_VERSIONS, BomOptions, render_cyclonedx
+from scanner.sbom.rendering import Authorship
 
 REPO = Path(__file__).resolve().parents[3]
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -969,3 +970,59 @@ def test_fuzzed_text_always_renders_valid_documents(
     for fmt in ("json", "xml"):
         text = render_cyclonedx(result, fmt, FIXED)
         assert SUBJECT in text
+
+
+def test_a_file_is_supplied_by_whoever_supplies_all_that_contains_it() -> None:
+    """The subject (ACME, RU) contains its weights and config: they name ACME as supplier,
+    in both writers, while their own origin properties stay absent. A file that a second
+    component with another origin (or none) also contains names no supplier."""
+    for bulk in (True, False):
+        options = replace(FIXED, bulk_files=bulk)
+        doc = json.loads(render_cyclonedx(scan_result(), "json", options))
+        for ref in (WEIGHTS, CONFIG):
+            file = top(doc, ref)
+            assert file["supplier"] == {"name": "ACME AO", "address": {"country": "RU"}}
+            assert not [p for p in props(file) if p[0].startswith("sovscan:origin:")]
+    result = scan_result()
+    shared = Relation(src=BASE, dst=CONFIG, kind=RelationKind.CONTAINS)  # Meta's, not ACME's
+    doc = json.loads(
+        render_cyclonedx(replace(result, relations=(*result.relations, shared)), "json", FIXED)
+    )
+    assert "supplier" not in top(doc, CONFIG)
+    assert top(doc, WEIGHTS)["supplier"]["name"] == "ACME AO"
+    orphan = _with_origin(SUBJECT, None)
+    doc = json.loads(render_cyclonedx(orphan, "json", FIXED))
+    assert "supplier" not in top(doc, WEIGHTS)
+
+
+def test_the_bom_names_who_made_it_only_when_told() -> None:
+    assert "authors" not in bom()["metadata"]
+    made_by = Authorship.parse(["Jane Roe <jane@example.org>", "Security Team"], "Example Bank")
+    for spec in SPEC_VERSIONS:
+        options = replace(FIXED, spec_version=spec, authorship=made_by)
+        doc = json.loads(render_cyclonedx(scan_result(), "json", options))  # schema-checked
+        assert doc["metadata"]["authors"] == [
+            {"email": "jane@example.org", "name": "Jane Roe"},
+            {"name": "Security Team"},
+        ]
+        # 1.5 has no metadata.manufacturer (its "manufacture" means the component's maker).
+        expected = None if spec == "1.5" else {"name": "Example Bank"}
+        assert doc["metadata"].get("manufacturer") == expected
+        xml = render_cyclonedx(scan_result(), "xml", options)
+        assert "<name>Jane Roe</name>" in xml
+    told = json.loads(render_cyclonedx(scan_result(), "json", replace(FIXED, authorship=made_by)))
+    assert told["serialNumber"] != bom()["serialNumber"]  # another document, another serial
+
+
+@pytest.mark.parametrize(
+    "text", ["", "<jane@example.org>", "Jane <not-an-address>", "Jane\x00Roe", "x" * 201]
+)
+def test_an_author_must_be_a_name_with_an_optional_address(text: str) -> None:
+    with pytest.raises(UsageError, match="--author"):
+        Authorship.parse([text], None)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "Example\x00Bank", "x" * 201])
+def test_a_manufacturer_must_be_a_printable_name(text: str) -> None:
+    with pytest.raises(UsageError, match="--manufacturer"):
+        Authorship.parse([], text)

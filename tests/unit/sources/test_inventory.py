@@ -12,6 +12,7 @@ from scanner.core.model import ComponentKind, RelationKind
 from scanner.core.properties import PropertyName
 from scanner.sources.inventory import Inventory
 from scanner.sources.local_dir import scan_local
+from tests.fakes.worlds import gguf_bytes
 
 
 def _scan(folder: Path, files: dict[str, object], name: str | None = None) -> Inventory:
@@ -19,7 +20,10 @@ def _scan(folder: Path, files: dict[str, object], name: str | None = None) -> In
     for rel, content in files.items():
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content if isinstance(content, str) else json.dumps(content))
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content if isinstance(content, str) else json.dumps(content))
     config = ScanConfig(cache_dir=folder.parent / "cache", jobs=2, name=name, progress=False)
     return scan_local(folder, config, cache=None)
 
@@ -229,3 +233,29 @@ def test_non_hub_dataset_recorded_with_issue(tmp_path: Path) -> None:
     dataset = next(c for c in inv.components if c.kind is ComponentKind.DATASET)
     assert dataset.external_urls == ()
     assert any("not a Hugging Face dataset id" in i.problem for i in inv.issues)
+
+
+def _gguf(version: str | None) -> bytes:
+    pairs: list[tuple[str, str | int | list[str]]] = [("general.architecture", "llama")]
+    if version is not None:
+        pairs.append(("general.version", version))
+    return gguf_bytes(pairs)
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"a.gguf": _gguf("v2.1"), "b.gguf": _gguf("v2.1")}, "v2.1"),
+        ({"a.gguf": _gguf("v2.1"), "b.gguf": _gguf("v3")}, None),  # which one is the model's?
+        ({"a.gguf": _gguf("v2.1"), "b.gguf": _gguf(None)}, None),
+        ({"a.gguf": _gguf(None)}, None),  # never invented
+    ],
+)
+def test_a_model_s_version_is_the_one_its_gguf_files_declare(
+    tmp_path: Path, files: dict[str, object], expected: str | None
+) -> None:
+    inv = _scan(tmp_path / "m", files)
+    subject = next(c for c in inv.components if c.ref == inv.subject_ref)
+    assert subject.version == expected
+    declared = [e for e in subject.evidence if e.field == "general.version"]
+    assert [e.value for e in declared] == ([expected] if expected else [])
