@@ -37,8 +37,8 @@ import os
 import posixpath
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -64,7 +64,9 @@ INFORMATION_URI: str | None = None
 #: Tags on every rule; ``security`` makes GitHub read ``security-severity``.
 RULE_TAGS = ("security", "supply-chain", "provenance")
 #: The key of sovscan's own partial fingerprint (versioned: a new scheme gets a new key).
-FINGERPRINT_KEY = "sovscan/v2"
+FINGERPRINT_KEY = "sovscan/v3"
+#: ``uriBaseId`` prefix of the folder of a target outside the working directory (1, 2, …).
+TARGET_BASE_PREFIX = "TARGET"
 #: Related locations kept per result (the rest of a finding's evidence is in the BOM).
 MAX_RELATED_LOCATIONS = 10
 
@@ -115,6 +117,7 @@ def render_sarif(result: ScanResult, options: RenderOptions = PLAIN) -> str:
     index = {rule.id: position for position, rule in enumerate(used)}
     driver: dict[str, Any] = {
         "name": TOOL_NAME,
+        "fullName": f"{TOOL_NAME} {scanner.__version__}: supply-chain provenance of AI models",
         "version": scanner.__version__,
         "semanticVersion": scanner.__version__,
     }
@@ -123,14 +126,30 @@ def render_sarif(result: ScanResult, options: RenderOptions = PLAIN) -> str:
     driver["rules"] = [_rule_json(rule) for rule in used]
     run: dict[str, Any] = {
         "tool": {"driver": driver},
-        "columnKind": "unicodeCodePoints",
-        "results": [draft.json(index[draft.rule_id]) for draft in drafts],
+        "automationDetails": {"id": automation_id(result)},
     }
+    bases = locator.base_descriptions()
+    if bases:
+        run["originalUriBaseIds"] = bases
+    run["columnKind"] = "unicodeCodePoints"
+    run["results"] = [draft.json(index[draft.rule_id]) for draft in drafts]
     summary = _run_properties(result)
     if summary:
         run["properties"] = summary
     doc = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def automation_id(result: ScanResult) -> str:
+    """``automationDetails.id``: ``sovscan/<jurisdiction>-<policy>/<subjects>/``. GitHub keeps
+    one set of alerts per category (all but the last part), so two models scanned apart, or
+    one model judged under two policies, never close each other's alerts; content-derived,
+    so a rescan of the same model replaces its own."""
+    policy = xml_safe(result.policy or "report").replace("/", "_")
+    subjects = ",".join(sorted(xml_safe(ref).replace("/", "_") for ref in result.subjects))
+    if len(subjects) > 120:
+        subjects = f"{subjects[:80]}…{fingerprint(subjects)[:16]}"
+    return f"{TOOL_NAME}/{xml_safe(result.jurisdiction or 'none')}-{policy}/{subjects or 'none'}/"
 
 
 def fingerprint(*parts: str) -> str:
@@ -148,14 +167,17 @@ class Place:
 
     uri: str
     line: int = 1
+    base: str | None = None
+    """``uriBaseId``: the folder of a target outside the working directory (``uri`` is then
+    relative to it); None: ``uri`` is relative to the repository root."""
 
     def json(self) -> dict[str, Any]:
         """A SARIF ``location``."""
+        artifact: dict[str, Any] = {"uri": self.uri}
+        if self.base is not None:
+            artifact["uriBaseId"] = self.base
         return {
-            "physicalLocation": {
-                "artifactLocation": {"uri": self.uri},
-                "region": {"startLine": self.line},
-            }
+            "physicalLocation": {"artifactLocation": artifact, "region": {"startLine": self.line}}
         }
 
 
@@ -166,6 +188,9 @@ class _Subject:
     ref: str
     base: str | None
     """Its folder relative to the repository root ("" for the root); None: not below it."""
+    uri_base: str | None
+    """For a target not below the repository root: the ``uriBaseId`` its paths are relative
+    to (``TARGET1``, …, in the order of the subjects)."""
     target_file: str | None
     """For a single-file target, that file's path relative to ``base``."""
     files: frozenset[str]
@@ -181,8 +206,26 @@ class Locator:
         self.result = result
         roots = dict(result.roots)
         by_ref = {component.ref: component for component in result.components}
-        self.subjects = [_subject(result, ref, roots.get(ref), by_ref) for ref in result.subjects]
+        self.subjects = []
+        outside = 0
+        for ref in result.subjects:
+            subject = _subject(result, ref, roots.get(ref), by_ref)
+            if subject.base is None:
+                outside += 1
+                subject = replace(subject, uri_base=f"{TARGET_BASE_PREFIX}{outside}")
+            self.subjects.append(subject)
         self.by_ref = by_ref
+
+    def base_descriptions(self) -> dict[str, Any]:
+        """``originalUriBaseIds``: what each target folder outside the repository is. Its
+        absolute path is left out (it differs between machines; the output must not)."""
+        return {
+            subject.uri_base: {
+                "description": {"text": f"the folder scanned as {xml_safe(subject.ref)}"}
+            }
+            for subject in self.subjects
+            if subject.uri_base is not None
+        }
 
     def component_evidence(self, ref: str) -> tuple[Evidence, ...]:
         """The evidence of the component itself (where the scan saw it), if it is known."""
@@ -208,7 +251,7 @@ class Locator:
             if path is None or path not in subject.files:
                 continue
             line = seen.line if seen.line is not None and seen.line >= 1 else 1
-            places.setdefault(_place(_join(subject.base, path), line), None)
+            places.setdefault(_place(_join(subject.base, path), line, subject.uri_base), None)
         return list(places)
 
     def default_place(self, subject: _Subject | None) -> Place:
@@ -221,8 +264,8 @@ class Locator:
             min(subject.files, default=None),
         ):
             if candidate is not None:
-                return _place(_join(subject.base, candidate))
-        return _place(subject.base or ".")
+                return _place(_join(subject.base, candidate), base=subject.uri_base)
+        return _place(subject.base or ".", base=subject.uri_base)
 
     def issue_place(self, issue: ScanIssue) -> Place:
         """An issue's location is already prefixed with the target as typed."""
@@ -236,9 +279,12 @@ def _subject(
     result: ScanResult, ref: str, target: str | None, by_ref: Mapping[str, Component]
 ) -> _Subject:
     reach = _reachable(result, ref)
+    # The folder's files, not those of installed packages (``--python``): their paths are
+    # relative to site-packages, and no such file is in the repository.
+    own = _reachable(result, ref, through=lambda r: _kind(by_ref, r) is not ComponentKind.LIBRARY)
     files = frozenset(
         path
-        for component_ref in reach
+        for component_ref in own
         if (component := by_ref.get(component_ref)) is not None
         and component.kind is ComponentKind.FILE
         and component.path
@@ -252,11 +298,16 @@ def _subject(
         if name in files:
             target_file = name
             base = posixpath.dirname(base)
-    return _Subject(ref=ref, base=base, target_file=target_file, files=files, reach=reach)
+    return _Subject(
+        ref=ref, base=base, uri_base=None, target_file=target_file, files=files, reach=reach
+    )
 
 
-def _reachable(result: ScanResult, start: str) -> frozenset[str]:
-    """Refs reachable from ``start`` through relations of any kind (breadth first)."""
+def _reachable(
+    result: ScanResult, start: str, through: Callable[[str], bool] = lambda _: True
+) -> frozenset[str]:
+    """Refs reachable from ``start`` through relations of any kind (breadth first), going on
+    from a ref only when ``through`` says so."""
     edges: dict[str, list[str]] = {}
     for relation in result.relations:
         edges.setdefault(relation.src, []).append(relation.dst)
@@ -266,8 +317,14 @@ def _reachable(result: ScanResult, start: str) -> frozenset[str]:
         for target in edges.get(queue.popleft(), ()):
             if target not in seen:
                 seen.add(target)
-                queue.append(target)
+                if through(target):
+                    queue.append(target)
     return frozenset(seen)
+
+
+def _kind(by_ref: Mapping[str, Component], ref: str) -> ComponentKind | None:
+    component = by_ref.get(ref)
+    return component.kind if component is not None else None
 
 
 def _repository_path(location: str) -> str | None:
@@ -306,10 +363,10 @@ def _join(base: str | None, path: str) -> str:
     return posixpath.join(base, path) if base else path
 
 
-def _place(path: str, line: int = 1) -> Place:
+def _place(path: str, line: int = 1, base: str | None = None) -> Place:
     """A place whose uri is ``path`` percent-encoded: a relative URI reference (a space or a
     ``:`` in a file name would otherwise make it invalid, or read as a scheme)."""
-    return Place(uri=quote(xml_safe(path), safe="/") or ".", line=line)
+    return Place(uri=quote(xml_safe(path), safe="/") or ".", line=line, base=base)
 
 
 # --- results -------------------------------------------------------------------------------
@@ -393,7 +450,10 @@ def _finding_draft(finding: Finding, locator: Locator) -> _Draft:
         message=message,
         place=place,
         related=tuple(places[1 : 1 + MAX_RELATED_LOCATIONS]),
-        fingerprint=fingerprint(finding.rule_id, finding.component_ref, finding.key),
+        # The scanned model too: torch's finding in two models is two alerts, not one.
+        fingerprint=fingerprint(
+            finding.rule_id, subject.ref if subject else "", finding.component_ref, finding.key
+        ),
         properties=tuple(properties),
         # Findings that decide a verdict first, then those of no tier, then the issues.
         sort_key=(

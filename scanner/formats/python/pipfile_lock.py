@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from scanner.core.capped_io import read_json_capped
+from scanner.core.capped_io import parse_json_text, read_text_capped
 from scanner.core.errors import MalformedFileError
 from scanner.formats.python.dependency_fields import (
     MAX_FILES_PER_PACKAGE,
@@ -19,6 +19,7 @@ from scanner.formats.python.dependency_fields import (
     first_packages,
 )
 from scanner.formats.python.document_kind import DocumentKind
+from scanner.formats.python.entry_lines import pipfile_entry_lines, with_entry_lines
 from scanner.formats.python.pep508 import MAX_NAME_CHARS, vcs_url
 from scanner.formats.python.records import (
     Artifact,
@@ -54,9 +55,8 @@ def read_pipfile_lock(path: Path, root: Path) -> DependencyDocument:
         MalformedFileError: not JSON, too large or deep, or not an object of sections.
         OSError: the file cannot be opened or read.
     """
-    document = read_json_capped(
-        path, max_bytes=PIPFILE_LOCK_MAX_BYTES, max_depth=PIPFILE_LOCK_MAX_DEPTH
-    )
+    text = read_text_capped(path, max_bytes=PIPFILE_LOCK_MAX_BYTES)
+    document = parse_json_text(text, max_depth=PIPFILE_LOCK_MAX_DEPTH)
     if not isinstance(document, dict):
         raise MalformedFileError("a Pipfile.lock is a JSON object of sections")
     log = ProblemLog()
@@ -72,7 +72,7 @@ def read_pipfile_lock(path: Path, root: Path) -> DependencyDocument:
     return DependencyDocument(
         location=document_location(path, root),
         kind=DocumentKind.PIPFILE_LOCK,
-        packages=tuple(merged.values()),
+        packages=with_entry_lines(merged.values(), pipfile_entry_lines(text)),
         locked=True,
         problems=log.freeze(),
     )

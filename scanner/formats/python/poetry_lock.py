@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
 
-from scanner.core.capped_io import read_toml_capped
+from scanner.core.capped_io import TOML_MAX_BYTES, parse_toml_text, read_text_capped
 from scanner.formats.python.dependency_fields import (
     MAX_DEPENDENCIES_PER_PACKAGE,
     MAX_FILES_PER_PACKAGE,
@@ -23,6 +23,7 @@ from scanner.formats.python.dependency_fields import (
     package_where,
 )
 from scanner.formats.python.document_kind import DocumentKind
+from scanner.formats.python.entry_lines import toml_entry_lines, with_entry_lines
 from scanner.formats.python.pep508 import MAX_NAME_CHARS, vcs_url
 from scanner.formats.python.records import (
     Artifact,
@@ -56,7 +57,8 @@ def read_poetry_lock(path: Path, root: Path) -> DependencyDocument:
         MalformedFileError: not TOML, too large or deep, or ``package`` is not an array.
         OSError: the file cannot be opened or read.
     """
-    document = read_toml_capped(path)
+    text = read_text_capped(path, max_bytes=TOML_MAX_BYTES)
+    document = parse_toml_text(text)
     log = ProblemLog()
     metadata = _metadata(document, log)
     entries = package_tables(document, "package", log)
@@ -74,7 +76,7 @@ def read_poetry_lock(path: Path, root: Path) -> DependencyDocument:
     return DependencyDocument(
         location=document_location(path, root),
         kind=DocumentKind.POETRY_LOCK,
-        packages=tuple(packages),
+        packages=with_entry_lines(packages, toml_entry_lines(text, "package")),
         locked=True,
         has_graph=True,
         problems=log.freeze(),

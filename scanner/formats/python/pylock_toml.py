@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from scanner.core.capped_io import read_toml_capped
+from scanner.core.capped_io import TOML_MAX_BYTES, parse_toml_text, read_text_capped
 from scanner.core.errors import MalformedFileError
 from scanner.formats.python.dependency_fields import (
     MAX_DEPENDENCIES_PER_PACKAGE,
@@ -22,6 +22,7 @@ from scanner.formats.python.dependency_fields import (
     sdist_and_wheels,
 )
 from scanner.formats.python.document_kind import DocumentKind
+from scanner.formats.python.entry_lines import toml_entry_lines, with_entry_lines
 from scanner.formats.python.pep508 import MAX_NAME_CHARS, artifact_filename, vcs_url
 from scanner.formats.python.records import (
     Artifact,
@@ -52,7 +53,8 @@ def read_pylock(path: Path, root: Path) -> DependencyDocument:
             lock's major version is not 1.
         OSError: the file cannot be opened or read.
     """
-    document = read_toml_capped(path)
+    text = read_text_capped(path, max_bytes=TOML_MAX_BYTES)
+    document = parse_toml_text(text)
     log = ProblemLog()
     _check_lock_version(document, log)
     budget = EdgeBudget(log)
@@ -75,7 +77,7 @@ def read_pylock(path: Path, root: Path) -> DependencyDocument:
     return DependencyDocument(
         location=document_location(path, root),
         kind=DocumentKind.PYLOCK,
-        packages=tuple(packages),
+        packages=with_entry_lines(packages, toml_entry_lines(text, "packages")),
         project=project,
         locked=True,
         has_graph=has_graph,

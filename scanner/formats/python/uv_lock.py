@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from scanner.core.capped_io import read_toml_capped
+from scanner.core.capped_io import TOML_MAX_BYTES, parse_toml_text, read_text_capped
 from scanner.formats.python.dependency_fields import (
     MAX_DEPENDENCIES_PER_PACKAGE,
     MAX_FILES_PER_PACKAGE,
@@ -27,6 +27,7 @@ from scanner.formats.python.dependency_fields import (
     sdist_and_wheels,
 )
 from scanner.formats.python.document_kind import DocumentKind
+from scanner.formats.python.entry_lines import toml_entry_lines, with_entry_lines
 from scanner.formats.python.pep508 import artifact_filename, vcs_url
 from scanner.formats.python.records import (
     Artifact,
@@ -67,7 +68,8 @@ def read_uv_lock(path: Path, root: Path) -> DependencyDocument:
         MalformedFileError: not TOML, too large or deep, or ``package`` is not an array.
         OSError: the file cannot be opened or read.
     """
-    document = read_toml_capped(path)
+    text = read_text_capped(path, max_bytes=TOML_MAX_BYTES)
+    document = parse_toml_text(text)
     log = ProblemLog()
     _check_version(document, log)
     members = _workspace_members(document, log)
@@ -96,7 +98,7 @@ def read_uv_lock(path: Path, root: Path) -> DependencyDocument:
     return DependencyDocument(
         location=document_location(path, root),
         kind=DocumentKind.UV_LOCK,
-        packages=graph.packages(roots),
+        packages=with_entry_lines(graph.packages(roots), toml_entry_lines(text, "package")),
         project=own.name if own else None,
         project_version=own.version if own else None,
         locked=True,

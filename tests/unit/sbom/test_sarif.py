@@ -118,10 +118,13 @@ def assert_github_ready(doc: dict[str, Any]) -> None:
 # --- the document --------------------------------------------------------------------------
 
 
-def test_the_document_validates_against_the_sarif_schema() -> None:
-    doc = sarif()
+@pytest.mark.parametrize("target", [None, "/somewhere/else/lora"])
+def test_the_document_validates_against_the_sarif_schema(target: str | None) -> None:
+    result = assessed_result()
+    doc = sarif(result if target is None else replace(result, roots=((SUBJECT, target),)))
     assert schema_errors(doc) == []
     assert_github_ready(doc)
+    assert run(doc)["automationDetails"]["id"] == f"sovscan/RU-sovereign/{SUBJECT}/"
 
 
 def test_the_schema_check_is_not_vacuous() -> None:
@@ -298,8 +301,17 @@ def test_issues_become_unreadable_input_results_at_their_location() -> None:
 )
 def test_targets_as_typed_become_repository_relative_prefixes(target: str, expected: str) -> None:
     result = replace(assessed_result(), roots=((SUBJECT, target),))
-    (trusted,) = results_of(sarif(result), "TRU001")
+    doc = sarif(result)
+    (trusted,) = results_of(doc, "TRU001")
     assert located(trusted)[0] == expected
+    # A folder outside the repository is a named base, never a path of this repository.
+    artifact = trusted["locations"][0]["physicalLocation"]["artifactLocation"]
+    below = expected != "README.md" or target == "."
+    assert artifact.get("uriBaseId") == (None if below else "TARGET1")
+    bases = doc["runs"][0].get("originalUriBaseIds", {})
+    assert bases == (
+        {} if below else {"TARGET1": {"description": {"text": f"the folder scanned as {SUBJECT}"}}}
+    )
 
 
 def test_an_absolute_target_is_made_relative_to_the_working_directory(
@@ -416,9 +428,28 @@ def test_fingerprints_are_stable_and_tell_findings_apart() -> None:
     prints = {r["partialFingerprints"][FINGERPRINT_KEY] for r in (first, second)}
     # Rewording, moving lines or another tier raising it keeps the alert's identity.
     assert original["partialFingerprints"][FINGERPRINT_KEY] in prints
-    assert fingerprint("SOV001", INSTRUCT, "") in prints
-    assert fingerprint("SOV001", INSTRUCT, "training_location") in prints
+    model = result.subjects[0]
+    assert fingerprint("SOV001", model, INSTRUCT, "") in prints
+    assert fingerprint("SOV001", model, INSTRUCT, "training_location") in prints
     assert len(prints) == 2
+
+
+def test_one_component_s_finding_in_two_models_is_two_alerts() -> None:
+    """torch's finding in model A and in model B must not merge into one GitHub alert, even
+    when both scans put it at the same path (two targets outside the working directory)."""
+    result = assessed_result()
+    finding = next(f for f in result.findings if f.component_ref == INSTRUCT)
+    a, b = (
+        {
+            r["partialFingerprints"][FINGERPRINT_KEY]
+            for r in results_of(sarif(replace(result, subjects=(s,))), finding.rule_id)
+            if r["properties"]["component"] == INSTRUCT
+        }
+        for s in (result.subjects[0], "model:another")
+    )
+    assert a
+    assert b
+    assert not a & b
 
 
 def test_an_accepted_finding_is_suppressed_with_its_waiver() -> None:
@@ -527,3 +558,53 @@ def test_fuzzed_findings_always_give_github_ready_logs(
     doc = sarif(changed)
     assert_github_ready(doc)
     assert schema_errors(doc) == []
+
+
+def test_an_installed_package_s_files_are_not_the_repository_s() -> None:
+    """With ``--python`` a package's files are relative to site-packages: a finding on the
+    package never points at ``<target>/<its file>``, which does not exist."""
+    result = assessed_result()
+    package = Component(
+        ref="pkg:pypi/bundled-model@1.0",
+        kind=ComponentKind.LIBRARY,
+        name="bundled-model",
+        evidence=(
+            Evidence(
+                location="/usr/lib/python3/site-packages/x/METADATA",
+                field="name",
+                value="bundled-model",
+                method="installed-metadata",
+            ),
+        ),
+    )
+    weights = Component(
+        ref="file:python:bundled-model/aaa/model.safetensors",
+        kind=ComponentKind.FILE,
+        name="model.safetensors",
+        path="aaa/model.safetensors",  # sorts before every file of the model folder
+    )
+    finding = Finding(
+        rule_id="SOV002",
+        severity=Severity.MEDIUM,
+        message="bundled-model: origin unknown",
+        component_ref=package.ref,
+        tiers=("sovereign",),
+    )
+    # Without a README the default place is the folder's first file.
+    readme = {c.ref for c in result.components if c.path == "README.md"}
+    changed = replace(
+        result,
+        components=(*(c for c in result.components if c.ref not in readme), package, weights),
+        relations=(
+            *(r for r in result.relations if r.dst not in readme),
+            Relation(src=SUBJECT, dst=package.ref, kind=RelationKind.DEPENDS_ON),
+            Relation(src=package.ref, dst=weights.ref, kind=RelationKind.CONTAINS),
+        ),
+        findings=(*result.findings, finding),
+    )
+    (located_at,) = [
+        located(r)
+        for r in results_of(sarif(changed), "SOV002")
+        if r["properties"]["component"] == package.ref
+    ]
+    assert located_at == (f"{TARGET}/adapter_config.json", 1)
