@@ -30,6 +30,7 @@ from scanner.core.model import (
     Verdict,
 )
 from scanner.sbom.finding_order import DANGEROUS_CODE_RULE, action_findings, tiers_label
+from scanner.sbom.lineage_graph import lineage_graph, mermaid
 from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription, describe_rule
 from scanner.sbom.summary import component_label, human_size, origin_label, plain
 
@@ -48,6 +49,13 @@ MAX_LINEAGE_DEPTH = 32
 _SYNTAX = re.compile(r"([\\`*_\[\]<>|~])")
 #: An ``&`` that would start a character reference (``&lt;``, ``&#60;``).
 _ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+
+#: Under the graph: what its colours and lines mean.
+_LEGEND = (
+    "Green: from the jurisdiction; red: foreign; blue: a community project (no single "
+    "country); grey: origin unknown. A thick dashed border: a component a failing tier "
+    "names. A dotted arrow: found by fingerprint, declared by no file."
+)
 
 #: How each verdict shows in the table: the ones that need action stand out.
 _VERDICT_MARKS = {
@@ -156,6 +164,9 @@ def _subject_section(result: ScanResult, ref: str, by_ref: Mapping[str, Componen
     if subject is None:
         return []
     lines = [f"## {md(component_label(subject))}", "", "### Lineage", ""]
+    graph = lineage_graph(result, ref)
+    if len(graph.nodes) > 1:
+        lines += ["```mermaid", *mermaid(graph), "```", "", _LEGEND, ""]
     lines.append(
         f"- **{md(component_label(subject))}** ({subject.kind}) — {_origin_detail(subject.origin)}"
     )
