@@ -31,7 +31,7 @@ HOOKS = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
 
 def scan_options() -> set[str]:
     """Every option ``sovscan scan`` accepts."""
-    command = cli.commands["scan"]  # type: ignore[attr-defined]
+    command = cli.commands["scan"]
     return {opt for param in command.params for opt in getattr(param, "opts", [])}
 
 
