@@ -79,6 +79,12 @@ EXPORTERS: Final[tuple[Exporter, ...]] = (
         summary="Markdown report",
     ),
     Exporter(
+        name="html",
+        suffixes=(".html", ".htm"),
+        renderer="scanner.sbom.html_report:render_html",
+        summary="self-contained HTML report with the lineage graph",
+    ),
+    Exporter(
         name="summary",
         suffixes=(".txt",),
         renderer="scanner.sbom.summary:render_summary",

@@ -180,8 +180,24 @@ def lineage_graph(result: ScanResult, subject_ref: str) -> LineageGraph:
             if dst is not None:
                 detected = detection_confidence(source.evidence) is not None
                 edges.append(Edge(ids[subject_ref], dst, "tokenizer-from", detected))
-    unique = tuple(dict.fromkeys(edges))
-    return LineageGraph(nodes=tuple(nodes), edges=unique, hidden=len(hidden))
+    return LineageGraph(nodes=tuple(nodes), edges=_merged(edges), hidden=len(hidden))
+
+
+def _merged(edges: list[Edge]) -> tuple[Edge, ...]:
+    """One edge per pair of nodes, its labels joined (an adapter whose base also gives the
+    tokenizer: ``adapter, tokenizer-from``); detected only when every relation was."""
+    pairs: dict[tuple[str, str], list[Edge]] = {}
+    for edge in edges:
+        pairs.setdefault((edge.src, edge.dst), []).append(edge)
+    return tuple(
+        Edge(
+            src,
+            dst,
+            ", ".join(dict.fromkeys(e.label for e in group)),
+            all(e.detected for e in group),
+        )
+        for (src, dst), group in pairs.items()
+    )
 
 
 def _failing_refs(result: ScanResult) -> frozenset[str]:
