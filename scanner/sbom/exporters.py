@@ -73,6 +73,12 @@ EXPORTERS: Final[tuple[Exporter, ...]] = (
         summary="SARIF 2.1.0 findings (GitHub code scanning)",
     ),
     Exporter(
+        name="spdx3-json",
+        suffixes=(".spdx3.json",),
+        renderer="scanner.sbom.spdx3:render_spdx3",
+        summary="SPDX 3.0.1 JSON-LD (AI, Dataset and Software profiles)",
+    ),
+    Exporter(
         name="markdown",
         suffixes=(".md",),
         renderer="scanner.sbom.markdown:render_markdown",
