@@ -146,18 +146,31 @@ class _Builder:
                     + f": {verdict.verdict.value}. {reasons}",
                 )
         profiles = self.spdx.ProfileIdentifierType
+        conformance = [profiles.core, profiles.software, profiles.ai, profiles.dataset]
         data_license = self._license("CC0-1.0")
+        name = f"sovscan scan of {', '.join(self.result.subjects) or 'nothing'}"
+        # The SBOM (an "analyzed" one: made by reading artefacts) holds the elements; the
+        # document's root is the SBOM, whose roots are the scanned models.
+        sbom = self.spdx.software_Sbom(
+            spdxId=self._id("sbom"),
+            creationInfo=self.info,
+            name=name,
+            rootElement=roots,
+            element=list(self.objects),
+            software_sbomType=[self.spdx.software_SbomType.analyzed],
+            profileConformance=conformance,
+        )
         document = self.spdx.SpdxDocument(
             spdxId=self._id("document"),
             creationInfo=self.info,
-            name=f"sovscan scan of {', '.join(self.result.subjects) or 'nothing'}",
-            rootElement=roots,
-            element=list(self.objects),
-            profileConformance=[profiles.core, profiles.software, profiles.ai, profiles.dataset],
+            name=name,
+            rootElement=[sbom],
+            element=[sbom, *self.objects],
+            profileConformance=conformance,
             dataLicense=data_license,
         )
         objects = self.spdx.SHACLObjectSet()
-        for element in (document, *self.objects):
+        for element in (document, sbom, *self.objects):
             objects.add(element)
         out = io.BytesIO()
         self.spdx.JSONLDSerializer().write(objects, out, indent=2)

@@ -37,7 +37,10 @@ def test_the_document_reads_back_whole() -> None:
     listed = {e.spdxId for e in document.element}
     everything = {o.spdxId for o in objects.foreach() if getattr(o, "spdxId", None)}
     assert everything - listed == {document.spdxId}
-    (root,) = document.rootElement
+    (sbom,) = document.rootElement  # NTIA's checker wants the SBOM as the document's root
+    assert isinstance(sbom, spdx.software_Sbom)
+    assert sbom.software_sbomType == [spdx.software_SbomType.analyzed]
+    (root,) = sbom.rootElement
     assert isinstance(root, spdx.ai_AIPackage)
     assert root.name == "ru-chat-lora"
     assert str(document.creationInfo.created) == "1970-01-01 00:00:00+00:00"
