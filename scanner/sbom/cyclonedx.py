@@ -24,6 +24,7 @@ comes first and every entry has ``dependsOn`` (``cdx_consumers``); all content-d
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
@@ -47,6 +48,8 @@ from scanner.core.model import (
 from scanner.core.properties import (
     PropertyName,
 )
+from scanner.formats.model.model_formats import holds_weights
+from scanner.sbom.cdx_ai_properties import ai_properties
 from scanner.sbom.cdx_bulk import (
     BulkPart,
     bulk_problems,
@@ -109,6 +112,10 @@ SPEC_VERSIONS = ("1.5", "1.6", "1.7")
 #: the root (NTIA's checker, dependency-track) see only edges; the target's
 #: ``sovscan:relation`` properties say which relation an edge is.
 DEPENDENCY_RELATIONS = frozenset(RelationKind)
+
+#: ``scheme:`` at the start of a target that is no local path (two letters at least: ``C:`` is
+#: a Windows drive).
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 
 #: bom-ref of the synthesised root when a scan has several subjects.
 SCAN_ROOT_REF = "scan"
@@ -346,6 +353,11 @@ class _BomBuilder:
         self.lineage: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.needs: dict[str, set[str]] = defaultdict(set)
         self.containers: dict[str, list[Origin | None]] = defaultdict(list)
+        self.weight_files: dict[str, list[str]] = defaultdict(list)
+        # Subjects scanned from local files (not ``hf:``, ``https:`` or ``hf-cache:``).
+        self.local_subjects = frozenset(
+            ref for ref, target in self.result.roots if not _SCHEME.match(target)
+        )
         self.use_bulk = options.bulk_files
         self.bulk = BulkPart()
 
@@ -504,6 +516,9 @@ class _BomBuilder:
                 continue
             if relation.kind is RelationKind.CONTAINS:
                 self.containers[relation.dst].append(self.by_ref[relation.src].origin)
+                path = self.by_ref[relation.dst].path
+                if path and holds_weights(path):
+                    self.weight_files[relation.src].append(path)
             self.incoming[relation.dst].update(relation_labels(relation))
             if relation.kind in LINEAGE_RELATIONS:
                 self.lineage[relation.src][relation.dst].add(relation.kind.value)
@@ -529,7 +544,21 @@ class _BomBuilder:
             hashes=self._hashes(component),
             supplier=_supplier(self.supplier_origin(component)),
             external_references=self._external_references(component),
-            properties=self._properties(component_properties(component, self.incoming)),
+            properties=self._properties(
+                [
+                    *component_properties(component, self.incoming),
+                    *ai_properties(
+                        component,
+                        (
+                            k
+                            for kinds in self.lineage.get(component.ref, {}).values()
+                            for k in kinds
+                        ),
+                        self.weight_files.get(component.ref, ()),
+                        local=component.ref in self.local_subjects,
+                    ),
+                ]
+            ),
             evidence=_evidence(component),
             pedigree=self._pedigree(component),
         )

@@ -328,6 +328,7 @@ def test_base_is_top_level_with_supplier_and_origin_properties() -> None:
     assert base["type"] == "machine-learning-model"
     assert base["supplier"] == {"name": "Meta Platforms, Inc.", "address": {"country": "US"}}
     assert props(base) == [
+        ("cdx:ai:kind", "model"),  # what cdxgen's AI rules read
         (PropertyName.KIND, "model"),
         (PropertyName.ORIGIN_BASIS, "curated"),
         (PropertyName.ORIGIN_CONFIDENCE, "high"),
@@ -1026,3 +1027,21 @@ def test_an_author_must_be_a_name_with_an_optional_address(text: str) -> None:
 def test_a_manufacturer_must_be_a_printable_name(text: str) -> None:
     with pytest.raises(UsageError, match="--manufacturer"):
         Authorship.parse([], text)
+
+
+def test_cdxgen_s_ai_properties_mirror_the_declared_lineage() -> None:
+    """cdxgen's AI rules (cdx-audit AIG-003 and friends) read ``cdx:ai:*``: a model's declared
+    lineage becomes its variant, beside sovscan's own properties."""
+    doc = bom()
+
+    def ai(ref: str) -> list[tuple[str, str]]:
+        component = doc["metadata"]["component"] if ref == SUBJECT else top(doc, ref)
+        return [p for p in props(component) if p[0].startswith("cdx:ai:")]
+
+    assert ("cdx:ai:variant", "merged") in ai(SUBJECT)
+    assert ("cdx:ai:kind", "model") in ai(SUBJECT)
+    assert not [p for p in ai(SUBJECT) if p[1] in {"fine-tuned", "adapter"}]
+    assert ai(FINETUNE) == [("cdx:ai:kind", "model"), ("cdx:ai:variant", "fine-tuned")]
+    assert ("cdx:ai:variant", "adapter") in ai(ADAPTER)
+    assert ai(BASE) == [("cdx:ai:kind", "model")]  # no declared base: no variant
+    assert not [p for p in props(top(doc, TORCH)) if p[0].startswith("cdx:ai:")]
