@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
-import scanner
 from scanner.core.model import Component, Finding, ScanResult, Verdict
 from scanner.sbom.finding_order import DANGEROUS_CODE_RULE, action_findings, tiers_label
 from scanner.sbom.lineage_graph import STANDING_STYLES, Standing, lineage_graph
 from scanner.sbom.lineage_svg import lineage_svg
 from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription, describe_rule
-from scanner.sbom.summary import component_label, origin_label, plain
+from scanner.sbom.summary import component_label, origin_label, plain, run_facts
 
 #: Rows shown per table.
 MAX_ROWS = 300
@@ -79,14 +78,11 @@ def render_html(result: ScanResult, options: RenderOptions = PLAIN) -> str:
 
 
 def _facts(result: ScanResult) -> str:
-    facts = [f"sovscan {escape(scanner.__version__)}"]
-    if result.jurisdiction:
-        facts.append(f"jurisdiction <b>{escape(result.jurisdiction)}</b>")
-    if result.policy:
-        facts.append(f"policy <b>{escape(result.policy)}</b> (decides the exit code)")
-    else:
-        facts.append("no policy chosen: report only")
-    return " · ".join(facts)
+    return " · ".join(escape(f) if i == 0 else f for i, f in enumerate(run_facts(result, _bold)))
+
+
+def _bold(text: str) -> str:
+    return f"<b>{escape(text)}</b>"
 
 
 def _dangerous(result: ScanResult) -> list[str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-import scanner
 from scanner.core.detection import detected_signals, detection_confidence
 from scanner.core.model import (
     WEIGHTS_RELATIONS,
@@ -32,7 +31,7 @@ from scanner.core.model import (
 from scanner.sbom.finding_order import DANGEROUS_CODE_RULE, action_findings, tiers_label
 from scanner.sbom.lineage_graph import lineage_graph, mermaid
 from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription, describe_rule
-from scanner.sbom.summary import component_label, human_size, origin_label, plain
+from scanner.sbom.summary import component_label, human_size, origin_label, plain, run_facts
 
 MAX_FINDINGS_SHOWN = 500
 MAX_EVIDENCE_SHOWN = 5
@@ -90,13 +89,7 @@ def render_markdown(result: ScanResult, options: RenderOptions = PLAIN) -> str:
 
 def _heading(result: ScanResult) -> list[str]:
     names = ", ".join(md(component_label(c)) for c in _subjects(result))
-    facts = [f"sovscan {scanner.__version__}"]
-    if result.jurisdiction:
-        facts.append(f"jurisdiction **{md(result.jurisdiction)}**")
-    if result.policy:
-        facts.append(f"policy **{md(result.policy)}** (decides the exit code)")
-    else:
-        facts.append("no policy chosen: report only")
+    facts = run_facts(result, lambda text: f"**{md(text)}**")
     return [f"# sovscan report: {names or 'nothing scanned'}", "", " · ".join(facts)]
 
 

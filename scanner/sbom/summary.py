@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+import scanner
 from scanner.core.detection import detected_signals, detection_confidence
 from scanner.core.model import (
     WEIGHTS_RELATIONS,
@@ -362,3 +363,16 @@ def _findings_line(result: ScanResult) -> str:
         per_tier.update(finding.tiers or (untiered,))
     counts = ", ".join(f"{plain(tier)} {count}" for tier, count in per_tier.items())
     return f"Findings  {len(result.findings)} ({counts}); -o report.md or x.sarif lists them"
+
+
+def run_facts(result: ScanResult, strong: Callable[[str], str]) -> list[str]:
+    """The run's facts for a report's heading: the tool, the jurisdiction and the policy
+    (``strong`` marks a value up and escapes it for the report's language)."""
+    facts = [f"sovscan {scanner.__version__}"]
+    if result.jurisdiction:
+        facts.append(f"jurisdiction {strong(result.jurisdiction)}")
+    if result.policy:
+        facts.append(f"policy {strong(result.policy)} (decides the exit code)")
+    else:
+        facts.append("no policy chosen: report only")
+    return facts
