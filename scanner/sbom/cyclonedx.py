@@ -24,7 +24,6 @@ comes first and every entry has ``dependsOn`` (``cdx_consumers``); all content-d
 from __future__ import annotations
 
 import io
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
@@ -90,7 +89,14 @@ from scanner.sbom.declarations import (
     compliance_xml,
 )
 from scanner.sbom.integrity import check_integrity
-from scanner.sbom.rendering import NO_RULES, NOBODY, Authorship, RenderOptions, RuleDescription
+from scanner.sbom.rendering import (
+    NO_RULES,
+    NOBODY,
+    URI_SCHEME,
+    Authorship,
+    RenderOptions,
+    RuleDescription,
+)
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -112,10 +118,6 @@ SPEC_VERSIONS = ("1.5", "1.6", "1.7")
 #: the root (NTIA's checker, dependency-track) see only edges; the target's
 #: ``sovscan:relation`` properties say which relation an edge is.
 DEPENDENCY_RELATIONS = frozenset(RelationKind)
-
-#: ``scheme:`` at the start of a target that is no local path (two letters at least: ``C:`` is
-#: a Windows drive).
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 
 #: bom-ref of the synthesised root when a scan has several subjects.
 SCAN_ROOT_REF = "scan"
@@ -356,7 +358,7 @@ class _BomBuilder:
         self.weight_files: dict[str, list[str]] = defaultdict(list)
         # Subjects scanned from local files (not ``hf:``, ``https:`` or ``hf-cache:``).
         self.local_subjects = frozenset(
-            ref for ref, target in self.result.roots if not _SCHEME.match(target)
+            ref for ref, target in self.result.roots if not URI_SCHEME.match(target)
         )
         self.use_bulk = options.bulk_files
         self.bulk = BulkPart()

@@ -17,7 +17,7 @@ from scanner.sbom.finding_order import DANGEROUS_CODE_RULE, action_findings, tie
 from scanner.sbom.lineage_graph import STANDING_STYLES, Standing, lineage_graph
 from scanner.sbom.lineage_svg import lineage_svg
 from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription, describe_rule
-from scanner.sbom.summary import component_label, origin_label, plain, run_facts
+from scanner.sbom.summary import component_label, finding_component, origin_label, plain, run_facts
 
 #: Rows shown per table.
 MAX_ROWS = 300
@@ -156,7 +156,7 @@ def _findings(
         (
             escape(tiers_label(result, f)),
             _rule(f, rules),
-            escape(_name(f, by_ref)),
+            escape(finding_component(f, by_ref)),
             escape(plain(f.message)),
             escape(plain(f.remediation or "")) or "none given",
             escape(_evidence(f)),
@@ -170,11 +170,6 @@ def _findings(
 def _rule(finding: Finding, rules: Mapping[str, RuleDescription]) -> str:
     rule = describe_rule(rules, finding.rule_id, finding.severity)
     return f"{escape(rule.id)} {escape(rule.name)}"
-
-
-def _name(finding: Finding, by_ref: Mapping[str, Component]) -> str:
-    component = by_ref.get(finding.component_ref)
-    return component_label(component) if component is not None else plain(finding.component_ref)
 
 
 def _evidence(finding: Finding) -> str:

@@ -31,7 +31,14 @@ from scanner.core.model import (
 from scanner.sbom.finding_order import DANGEROUS_CODE_RULE, action_findings, tiers_label
 from scanner.sbom.lineage_graph import lineage_graph, mermaid
 from scanner.sbom.rendering import PLAIN, RenderOptions, RuleDescription, describe_rule
-from scanner.sbom.summary import component_label, human_size, origin_label, plain, run_facts
+from scanner.sbom.summary import (
+    component_label,
+    finding_component,
+    human_size,
+    origin_label,
+    plain,
+    run_facts,
+)
 
 MAX_FINDINGS_SHOWN = 500
 MAX_EVIDENCE_SHOWN = 5
@@ -276,7 +283,7 @@ def _findings(
         return [
             md(tiers_label(result, finding)),
             _rule_cell(finding, rules),
-            md(_name(finding, by_ref)),
+            md(finding_component(finding, by_ref)),
             md(finding.message),
             md(finding.remediation) or "none given",
             _evidence_cell(finding),
@@ -287,7 +294,7 @@ def _findings(
         assert waiver is not None  # noqa: S101  (only accepted findings are listed)
         return [
             _rule_cell(finding, rules),
-            md(_name(finding, by_ref)),
+            md(finding_component(finding, by_ref)),
             md(finding.message),
             md(waiver.accepted_by),
             md(waiver.reason),
@@ -298,7 +305,7 @@ def _findings(
         status = " (accepted)" if finding.accepted is not None else ""
         return [
             _rule_cell(finding, rules) + status,
-            md(_name(finding, by_ref)),
+            md(finding_component(finding, by_ref)),
             md(finding.message),
             _evidence_cell(finding),
         ]
@@ -349,11 +356,6 @@ def _findings(
 def _rule_cell(finding: Finding, rules: Mapping[str, RuleDescription]) -> str:
     rule = describe_rule(rules, finding.rule_id, finding.severity)
     return f"{md(finding.rule_id)} {md(rule.name)} ({finding.severity})"
-
-
-def _name(finding: Finding, by_ref: Mapping[str, Component]) -> str:
-    component = by_ref.get(finding.component_ref)
-    return component_label(component) if component is not None else finding.component_ref
 
 
 def _evidence_cell(finding: Finding) -> str:

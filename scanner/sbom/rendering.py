@@ -74,6 +74,10 @@ def describe_rule(
     )
 
 
+#: ``scheme:`` at the start of a target or location that is no local path (``hf:``, ``https:``,
+#: ``hf-cache:``); two letters at least, so a Windows drive (``C:``) is not taken for one.
+URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+
 #: ``NAME`` or ``NAME <EMAIL>``: a name without angle brackets, then an optional address.
 _CONTACT = re.compile(r"(?P<name>[^<>]+?)\s*(?:<(?P<email>[^<>@\s]+@[^<>@\s]+)>)?")
 #: Longest name or address taken from the command line.

@@ -35,7 +35,6 @@ import hashlib
 import json
 import os
 import posixpath
-import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -54,7 +53,14 @@ from scanner.core.model import (
     Severity,
 )
 from scanner.sbom.cdx_model_card import xml_safe
-from scanner.sbom.rendering import PLAIN, GenericRule, RenderOptions, RuleDescription, describe_rule
+from scanner.sbom.rendering import (
+    PLAIN,
+    URI_SCHEME,
+    GenericRule,
+    RenderOptions,
+    RuleDescription,
+    describe_rule,
+)
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -87,9 +93,6 @@ SECURITY_SEVERITIES: dict[Severity, str] = {
     Severity.INFO: "1.0",
 }
 
-#: ``scheme:`` at the start of a target that is no local path (``hf:``, ``https:``, ``hf-cache:``);
-#: two letters at least, so a Windows drive (``C:``) is not taken for one.
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 _README = "README.md"
 
 
@@ -331,7 +334,7 @@ def _repository_path(location: str) -> str | None:
     """``location`` (a path as typed) relative to the working directory, POSIX, normalised;
     "" for the directory itself; None for a URL or a path outside it."""
     location = xml_safe(location)
-    if not location or _SCHEME.match(location):
+    if not location or URI_SCHEME.match(location):
         return None
     path = PurePath(location)
     if path.is_absolute():
@@ -351,7 +354,7 @@ def _repository_path(location: str) -> str | None:
 def _clean_relative(location: str) -> str | None:
     """A location relative to a target, normalised; None if it is a URL, absolute or escapes."""
     location = xml_safe(location)
-    if not location or _SCHEME.match(location) or location.startswith("/"):
+    if not location or URI_SCHEME.match(location) or location.startswith("/"):
         return None
     text = posixpath.normpath(location)
     if text in {".", ".."} or text.startswith("../"):

@@ -84,6 +84,7 @@ class _Builder:
         self.info = spdx.CreationInfo(specVersion="3.0.1", created=created.replace(microsecond=0))
         self.objects: list[Any] = []
         self.agents: dict[tuple[str, str, str | None], Any] = {}
+        self.licences: dict[str, Any] = {}
         tool = self._add(spdx.Tool, "tool/sovscan", name=f"sovscan {scanner.__version__}")
         software = self._add(spdx.SoftwareAgent, "agent/sovscan", name="sovscan")
         made_by = [software]
@@ -284,15 +285,13 @@ class _Builder:
 
     def _license(self, declared: str) -> Any:
         expression = spdx_expression(declared)
-        local = f"license/{_ident(expression)}"
-        for existing in self.objects:
-            if existing.spdxId == self._id(local):
-                return existing
-        return self._add(
-            self.spdx.simplelicensing_LicenseExpression,
-            local,
-            simplelicensing_licenseExpression=expression,
-        )
+        if expression not in self.licences:
+            self.licences[expression] = self._add(
+                self.spdx.simplelicensing_LicenseExpression,
+                f"license/{_ident(expression)}",
+                simplelicensing_licenseExpression=expression,
+            )
+        return self.licences[expression]
 
 
 def spdx_expression(declared: str) -> str:

@@ -365,6 +365,12 @@ def _findings_line(result: ScanResult) -> str:
     return f"Findings  {len(result.findings)} ({counts}); -o report.md or x.sarif lists them"
 
 
+def finding_component(finding: Finding, by_ref: Mapping[str, Component]) -> str:
+    """The label of the component a finding is about (its ref when the scan lacks it)."""
+    component = by_ref.get(finding.component_ref)
+    return component_label(component) if component is not None else plain(finding.component_ref)
+
+
 def run_facts(result: ScanResult, strong: Callable[[str], str]) -> list[str]:
     """The run's facts for a report's heading: the tool, the jurisdiction and the policy
     (``strong`` marks a value up and escapes it for the report's language)."""
