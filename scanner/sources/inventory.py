@@ -134,7 +134,12 @@ def _subject(identity: ModelIdentity, facts: FolderFacts, hub: str) -> Component
         licenses=licenses,
         layer=Layer.WEIGHTS,
         evidence=(*identity.evidence, *license_evidence, *((declared,) if declared else ())),
-        properties=(*_subject_properties(facts), *_revision_source(identity)),
+        properties=(
+            *_subject_properties(facts),
+            *_revision_source(identity),
+            # A version the files declare proves nothing about their bytes (a registry pin).
+            *(((PropertyName.MODEL_REVISION_SOURCE, declared.method),) if declared else ()),
+        ),
         external_urls=tuple(external),
     )
 

@@ -200,3 +200,25 @@ def test_a_revision_pin_cannot_be_met_by_the_folders_own_download_records(
     (claim,) = [c for c in bom["declarations"]["claims"] if "TRU003" in c["reasoning"]]
     assert "only what the folder's own records say" in claim["predicate"]
     assert f'"{digest_of(bom)}"' in claim["reasoning"]  # the remediation gives the digest
+
+
+def test_a_version_the_gguf_declares_is_no_pin_proof(tmp_path: Path) -> None:
+    """A GGUF names its model's version itself (``general.version``): a forged file could
+    name the very revision a registry pins without a hash. The version shows in the BOM but
+    proves nothing, so the tier is UNKNOWN, never PASS."""
+    from tests.fakes.worlds import gguf_bytes
+
+    revision = "c0ffee" * 6 + "c0ff"
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "model.gguf").write_bytes(
+        gguf_bytes([("general.architecture", "llama"), ("general.version", revision)])
+    )
+    (folder / "README.md").write_text("---\nlicense: apache-2.0\n---\n# acme model\n")
+    pin = tmp_path / "registry.yaml"
+    pin.write_text(f"components:\n  - purl: pkg:huggingface/acme/model@{revision}\n")
+    code, bom = trusted(folder, tmp_path, pin)
+    subject = bom["metadata"]["component"]
+    assert subject["version"] == revision
+    assert props(subject)[PropertyName.MODEL_REVISION_SOURCE] == ["gguf-metadata"]
+    assert (code, verdicts(bom)["trusted"]) == (3, "UNKNOWN")
