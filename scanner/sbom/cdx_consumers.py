@@ -11,7 +11,7 @@ others stay in the library's order (by ref).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -32,7 +32,9 @@ def with_leaf_edges(doc: dict[str, Any]) -> None:
             entries[index] = {"dependsOn": [], **entry}
 
 
-def root_first(entries: Iterable[Any], root: str | None, ref_of: Any) -> list[Any]:
+def root_first(
+    entries: Iterable[Any], root: str | None, ref_of: Callable[[Any], object]
+) -> list[Any]:
     """``entries`` with the root's entry (``ref_of(entry) == root``) moved to the front."""
     ordered = list(entries)
     for index, entry in enumerate(ordered):
